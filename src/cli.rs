@@ -1,0 +1,175 @@
+//! The `kintsugi` command line: `shell`, `check` and `graph`. Reads configuration, builds the
+//! storage and hands over; errors for operators are precise and end with a non-zero exit.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::dialogue::Library;
+use crate::dialogue::graph::mermaid;
+use crate::dialogue_dir;
+use crate::storage::{EmbeddedStore, RedisStore, Storage};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kintsugi",
+    version,
+    about = "A companion for rebuilding trust after a betrayal"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Talk to Kintsugi in this terminal (embedded store, or Redis when REDIS_URL is set).
+    Shell {
+        /// Write the conversation to FILE as a transcript that the tests can replay.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+    },
+    /// Check every flow file and report all problems with their line and column.
+    Check {
+        /// The dialogue folder (default: KINTSUGI_DIALOGUES, or ./dialogues).
+        dir: Option<PathBuf>,
+    },
+    /// Print a flow as a Mermaid diagram.
+    Graph {
+        /// The flow's id, for example `forgiveness`.
+        flow: String,
+    },
+}
+
+impl Command {
+    /// The log level when RUST_LOG is not set: the shell keeps the terminal for the talk.
+    pub fn default_log_level(&self) -> &'static str {
+        match self {
+            Command::Shell { .. } => "warn",
+            _ => "info",
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn main(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Check { dir } => return check(dir),
+        Command::Graph { flow } => graph(&flow),
+        Command::Shell { record } => shell(record),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(dir: Option<PathBuf>) -> ExitCode {
+    let dir = match dir {
+        Some(dir) => dir,
+        None => match Config::from_env() {
+            Ok(config) => config.dialogues,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    match dialogue_dir::load_dir(&dir) {
+        Ok(library) => {
+            let (steps, prompts) = library.counts();
+            println!(
+                "{}: {} flows, {steps} steps, {prompts} prompts: all good",
+                dir.display(),
+                library.flows.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(diagnostics) => {
+            eprintln!("{diagnostics}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads the configured dialogue folder, refusing an invalid one with every problem listed.
+fn load_library(config: &Config) -> anyhow::Result<Library> {
+    dialogue_dir::load_dir(&config.dialogues).map_err(|diagnostics| {
+        anyhow::anyhow!(
+            "the dialogue folder {} has problems:\n{diagnostics}",
+            config.dialogues.display()
+        )
+    })
+}
+
+fn graph(flow_id: &str) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let library = load_library(&config)?;
+    let Some(flow) = library.flow(flow_id) else {
+        let known: Vec<&str> = library
+            .flows
+            .iter()
+            .map(|flow| flow.id.0.as_str())
+            .collect();
+        anyhow::bail!(
+            "there is no flow \"{flow_id}\"; flows: {}",
+            known.join(", ")
+        );
+    };
+    print!("{}", mermaid(flow));
+    Ok(())
+}
+
+/// Opens Redis when configured, the embedded store otherwise.
+pub fn open_storage(config: &Config) -> anyhow::Result<Storage> {
+    Ok(match &config.redis_url {
+        Some(url) => Storage::Redis(
+            RedisStore::connect(url, &config.redis_prefix, config.retention)
+                .context("REDIS_URL is not a usable Redis address")?,
+        ),
+        None => Storage::Embedded(
+            EmbeddedStore::open(&config.data_dir, config.retention).with_context(|| {
+                format!(
+                    "cannot open the embedded store in {} (set KINTSUGI_DATA_DIR to another folder)",
+                    config.data_dir.display()
+                )
+            })?,
+        ),
+    })
+}
+
+fn shell(record: Option<PathBuf>) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let library = load_library(&config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let storage = open_storage(&config)?;
+        log::info!(
+            "kintsugi shell version={} flows={} store={}",
+            env!("CARGO_PKG_VERSION"),
+            library.flows.len(),
+            storage.kind()
+        );
+        crate::shell::run(&library, &storage, record, unix_now).await?;
+        Ok(())
+    })
+}
+
+/// The wall clock, in seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
+}

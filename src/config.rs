@@ -1,0 +1,124 @@
+//! Settings from the environment (and a `.env` file, loaded by `main`). This is the only
+//! module that reads environment variables; everything else receives a `Config`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::storage::Retention;
+
+/// Every setting Kintsugi reads. `.env.example` lists them all.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `REDIS_URL`: use Redis when set, the embedded store otherwise.
+    pub redis_url: Option<String>,
+    /// `KINTSUGI_REDIS_PREFIX`: the first part of every Redis key.
+    pub redis_prefix: String,
+    /// `KINTSUGI_DATA_DIR`: where the embedded store keeps its file.
+    pub data_dir: PathBuf,
+    /// `KINTSUGI_DIALOGUES`: the folder of flow files.
+    pub dialogues: PathBuf,
+    /// `KINTSUGI_RETENTION_DAYS`: how long a person's data lives after their last visit.
+    pub retention: Retention,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} must be {expected}, but it is {value:?}")]
+    Invalid {
+        name: &'static str,
+        expected: &'static str,
+        value: String,
+    },
+}
+
+/// Days of inactivity after which a person's data expires, unless configured.
+pub const DEFAULT_RETENTION_DAYS: u64 = 180;
+
+impl Config {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, so tests need not touch the real environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let non_empty = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let retention_days = match non_empty("KINTSUGI_RETENTION_DAYS") {
+            None => DEFAULT_RETENTION_DAYS,
+            Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "KINTSUGI_RETENTION_DAYS",
+                expected: "a whole number of days (0 keeps data until it is deleted)",
+                value,
+            })?,
+        };
+        let retention = Retention(
+            (retention_days > 0).then(|| Duration::from_secs(retention_days * 24 * 60 * 60)),
+        );
+        Ok(Config {
+            redis_url: non_empty("REDIS_URL"),
+            redis_prefix: non_empty("KINTSUGI_REDIS_PREFIX")
+                .unwrap_or_else(|| "kintsugi".to_owned()),
+            data_dir: non_empty("KINTSUGI_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| default_data_dir(&lookup)),
+            dialogues: non_empty("KINTSUGI_DIALOGUES")
+                .map_or_else(|| PathBuf::from("dialogues"), PathBuf::from),
+            retention,
+        })
+    }
+}
+
+/// `$XDG_DATA_HOME/kintsugi`, else `~/.local/share/kintsugi`, else `./kintsugi-data`.
+fn default_data_dir(lookup: &impl Fn(&str) -> Option<String>) -> PathBuf {
+    if let Some(data_home) = lookup("XDG_DATA_HOME").filter(|value| !value.is_empty()) {
+        return PathBuf::from(data_home).join("kintsugi");
+    }
+    if let Some(home) = lookup("HOME").filter(|value| !value.is_empty()) {
+        return PathBuf::from(home).join(".local/share/kintsugi");
+    }
+    PathBuf::from("kintsugi-data")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_use_the_embedded_store_in_the_home_data_dir() {
+        let config = config(&[("HOME", "/home/ana")]).unwrap();
+        assert_eq!(config.redis_url, None);
+        assert_eq!(config.redis_prefix, "kintsugi");
+        assert_eq!(
+            config.data_dir,
+            PathBuf::from("/home/ana/.local/share/kintsugi")
+        );
+        assert_eq!(
+            config.retention,
+            Retention(Some(Duration::from_secs(180 * 86_400)))
+        );
+    }
+
+    #[test]
+    fn an_empty_redis_url_means_no_redis() {
+        assert_eq!(config(&[("REDIS_URL", " ")]).unwrap().redis_url, None);
+    }
+
+    #[test]
+    fn a_bad_retention_is_a_precise_error() {
+        let error = config(&[("KINTSUGI_RETENTION_DAYS", "soon")]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("KINTSUGI_RETENTION_DAYS must be a whole number")
+        );
+    }
+}

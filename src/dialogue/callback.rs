@@ -1,0 +1,88 @@
+//! The data a button carries back when pressed: which screen it was shown on (a sequence
+//! number the engine bumps whenever it shows new buttons) and what it does. Pure.
+//!
+//! Format: `<seq>|c:<choice id>` (a flow's button), `<seq>|f:<flow id>` (open a flow) or
+//! `<seq>|m` (the menu). Telegram allows at most 64 bytes.
+
+/// Telegram's limit on a button's callback data, in bytes.
+pub const MAX_DATA_LEN: usize = 64;
+
+/// What a pressed button asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Choice(String),
+    OpenFlow(String),
+    Menu,
+}
+
+/// A decoded button press.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Press {
+    pub seq: u32,
+    pub action: Action,
+}
+
+/// Encodes a button press for the screen numbered `seq`.
+pub fn encode(seq: u32, action: &Action) -> String {
+    match action {
+        Action::Choice(id) => format!("{seq}|c:{id}"),
+        Action::OpenFlow(id) => format!("{seq}|f:{id}"),
+        Action::Menu => format!("{seq}|m"),
+    }
+}
+
+/// Decodes button data; `None` for anything this bot did not make.
+pub fn decode(data: &str) -> Option<Press> {
+    let (seq, action) = data.split_once('|')?;
+    let seq = seq.parse().ok()?;
+    let action = match action.split_once(':') {
+        Some(("c", id)) if !id.is_empty() => Action::Choice(id.to_owned()),
+        Some(("f", id)) if !id.is_empty() => Action::OpenFlow(id.to_owned()),
+        None if action == "m" => Action::Menu,
+        _ => return None,
+    };
+    Some(Press { seq, action })
+}
+
+/// The longest data a choice button with this id can need.
+pub fn choice_data_len(choice_id: &str) -> usize {
+    encode(u32::MAX, &Action::Choice(choice_id.to_owned())).len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_round_trips() {
+        for action in [
+            Action::Choice("ready".to_owned()),
+            Action::OpenFlow("ground-rules".to_owned()),
+            Action::Menu,
+        ] {
+            let data = encode(42, &action);
+            assert_eq!(decode(&data), Some(Press { seq: 42, action }));
+        }
+    }
+
+    #[test]
+    fn forged_or_foreign_data_is_rejected() {
+        for data in [
+            "",
+            "x|m",
+            "12",
+            "12|",
+            "12|c:",
+            "12|z:thing",
+            "-1|m",
+            "12|m:extra",
+        ] {
+            assert_eq!(decode(data), None, "{data:?}");
+        }
+    }
+
+    #[test]
+    fn a_32_character_id_fits_telegram_limit() {
+        assert!(choice_data_len(&"a".repeat(32)) <= MAX_DATA_LEN);
+    }
+}

@@ -1,0 +1,621 @@
+//! The dialogue engine: a pure function from (flows, a person's state, an input, the time) to
+//! (new state, replies). It never does I/O and has no clock of its own; storage, Telegram, the
+//! shell and the tests all drive it the same way.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::callback::{self, Action};
+use super::model::{AnswerRule, BranchTest, Flow, FlowId, Library, Role, Step, StepId, StepKind};
+
+/// A person's place in the conversation, and what they have answered. This is what storage
+/// keeps for each person.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonState {
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// The flow and step the person is in; `None` between flows.
+    #[serde(default)]
+    pub position: Option<Position>,
+    /// What the most recent buttons were shown for.
+    #[serde(default)]
+    pub screen: Screen,
+    /// Bumped whenever new buttons are shown; a press must carry the current value.
+    #[serde(default)]
+    pub seq: u32,
+    /// Saved answers, by flow and then by answer name.
+    #[serde(default)]
+    pub answers: BTreeMap<FlowId, BTreeMap<String, Answer>>,
+}
+
+/// Where in a flow a person is, and which version of the flow it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub flow: FlowId,
+    pub step: StepId,
+    pub version: u32,
+}
+
+/// What the buttons currently on screen belong to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Screen {
+    #[default]
+    Nothing,
+    /// The choice step at the person's position.
+    Step,
+    Menu,
+    /// The end step of a flow, with its suggestions.
+    End {
+        flow: FlowId,
+        step: StepId,
+    },
+}
+
+/// One saved answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    pub value: String,
+    /// When it was given, in seconds since the Unix epoch.
+    pub at: i64,
+}
+
+/// Something a person did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// `/name argument`.
+    Command { name: String, argument: String },
+    /// Typed text that is not a command.
+    Text(String),
+    /// A button press, carrying the button's data.
+    Press(String),
+}
+
+impl Input {
+    /// Reads typed text: `/start payload` and `/menu@SomeBot` are commands, the rest is text.
+    pub fn from_text(text: &str) -> Input {
+        let trimmed = text.trim();
+        if let Some(rest) = trimmed.strip_prefix('/') {
+            let (word, argument) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let name = word.split('@').next().unwrap_or_default();
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Input::Command {
+                    name: name.to_ascii_lowercase(),
+                    argument: argument.trim().to_owned(),
+                };
+            }
+        }
+        Input::Text(text.to_owned())
+    }
+}
+
+/// One message to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub text: String,
+    pub buttons: Vec<Button>,
+}
+
+/// One button under a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    pub label: String,
+    pub data: String,
+}
+
+/// What the engine decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub state: PersonState,
+    pub replies: Vec<Reply>,
+    /// Whether `state` differs from the state passed in (and so must be saved).
+    pub changed: bool,
+}
+
+/// A guard against a loop of automatic steps; validation rejects such loops already.
+const MAX_AUTOMATIC_STEPS: usize = 100;
+
+/// Runs one input against a person's state.
+pub fn advance(library: &Library, state: &PersonState, input: &Input, now: i64) -> Outcome {
+    let mut turn = Turn {
+        library,
+        state: state.clone(),
+        replies: Vec::new(),
+        now,
+    };
+    let repaired = turn.repair();
+    match input {
+        Input::Command { name, argument } => turn.command(name, argument),
+        _ if repaired => turn.show_current(),
+        Input::Press(data) => turn.press(data),
+        Input::Text(text) => turn.text(text),
+    }
+    let changed = turn.state != *state;
+    Outcome {
+        state: turn.state,
+        replies: turn.replies,
+        changed,
+    }
+}
+
+/// One input being handled: the state as it changes and the replies so far.
+struct Turn<'a> {
+    library: &'a Library,
+    state: PersonState,
+    replies: Vec<Reply>,
+    now: i64,
+}
+
+impl<'a> Turn<'a> {
+    fn say(&mut self, text: impl Into<String>) {
+        self.replies.push(Reply {
+            text: text.into(),
+            buttons: Vec::new(),
+        });
+    }
+
+    fn bot_message(&self, key: &str) -> String {
+        self.library.bot.message(key).to_owned()
+    }
+
+    fn note(&mut self, key: &str) {
+        let text = self.bot_message(key);
+        self.say(text);
+    }
+
+    /// Lands a person whose flow changed under them somewhere safe. Returns whether it did.
+    fn repair(&mut self) -> bool {
+        let Some(position) = &self.state.position else {
+            return false;
+        };
+        let Some(flow) = self.library.flow(&position.flow.0) else {
+            self.state.position = None;
+            self.state.screen = Screen::Nothing;
+            self.note("flow_gone");
+            return true;
+        };
+        if flow.step(&position.step.0).is_none() {
+            self.state.position = Some(Position {
+                flow: flow.id.clone(),
+                step: flow.entry.clone(),
+                version: flow.version,
+            });
+            self.state.screen = Screen::Nothing;
+            self.note("flow_changed");
+            return true;
+        }
+        if position.version != flow.version {
+            // The step still exists, so the person carries on where they were.
+            self.state.position = Some(Position {
+                version: flow.version,
+                ..position.clone()
+            });
+        }
+        false
+    }
+
+    fn command(&mut self, name: &str, argument: &str) {
+        match name {
+            "start" => {
+                let start = self.library.bot.start_flow.clone();
+                if argument.is_empty() {
+                    self.enter_flow(&start);
+                } else if self.library.flow(argument).is_some() {
+                    self.enter_flow(&FlowId(argument.to_owned()));
+                } else {
+                    self.note("unknown_flow");
+                    self.enter_flow(&start);
+                }
+            }
+            "menu" => {
+                self.state.position = None;
+                self.show_menu();
+            }
+            "continue" => self.show_current(),
+            "help" => {
+                self.note("help");
+                if self.state.position.is_some() {
+                    self.show_current();
+                }
+            }
+            "cancel" => {
+                if self.state.position.take().is_some() {
+                    self.note("cancelled");
+                } else {
+                    self.note("nothing_to_cancel");
+                }
+                self.show_menu();
+            }
+            _ => {
+                self.note("unknown_command");
+                self.show_current();
+            }
+        }
+    }
+
+    fn press(&mut self, data: &str) {
+        let Some(press) = callback::decode(data).filter(|press| press.seq == self.state.seq) else {
+            self.stale();
+            return;
+        };
+        match (press.action, self.state.screen.clone()) {
+            (Action::Choice(choice_id), Screen::Step) => self.choose(&choice_id),
+            (Action::OpenFlow(flow_id), Screen::Menu) => {
+                let offered = self
+                    .library
+                    .menu_for(self.state.role)
+                    .any(|flow| flow.id.0 == flow_id);
+                if offered {
+                    self.enter_flow(&FlowId(flow_id));
+                } else {
+                    self.stale();
+                }
+            }
+            (Action::OpenFlow(flow_id), Screen::End { flow, step }) => {
+                let suggested = self
+                    .library
+                    .flow(&flow.0)
+                    .and_then(|flow| flow.step(&step.0))
+                    .is_some_and(|step| match &step.kind {
+                        StepKind::End { suggest } => suggest.iter().any(|id| id.0 == flow_id),
+                        _ => false,
+                    });
+                if suggested {
+                    self.enter_flow(&FlowId(flow_id));
+                } else {
+                    self.stale();
+                }
+            }
+            (Action::Menu, Screen::End { .. } | Screen::Menu) => {
+                self.state.position = None;
+                self.show_menu();
+            }
+            _ => self.stale(),
+        }
+    }
+
+    fn stale(&mut self) {
+        self.note("stale_button");
+        self.show_current();
+    }
+
+    fn choose(&mut self, choice_id: &str) {
+        let Some((flow, step)) = self.current_step() else {
+            self.stale();
+            return;
+        };
+        let StepKind::Choice { save, choices } = &step.kind else {
+            self.stale();
+            return;
+        };
+        let Some(choice) = choices.iter().find(|choice| choice.id == choice_id) else {
+            self.stale();
+            return;
+        };
+        if let Some(role) = choice.role {
+            self.state.role = Some(role);
+        }
+        let answers = self.state.answers.entry(flow.id.clone()).or_default();
+        for name in &choice.clear {
+            answers.remove(name);
+        }
+        if let Some(name) = save {
+            answers.insert(
+                name.clone(),
+                Answer {
+                    value: choice.value.clone(),
+                    at: self.now,
+                },
+            );
+        }
+        self.run(flow, &choice.goto);
+    }
+
+    fn text(&mut self, text: &str) {
+        let Some((flow, step)) = self.current_step() else {
+            self.note("nothing_open");
+            self.show_menu();
+            return;
+        };
+        match &step.kind {
+            StepKind::Ask { save, rule, next } => match self.check_answer(rule, text) {
+                Ok(value) => {
+                    self.state
+                        .answers
+                        .entry(flow.id.clone())
+                        .or_default()
+                        .insert(
+                            save.clone(),
+                            Answer {
+                                value,
+                                at: self.now,
+                            },
+                        );
+                    self.run(flow, next);
+                }
+                Err(note) => self.say(note),
+            },
+            _ => {
+                self.note("use_buttons");
+                self.show_current();
+            }
+        }
+    }
+
+    /// The answer to save, or the kind note explaining what is expected.
+    fn check_answer(&self, rule: &AnswerRule, text: &str) -> Result<String, String> {
+        let trimmed = text.trim();
+        let fill = |key: &str, min: String, max: String| {
+            self.bot_message(key)
+                .replace("{min}", &min)
+                .replace("{max}", &max)
+        };
+        if trimmed.is_empty() {
+            return Err(self.bot_message("answer_empty"));
+        }
+        match rule {
+            AnswerRule::Text {
+                min_length,
+                max_length,
+            } => {
+                let length = trimmed.chars().count();
+                if length < *min_length {
+                    Err(fill(
+                        "answer_too_short",
+                        min_length.to_string(),
+                        max_length.to_string(),
+                    ))
+                } else if length > *max_length {
+                    Err(fill(
+                        "answer_too_long",
+                        min_length.to_string(),
+                        max_length.to_string(),
+                    ))
+                } else {
+                    Ok(trimmed.to_owned())
+                }
+            }
+            AnswerRule::Number { min, max } => match first_integer(trimmed) {
+                None => Err(fill(
+                    "answer_not_a_number",
+                    min.to_string(),
+                    max.to_string(),
+                )),
+                Some(number) if number < *min || number > *max => Err(fill(
+                    "answer_out_of_range",
+                    min.to_string(),
+                    max.to_string(),
+                )),
+                Some(number) => Ok(number.to_string()),
+            },
+        }
+    }
+
+    /// The flow and step at the person's position, if both exist.
+    fn current_step(&self) -> Option<(&'a Flow, &'a Step)> {
+        let position = self.state.position.as_ref()?;
+        let flow = self.library.flow(&position.flow.0)?;
+        Some((flow, flow.step(&position.step.0)?))
+    }
+
+    /// Shows the person where they are again: their step, or the menu.
+    fn show_current(&mut self) {
+        match self.current_step() {
+            Some((flow, step)) => self.run(flow, &step.id),
+            None => self.show_menu(),
+        }
+    }
+
+    fn enter_flow(&mut self, id: &FlowId) {
+        match self.library.flow(&id.0) {
+            Some(flow) => self.run(flow, &flow.entry),
+            None => {
+                self.note("flow_gone");
+                self.show_menu();
+            }
+        }
+    }
+
+    fn show_menu(&mut self) {
+        self.state.position = None;
+        self.state.seq = self.state.seq.wrapping_add(1);
+        self.state.screen = Screen::Menu;
+        let seq = self.state.seq;
+        let buttons: Vec<Button> = self
+            .library
+            .menu_for(self.state.role)
+            .map(|flow| Button {
+                label: flow.title.clone(),
+                data: callback::encode(seq, &Action::OpenFlow(flow.id.0.clone())),
+            })
+            .collect();
+        let key = if buttons.is_empty() {
+            "menu_empty"
+        } else {
+            "menu"
+        };
+        self.replies.push(Reply {
+            text: self.bot_message(key),
+            buttons,
+        });
+    }
+
+    /// Runs a flow from `start` until a step that waits for the person.
+    fn run(&mut self, mut flow: &'a Flow, start: &StepId) {
+        let mut step_id = start.clone();
+        for _ in 0..MAX_AUTOMATIC_STEPS {
+            let Some(step) = flow.step(&step_id.0) else {
+                self.note("flow_changed");
+                self.show_menu();
+                return;
+            };
+            self.state.position = Some(Position {
+                flow: flow.id.clone(),
+                step: step_id.clone(),
+                version: flow.version,
+            });
+            let text = step.say.as_ref().map(|say| {
+                let answers = self.state.answers.get(&flow.id);
+                say.render(|name| {
+                    answers
+                        .and_then(|answers| answers.get(name))
+                        .map(|answer| answer.value.as_str())
+                })
+            });
+            match &step.kind {
+                StepKind::Message { next } => {
+                    self.say(text.unwrap_or_default());
+                    step_id = next.clone();
+                }
+                StepKind::Branch { rules, otherwise } => {
+                    step_id = rules
+                        .iter()
+                        .find(|rule| self.holds(&flow.id, &rule.test))
+                        .map_or(otherwise, |rule| &rule.goto)
+                        .clone();
+                }
+                StepKind::Jump { flow: target } => {
+                    if let Some(text) = text {
+                        self.say(text);
+                    }
+                    let Some(next_flow) = self.library.flow(&target.0) else {
+                        self.note("flow_gone");
+                        self.show_menu();
+                        return;
+                    };
+                    flow = next_flow;
+                    step_id = flow.entry.clone();
+                }
+                StepKind::Ask { .. } => {
+                    self.state.screen = Screen::Nothing;
+                    self.say(text.unwrap_or_default());
+                    return;
+                }
+                StepKind::Choice { choices, .. } => {
+                    self.state.seq = self.state.seq.wrapping_add(1);
+                    self.state.screen = Screen::Step;
+                    let seq = self.state.seq;
+                    let buttons = choices
+                        .iter()
+                        .map(|choice| Button {
+                            label: choice.label.clone(),
+                            data: callback::encode(seq, &Action::Choice(choice.id.clone())),
+                        })
+                        .collect();
+                    self.replies.push(Reply {
+                        text: text.unwrap_or_default(),
+                        buttons,
+                    });
+                    return;
+                }
+                StepKind::End { suggest } => {
+                    self.state.position = None;
+                    self.state.seq = self.state.seq.wrapping_add(1);
+                    self.state.screen = Screen::End {
+                        flow: flow.id.clone(),
+                        step: step_id.clone(),
+                    };
+                    let seq = self.state.seq;
+                    let mut buttons: Vec<Button> = suggest
+                        .iter()
+                        .filter_map(|id| self.library.flow(&id.0))
+                        .map(|suggested| Button {
+                            label: suggested.title.clone(),
+                            data: callback::encode(seq, &Action::OpenFlow(suggested.id.0.clone())),
+                        })
+                        .collect();
+                    buttons.push(Button {
+                        label: self.bot_message("menu_button"),
+                        data: callback::encode(seq, &Action::Menu),
+                    });
+                    self.replies.push(Reply {
+                        text: text.unwrap_or_else(|| self.bot_message("menu")),
+                        buttons,
+                    });
+                    return;
+                }
+            }
+        }
+        // Only a loop of automatic steps gets here, and validation refuses those.
+        self.show_menu();
+    }
+
+    fn holds(&self, flow: &FlowId, test: &BranchTest) -> bool {
+        let answer = |name: &str| {
+            self.state
+                .answers
+                .get(flow)
+                .and_then(|answers| answers.get(name))
+                .map(|answer| answer.value.as_str())
+        };
+        match test {
+            BranchTest::RoleIs(role) => self.state.role == Some(*role),
+            BranchTest::AnswerEquals {
+                answer: name,
+                value,
+            } => answer(name).is_some_and(|given| given.trim().eq_ignore_ascii_case(value.trim())),
+            BranchTest::AnswerAtLeast {
+                answer: name,
+                bound,
+            } => answer(name)
+                .and_then(first_integer)
+                .is_some_and(|number| number >= *bound),
+            BranchTest::AnswerAtMost {
+                answer: name,
+                bound,
+            } => answer(name)
+                .and_then(first_integer)
+                .is_some_and(|number| number <= *bound),
+        }
+    }
+}
+
+/// The first whole number in `text` ("7", "about 7", "7/10"), forgivingly.
+fn first_integer(text: &str) -> Option<i64> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let negative = text[..start].ends_with('-');
+    let digits: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let number: i64 = digits.parse().ok()?;
+    Some(if negative { -number } else { number })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_recognised_with_bot_names_and_payloads() {
+        assert_eq!(
+            Input::from_text("/start@KintsugiBot ground-rules"),
+            Input::Command {
+                name: "start".to_owned(),
+                argument: "ground-rules".to_owned()
+            }
+        );
+        assert_eq!(
+            Input::from_text("/MENU"),
+            Input::Command {
+                name: "menu".to_owned(),
+                argument: String::new()
+            }
+        );
+        assert_eq!(
+            Input::from_text("/ not a command"),
+            Input::Text("/ not a command".to_owned())
+        );
+        assert_eq!(Input::from_text("hello"), Input::Text("hello".to_owned()));
+    }
+
+    #[test]
+    fn first_integer_is_forgiving() {
+        assert_eq!(first_integer("7"), Some(7));
+        assert_eq!(first_integer("about 6/10"), Some(6));
+        assert_eq!(first_integer("-3"), Some(-3));
+        assert_eq!(first_integer("seven"), None);
+        assert_eq!(first_integer("99999999999999999999999"), None);
+    }
+}

@@ -1,0 +1,1126 @@
+//! Turns the text of the dialogue files into a validated `Library`, or reports every problem at
+//! once. Pure: the caller reads the files; this module never touches the disk.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::callback;
+use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use super::model::{
+    AnswerRule, BOT_MESSAGES, BotText, BranchRule, BranchTest, Choice, Flow, FlowId, Library, Role,
+    Step, StepId, StepKind,
+};
+use super::source::{BotFile, ChoiceFile, FlowFile, RuleFile, SourceFile, StepFile};
+use super::template::{Template, is_answer_name};
+
+/// The file that holds the bot's own messages rather than a flow.
+pub const BOT_FILE: &str = "bot.toml";
+
+/// Telegram refuses a message longer than this.
+pub const MAX_MESSAGE_LENGTH: usize = 4096;
+/// More buttons than this crowd a phone screen.
+pub const MAX_CHOICES: usize = 8;
+/// A longer label is cut off on a phone's button.
+pub const MAX_LABEL_LENGTH: usize = 40;
+/// Flow ids and choice ids travel in button data; this keeps them short.
+pub const MAX_ID_LENGTH: usize = 32;
+/// The default and the largest limit on a typed answer, in characters.
+pub const DEFAULT_MAX_ANSWER: usize = 1000;
+pub const LARGEST_MAX_ANSWER: usize = 3000;
+
+/// Loads and validates every file. `files` holds flows and exactly one `bot.toml`.
+pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
+    let mut problems = Vec::new();
+    let mut parsed_flows = Vec::new();
+    let mut bot = None;
+
+    for file in files {
+        if is_bot_file(&file.path) {
+            match toml::from_str::<BotFile>(&file.text) {
+                Ok(parsed) => bot = Some((file, parsed)),
+                Err(error) => problems.push(toml_problem(file, &error)),
+            }
+        } else {
+            match toml::from_str::<FlowFile>(&file.text) {
+                Ok(parsed) => parsed_flows.push((file, parsed)),
+                Err(error) => problems.push(toml_problem(file, &error)),
+            }
+        }
+    }
+
+    // Flow ids first: jumps and suggestions in any file may refer to any flow.
+    let mut flow_ids: HashMap<String, (&SourceFile, Range<usize>)> = HashMap::new();
+    for (file, flow) in &parsed_flows {
+        let id = flow.id.get_ref();
+        if let Some((first, span)) = flow_ids.get(id) {
+            let (line, _) = super::diagnostic::line_and_column(&first.text, span.start);
+            problems.push(
+                Diagnostic::at(
+                    &file.path,
+                    &file.text,
+                    flow.id.span(),
+                    format!("two flows have the id \"{id}\""),
+                )
+                .help(format!(
+                    "the other is in {}:{line}; give this one another id",
+                    first.path
+                )),
+            );
+        } else {
+            flow_ids.insert(id.clone(), (*file, flow.id.span()));
+        }
+    }
+    let known_flows: Vec<&str> = flow_ids.keys().map(String::as_str).collect();
+
+    let mut flows = Vec::new();
+    for (file, flow) in &parsed_flows {
+        let mut checker = FlowChecker {
+            file,
+            known_flows: &known_flows,
+            problems: Vec::new(),
+        };
+        if let Some(flow) = checker.check(flow) {
+            flows.push(flow);
+        }
+        problems.extend(checker.problems);
+    }
+
+    let bot = match bot {
+        Some((file, parsed)) => check_bot(file, parsed, &known_flows, &mut problems),
+        None => {
+            problems.push(Diagnostic {
+                path: BOT_FILE.to_owned(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "the folder has no {BOT_FILE}, which holds the bot's own messages"
+                ),
+                help: Some(format!(
+                    "copy {BOT_FILE} from the project's dialogues/ folder"
+                )),
+            });
+            None
+        }
+    };
+
+    if !problems.is_empty() {
+        return Err(Diagnostics::sorted(problems));
+    }
+    let Some((bot, menu_order)) = bot else {
+        // Unreachable in practice: a missing or broken bot file always adds a problem above.
+        return Err(Diagnostics::sorted(problems));
+    };
+    flows.sort_by_key(|flow| {
+        let rank = menu_order.iter().position(|id| *id == flow.id.0);
+        (rank.unwrap_or(usize::MAX), flow.id.clone())
+    });
+    Ok(Library::new(flows, bot))
+}
+
+fn is_bot_file(path: &str) -> bool {
+    std::path::Path::new(path)
+        .file_name()
+        .is_some_and(|name| name == BOT_FILE)
+}
+
+/// Rewords a TOML or shape error in the author's terms, with a hint where one helps.
+fn toml_problem(file: &SourceFile, error: &toml::de::Error) -> Diagnostic {
+    let span = error.span().unwrap_or(0..0);
+    let message = error.message().trim().to_owned();
+    let mut diagnostic = Diagnostic::at(&file.path, &file.text, span, message.clone());
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        let allowed: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
+        diagnostic.message = format!("unknown field `{field}`");
+        let list = allowed.join(", ");
+        diagnostic = match did_you_mean(field, allowed.iter().copied()) {
+            Some(close) => diagnostic.help(format!(
+                "did you mean `{close}`? fields allowed here: {list}"
+            )),
+            None => diagnostic.help(format!("fields allowed here: {list}")),
+        };
+    } else if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        diagnostic.message = format!("missing field `{field}`");
+        diagnostic = diagnostic.help(format!(
+            "add `{field} = ...` here (see dialogues/FORMAT.md)"
+        ));
+    }
+    diagnostic
+}
+
+fn check_bot(
+    file: &SourceFile,
+    parsed: BotFile,
+    known_flows: &[&str],
+    problems: &mut Vec<Diagnostic>,
+) -> Option<(BotText, Vec<String>)> {
+    let before = problems.len();
+    let at =
+        |span: Range<usize>, message: String| Diagnostic::at(&file.path, &file.text, span, message);
+    let start_flow = parsed.start_flow.get_ref();
+    if !known_flows.contains(&start_flow.as_str()) {
+        problems.push(unknown_flow(
+            at(
+                parsed.start_flow.span(),
+                format!("`start_flow` names unknown flow \"{start_flow}\""),
+            ),
+            start_flow,
+            known_flows,
+        ));
+    }
+    let mut menu_order = Vec::new();
+    for id in parsed.menu_order.iter().flatten() {
+        if !known_flows.contains(&id.get_ref().as_str()) {
+            problems.push(unknown_flow(
+                at(
+                    id.span(),
+                    format!("`menu_order` names unknown flow \"{}\"", id.get_ref()),
+                ),
+                id.get_ref(),
+                known_flows,
+            ));
+        }
+        menu_order.push(id.get_ref().clone());
+    }
+    let known_keys: Vec<&str> = BOT_MESSAGES.iter().map(|(key, _)| *key).collect();
+    let mut messages = HashMap::new();
+    for (key, text) in parsed.messages.get_ref() {
+        if !known_keys.contains(&key.get_ref().as_str()) {
+            let diagnostic = at(key.span(), format!("unknown message \"{}\"", key.get_ref()));
+            problems.push(
+                match did_you_mean(key.get_ref(), known_keys.iter().copied()) {
+                    Some(close) => diagnostic.help(format!("did you mean \"{close}\"?")),
+                    None => {
+                        diagnostic.help(format!("messages the bot uses: {}", known_keys.join(", ")))
+                    }
+                },
+            );
+        }
+        if text.get_ref().trim().is_empty() {
+            problems.push(at(
+                text.span(),
+                format!("message \"{}\" is empty", key.get_ref()),
+            ));
+        }
+        messages.insert(key.get_ref().clone(), text.get_ref().clone());
+    }
+    for (key, purpose) in BOT_MESSAGES {
+        if !messages.contains_key(*key) {
+            problems.push(
+                at(
+                    parsed.messages.span(),
+                    format!("message \"{key}\" is missing ({purpose})"),
+                )
+                .help(format!("add `{key} = \"...\"` under [messages]")),
+            );
+        }
+    }
+    (problems.len() == before).then(|| {
+        (
+            BotText {
+                start_flow: FlowId(start_flow.clone()),
+                messages,
+            },
+            menu_order,
+        )
+    })
+}
+
+fn unknown_flow(diagnostic: Diagnostic, wanted: &str, known_flows: &[&str]) -> Diagnostic {
+    let mut sorted = known_flows.to_vec();
+    sorted.sort_unstable();
+    match did_you_mean(wanted, sorted.iter().copied()) {
+        Some(close) => diagnostic.help(format!(
+            "did you mean \"{close}\"? flows: {}",
+            sorted.join(", ")
+        )),
+        None => diagnostic.help(format!("flows: {}", sorted.join(", "))),
+    }
+}
+
+fn is_flow_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_LENGTH
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_step_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_LENGTH
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Checks one flow file, collecting every problem; returns the flow when there are none.
+struct FlowChecker<'a> {
+    file: &'a SourceFile,
+    known_flows: &'a [&'a str],
+    problems: Vec<Diagnostic>,
+}
+
+/// A step's location and the names it touches, kept for the graph checks.
+struct StepFacts {
+    span: Range<usize>,
+    say_span: Option<Range<usize>>,
+}
+
+impl FlowChecker<'_> {
+    fn at(&self, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::at(&self.file.path, &self.file.text, span, message)
+    }
+
+    fn report(&mut self, diagnostic: Diagnostic) {
+        self.problems.push(diagnostic);
+    }
+
+    fn check(&mut self, file: &FlowFile) -> Option<Flow> {
+        let id = file.id.get_ref();
+        if !is_flow_id(id) {
+            self.report(self.at(file.id.span(), format!("flow id \"{id}\" is not usable")).help(format!(
+                "use lowercase letters, digits and \"-\", at most {MAX_ID_LENGTH} characters"
+            )));
+        }
+        if *file.version.get_ref() < 1 || *file.version.get_ref() > i64::from(u32::MAX) {
+            self.report(
+                self.at(
+                    file.version.span(),
+                    "the version must be a whole number from 1 up",
+                )
+                .help("start at `version = 1` and raise it when the steps change"),
+            );
+        }
+        let title = file.title.get_ref().trim();
+        if title.is_empty() || title.chars().count() > MAX_LABEL_LENGTH || title.contains('\n') {
+            self.report(self.at(file.title.span(), format!("the title must be one line of 1 to {MAX_LABEL_LENGTH} characters, since it is shown on a menu button")));
+        }
+        if file.summary.get_ref().trim().is_empty() || file.summary.get_ref().contains('\n') {
+            self.report(self.at(file.summary.span(), "the summary must be one line"));
+        }
+        let mut audience = Vec::new();
+        for word in file.audience.get_ref() {
+            match self.role(word) {
+                Some(role) if audience.contains(&role) => {
+                    self.report(self.at(
+                        word.span(),
+                        format!("\"{}\" is listed twice in `audience`", word.get_ref()),
+                    ));
+                }
+                Some(role) => audience.push(role),
+                None => {}
+            }
+        }
+        if file.audience.get_ref().is_empty() {
+            self.report(
+                self.at(file.audience.span(), "`audience` is empty")
+                    .help("list who the flow is for: \"hurt\", \"broke_trust\", \"together\""),
+            );
+        }
+
+        // Steps in file order.
+        let mut raw_steps: Vec<(&Spanned<String>, &Spanned<StepFile>)> =
+            file.steps.iter().collect();
+        raw_steps.sort_by_key(|(name, _)| name.span().start);
+        let step_names: Vec<&str> = raw_steps
+            .iter()
+            .map(|(name, _)| name.get_ref().as_str())
+            .collect();
+
+        let entry = file.entry.get_ref();
+        if !step_names.contains(&entry.as_str()) {
+            let diagnostic = self.at(
+                file.entry.span(),
+                format!("the entry step \"{entry}\" does not exist"),
+            );
+            self.report(self.with_step_hint(diagnostic, entry, &step_names));
+        }
+        if raw_steps.is_empty() {
+            self.report(
+                self.at(file.id.span(), "the flow has no steps")
+                    .help("add at least one `[steps.<id>]` table"),
+            );
+        }
+
+        let saved_names: BTreeSet<String> = raw_steps
+            .iter()
+            .flat_map(|(_, step)| {
+                let step = step.get_ref();
+                step.ask
+                    .iter()
+                    .map(|ask| ask.get_ref().save.get_ref().clone())
+                    .chain(step.save.iter().map(|save| save.get_ref().clone()))
+            })
+            .collect();
+
+        let mut steps = Vec::new();
+        let mut facts = Vec::new();
+        for (name, step) in &raw_steps {
+            if !is_step_id(name.get_ref()) {
+                self.report(self.at(name.span(), format!("step id \"{}\" is not usable", name.get_ref())).help(format!(
+                    "use lowercase letters, digits and \"_\", at most {MAX_ID_LENGTH} characters"
+                )));
+            }
+            if let Some(built) = self.check_step(name, step, &step_names, &saved_names) {
+                steps.push(built);
+                facts.push(StepFacts {
+                    span: name.span(),
+                    say_span: step.get_ref().say.as_ref().map(Spanned::span),
+                });
+            }
+        }
+        if !self.problems.is_empty() {
+            return None;
+        }
+
+        let flow = Flow::new(
+            FlowId(id.clone()),
+            u32::try_from(*file.version.get_ref()).unwrap_or(1),
+            title.to_owned(),
+            file.summary.get_ref().trim().to_owned(),
+            audience,
+            StepId(entry.clone()),
+            file.menu.unwrap_or(true),
+            steps,
+        );
+        self.check_graph(&flow, &facts);
+        self.problems.is_empty().then_some(flow)
+    }
+
+    fn with_step_hint(
+        &self,
+        diagnostic: Diagnostic,
+        wanted: &str,
+        step_names: &[&str],
+    ) -> Diagnostic {
+        let list = step_names.join(", ");
+        match did_you_mean(wanted, step_names.iter().copied()) {
+            Some(close) => diagnostic.help(format!(
+                "did you mean \"{close}\"? steps in this flow: {list}"
+            )),
+            None => diagnostic.help(format!("steps in this flow: {list}")),
+        }
+    }
+
+    fn role(&mut self, word: &Spanned<String>) -> Option<Role> {
+        let role = Role::parse(word.get_ref());
+        if role.is_none() {
+            let names = Role::ALL.map(Role::as_str);
+            let diagnostic = self.at(word.span(), format!("\"{}\" is not a role", word.get_ref()));
+            self.report(match did_you_mean(word.get_ref(), names) {
+                Some(close) => diagnostic.help(format!(
+                    "did you mean \"{close}\"? roles: hurt, broke_trust, together"
+                )),
+                None => diagnostic.help("roles: hurt, broke_trust, together"),
+            });
+        }
+        role
+    }
+
+    fn target(&mut self, step: &str, target: &Spanned<String>, step_names: &[&str]) -> StepId {
+        if !step_names.contains(&target.get_ref().as_str()) {
+            let diagnostic = self.at(
+                target.span(),
+                format!(
+                    "step \"{step}\" goes to unknown step \"{}\"",
+                    target.get_ref()
+                ),
+            );
+            let diagnostic = self.with_step_hint(diagnostic, target.get_ref(), step_names);
+            self.report(diagnostic);
+        }
+        StepId(target.get_ref().clone())
+    }
+
+    fn flow_ref(&mut self, what: String, target: &Spanned<String>) -> FlowId {
+        if !self.known_flows.contains(&target.get_ref().as_str()) {
+            let diagnostic = unknown_flow(
+                self.at(target.span(), what),
+                target.get_ref(),
+                self.known_flows,
+            );
+            self.report(diagnostic);
+        }
+        FlowId(target.get_ref().clone())
+    }
+
+    fn answer_name(
+        &mut self,
+        step: &str,
+        name: &Spanned<String>,
+        saved_names: &BTreeSet<String>,
+        must_be_saved: bool,
+    ) -> String {
+        let value = name.get_ref();
+        if !is_answer_name(value) {
+            self.report(
+                self.at(
+                    name.span(),
+                    format!("step \"{step}\": \"{value}\" is not a usable answer name"),
+                )
+                .help("use lowercase letters, digits and \"_\""),
+            );
+        } else if must_be_saved && !saved_names.contains(value) {
+            let diagnostic = self.at(
+                name.span(),
+                format!(
+                    "step \"{step}\" uses answer \"{value}\", which no step of this flow saves"
+                ),
+            );
+            self.report(
+                match did_you_mean(value, saved_names.iter().map(String::as_str)) {
+                    Some(close) => diagnostic.help(format!("did you mean \"{close}\"?")),
+                    None => diagnostic.help(
+                        "save it first with `ask = { save = \"...\" }` or a choice step's `save`",
+                    ),
+                },
+            );
+        }
+        value.clone()
+    }
+
+    fn check_step(
+        &mut self,
+        name: &Spanned<String>,
+        step: &Spanned<StepFile>,
+        step_names: &[&str],
+        saved_names: &BTreeSet<String>,
+    ) -> Option<Step> {
+        let id = name.get_ref().as_str();
+        let raw = step.get_ref();
+        let before = self.problems.len();
+
+        let say = raw
+            .say
+            .as_ref()
+            .and_then(|say| match Template::parse(say.get_ref()) {
+                Ok(template) => Some(template),
+                Err(error) => {
+                    self.report(self.at(say.span(), format!("step \"{id}\": {}", error.message)));
+                    None
+                }
+            });
+        if let Some(say) = &raw.say
+            && say.get_ref().trim().is_empty()
+        {
+            self.report(
+                self.at(say.span(), format!("step \"{id}\" has an empty `say`"))
+                    .help("write the message, or remove `say`"),
+            );
+        }
+
+        let kinds: Vec<&str> = [
+            raw.choices.as_ref().map(|_| "choices"),
+            raw.ask.as_ref().map(|_| "ask"),
+            raw.branch.as_ref().map(|_| "branch"),
+            raw.jump.as_ref().map(|_| "jump"),
+            raw.end.as_ref().map(|_| "end"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if kinds.len() > 1 {
+            self.report(
+                self.at(
+                    step.span(),
+                    format!("step \"{id}\" mixes {}", kinds.join(" and ")),
+                )
+                .help("a step is exactly one kind: split it into two steps"),
+            );
+            return None;
+        }
+        let kind_name = kinds.first().copied().unwrap_or("message");
+        let needs_say = matches!(kind_name, "message" | "choices" | "ask");
+        if needs_say && raw.say.is_none() {
+            self.report(
+                self.at(step.span(), format!("step \"{id}\" has no `say`"))
+                    .help("write what the bot says at this step"),
+            );
+        }
+        // Fields that only belong to one kind.
+        let stray = |field: &str, present: bool, owner: &str| {
+            (present && kind_name != owner).then(|| (field.to_owned(), owner.to_owned()))
+        };
+        let strays: Vec<(String, String)> = [
+            stray("otherwise", raw.otherwise.is_some(), "branch"),
+            stray("suggest", raw.suggest.is_some(), "end"),
+            stray("save", raw.save.is_some(), "choices"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for (field, owner) in strays {
+            self.report(
+                self.at(
+                    step.span(),
+                    format!("step \"{id}\" has `{field}`, which only a `{owner}` step uses"),
+                )
+                .help(format!("remove `{field}`")),
+            );
+        }
+        let next_allowed = matches!(kind_name, "message" | "ask");
+        if raw.next.is_some() && !next_allowed {
+            self.report(self.at(step.span(), format!("step \"{id}\" has `next`, but a `{kind_name}` step decides where to go by itself")).help("remove `next`"));
+        }
+
+        let kind = match kind_name {
+            "message" => {
+                let Some(next) = &raw.next else {
+                    self.report(self.at(step.span(), format!("step \"{id}\" does nothing after its message")).help("give it `next = \"<step>\"`, `choices`, `ask`, `branch`, `jump` or `end = true`"));
+                    return None;
+                };
+                StepKind::Message {
+                    next: self.target(id, next, step_names),
+                }
+            }
+            "choices" => {
+                let choices = raw.choices.as_ref()?;
+                self.check_choices(id, choices, raw.save.as_ref(), step_names, saved_names)?
+            }
+            "ask" => {
+                let ask = raw.ask.as_ref()?;
+                let Some(next) = &raw.next else {
+                    self.report(
+                        self.at(
+                            step.span(),
+                            format!("step \"{id}\" asks a question but has no `next`"),
+                        )
+                        .help("add `next = \"<step>\"`: where to go once the person answers"),
+                    );
+                    return None;
+                };
+                let next = self.target(id, next, step_names);
+                let save = self.answer_name(id, &ask.get_ref().save, saved_names, false);
+                let rule = self.check_ask(id, ask)?;
+                StepKind::Ask { save, rule, next }
+            }
+            "branch" => {
+                let rules = raw.branch.as_ref()?;
+                let Some(otherwise) = &raw.otherwise else {
+                    self.report(
+                        self.at(
+                            step.span(),
+                            format!("step \"{id}\" has a branch without `otherwise`"),
+                        )
+                        .help("add `otherwise = \"<step>\"`: where to go when no rule holds"),
+                    );
+                    return None;
+                };
+                if rules.get_ref().is_empty() {
+                    self.report(
+                        self.at(rules.span(), format!("step \"{id}\" has an empty branch"))
+                            .help("add a rule, or make it a message with `next`"),
+                    );
+                }
+                let mut built = Vec::new();
+                for rule in rules.get_ref() {
+                    if let Some(rule) = self.check_rule(id, rule, step_names, saved_names) {
+                        built.push(rule);
+                    }
+                }
+                StepKind::Branch {
+                    rules: built,
+                    otherwise: self.target(id, otherwise, step_names),
+                }
+            }
+            "jump" => {
+                let jump = raw.jump.as_ref()?;
+                StepKind::Jump {
+                    flow: self.flow_ref(
+                        format!("step \"{id}\" jumps to unknown flow \"{}\"", jump.get_ref()),
+                        jump,
+                    ),
+                }
+            }
+            _ => {
+                let end = raw.end.as_ref()?;
+                if !*end.get_ref() {
+                    self.report(
+                        self.at(end.span(), format!("step \"{id}\" says `end = false`"))
+                            .help("write `end = true`, or remove `end`"),
+                    );
+                }
+                let mut suggest = Vec::new();
+                for flow in raw.suggest.iter().flat_map(|list| list.get_ref()) {
+                    suggest.push(self.flow_ref(
+                        format!("step \"{id}\" suggests unknown flow \"{}\"", flow.get_ref()),
+                        flow,
+                    ));
+                }
+                if suggest.len() + 1 > MAX_CHOICES {
+                    self.report(self.at(step.span(), format!("step \"{id}\" suggests {} flows; at most {} fit beside the menu button", suggest.len(), MAX_CHOICES - 1)));
+                }
+                StepKind::End { suggest }
+            }
+        };
+        (self.problems.len() == before).then(|| Step {
+            id: StepId(id.to_owned()),
+            say,
+            kind,
+        })
+    }
+
+    fn check_choices(
+        &mut self,
+        id: &str,
+        choices: &Spanned<Vec<Spanned<ChoiceFile>>>,
+        save: Option<&Spanned<String>>,
+        step_names: &[&str],
+        saved_names: &BTreeSet<String>,
+    ) -> Option<StepKind> {
+        let list = choices.get_ref();
+        if list.is_empty() {
+            self.report(
+                self.at(choices.span(), format!("step \"{id}\" has no buttons"))
+                    .help("add at least one choice, or make it a message with `next`"),
+            );
+        }
+        if list.len() > MAX_CHOICES {
+            self.report(
+                self.at(
+                    choices.span(),
+                    format!(
+                        "step \"{id}\" has {} buttons; at most {MAX_CHOICES} fit on a phone",
+                        list.len()
+                    ),
+                )
+                .help("split the step in two"),
+            );
+        }
+        let save = save.map(|name| self.answer_name(id, name, saved_names, false));
+        let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+        let mut built = Vec::new();
+        for choice in list {
+            let raw = choice.get_ref();
+            let label = raw.label.get_ref().trim();
+            if label.is_empty() || label.contains('\n') {
+                self.report(self.at(
+                    raw.label.span(),
+                    format!("a button of step \"{id}\" needs a one-line label"),
+                ));
+            } else if label.chars().count() > MAX_LABEL_LENGTH {
+                self.report(self.at(raw.label.span(), format!("the button \"{label}\" of step \"{id}\" is {} characters long; at most {MAX_LABEL_LENGTH} show whole on a phone", label.chars().count())).help("shorten the label"));
+            }
+            let goto = self.target(id, &raw.goto, step_names);
+            let (choice_id, id_span) = match &raw.id {
+                Some(explicit) => (explicit.get_ref().clone(), explicit.span()),
+                None => (goto.0.clone(), raw.goto.span()),
+            };
+            if !is_step_id(&choice_id) {
+                self.report(self.at(id_span.clone(), format!("button id \"{choice_id}\" of step \"{id}\" is not usable")).help(format!("use lowercase letters, digits and \"_\", at most {MAX_ID_LENGTH} characters")));
+            } else if callback::choice_data_len(&choice_id) > callback::MAX_DATA_LEN {
+                self.report(
+                    self.at(
+                        id_span.clone(),
+                        format!("button id \"{choice_id}\" is too long for Telegram's button data"),
+                    )
+                    .help("give the button a shorter `id`"),
+                );
+            }
+            if seen.contains_key(&choice_id) {
+                self.report(
+                    self.at(
+                        choice.span(),
+                        format!("two buttons of step \"{id}\" have the id \"{choice_id}\""),
+                    )
+                    .help("give one of them its own `id = \"...\"`"),
+                );
+            }
+            seen.insert(choice_id.clone(), id_span);
+            let role = match &raw.role {
+                Some(word) => self.role(word),
+                None => None,
+            };
+            if raw.value.is_some() && save.is_none() {
+                self.report(
+                    self.at(
+                        choice.span(),
+                        format!(
+                            "a button of step \"{id}\" has a `value` but the step saves nothing"
+                        ),
+                    )
+                    .help("add `save = \"<answer name>\"` to the step, or remove `value`"),
+                );
+            }
+            let mut clear = Vec::new();
+            for name in raw.clear.iter().flatten() {
+                clear.push(self.answer_name(id, name, saved_names, true));
+            }
+            built.push(Choice {
+                id: choice_id,
+                label: label.to_owned(),
+                goto,
+                role,
+                value: raw
+                    .value
+                    .as_ref()
+                    .map_or_else(|| label.to_owned(), |value| value.get_ref().clone()),
+                clear,
+            });
+        }
+        Some(StepKind::Choice {
+            save,
+            choices: built,
+        })
+    }
+
+    fn check_ask(&mut self, id: &str, ask: &Spanned<super::source::AskFile>) -> Option<AnswerRule> {
+        let raw = ask.get_ref();
+        let numeric = raw.min.is_some() || raw.max.is_some();
+        let textual = raw.min_length.is_some() || raw.max_length.is_some();
+        if numeric && textual {
+            self.report(self.at(ask.span(), format!("step \"{id}\" mixes number limits (`min`, `max`) with text limits (`min_length`, `max_length`)")).help("a question expects either a number or text"));
+            return None;
+        }
+        if numeric {
+            let (Some(min), Some(max)) = (&raw.min, &raw.max) else {
+                self.report(
+                    self.at(
+                        ask.span(),
+                        format!(
+                            "step \"{id}\" asks for a number but gives only one end of the range"
+                        ),
+                    )
+                    .help("give both `min` and `max`"),
+                );
+                return None;
+            };
+            if min.get_ref() > max.get_ref() {
+                self.report(
+                    self.at(
+                        min.span(),
+                        format!(
+                            "step \"{id}\" asks for a number from {} to {}, which is empty",
+                            min.get_ref(),
+                            max.get_ref()
+                        ),
+                    )
+                    .help("swap `min` and `max`"),
+                );
+                return None;
+            }
+            return Some(AnswerRule::Number {
+                min: *min.get_ref(),
+                max: *max.get_ref(),
+            });
+        }
+        let min_length = raw.min_length.as_ref().map_or(1, |value| *value.get_ref());
+        let max_length = raw
+            .max_length
+            .as_ref()
+            .map_or(DEFAULT_MAX_ANSWER as i64, |value| *value.get_ref());
+        if max_length < 1 || max_length > LARGEST_MAX_ANSWER as i64 {
+            let span = raw.max_length.as_ref().map_or(ask.span(), Spanned::span);
+            self.report(self.at(
+                span,
+                format!("step \"{id}\": `max_length` must be between 1 and {LARGEST_MAX_ANSWER}"),
+            ));
+            return None;
+        }
+        if min_length < 1 || min_length > max_length {
+            let span = raw.min_length.as_ref().map_or(ask.span(), Spanned::span);
+            self.report(self.at(
+                span,
+                format!(
+                    "step \"{id}\": `min_length` must be between 1 and `max_length` ({max_length})"
+                ),
+            ));
+            return None;
+        }
+        Some(AnswerRule::Text {
+            min_length: min_length as usize,
+            max_length: max_length as usize,
+        })
+    }
+
+    fn check_rule(
+        &mut self,
+        id: &str,
+        rule: &Spanned<RuleFile>,
+        step_names: &[&str],
+        saved_names: &BTreeSet<String>,
+    ) -> Option<BranchRule> {
+        let raw = rule.get_ref();
+        let goto = self.target(id, &raw.goto, step_names);
+        let tests = [
+            raw.equals.is_some(),
+            raw.at_least.is_some(),
+            raw.at_most.is_some(),
+        ]
+        .iter()
+        .filter(|present| **present)
+        .count();
+        let test = match (&raw.answer, &raw.role) {
+            (Some(_), Some(_)) | (None, None) => {
+                self.report(self.at(
+                    rule.span(),
+                    format!("a rule of step \"{id}\" must test either an `answer` or a `role`"),
+                ));
+                return None;
+            }
+            (None, Some(role)) => {
+                if tests > 0 {
+                    self.report(
+                        self.at(
+                            rule.span(),
+                            format!("a role rule of step \"{id}\" cannot also compare an answer"),
+                        )
+                        .help("remove `equals`, `at_least` and `at_most`"),
+                    );
+                }
+                BranchTest::RoleIs(self.role(role)?)
+            }
+            (Some(answer), None) => {
+                let answer = self.answer_name(id, answer, saved_names, true);
+                if tests != 1 {
+                    self.report(self.at(rule.span(), format!("an answer rule of step \"{id}\" needs exactly one of `equals`, `at_least` or `at_most`")));
+                    return None;
+                }
+                if let Some(value) = &raw.equals {
+                    BranchTest::AnswerEquals {
+                        answer,
+                        value: value.get_ref().clone(),
+                    }
+                } else if let Some(bound) = &raw.at_least {
+                    BranchTest::AnswerAtLeast {
+                        answer,
+                        bound: *bound.get_ref(),
+                    }
+                } else {
+                    let bound = raw.at_most.as_ref()?;
+                    BranchTest::AnswerAtMost {
+                        answer,
+                        bound: *bound.get_ref(),
+                    }
+                }
+            }
+        };
+        Some(BranchRule { test, goto })
+    }
+
+    /// Reachability, traps, loops without a pause, placeholders and message length.
+    fn check_graph(&mut self, flow: &Flow, facts: &[StepFacts]) {
+        let position: HashMap<&str, usize> = flow
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| (step.id.0.as_str(), index))
+            .collect();
+        let edges: Vec<Vec<usize>> = flow
+            .steps
+            .iter()
+            .map(|step| {
+                step.kind
+                    .targets()
+                    .into_iter()
+                    .filter_map(|target| position.get(target.0.as_str()).copied())
+                    .collect()
+            })
+            .collect();
+        let Some(&entry) = position.get(flow.entry.0.as_str()) else {
+            return;
+        };
+
+        // Every step reachable from the entry.
+        let reachable = reach(entry, &edges);
+        for (index, step) in flow.steps.iter().enumerate() {
+            if !reachable.contains(&index) {
+                self.report(
+                    self.at(
+                        facts[index].span.clone(),
+                        format!(
+                            "step \"{}\" can never be reached from the entry \"{}\"",
+                            step.id, flow.entry
+                        ),
+                    )
+                    .help("point a button, `next` or branch at it, or remove it"),
+                );
+            }
+        }
+
+        // Every step can reach an end or a jump.
+        let mut reverse = vec![Vec::new(); edges.len()];
+        for (from, targets) in edges.iter().enumerate() {
+            for &to in targets {
+                reverse[to].push(from);
+            }
+        }
+        let mut can_finish = HashSet::new();
+        for (index, step) in flow.steps.iter().enumerate() {
+            if matches!(step.kind, StepKind::End { .. } | StepKind::Jump { .. }) {
+                can_finish.extend(reach(index, &reverse));
+            }
+        }
+        for (index, step) in flow.steps.iter().enumerate() {
+            if reachable.contains(&index) && !can_finish.contains(&index) {
+                self.report(
+                    self.at(
+                        facts[index].span.clone(),
+                        format!(
+                            "step \"{}\" is a trap: no path from it reaches an end",
+                            step.id
+                        ),
+                    )
+                    .help("give it a way on to an `end = true` step or a `jump`"),
+                );
+            }
+        }
+
+        // A loop of steps that never wait for the person would spin for ever.
+        let automatic: Vec<Vec<usize>> = edges
+            .iter()
+            .enumerate()
+            .map(|(index, targets)| {
+                if flow.steps[index].kind.waits_for_person() {
+                    Vec::new()
+                } else {
+                    targets.clone()
+                }
+            })
+            .collect();
+        for (index, step) in flow.steps.iter().enumerate() {
+            if automatic[index]
+                .iter()
+                .any(|&next| reach(next, &automatic).contains(&index))
+            {
+                self.report(
+                    self.at(
+                        facts[index].span.clone(),
+                        format!(
+                            "step \"{}\" is in a loop that never waits for the person",
+                            step.id
+                        ),
+                    )
+                    .help("put a step with buttons or a question in the loop"),
+                );
+            }
+        }
+
+        // Placeholders only name answers saved on every path to the step.
+        let saved = must_be_saved(flow, entry, &edges);
+        let longest: HashMap<&str, usize> = flow
+            .steps
+            .iter()
+            .flat_map(|step| match &step.kind {
+                StepKind::Ask { save, rule, .. } => vec![(save.as_str(), rule.longest())],
+                StepKind::Choice {
+                    save: Some(save),
+                    choices,
+                } => {
+                    vec![(
+                        save.as_str(),
+                        choices
+                            .iter()
+                            .map(|choice| choice.value.chars().count())
+                            .max()
+                            .unwrap_or(0),
+                    )]
+                }
+                _ => Vec::new(),
+            })
+            .fold(HashMap::new(), |mut map, (name, length)| {
+                let entry = map.entry(name).or_insert(0);
+                *entry = (*entry).max(length);
+                map
+            });
+        for (index, step) in flow.steps.iter().enumerate() {
+            let (Some(say), Some(span)) = (&step.say, &facts[index].say_span) else {
+                continue;
+            };
+            if let Some(available) = &saved[index] {
+                for name in say.placeholders() {
+                    if !available.contains(name) {
+                        let diagnostic = self.at(span.clone(), format!("step \"{}\" shows {{{name}}}, but not every path to it saves \"{name}\"", step.id));
+                        let diagnostic = if longest.contains_key(name) {
+                            diagnostic.help(format!("make sure \"{name}\" is saved before every way into this step, and not cleared"))
+                        } else {
+                            match did_you_mean(name, longest.keys().copied()) {
+                                Some(close) => diagnostic.help(format!("did you mean {{{close}}}?")),
+                                None => diagnostic.help("no step of this flow saves it; save it with `ask = { save = \"...\" }`"),
+                            }
+                        };
+                        self.report(diagnostic);
+                    }
+                }
+            }
+            let worst = say.worst_case_length(|name| longest.get(name).copied().unwrap_or(0));
+            if worst > MAX_MESSAGE_LENGTH {
+                self.report(self.at(span.clone(), format!("step \"{}\" can grow to {worst} characters with its answers filled in; Telegram allows {MAX_MESSAGE_LENGTH}", step.id)).help("shorten the text, or lower `max_length` on the questions it shows"));
+            }
+        }
+    }
+}
+
+/// The steps reachable from `start` (itself included).
+fn reach(start: usize, edges: &[Vec<usize>]) -> HashSet<usize> {
+    let mut seen = HashSet::from([start]);
+    let mut stack = vec![start];
+    while let Some(node) = stack.pop() {
+        for &next in &edges[node] {
+            if seen.insert(next) {
+                stack.push(next);
+            }
+        }
+    }
+    seen
+}
+
+/// For each reachable step, the answers saved on every path from the entry to it (a forward
+/// "must" data-flow analysis). Unreachable steps get `None`.
+fn must_be_saved(flow: &Flow, entry: usize, edges: &[Vec<usize>]) -> Vec<Option<BTreeSet<String>>> {
+    let mut saved: Vec<Option<BTreeSet<String>>> = vec![None; flow.steps.len()];
+    saved[entry] = Some(BTreeSet::new());
+    let position: HashMap<&str, usize> = flow
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| (step.id.0.as_str(), index))
+        .collect();
+    let mut work = vec![entry];
+    while let Some(node) = work.pop() {
+        let Some(here) = saved[node].clone() else {
+            continue;
+        };
+        let step = &flow.steps[node];
+        let outgoing: Vec<(usize, BTreeSet<String>)> = match &step.kind {
+            StepKind::Ask { save, next, .. } => {
+                let mut after = here.clone();
+                after.insert(save.clone());
+                position
+                    .get(next.0.as_str())
+                    .map(|&to| (to, after))
+                    .into_iter()
+                    .collect()
+            }
+            StepKind::Choice { save, choices } => choices
+                .iter()
+                .filter_map(|choice| {
+                    let mut after = here.clone();
+                    if let Some(save) = save {
+                        after.insert(save.clone());
+                    }
+                    for cleared in &choice.clear {
+                        after.remove(cleared);
+                    }
+                    position.get(choice.goto.0.as_str()).map(|&to| (to, after))
+                })
+                .collect(),
+            _ => edges[node].iter().map(|&to| (to, here.clone())).collect(),
+        };
+        for (to, after) in outgoing {
+            let merged = match &saved[to] {
+                None => after,
+                Some(existing) => existing.intersection(&after).cloned().collect(),
+            };
+            if saved[to].as_ref() != Some(&merged) {
+                saved[to] = Some(merged);
+                work.push(to);
+            }
+        }
+    }
+    saved
+}

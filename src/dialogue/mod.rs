@@ -1,0 +1,19 @@
+//! The dialogue core: the flow model, loading and validation with diagnostics, the engine,
+//! button data, transcripts and graphs. Everything here is pure: no I/O, no clock, no
+//! teloxide, redis or tokio.
+
+pub mod callback;
+pub mod diagnostic;
+pub mod engine;
+pub mod graph;
+pub mod load;
+pub mod model;
+pub mod source;
+pub mod template;
+pub mod transcript;
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use engine::{Answer, Button, Input, Outcome, PersonState, Position, Reply, Screen, advance};
+pub use load::load;
+pub use model::{Flow, FlowId, Library, Role, StepId};
+pub use source::SourceFile;

@@ -1,0 +1,341 @@
+//! The validated, in-memory form of the dialogue folder: flows, their steps and the bot's own
+//! messages. Built only by `load`, so every reference in it is known to resolve.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::template::Template;
+
+/// A flow's id, as written in its file (`ground-rules`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FlowId(pub String);
+
+/// A step's id within its flow (`time_place`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StepId(pub String);
+
+impl fmt::Display for FlowId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for StepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who a person is in the story they bring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The partner who was hurt.
+    Hurt,
+    /// The partner who broke trust.
+    BrokeTrust,
+    /// Both partners, working on it together.
+    Together,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Hurt, Role::BrokeTrust, Role::Together];
+
+    /// The word an author writes for this role.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Hurt => "hurt",
+            Role::BrokeTrust => "broke_trust",
+            Role::Together => "together",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == word)
+    }
+}
+
+/// Every flow and the bot's own messages, validated.
+#[derive(Debug, Clone)]
+pub struct Library {
+    pub flows: Vec<Flow>,
+    pub bot: BotText,
+    index: HashMap<FlowId, usize>,
+}
+
+impl Library {
+    pub fn new(flows: Vec<Flow>, bot: BotText) -> Library {
+        let index = flows
+            .iter()
+            .enumerate()
+            .map(|(position, flow)| (flow.id.clone(), position))
+            .collect();
+        Library { flows, bot, index }
+    }
+
+    pub fn flow(&self, id: &str) -> Option<&Flow> {
+        self.index.get(id).map(|&position| &self.flows[position])
+    }
+
+    /// The flows a person with `role` sees on the menu, in menu order.
+    pub fn menu_for(&self, role: Option<Role>) -> impl Iterator<Item = &Flow> {
+        self.flows.iter().filter(move |flow| {
+            flow.on_menu && role.is_none_or(|role| flow.audience.contains(&role))
+        })
+    }
+
+    /// How many steps, and how many of them are free-text or number prompts.
+    pub fn counts(&self) -> (usize, usize) {
+        let steps = self.flows.iter().map(|flow| flow.steps.len()).sum();
+        let prompts = self
+            .flows
+            .iter()
+            .flat_map(|flow| &flow.steps)
+            .filter(|step| matches!(step.kind, StepKind::Ask { .. }))
+            .count();
+        (steps, prompts)
+    }
+}
+
+impl std::borrow::Borrow<str> for FlowId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for StepId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One guided conversation.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub id: FlowId,
+    pub version: u32,
+    pub title: String,
+    pub summary: String,
+    pub audience: Vec<Role>,
+    pub entry: StepId,
+    pub on_menu: bool,
+    /// Steps in file order.
+    pub steps: Vec<Step>,
+    index: HashMap<StepId, usize>,
+}
+
+impl Flow {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: FlowId,
+        version: u32,
+        title: String,
+        summary: String,
+        audience: Vec<Role>,
+        entry: StepId,
+        on_menu: bool,
+        steps: Vec<Step>,
+    ) -> Flow {
+        let index = steps
+            .iter()
+            .enumerate()
+            .map(|(position, step)| (step.id.clone(), position))
+            .collect();
+        Flow {
+            id,
+            version,
+            title,
+            summary,
+            audience,
+            entry,
+            on_menu,
+            steps,
+            index,
+        }
+    }
+
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.index.get(id).map(|&position| &self.steps[position])
+    }
+}
+
+/// One step of a flow.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: StepId,
+    pub say: Option<Template>,
+    pub kind: StepKind,
+}
+
+/// What a step does once its message (if any) is shown.
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    /// Shows the message and moves straight on.
+    Message { next: StepId },
+    /// Shows buttons and waits for a press.
+    Choice {
+        save: Option<String>,
+        choices: Vec<Choice>,
+    },
+    /// Waits for a typed answer, saves it, and moves on.
+    Ask {
+        save: String,
+        rule: AnswerRule,
+        next: StepId,
+    },
+    /// Picks the next step from saved answers or the person's role.
+    Branch {
+        rules: Vec<BranchRule>,
+        otherwise: StepId,
+    },
+    /// Starts another flow at its entry.
+    Jump { flow: FlowId },
+    /// Ends the flow, offering other flows.
+    End { suggest: Vec<FlowId> },
+}
+
+impl StepKind {
+    /// The steps of the same flow this step can lead to.
+    pub fn targets(&self) -> Vec<&StepId> {
+        match self {
+            StepKind::Message { next } | StepKind::Ask { next, .. } => vec![next],
+            StepKind::Choice { choices, .. } => choices.iter().map(|choice| &choice.goto).collect(),
+            StepKind::Branch { rules, otherwise } => rules
+                .iter()
+                .map(|rule| &rule.goto)
+                .chain(std::iter::once(otherwise))
+                .collect(),
+            StepKind::Jump { .. } | StepKind::End { .. } => Vec::new(),
+        }
+    }
+
+    /// Whether the engine stops here to wait for the person.
+    pub fn waits_for_person(&self) -> bool {
+        matches!(
+            self,
+            StepKind::Choice { .. } | StepKind::Ask { .. } | StepKind::End { .. }
+        )
+    }
+}
+
+/// One button of a choice step.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// Stable id; defaults to the target step's id.
+    pub id: String,
+    pub label: String,
+    pub goto: StepId,
+    pub role: Option<Role>,
+    /// What the step's `save` stores when this button is pressed.
+    pub value: String,
+    /// Answers of this flow deleted when this button is pressed.
+    pub clear: Vec<String>,
+}
+
+/// What a typed answer must look like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerRule {
+    Text {
+        min_length: usize,
+        max_length: usize,
+    },
+    Number {
+        min: i64,
+        max: i64,
+    },
+}
+
+impl AnswerRule {
+    /// The longest a saved answer can be, in characters.
+    pub fn longest(&self) -> usize {
+        match self {
+            AnswerRule::Text { max_length, .. } => *max_length,
+            AnswerRule::Number { min, max } => min.to_string().len().max(max.to_string().len()),
+        }
+    }
+}
+
+/// One rule of a branch step.
+#[derive(Debug, Clone)]
+pub struct BranchRule {
+    pub test: BranchTest,
+    pub goto: StepId,
+}
+
+#[derive(Debug, Clone)]
+pub enum BranchTest {
+    AnswerEquals { answer: String, value: String },
+    AnswerAtLeast { answer: String, bound: i64 },
+    AnswerAtMost { answer: String, bound: i64 },
+    RoleIs(Role),
+}
+
+/// The bot's own messages (from `bot.toml`), with the flow `/start` opens.
+#[derive(Debug, Clone)]
+pub struct BotText {
+    pub start_flow: FlowId,
+    pub messages: HashMap<String, String>,
+}
+
+/// The keys `bot.toml` must define, with what each is for.
+pub const BOT_MESSAGES: &[(&str, &str)] = &[
+    ("help", "the reply to /help"),
+    ("menu", "the line above the menu buttons"),
+    ("menu_button", "the label of the button back to the menu"),
+    ("menu_empty", "said when no flow fits the person yet"),
+    (
+        "stale_button",
+        "said when someone presses a button of an older message",
+    ),
+    (
+        "flow_changed",
+        "said when a flow changed under someone and they start it again",
+    ),
+    ("flow_gone", "said when someone's flow no longer exists"),
+    (
+        "unknown_flow",
+        "said when a /start link names a flow that does not exist",
+    ),
+    ("cancelled", "the reply to /cancel inside a flow"),
+    ("nothing_to_cancel", "the reply to /cancel outside a flow"),
+    (
+        "use_buttons",
+        "said when someone types while buttons are shown",
+    ),
+    (
+        "nothing_open",
+        "said when someone types while no question is open",
+    ),
+    (
+        "unknown_command",
+        "the reply to a command the bot does not know",
+    ),
+    ("answer_empty", "said when an answer is empty"),
+    (
+        "answer_too_short",
+        "said when an answer is shorter than {min} characters",
+    ),
+    (
+        "answer_too_long",
+        "said when an answer is longer than {max} characters",
+    ),
+    (
+        "answer_not_a_number",
+        "said when a number between {min} and {max} is expected",
+    ),
+    (
+        "answer_out_of_range",
+        "said when a number is outside {min} to {max}",
+    ),
+];
+
+impl BotText {
+    /// The message under `key`; load guarantees every key in `BOT_MESSAGES` exists.
+    pub fn message<'a>(&'a self, key: &'a str) -> &'a str {
+        self.messages.get(key).map_or(key, String::as_str)
+    }
+}

@@ -1,0 +1,83 @@
+//! The shape of the files in `dialogues/` exactly as authors write them, with the location of
+//! every value so that problems can be reported with a line and column.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A dialogue file's path (as it should appear in messages) and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: String,
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowFile {
+    pub id: Spanned<String>,
+    pub version: Spanned<i64>,
+    pub title: Spanned<String>,
+    pub summary: Spanned<String>,
+    pub audience: Spanned<Vec<Spanned<String>>>,
+    pub entry: Spanned<String>,
+    pub menu: Option<bool>,
+    pub steps: BTreeMap<Spanned<String>, Spanned<StepFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepFile {
+    pub say: Option<Spanned<String>>,
+    pub next: Option<Spanned<String>>,
+    pub save: Option<Spanned<String>>,
+    pub choices: Option<Spanned<Vec<Spanned<ChoiceFile>>>>,
+    pub ask: Option<Spanned<AskFile>>,
+    pub branch: Option<Spanned<Vec<Spanned<RuleFile>>>>,
+    pub otherwise: Option<Spanned<String>>,
+    pub jump: Option<Spanned<String>>,
+    pub end: Option<Spanned<bool>>,
+    pub suggest: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChoiceFile {
+    pub label: Spanned<String>,
+    pub goto: Spanned<String>,
+    pub id: Option<Spanned<String>>,
+    pub role: Option<Spanned<String>>,
+    pub value: Option<Spanned<String>>,
+    pub clear: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AskFile {
+    pub save: Spanned<String>,
+    pub min_length: Option<Spanned<i64>>,
+    pub max_length: Option<Spanned<i64>>,
+    pub min: Option<Spanned<i64>>,
+    pub max: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    pub answer: Option<Spanned<String>>,
+    pub equals: Option<Spanned<String>>,
+    pub at_least: Option<Spanned<i64>>,
+    pub at_most: Option<Spanned<i64>>,
+    pub role: Option<Spanned<String>>,
+    pub goto: Spanned<String>,
+}
+
+/// `bot.toml`: the bot's own messages and the flow `/start` opens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotFile {
+    pub start_flow: Spanned<String>,
+    pub menu_order: Option<Vec<Spanned<String>>>,
+    pub messages: Spanned<BTreeMap<Spanned<String>, Spanned<String>>>,
+}

@@ -1,0 +1,58 @@
+//! Reads the dialogue folder from disk and hands the text to the pure loader. The only code
+//! that reads flow files.
+
+use std::path::Path;
+
+use crate::dialogue::{Diagnostic, Diagnostics, Library, SourceFile, load};
+
+/// Reads every `*.toml` file in `directory` (not its subfolders), sorted by name.
+pub fn read(directory: &Path) -> Result<Vec<SourceFile>, Diagnostics> {
+    let problem = |message: String, help: &str| {
+        Diagnostics(vec![Diagnostic {
+            path: directory.display().to_string(),
+            line: 1,
+            column: 1,
+            message,
+            help: Some(help.to_owned()),
+        }])
+    };
+    let entries = std::fs::read_dir(directory).map_err(|error| {
+        problem(
+            format!("cannot read the dialogue folder: {error}"),
+            "run from the project folder, or set KINTSUGI_DIALOGUES to the folder of flow files",
+        )
+    })?;
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    paths.sort();
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => files.push(SourceFile {
+                path: path.display().to_string(),
+                text,
+            }),
+            Err(error) => problems.push(Diagnostic {
+                path: path.display().to_string(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read this file: {error}"),
+                help: Some("save it as UTF-8 text".to_owned()),
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(files)
+    } else {
+        Err(Diagnostics::sorted(problems))
+    }
+}
+
+/// Reads and validates the dialogue folder.
+pub fn load_dir(directory: &Path) -> Result<Library, Diagnostics> {
+    load(&read(directory)?)
+}

@@ -1,0 +1,18 @@
+//! Kintsugi: a companion bot for rebuilding trust after a betrayal.
+//!
+//! A pure core with thin rings around it:
+//! - [`dialogue`]: the flow model, loading and validation, the engine, transcripts (pure).
+//! - [`dialogue_dir`]: reads the flow files from disk.
+//! - [`storage`]: per-person state in Redis or the embedded store; the only code touching either.
+//! - [`conversation`]: one input for one person: load, advance, compare-and-set save.
+//! - [`shell`]: the terminal player.
+//! - [`config`]: the only reader of environment variables.
+//! - [`cli`]: the `kintsugi` command and its subcommands.
+
+pub mod cli;
+pub mod config;
+pub mod conversation;
+pub mod dialogue;
+pub mod dialogue_dir;
+pub mod shell;
+pub mod storage;

@@ -1,0 +1,125 @@
+//! The local shell: talk to Kintsugi in a terminal, on the same engine and storage as the bot.
+//! Buttons are numbered; type a number (or `[Label]`) to press one, anything else is sent as
+//! text. With stdin a pipe it echoes each input, so a scripted run reads like a transcript.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+use crate::conversation::{self, ConversationError};
+use crate::dialogue::transcript::{describe_line, read_line, render_replies};
+use crate::dialogue::{Button, Input, Library, Reply};
+use crate::storage::{PersonId, Storage};
+
+/// The person the shell talks as.
+pub const SHELL_PERSON: PersonId = PersonId(1);
+/// The person a recording session talks as; their state is wiped first so that the recorded
+/// transcript replays from a fresh start.
+pub const RECORDING_PERSON: PersonId = PersonId(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    #[error(transparent)]
+    Conversation(#[from] ConversationError),
+    #[error("cannot write the transcript {path}: {source}")]
+    Record {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("terminal input or output failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the shell until end of input. `now` is the clock.
+pub async fn run(
+    library: &Library,
+    storage: &Storage,
+    record: Option<PathBuf>,
+    now: impl Fn() -> i64,
+) -> Result<(), ShellError> {
+    let interactive = std::io::stdin().is_terminal();
+    let mut out = tokio::io::stdout();
+    let person = if record.is_some() {
+        storage
+            .delete_person(RECORDING_PERSON)
+            .await
+            .map_err(ConversationError::from)?;
+        RECORDING_PERSON
+    } else {
+        SHELL_PERSON
+    };
+    let mut transcript = record.as_ref().map(|_| {
+        String::from("# Recorded with `kintsugi shell --record`. Replayed by `cargo test --test transcripts`.\n")
+    });
+
+    if interactive {
+        out.write_all(b"Kintsugi shell: type a number to press a button, /help for help, Ctrl-D to leave.\n\n").await?;
+    }
+    let fresh = storage
+        .load(person, now())
+        .await
+        .map_err(ConversationError::from)?
+        .version
+        == 0;
+    let opening = if fresh { "/start" } else { "/continue" };
+    let mut last_buttons = Vec::new();
+    let replies = send(library, storage, person, opening, &last_buttons, &now).await?;
+    if let Some(transcript) = &mut transcript {
+        transcript.push_str(&format!("> {opening}\n{}", render_replies(&replies)));
+    }
+    show(&mut out, &replies, &mut last_buttons).await?;
+
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        if interactive {
+            out.write_all(b"> ").await?;
+            out.flush().await?;
+        }
+        let Some(line) = lines.next_line().await? else {
+            break;
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        if !interactive {
+            out.write_all(format!("> {line}\n").as_bytes()).await?;
+        }
+        let described = describe_line(&line, &last_buttons);
+        let replies = send(library, storage, person, &line, &last_buttons, &now).await?;
+        if let Some(transcript) = &mut transcript {
+            transcript.push_str(&format!("> {described}\n{}", render_replies(&replies)));
+        }
+        show(&mut out, &replies, &mut last_buttons).await?;
+    }
+    if let (Some(path), Some(transcript)) = (record, transcript) {
+        std::fs::write(&path, transcript).map_err(|source| ShellError::Record { path, source })?;
+    }
+    out.flush().await?;
+    Ok(())
+}
+
+async fn send(
+    library: &Library,
+    storage: &Storage,
+    person: PersonId,
+    line: &str,
+    last_buttons: &[Button],
+    now: &impl Fn() -> i64,
+) -> Result<Vec<Reply>, ShellError> {
+    let input: Input = read_line(line, last_buttons);
+    Ok(conversation::handle(storage, library, person, &input, now()).await?)
+}
+
+async fn show(
+    out: &mut (impl AsyncWrite + Unpin),
+    replies: &[Reply],
+    last_buttons: &mut Vec<Button>,
+) -> Result<(), ShellError> {
+    if let Some(with_buttons) = replies.iter().rev().find(|reply| !reply.buttons.is_empty()) {
+        *last_buttons = with_buttons.buttons.clone();
+    }
+    out.write_all(render_replies(replies).as_bytes()).await?;
+    out.flush().await?;
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! Per-person state, kept in Redis (when `REDIS_URL` is set) or in an embedded store on disk.
+//! This folder is the only code that talks to either. Both backends offer the same operations
+//! with the same guarantees, and one conformance suite (`tests/storage.rs`) runs against both.
+//!
+//! # Key layout (Redis)
+//!
+//! Every key of one person shares the hash tag `{u:<person id>}`, so in Redis Cluster they all
+//! live in one slot and can be deleted together:
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `<prefix>:{u:<id>}:state` | hash | `v`: the state's version (a counter), `d`: the state as JSON |
+//!
+//! `<prefix>` comes from `KINTSUGI_REDIS_PREFIX` (default `kintsugi`), so several bots can share
+//! one Redis. Each key expires after the retention period, refreshed on every write.
+
+mod embedded;
+mod redis;
+
+use std::time::Duration;
+
+pub use self::embedded::EmbeddedStore;
+pub use self::redis::RedisStore;
+use crate::dialogue::PersonState;
+
+/// Who a state belongs to: the Telegram user id (or a local id in the shell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PersonId(pub i64);
+
+/// The names of every per-person key; deleting a person deletes all of them.
+pub const PERSON_KEYS: &[&str] = &["state"];
+
+/// A person's state with the version it was read at (0 when nothing is stored yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub state: PersonState,
+    pub version: u64,
+}
+
+/// The result of a compare-and-set write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// Written; the state now has this version.
+    Written { version: u64 },
+    /// Someone else wrote first; read again and retry.
+    Conflict,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("redis is unavailable: {0}")]
+    Redis(#[from] ::redis::RedisError),
+    #[error("the embedded store failed: {0}")]
+    Embedded(#[from] ::redb::Error),
+    #[error("a stored state could not be read: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    #[error("the embedded store's worker stopped: {0}")]
+    Worker(#[from] tokio::task::JoinError),
+}
+
+/// How long a person's keys live after their last write; `None` keeps them for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention(pub Option<Duration>);
+
+/// The store in use: one of the two backends.
+#[derive(Clone)]
+pub enum Storage {
+    Redis(RedisStore),
+    Embedded(EmbeddedStore),
+}
+
+impl Storage {
+    /// A short name for logs: `redis` or `embedded`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Storage::Redis(_) => "redis",
+            Storage::Embedded(_) => "embedded",
+        }
+    }
+
+    /// Reads a person's state; a person never seen gets the default state at version 0.
+    /// `now` (seconds since the epoch) decides expiry in the embedded store.
+    pub async fn load(&self, person: PersonId, now: i64) -> Result<Stored, StorageError> {
+        match self {
+            Storage::Redis(store) => store.load(person).await,
+            Storage::Embedded(store) => store.load(person, now).await,
+        }
+    }
+
+    /// Writes `state` if the stored version is still `expected`, and refreshes its expiry.
+    pub async fn save(
+        &self,
+        person: PersonId,
+        state: &PersonState,
+        expected: u64,
+        now: i64,
+    ) -> Result<Saved, StorageError> {
+        match self {
+            Storage::Redis(store) => store.save(person, state, expected).await,
+            Storage::Embedded(store) => store.save(person, state, expected, now).await,
+        }
+    }
+
+    /// Deletes every key of a person.
+    pub async fn delete_person(&self, person: PersonId) -> Result<(), StorageError> {
+        match self {
+            Storage::Redis(store) => store.delete_person(person).await,
+            Storage::Embedded(store) => store.delete_person(person).await,
+        }
+    }
+
+    /// The names of the keys stored for a person (for audits and tests).
+    pub async fn keys_of(&self, person: PersonId, now: i64) -> Result<Vec<String>, StorageError> {
+        match self {
+            Storage::Redis(store) => store.keys_of(person).await,
+            Storage::Embedded(store) => store.keys_of(person, now).await,
+        }
+    }
+
+    /// Seconds until a person's state expires; `None` when it does not or does not exist.
+    pub async fn expires_in(
+        &self,
+        person: PersonId,
+        now: i64,
+    ) -> Result<Option<i64>, StorageError> {
+        match self {
+            Storage::Redis(store) => store.expires_in(person).await,
+            Storage::Embedded(store) => store.expires_in(person, now).await,
+        }
+    }
+}
+
+fn encode(state: &PersonState) -> Result<String, StorageError> {
+    Ok(serde_json::to_string(state)?)
+}
+
+fn decode(data: &str) -> Result<PersonState, StorageError> {
+    Ok(serde_json::from_str(data)?)
+}

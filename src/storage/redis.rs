@@ -1,0 +1,137 @@
+//! The Redis backend: a reconnecting multiplexed connection, a Lua compare-and-set for writes
+//! (WATCH/MULTI is unsafe on a shared multiplexed connection), one round trip per operation.
+
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::{PERSON_KEYS, PersonId, Retention, Saved, StorageError, Stored, decode, encode};
+use crate::dialogue::PersonState;
+
+/// Writes the state only if its version is still the expected one; returns the new version,
+/// or -1 on a conflict. KEYS[1]: the state hash. ARGV: expected version, JSON, TTL seconds
+/// (0: no expiry).
+const COMPARE_AND_SET: &str = r"
+local current = redis.call('HGET', KEYS[1], 'v')
+if current == false then current = '0' end
+if current ~= ARGV[1] then return -1 end
+local version = tonumber(current) + 1
+redis.call('HSET', KEYS[1], 'v', version, 'd', ARGV[2])
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
+return version
+";
+
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    prefix: String,
+    retention: Retention,
+    compare_and_set: redis::Script,
+}
+
+impl RedisStore {
+    /// Connects lazily: the bot starts even while Redis is down, and each operation reconnects
+    /// as needed, so it recovers by itself when Redis is back.
+    pub fn connect(
+        url: &str,
+        prefix: &str,
+        retention: Retention,
+    ) -> Result<RedisStore, StorageError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(RedisStore {
+            connection,
+            prefix: prefix.to_owned(),
+            retention,
+            compare_and_set: redis::Script::new(COMPARE_AND_SET),
+        })
+    }
+
+    /// Checks that Redis answers.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let _: String = redis::cmd("PING").query_async(&mut connection).await?;
+        Ok(())
+    }
+
+    fn key(&self, person: PersonId, name: &str) -> String {
+        format!("{}:{{u:{}}}:{name}", self.prefix, person.0)
+    }
+
+    pub(super) async fn load(&self, person: PersonId) -> Result<Stored, StorageError> {
+        let mut connection = self.connection.clone();
+        let (version, data): (Option<u64>, Option<String>) = redis::cmd("HMGET")
+            .arg(self.key(person, "state"))
+            .arg("v")
+            .arg("d")
+            .query_async(&mut connection)
+            .await?;
+        match (version, data) {
+            (Some(version), Some(data)) => Ok(Stored {
+                state: decode(&data)?,
+                version,
+            }),
+            _ => Ok(Stored {
+                state: PersonState::default(),
+                version: 0,
+            }),
+        }
+    }
+
+    pub(super) async fn save(
+        &self,
+        person: PersonId,
+        state: &PersonState,
+        expected: u64,
+    ) -> Result<Saved, StorageError> {
+        let mut connection = self.connection.clone();
+        let ttl = self.retention.0.map_or(0, |period| period.as_secs().max(1));
+        let version: i64 = self
+            .compare_and_set
+            .key(self.key(person, "state"))
+            .arg(expected)
+            .arg(encode(state)?)
+            .arg(ttl)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(match u64::try_from(version) {
+            Ok(version) => Saved::Written { version },
+            Err(_) => Saved::Conflict,
+        })
+    }
+
+    pub(super) async fn delete_person(&self, person: PersonId) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let keys: Vec<String> = PERSON_KEYS
+            .iter()
+            .map(|name| self.key(person, name))
+            .collect();
+        let _: usize = connection.del(keys).await?;
+        Ok(())
+    }
+
+    pub(super) async fn keys_of(&self, person: PersonId) -> Result<Vec<String>, StorageError> {
+        let mut connection = self.connection.clone();
+        let pattern = format!("{}:{{u:{}}}:*", self.prefix, person.0);
+        let mut keys: Vec<String> = Vec::new();
+        let mut iter: redis::AsyncIter<String> = connection.scan_match(pattern).await?;
+        while let Some(key) = iter.next_item().await {
+            keys.push(key?);
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    pub(super) async fn expires_in(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
+        let mut connection = self.connection.clone();
+        let ttl: i64 = connection.ttl(self.key(person, "state")).await?;
+        Ok((ttl >= 0).then_some(ttl))
+    }
+}
