@@ -100,12 +100,17 @@ pub fn did_you_mean<'a>(
     wanted: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // Jaro-Winkler catches long names with a changed ending (`let_go`, `letting_go`); one
+    // edit or swapped pair (`sya`, `say`) is what short names get wrong, and Jaro misses it.
     candidates
         .into_iter()
-        .map(|candidate| (strsim::jaro_winkler(wanted, candidate), candidate))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, candidate)| candidate)
+        .map(|candidate| {
+            let one_edit = strsim::osa_distance(wanted, candidate) <= 1;
+            (one_edit, strsim::jaro_winkler(wanted, candidate), candidate)
+        })
+        .filter(|(one_edit, score, _)| *one_edit || *score >= 0.8)
+        .max_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
+        .map(|(_, _, candidate)| candidate)
 }
 
 #[cfg(test)]
@@ -126,6 +131,7 @@ mod tests {
         let steps = ["intro", "feel", "release", "letting_go"];
         assert_eq!(did_you_mean("let_go", steps), Some("letting_go"));
         assert_eq!(did_you_mean("zebra", steps), None);
+        assert_eq!(did_you_mean("sya", ["say", "next", "save"]), Some("say"));
     }
 
     #[test]

@@ -8,8 +8,9 @@ use super::model::{BranchTest, Flow, StepKind};
 pub fn mermaid(flow: &Flow) -> String {
     let mut out = String::from("flowchart TD\n");
     for step in &flow.steps {
-        let id = &step.id.0;
-        let label = escape(id);
+        // Mermaid reserves words such as `end`, so node ids get a prefix.
+        let id = format!("s_{}", step.id.0);
+        let label = escape(&step.id.0);
         let node = match &step.kind {
             StepKind::Message { .. } => format!("{id}(\"{label}\")"),
             StepKind::Choice { .. } => format!("{id}[\"{label}\"]"),
@@ -20,18 +21,18 @@ pub fn mermaid(flow: &Flow) -> String {
         };
         let _ = writeln!(out, "    {node}");
     }
-    let _ = writeln!(out, "    start((start)) --> {}", flow.entry.0);
+    let _ = writeln!(out, "    start((start)) --> s_{}", flow.entry.0);
     for step in &flow.steps {
-        let from = &step.id.0;
+        let from = format!("s_{}", step.id.0);
         match &step.kind {
             StepKind::Message { next } | StepKind::Ask { next, .. } => {
-                let _ = writeln!(out, "    {from} --> {}", next.0);
+                let _ = writeln!(out, "    {from} --> s_{}", next.0);
             }
             StepKind::Choice { choices, .. } => {
                 for choice in choices {
                     let _ = writeln!(
                         out,
-                        "    {from} -->|\"{}\"| {}",
+                        "    {from} -->|\"{}\"| s_{}",
                         escape(&choice.label),
                         choice.goto.0
                     );
@@ -47,9 +48,14 @@ pub fn mermaid(flow: &Flow) -> String {
                         BranchTest::AnswerAtMost { answer, bound } => format!("{answer} ≤ {bound}"),
                         BranchTest::RoleIs(role) => format!("role {}", role.as_str()),
                     };
-                    let _ = writeln!(out, "    {from} -->|\"{}\"| {}", escape(&test), rule.goto.0);
+                    let _ = writeln!(
+                        out,
+                        "    {from} -->|\"{}\"| s_{}",
+                        escape(&test),
+                        rule.goto.0
+                    );
                 }
-                let _ = writeln!(out, "    {from} -->|otherwise| {}", otherwise.0);
+                let _ = writeln!(out, "    {from} -->|otherwise| s_{}", otherwise.0);
             }
             StepKind::Jump { .. } | StepKind::End { .. } => {}
         }
@@ -60,4 +66,33 @@ pub fn mermaid(flow: &Flow) -> String {
 /// Mermaid labels are quoted; quotes inside become `#quot;`.
 fn escape(text: &str) -> String {
     text.replace('"', "#quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialogue::model::{Flow, FlowId, Role, Step, StepId};
+
+    #[test]
+    fn reserved_words_as_step_ids_still_draw() {
+        let flow = Flow::new(
+            FlowId("f".to_owned()),
+            1,
+            "F".to_owned(),
+            "f".to_owned(),
+            vec![Role::Hurt],
+            StepId("end".to_owned()),
+            true,
+            vec![Step {
+                id: StepId("end".to_owned()),
+                say: None,
+                kind: StepKind::End {
+                    suggest: Vec::new(),
+                },
+            }],
+        );
+        let drawn = mermaid(&flow);
+        assert!(drawn.contains("s_end([\"end\"])"), "{drawn}");
+        assert!(drawn.contains("start((start)) --> s_end"), "{drawn}");
+    }
 }

@@ -35,6 +35,7 @@ pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
     let mut problems = Vec::new();
     let mut parsed_flows = Vec::new();
     let mut bot = None;
+    let mut broken_flow_files = 0;
 
     for file in files {
         if is_bot_file(&file.path) {
@@ -45,7 +46,10 @@ pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
         } else {
             match toml::from_str::<FlowFile>(&file.text) {
                 Ok(parsed) => parsed_flows.push((file, parsed)),
-                Err(error) => problems.push(toml_problem(file, &error)),
+                Err(error) => {
+                    broken_flow_files += 1;
+                    problems.push(toml_problem(file, &error));
+                }
             }
         }
     }
@@ -72,7 +76,12 @@ pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
             flow_ids.insert(id.clone(), (*file, flow.id.span()));
         }
     }
-    let known_flows: Vec<&str> = flow_ids.keys().map(String::as_str).collect();
+    let known_flows = KnownFlows {
+        ids: flow_ids.keys().map(String::as_str).collect(),
+        // A flow named in a file that did not parse may well exist: reporting it as unknown
+        // would only bury the real problem, the broken file, under echoes of it.
+        complete: broken_flow_files == 0,
+    };
 
     let mut flows = Vec::new();
     for (file, flow) in &parsed_flows {
@@ -90,8 +99,12 @@ pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
     let bot = match bot {
         Some((file, parsed)) => check_bot(file, parsed, &known_flows, &mut problems),
         None => {
+            let folder = files
+                .first()
+                .and_then(|file| std::path::Path::new(&file.path).parent())
+                .unwrap_or_else(|| std::path::Path::new(""));
             problems.push(Diagnostic {
-                path: BOT_FILE.to_owned(),
+                path: folder.join(BOT_FILE).display().to_string(),
                 line: 1,
                 column: 1,
                 message: format!(
@@ -141,6 +154,9 @@ fn toml_problem(file: &SourceFile, error: &toml::de::Error) -> Diagnostic {
             )),
             None => diagnostic.help(format!("fields allowed here: {list}")),
         };
+    } else if message == "duplicate key" {
+        diagnostic = diagnostic
+            .help("this name is written twice in the same table: rename one or merge the two");
     } else if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or_default();
         diagnostic.message = format!("missing field `{field}`");
@@ -154,33 +170,31 @@ fn toml_problem(file: &SourceFile, error: &toml::de::Error) -> Diagnostic {
 fn check_bot(
     file: &SourceFile,
     parsed: BotFile,
-    known_flows: &[&str],
+    known_flows: &KnownFlows,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<(BotText, Vec<String>)> {
     let before = problems.len();
     let at =
         |span: Range<usize>, message: String| Diagnostic::at(&file.path, &file.text, span, message);
     let start_flow = parsed.start_flow.get_ref();
-    if !known_flows.contains(&start_flow.as_str()) {
-        problems.push(unknown_flow(
+    if known_flows.lacks(start_flow) {
+        problems.push(known_flows.suggest(
             at(
                 parsed.start_flow.span(),
                 format!("`start_flow` names unknown flow \"{start_flow}\""),
             ),
             start_flow,
-            known_flows,
         ));
     }
     let mut menu_order = Vec::new();
     for id in parsed.menu_order.iter().flatten() {
-        if !known_flows.contains(&id.get_ref().as_str()) {
-            problems.push(unknown_flow(
+        if known_flows.lacks(id.get_ref()) {
+            problems.push(known_flows.suggest(
                 at(
                     id.span(),
                     format!("`menu_order` names unknown flow \"{}\"", id.get_ref()),
                 ),
                 id.get_ref(),
-                known_flows,
             ));
         }
         menu_order.push(id.get_ref().clone());
@@ -229,15 +243,33 @@ fn check_bot(
     })
 }
 
-fn unknown_flow(diagnostic: Diagnostic, wanted: &str, known_flows: &[&str]) -> Diagnostic {
-    let mut sorted = known_flows.to_vec();
-    sorted.sort_unstable();
-    match did_you_mean(wanted, sorted.iter().copied()) {
-        Some(close) => diagnostic.help(format!(
-            "did you mean \"{close}\"? flows: {}",
-            sorted.join(", ")
-        )),
-        None => diagnostic.help(format!("flows: {}", sorted.join(", "))),
+/// The ids of the flows that parsed, for checking the references between flows.
+struct KnownFlows<'a> {
+    ids: Vec<&'a str>,
+    /// False when some flow file did not parse, so its id is not known.
+    complete: bool,
+}
+
+impl KnownFlows<'_> {
+    /// True when `id` names no flow, as far as can be told.
+    fn lacks(&self, id: &str) -> bool {
+        self.complete && !self.ids.contains(&id)
+    }
+
+    /// Adds the flows there are, and the closest one to `wanted`, to `diagnostic`.
+    fn suggest(&self, diagnostic: Diagnostic, wanted: &str) -> Diagnostic {
+        let mut sorted = self.ids.clone();
+        sorted.sort_unstable();
+        if sorted.is_empty() {
+            return diagnostic.help("no flow loaded: add a flow file beside this one");
+        }
+        match did_you_mean(wanted, sorted.iter().copied()) {
+            Some(close) => diagnostic.help(format!(
+                "did you mean \"{close}\"? flows: {}",
+                sorted.join(", ")
+            )),
+            None => diagnostic.help(format!("flows: {}", sorted.join(", "))),
+        }
     }
 }
 
@@ -260,7 +292,7 @@ fn is_step_id(id: &str) -> bool {
 /// Checks one flow file, collecting every problem; returns the flow when there are none.
 struct FlowChecker<'a> {
     file: &'a SourceFile,
-    known_flows: &'a [&'a str],
+    known_flows: &'a KnownFlows<'a>,
     problems: Vec<Diagnostic>,
 }
 
@@ -437,12 +469,10 @@ impl FlowChecker<'_> {
     }
 
     fn flow_ref(&mut self, what: String, target: &Spanned<String>) -> FlowId {
-        if !self.known_flows.contains(&target.get_ref().as_str()) {
-            let diagnostic = unknown_flow(
-                self.at(target.span(), what),
-                target.get_ref(),
-                self.known_flows,
-            );
+        if self.known_flows.lacks(target.get_ref()) {
+            let diagnostic = self
+                .known_flows
+                .suggest(self.at(target.span(), what), target.get_ref());
             self.report(diagnostic);
         }
         FlowId(target.get_ref().clone())

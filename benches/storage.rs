@@ -1,0 +1,72 @@
+//! Storage benchmarks: one state round trip (load, then compare-and-set save) on each backend,
+//! beside a baseline in the same run: a bare PING for Redis, a bare JSON encode/decode of the
+//! state for the embedded store. Redis runs on a real `redis-server` started on loopback by the
+//! test support. Run with `cargo bench --bench storage`.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kintsugi::dialogue::{Input, PersonState, advance};
+use kintsugi::dialogue_dir::load_dir;
+use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Saved, Storage};
+
+fn sample_state() -> PersonState {
+    let library = load_dir(std::path::Path::new("dialogues")).expect("valid dialogues");
+    let start = Input::from_text("/start forgiveness");
+    advance(&library, &PersonState::default(), &start, 0).state
+}
+
+async fn round_trip(storage: &Storage, person: PersonId, state: &PersonState) {
+    let stored = storage.load(person, 0).await.expect("load");
+    let saved = storage
+        .save(person, state, stored.version, 0)
+        .await
+        .expect("save");
+    assert!(matches!(saved, Saved::Written { .. }));
+}
+
+fn storage(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let state = sample_state();
+    let server = support::RedisServer::start();
+    let retention = Retention(Some(std::time::Duration::from_secs(3600)));
+    let redis =
+        Storage::Redis(RedisStore::connect(&server.url(), "bench", retention).expect("redis"));
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let embedded =
+        Storage::Embedded(EmbeddedStore::open(directory.path(), retention).expect("redb"));
+    let Storage::Redis(redis_store) = &redis else {
+        unreachable!("built as Redis above")
+    };
+
+    let mut group = c.benchmark_group("state round trip");
+    group.bench_function("baseline: redis PING", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { redis_store.ping().await.expect("ping") })
+    });
+    group.bench_function("redis: load + compare-and-set", |b| {
+        b.to_async(&runtime)
+            .iter(|| round_trip(&redis, PersonId(7), black_box(&state)))
+    });
+    group.bench_function("baseline: JSON encode + decode", |b| {
+        b.iter(|| {
+            let json = serde_json::to_string(black_box(&state)).expect("encode");
+            black_box(serde_json::from_str::<PersonState>(&json).expect("decode"))
+        })
+    });
+    group.bench_function("embedded: load + compare-and-set", |b| {
+        b.to_async(&runtime)
+            .iter(|| round_trip(&embedded, PersonId(7), black_box(&state)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, storage);
+criterion_main!(benches);

@@ -1,0 +1,599 @@
+//! The loader's diagnostics, one test per kind of problem. Each test loads a small inline flow
+//! through the pure API and asserts the exact text an author sees from `kintsugi check`:
+//! `path:line:col: error: message`, with `    help: ...` on the next line when there is a hint.
+
+use std::path::Path;
+
+use kintsugi::dialogue::model::BOT_MESSAGES;
+use kintsugi::dialogue::{SourceFile, load};
+
+const BOT_PATH: &str = "dialogues/bot.toml";
+const FLOW_PATH: &str = "dialogues/start.toml";
+
+/// A valid `bot.toml` whose `/start` opens `start_flow`, with every message the bot uses.
+fn bot_toml(start_flow: &str) -> String {
+    let mut text = format!("start_flow = \"{start_flow}\"\n\n[messages]\n");
+    for (key, _) in BOT_MESSAGES {
+        text.push_str(&format!("{key} = \"The {key} message.\"\n"));
+    }
+    text
+}
+
+/// A flow file with the id `id` whose entry step is `hello`. Its first six lines are the
+/// flow's header and line 7 is blank, so `steps` starts on line 8.
+fn flow(id: &str, steps: &str) -> String {
+    format!(
+        "id = \"{id}\"\nversion = 1\ntitle = \"A test flow\"\nsummary = \"One line.\"\n\
+         audience = [\"hurt\"]\nentry = \"hello\"\n\n{steps}"
+    )
+}
+
+fn source(path: &str, text: &str) -> SourceFile {
+    SourceFile {
+        path: path.to_owned(),
+        text: text.to_owned(),
+    }
+}
+
+/// Every problem `load` reports for `files`, rendered as an author reads it.
+fn problems(files: &[SourceFile]) -> Vec<String> {
+    match load(files) {
+        Ok(library) => panic!(
+            "expected problems, but {} flows loaded cleanly",
+            library.flows.len()
+        ),
+        Err(diagnostics) => diagnostics.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// The problems of one flow file `dialogues/start.toml` (id "start"), beside a valid bot.toml
+/// that starts it.
+fn flow_problems(steps: &str) -> Vec<String> {
+    problems(&[
+        source(BOT_PATH, &bot_toml("start")),
+        source(FLOW_PATH, &flow("start", steps)),
+    ])
+}
+
+/// The problems of `bot_text` as `dialogues/bot.toml`, beside a valid flow "start".
+fn bot_problems(bot_text: &str) -> Vec<String> {
+    problems(&[
+        source(BOT_PATH, bot_text),
+        source(FLOW_PATH, &flow("start", GOODBYE)),
+    ])
+}
+
+/// A valid one-step flow body.
+const GOODBYE: &str = "[steps.hello]\nsay = \"Hello and goodbye.\"\nend = true\n";
+
+#[test]
+fn a_valid_flow_loads_with_no_problems() {
+    let library = load(&[
+        source(BOT_PATH, &bot_toml("start")),
+        source(FLOW_PATH, &flow("start", GOODBYE)),
+    ])
+    .expect("a valid flow loads");
+    assert_eq!(library.flows.len(), 1);
+    assert_eq!(library.bot.start_flow.0, "start");
+}
+
+#[test]
+fn the_real_dialogue_folder_loads_with_no_problems() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues");
+    match kintsugi::dialogue_dir::load_dir(&folder) {
+        Ok(library) => {
+            assert!(library.flow("welcome").is_some());
+            assert!(library.flow("forgiveness").is_some());
+            assert!(library.flow("ground-rules").is_some());
+        }
+        Err(diagnostics) => panic!("dialogues/ has problems:\n{diagnostics}"),
+    }
+}
+
+#[test]
+fn a_toml_syntax_error_is_reported_where_the_text_breaks() {
+    let steps = "[steps.hello]\nsay = \"Hi\nend = true\n";
+    assert_eq!(
+        flow_problems(steps),
+        ["dialogues/start.toml:9:10: error: invalid basic string, expected `\"`"]
+    );
+}
+
+#[test]
+fn an_unknown_field_suggests_the_closest_allowed_field() {
+    let steps = "[steps.hello]\nsya = \"Hi\"\nend = true\n";
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:9:1: error: unknown field `sya`\n    help: did you mean `say`? fields allowed here: say, next, save, choices, ask, branch, otherwise, jump, end, suggest"
+        ]
+    );
+}
+
+#[test]
+fn a_missing_field_is_named_with_how_to_add_it() {
+    let text = "id = \"start\"\nversion = 1\ntitle = \"A test flow\"\naudience = [\"hurt\"]\n\
+                entry = \"hello\"\n\n[steps.hello]\nsay = \"Bye.\"\nend = true\n";
+    assert_eq!(
+        problems(&[
+            source(BOT_PATH, &bot_toml("start")),
+            source(FLOW_PATH, text)
+        ]),
+        [
+            "dialogues/start.toml:1:1: error: missing field `summary`\n    help: add `summary = ...` here (see dialogues/FORMAT.md)"
+        ]
+    );
+}
+
+#[test]
+fn two_files_with_the_same_flow_id_point_at_each_other() {
+    assert_eq!(
+        problems(&[
+            source(BOT_PATH, &bot_toml("start")),
+            source("dialogues/a.toml", &flow("start", GOODBYE)),
+            source("dialogues/b.toml", &flow("start", GOODBYE)),
+        ]),
+        [
+            "dialogues/b.toml:1:6: error: two flows have the id \"start\"\n    help: the other is in dialogues/a.toml:1; give this one another id"
+        ]
+    );
+}
+
+#[test]
+fn a_step_table_written_twice_is_a_toml_error() {
+    let steps =
+        "[steps.hello]\nsay = \"Hi.\"\nend = true\n\n[steps.hello]\nsay = \"Again.\"\nend = true\n";
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:12:8: error: duplicate key\n    help: this name is written twice in the same table: rename one or merge the two"
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_step_is_reported_with_line_and_column_and_the_steps_of_the_flow() {
+    let steps =
+        "[steps.hello]\nsay = \"Hi.\"\nnext = \"by\"\n\n[steps.bye]\nsay = \"Bye.\"\nend = true\n";
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:10:8: error: step \"hello\" goes to unknown step \"by\"\n    help: did you mean \"bye\"? steps in this flow: hello, bye"
+        ]
+    );
+}
+
+#[test]
+fn a_missing_entry_step_suggests_the_closest_step() {
+    let text = flow("start", GOODBYE).replace("entry = \"hello\"", "entry = \"helo\"");
+    assert_eq!(
+        problems(&[
+            source(BOT_PATH, &bot_toml("start")),
+            source(FLOW_PATH, &text)
+        ]),
+        [
+            "dialogues/start.toml:6:9: error: the entry step \"helo\" does not exist\n    help: did you mean \"hello\"? steps in this flow: hello"
+        ]
+    );
+}
+
+#[test]
+fn a_step_no_path_reaches_is_unreachable() {
+    let steps = "[steps.hello]\nsay = \"Hi.\"\nend = true\n\n[steps.lost]\nsay = \"Nobody comes here.\"\nend = true\n";
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:12:8: error: step \"lost\" can never be reached from the entry \"hello\"\n    help: point a button, `next` or branch at it, or remove it"
+        ]
+    );
+}
+
+#[test]
+fn choice_steps_that_only_lead_to_each_other_are_traps() {
+    let steps = r#"[steps.hello]
+say = "Where to?"
+choices = [
+  { label = "Leave", goto = "bye" },
+  { label = "Go round", goto = "ping" },
+]
+
+[steps.ping]
+say = "Ping."
+choices = [{ label = "On", goto = "pong" }]
+
+[steps.pong]
+say = "Pong."
+choices = [{ label = "Back", goto = "ping" }]
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:15:8: error: step \"ping\" is a trap: no path from it reaches an end\n    help: give it a way on to an `end = true` step or a `jump`",
+            "dialogues/start.toml:19:8: error: step \"pong\" is a trap: no path from it reaches an end\n    help: give it a way on to an `end = true` step or a `jump`"
+        ]
+    );
+}
+
+#[test]
+fn a_loop_of_steps_that_never_wait_is_reported_on_each_step() {
+    let steps = r#"[steps.hello]
+say = "Round we go."
+next = "check"
+
+[steps.check]
+branch = [{ role = "together", goto = "bye" }]
+otherwise = "hello"
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:8:8: error: step \"hello\" is in a loop that never waits for the person\n    help: put a step with buttons or a question in the loop",
+            "dialogues/start.toml:12:8: error: step \"check\" is in a loop that never waits for the person\n    help: put a step with buttons or a question in the loop"
+        ]
+    );
+}
+
+#[test]
+fn a_placeholder_saved_on_only_one_branch_is_reported() {
+    let steps = r#"[steps.hello]
+say = "Tell me your name?"
+choices = [
+  { label = "Sure", goto = "ask_name" },
+  { label = "Skip", goto = "bye" },
+]
+
+[steps.ask_name]
+say = "What is it?"
+ask = { save = "name", max_length = 50 }
+next = "bye"
+
+[steps.bye]
+say = "Bye, {name}."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:21:7: error: step \"bye\" shows {name}, but not every path to it saves \"name\"\n    help: make sure \"name\" is saved before every way into this step, and not cleared"
+        ]
+    );
+}
+
+#[test]
+fn a_placeholder_a_button_clears_is_not_saved_on_that_path() {
+    let steps = r#"[steps.hello]
+say = "Write a letter."
+ask = { save = "letter", max_length = 500 }
+next = "keep"
+
+[steps.keep]
+say = "Keep it?"
+choices = [
+  { label = "Delete it", goto = "bye", id = "delete", clear = ["letter"] },
+  { label = "Keep it", goto = "bye", id = "keep" },
+]
+
+[steps.bye]
+say = "Your letter: {letter}"
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:21:7: error: step \"bye\" shows {letter}, but not every path to it saves \"letter\"\n    help: make sure \"letter\" is saved before every way into this step, and not cleared"
+        ]
+    );
+}
+
+#[test]
+fn a_placeholder_no_step_saves_suggests_the_closest_answer() {
+    let steps = r#"[steps.hello]
+say = "What is your name?"
+ask = { save = "name", max_length = 50 }
+next = "bye"
+
+[steps.bye]
+say = "Bye, {nmae}."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:14:7: error: step \"bye\" shows {nmae}, but not every path to it saves \"nmae\"\n    help: did you mean {name}?"
+        ]
+    );
+}
+
+#[test]
+fn a_message_too_long_once_its_answers_are_filled_in_is_reported() {
+    let steps = r#"[steps.hello]
+say = "First?"
+ask = { save = "one", max_length = 1500 }
+next = "two"
+
+[steps.two]
+say = "Second?"
+ask = { save = "two", max_length = 1500 }
+next = "three"
+
+[steps.three]
+say = "Third?"
+ask = { save = "three", max_length = 1500 }
+next = "bye"
+
+[steps.bye]
+say = "You said {one}, {two} and {three}."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:24:7: error: step \"bye\" can grow to 4517 characters with its answers filled in; Telegram allows 4096\n    help: shorten the text, or lower `max_length` on the questions it shows"
+        ]
+    );
+}
+
+#[test]
+fn more_than_eight_buttons_are_too_many_for_a_phone() {
+    let buttons: String = (1..=9)
+        .map(|n| format!("  {{ label = \"Option {n}\", goto = \"bye\", id = \"option_{n}\" }},\n"))
+        .collect();
+    let steps = format!(
+        "[steps.hello]\nsay = \"Pick one.\"\nchoices = [\n{buttons}]\n\n[steps.bye]\nsay = \"Bye.\"\nend = true\n"
+    );
+    assert_eq!(
+        flow_problems(&steps),
+        [
+            "dialogues/start.toml:10:11: error: step \"hello\" has 9 buttons; at most 8 fit on a phone\n    help: split the step in two"
+        ]
+    );
+}
+
+#[test]
+fn a_button_label_over_forty_characters_is_too_long() {
+    let steps = r#"[steps.hello]
+say = "Ready?"
+choices = [{ label = "Yes, I am ready to begin this conversation now", goto = "bye" }]
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:10:22: error: the button \"Yes, I am ready to begin this conversation now\" of step \"hello\" is 46 characters long; at most 40 show whole on a phone\n    help: shorten the label"
+        ]
+    );
+}
+
+#[test]
+fn two_buttons_with_the_same_id_are_reported_on_the_second() {
+    let steps = r#"[steps.hello]
+say = "Ready?"
+choices = [
+  { label = "Yes", goto = "bye" },
+  { label = "Also yes", goto = "bye" },
+]
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:12:3: error: two buttons of step \"hello\" have the id \"bye\"\n    help: give one of them its own `id = \"...\"`"
+        ]
+    );
+}
+
+#[test]
+fn a_jump_to_an_unknown_flow_suggests_the_closest_flow() {
+    let steps = "[steps.hello]\nsay = \"Off we go.\"\njump = \"forgivness\"\n";
+    assert_eq!(
+        problems(&[
+            source(BOT_PATH, &bot_toml("start")),
+            source("dialogues/forgiveness.toml", &flow("forgiveness", GOODBYE)),
+            source(FLOW_PATH, &flow("start", steps)),
+        ]),
+        [
+            "dialogues/start.toml:10:8: error: step \"hello\" jumps to unknown flow \"forgivness\"\n    help: did you mean \"forgiveness\"? flows: forgiveness, start"
+        ]
+    );
+}
+
+#[test]
+fn a_suggestion_of_an_unknown_flow_lists_the_flows() {
+    let steps =
+        "[steps.hello]\nsay = \"Bye.\"\nend = true\nsuggest = [\"start\", \"boundaries\"]\n";
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:11:21: error: step \"hello\" suggests unknown flow \"boundaries\"\n    help: flows: start"
+        ]
+    );
+}
+
+#[test]
+fn a_misspelt_role_suggests_the_closest_role() {
+    let steps = r#"[steps.hello]
+say = "Who are you?"
+choices = [{ label = "I was hurt", goto = "bye", role = "hurted" }]
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:10:57: error: \"hurted\" is not a role\n    help: did you mean \"hurt\"? roles: hurt, broke_trust, together"
+        ]
+    );
+}
+
+#[test]
+fn a_misspelt_audience_is_a_bad_role() {
+    let text = flow("start", GOODBYE).replace("[\"hurt\"]", "[\"hurt\", \"togther\"]");
+    assert_eq!(
+        problems(&[
+            source(BOT_PATH, &bot_toml("start")),
+            source(FLOW_PATH, &text)
+        ]),
+        [
+            "dialogues/start.toml:5:21: error: \"togther\" is not a role\n    help: did you mean \"together\"? roles: hurt, broke_trust, together"
+        ]
+    );
+}
+
+#[test]
+fn a_step_of_two_kinds_is_reported_on_the_step() {
+    let steps = r#"[steps.hello]
+say = "How are you?"
+ask = { save = "mood" }
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:8:1: error: step \"hello\" mixes ask and end\n    help: a step is exactly one kind: split it into two steps"
+        ]
+    );
+}
+
+#[test]
+fn a_branch_without_otherwise_is_reported() {
+    let steps = r#"[steps.hello]
+branch = [{ role = "hurt", goto = "bye" }]
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:8:1: error: step \"hello\" has a branch without `otherwise`\n    help: add `otherwise = \"<step>\"`: where to go when no rule holds"
+        ]
+    );
+}
+
+#[test]
+fn a_question_without_next_is_reported() {
+    let steps = r#"[steps.hello]
+say = "How are you?"
+ask = { save = "mood" }
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:8:1: error: step \"hello\" asks a question but has no `next`\n    help: add `next = \"<step>\"`: where to go once the person answers"
+        ]
+    );
+}
+
+#[test]
+fn a_number_question_with_min_above_max_is_an_empty_range() {
+    let steps = r#"[steps.hello]
+say = "From 1 to 10?"
+ask = { save = "score", min = 10, max = 1 }
+next = "bye"
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:10:31: error: step \"hello\" asks for a number from 10 to 1, which is empty\n    help: swap `min` and `max`"
+        ]
+    );
+}
+
+#[test]
+fn a_message_missing_from_bot_toml_is_named_with_its_purpose() {
+    let text = bot_toml("start").replace("help = \"The help message.\"\n", "");
+    assert_eq!(
+        bot_problems(&text),
+        [
+            "dialogues/bot.toml:3:1: error: message \"help\" is missing (the reply to /help)\n    help: add `help = \"...\"` under [messages]"
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_message_in_bot_toml_suggests_the_closest_key() {
+    let text = format!("{}menu_buton = \"Back\"\n", bot_toml("start"));
+    assert_eq!(
+        bot_problems(&text),
+        [
+            "dialogues/bot.toml:22:1: error: unknown message \"menu_buton\"\n    help: did you mean \"menu_button\"?"
+        ]
+    );
+}
+
+#[test]
+fn a_start_flow_naming_an_unknown_flow_lists_the_flows() {
+    assert_eq!(
+        bot_problems(&bot_toml("stat")),
+        [
+            "dialogues/bot.toml:1:14: error: `start_flow` names unknown flow \"stat\"\n    help: did you mean \"start\"? flows: start"
+        ]
+    );
+}
+
+#[test]
+fn a_folder_without_bot_toml_is_reported() {
+    assert_eq!(
+        problems(&[source(FLOW_PATH, &flow("start", GOODBYE))]),
+        [
+            "dialogues/bot.toml:1:1: error: the folder has no bot.toml, which holds the bot's own messages\n    help: copy bot.toml from the project's dialogues/ folder"
+        ]
+    );
+}
+
+#[test]
+fn every_problem_in_every_file_is_reported_at_once_sorted_by_path_line_and_column() {
+    let start = r#"[steps.hello]
+say = "Hi."
+next = "nowhere"
+
+[steps.bye]
+say = "Bye."
+end = true
+suggest = ["nope"]
+"#;
+    let other = r#"[steps.hello]
+say = "Pick."
+choices = [{ label = "Go", goto = "bye", role = "hurts" }]
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+    assert_eq!(
+        problems(&[
+            // Given out of order: the report is sorted all the same.
+            source("dialogues/zz.toml", &flow("other", other)),
+            source(BOT_PATH, &format!("{}oops = \"?\"\n", bot_toml("start"))),
+            source(FLOW_PATH, &flow("start", start)),
+            source("dialogues/broken.toml", "id = \n"),
+        ]),
+        [
+            "dialogues/bot.toml:22:1: error: unknown message \"oops\"\n    help: messages the bot uses: help, menu, menu_button, menu_empty, stale_button, flow_changed, flow_gone, unknown_flow, cancelled, nothing_to_cancel, use_buttons, nothing_open, unknown_command, answer_empty, answer_too_short, answer_too_long, answer_not_a_number, answer_out_of_range",
+            "dialogues/broken.toml:1:6: error: string values must be quoted, expected literal string",
+            "dialogues/start.toml:10:8: error: step \"hello\" goes to unknown step \"nowhere\"\n    help: steps in this flow: hello, bye",
+            "dialogues/zz.toml:10:49: error: \"hurts\" is not a role\n    help: did you mean \"hurt\"? roles: hurt, broke_trust, together"
+        ]
+    );
+}

@@ -1,0 +1,220 @@
+//! The real `kintsugi` binary: `check`, `graph` and a scripted `shell`, each run as a child
+//! process with its settings passed through `Command::env`, never the test's own environment.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use kintsugi::dialogue::transcript::{normalize, replay};
+use kintsugi::dialogue_dir::load_dir;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_kintsugi");
+
+/// The binary with a clean environment: no Redis, a private data folder, quiet logs.
+fn kintsugi(data_dir: &Path) -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("REDIS_URL")
+        .env_remove("KINTSUGI_DIALOGUES")
+        .env("KINTSUGI_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn run_with_input(mut command: Command, input: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the kintsugi binary starts");
+    let written = child
+        .stdin
+        .take()
+        .expect("a stdin pipe")
+        .write_all(input.as_bytes());
+    // A binary that refuses to start may exit before reading its input.
+    if let Err(error) = written {
+        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "{error}");
+    }
+    child.wait_with_output().expect("the binary finishes")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A copy of the shipped bot.toml plus `flow` as `dialogues/start.toml`, in a temporary folder.
+fn folder_with(flow: &str) -> tempfile::TempDir {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let bot =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues/bot.toml"))
+            .expect("the shipped bot.toml");
+    std::fs::write(
+        folder.path().join("bot.toml"),
+        bot.replace("start_flow = \"welcome\"", "start_flow = \"start\"")
+            .lines()
+            .filter(|line| !line.starts_with("menu_order"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .expect("bot.toml written");
+    std::fs::write(folder.path().join("start.toml"), flow).expect("flow written");
+    folder
+}
+
+const BROKEN_FLOW: &str = r#"id = "start"
+version = 1
+title = "Broken"
+summary = "Two problems."
+audience = ["hurt", "togther"]
+entry = "hello"
+
+[steps.hello]
+say = "Hi."
+next = "by"
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+
+#[test]
+fn check_on_the_shipped_folder_prints_one_summary_line_and_succeeds() {
+    let data = tempfile::tempdir().expect("a data folder");
+    let output = kintsugi(data.path())
+        .arg("check")
+        .output()
+        .expect("check runs");
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.starts_with("dialogues: ")
+            && stdout.contains(" flows, ")
+            && stdout.contains("all good"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_on_a_broken_folder_lists_every_problem_and_fails() {
+    let data = tempfile::tempdir().expect("a data folder");
+    let folder = folder_with(BROKEN_FLOW);
+    let output = kintsugi(data.path())
+        .arg("check")
+        .arg(folder.path())
+        .output()
+        .expect("check runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    let path = folder.path().join("start.toml").display().to_string();
+    assert!(
+        stderr.contains(&format!(
+            "{path}:10:8: error: step \"hello\" goes to unknown step \"by\"\n    help: did you mean \"bye\"?"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{path}:5:21: error: \"togther\" is not a role")),
+        "{stderr}"
+    );
+    assert!(stderr.trim_end().ends_with("problems found"), "{stderr}");
+}
+
+#[test]
+fn the_shell_refuses_an_invalid_folder_with_the_same_messages() {
+    let data = tempfile::tempdir().expect("a data folder");
+    let folder = folder_with(BROKEN_FLOW);
+    let mut command = kintsugi(data.path());
+    command
+        .arg("shell")
+        .env("KINTSUGI_DIALOGUES", folder.path());
+    let output = run_with_input(command, "hello\n");
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("goes to unknown step \"by\""), "{stderr}");
+    assert!(
+        text(&output.stdout).is_empty(),
+        "nothing is said from a broken folder"
+    );
+}
+
+#[test]
+fn graph_prints_a_mermaid_flowchart_of_the_flow() {
+    let data = tempfile::tempdir().expect("a data folder");
+    let output = kintsugi(data.path())
+        .args(["graph", "ground-rules"])
+        .output()
+        .expect("graph runs");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.starts_with("flowchart TD\n"), "{stdout}");
+    assert!(stdout.contains("start((start)) --> s_intro"), "{stdout}");
+}
+
+#[test]
+fn graph_of_an_unknown_flow_names_the_flows_there_are() {
+    let data = tempfile::tempdir().expect("a data folder");
+    let output = kintsugi(data.path())
+        .args(["graph", "nowhere"])
+        .output()
+        .expect("graph runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("there is no flow \"nowhere\""), "{stderr}");
+    assert!(stderr.contains("forgiveness"), "{stderr}");
+}
+
+#[test]
+fn a_piped_shell_prints_the_conversation_and_exits_cleanly_at_end_of_input() {
+    let data = tempfile::tempdir().expect("a data folder");
+    let mut command = kintsugi(data.path());
+    command.arg("shell");
+    let output = run_with_input(command, "/start ground-rules\n1\n");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("> /start ground-rules\n< Hard talks"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("> 1\n< First, a good time and place."),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_shell_picks_up_where_the_last_session_left_off() {
+    let data = tempfile::tempdir().expect("a data folder");
+    let mut first = kintsugi(data.path());
+    first.arg("shell");
+    let output = run_with_input(first, "/start ground-rules\n1\n");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    let mut second = kintsugi(data.path());
+    second.arg("shell");
+    let output = run_with_input(second, "");
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(stdout.contains("First, a good time and place."), "{stdout}");
+    assert!(!stdout.contains("Hard talks tend to go better"), "{stdout}");
+}
+
+#[test]
+fn a_recorded_shell_session_replays_exactly_against_the_engine() {
+    let data = tempfile::tempdir().expect("a data folder");
+    let transcript = data.path().join("recorded.txt");
+    let mut command = kintsugi(data.path());
+    command.arg("shell").arg("--record").arg(&transcript);
+    let output = run_with_input(command, "/start ground-rules\n1\n1\nSunday, on a walk\n");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    let recorded = std::fs::read_to_string(&transcript).expect("the transcript was written");
+    assert!(recorded.contains("> Sunday, on a walk"), "{recorded}");
+    let library = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues"))
+        .expect("the shipped dialogues load");
+    let expected = normalize(&recorded);
+    assert_eq!(normalize(&replay(&library, &expected)), expected);
+}

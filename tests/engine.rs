@@ -1,0 +1,433 @@
+//! The engine's behaviour for every step kind and every edge: driven through `advance` on a
+//! small fixture library (tests/fixtures/engine) that uses each kind of step once.
+
+use std::path::Path;
+
+use kintsugi::dialogue::{Input, Library, Outcome, PersonState, Position, Reply, Role, advance};
+use kintsugi::dialogue_dir::load_dir;
+
+const NOW: i64 = 1_800_000_000;
+
+fn library() -> Library {
+    load_dir(Path::new("tests/fixtures/engine")).expect("the engine fixtures are valid")
+}
+
+/// A person talking to the engine, keeping their state between inputs.
+struct Person {
+    library: Library,
+    state: PersonState,
+    last: Vec<Reply>,
+    last_outcome_changed: bool,
+}
+
+impl Person {
+    fn new() -> Person {
+        Person::with_library(library())
+    }
+
+    fn with_library(library: Library) -> Person {
+        Person {
+            library,
+            state: PersonState::default(),
+            last: Vec::new(),
+            last_outcome_changed: false,
+        }
+    }
+
+    fn input(&mut self, input: Input) -> Vec<String> {
+        let Outcome {
+            state,
+            replies,
+            changed,
+        } = advance(&self.library, &self.state, &input, NOW);
+        self.state = state;
+        self.last_outcome_changed = changed;
+        self.last = replies.clone();
+        replies.into_iter().map(|reply| reply.text).collect()
+    }
+
+    fn send(&mut self, text: &str) -> Vec<String> {
+        self.input(Input::from_text(text))
+    }
+
+    /// Presses the button labelled `label` on the latest replies.
+    fn press(&mut self, label: &str) -> Vec<String> {
+        let data = self.data_of(label);
+        self.input(Input::Press(data))
+    }
+
+    fn data_of(&self, label: &str) -> String {
+        self.last
+            .iter()
+            .flat_map(|reply| &reply.buttons)
+            .find(|button| button.label == label)
+            .unwrap_or_else(|| panic!("no button {label:?} in {:?}", self.last))
+            .data
+            .clone()
+    }
+
+    fn buttons(&self) -> Vec<String> {
+        self.last
+            .iter()
+            .flat_map(|reply| &reply.buttons)
+            .map(|button| button.label.clone())
+            .collect()
+    }
+
+    fn answer(&self, flow: &str, name: &str) -> Option<String> {
+        self.state
+            .answers
+            .get(flow)
+            .and_then(|answers| answers.get(name))
+            .map(|answer| answer.value.clone())
+    }
+
+    fn step(&self) -> Option<(String, String)> {
+        self.state
+            .position
+            .as_ref()
+            .map(|position| (position.flow.0.clone(), position.step.0.clone()))
+    }
+
+    fn message(&self, key: &str) -> String {
+        self.library.bot.message(key).to_owned()
+    }
+
+    /// A hurt person at the practice flow's first question.
+    fn in_practice() -> Person {
+        let mut person = Person::new();
+        person.send("/start");
+        person.press("Hurt");
+        person.press("Practice");
+        person.press("Calm");
+        person
+    }
+}
+
+#[test]
+fn start_runs_messages_until_the_first_buttons() {
+    let mut person = Person::new();
+    assert_eq!(person.send("/start"), ["Hello.", "Who are you?"]);
+    assert_eq!(person.buttons(), ["Hurt", "Broke"]);
+    assert_eq!(person.step(), Some(("welcome".into(), "who".into())));
+}
+
+#[test]
+fn a_choice_records_the_role_and_the_end_offers_suggestions_and_the_menu() {
+    let mut person = Person::new();
+    person.send("/start");
+    assert_eq!(person.press("Hurt"), ["Welcome."]);
+    assert_eq!(person.state.role, Some(Role::Hurt));
+    assert_eq!(person.buttons(), ["Practice", "Back to the menu"]);
+    assert_eq!(person.step(), None, "an end leaves the flow");
+}
+
+#[test]
+fn the_menu_shows_only_the_flows_for_the_persons_role() {
+    let mut hurt = Person::new();
+    hurt.send("/start");
+    hurt.press("Hurt");
+    hurt.press("Back to the menu");
+    assert_eq!(hurt.buttons(), ["Practice", "Other"]);
+
+    let mut broke = Person::new();
+    broke.send("/start");
+    broke.press("Broke");
+    broke.send("/menu");
+    assert_eq!(
+        broke.buttons(),
+        ["Other"],
+        "practice is not for broke_trust"
+    );
+}
+
+#[test]
+fn start_with_a_payload_opens_that_flow_and_an_unknown_one_says_so() {
+    let mut person = Person::new();
+    assert_eq!(person.send("/start practice"), ["How are you?"]);
+    let mut lost = Person::new();
+    let replies = lost.send("/start nowhere");
+    assert_eq!(replies[0], lost.message("unknown_flow"));
+    assert_eq!(replies[1..], ["Hello.", "Who are you?"]);
+}
+
+#[test]
+fn a_choice_step_saves_the_pressed_value() {
+    let person = Person::in_practice();
+    assert_eq!(person.answer("practice", "mood").as_deref(), Some("calm"));
+    assert_eq!(person.step(), Some(("practice".into(), "name".into())));
+}
+
+#[test]
+fn a_typed_answer_is_trimmed_saved_with_its_time_and_moves_on() {
+    let mut person = Person::in_practice();
+    assert_eq!(person.send("  the dishes  "), ["From 1 to 10?"]);
+    let saved = &person.state.answers["practice"]["thought"];
+    assert_eq!(saved.value, "the dishes");
+    assert_eq!(saved.at, NOW);
+}
+
+#[test]
+fn an_empty_or_too_long_answer_gets_a_kind_note_and_the_question_stays_open() {
+    let mut person = Person::in_practice();
+    assert_eq!(person.send("   "), [person.message("answer_empty")]);
+    let too_long = person.send(&"x".repeat(21));
+    assert_eq!(
+        too_long,
+        [person.message("answer_too_long").replace("{max}", "20")]
+    );
+    assert_eq!(person.step(), Some(("practice".into(), "name".into())));
+    assert_eq!(person.answer("practice", "thought"), None);
+}
+
+#[test]
+fn a_number_answer_is_read_forgivingly_and_kept_in_range() {
+    let mut person = Person::in_practice();
+    person.send("work");
+    let not_a_number = person.send("ok I guess");
+    assert_eq!(
+        not_a_number,
+        [person
+            .message("answer_not_a_number")
+            .replace("{min}", "1")
+            .replace("{max}", "10")]
+    );
+    let out_of_range = person.send("11");
+    assert_eq!(
+        out_of_range,
+        [person
+            .message("answer_out_of_range")
+            .replace("{min}", "1")
+            .replace("{max}", "10")]
+    );
+    person.send("about 7/10");
+    assert_eq!(person.answer("practice", "score").as_deref(), Some("7"));
+}
+
+#[test]
+fn branches_pick_the_first_rule_that_holds() {
+    // score at most 3 wins over the role rule.
+    let mut low = Person::in_practice();
+    low.send("work");
+    assert_eq!(low.send("2"), ["Low.", "You said work (2)."]);
+    // Then the role rule: this person is hurt.
+    let mut hurt = Person::in_practice();
+    hurt.send("work");
+    assert_eq!(hurt.send("8"), ["Hurt.", "You said work (8)."]);
+    // Without a role, the mood rule.
+    let mut calm = Person::new();
+    calm.send("/start practice");
+    calm.press("Calm");
+    calm.send("work");
+    assert_eq!(calm.send("8"), ["Calm.", "You said work (8)."]);
+    // And otherwise.
+    let mut upset = Person::new();
+    upset.send("/start practice");
+    upset.press("Upset");
+    upset.send("work");
+    assert_eq!(upset.send("8"), ["You said work (8)."]);
+}
+
+#[test]
+fn a_clear_button_deletes_the_answer_and_keeps_the_others() {
+    let mut person = Person::in_practice();
+    person.send("my secret");
+    person.send("5");
+    assert_eq!(person.press("Delete"), ["Bye, 5."]);
+    assert_eq!(person.answer("practice", "thought"), None);
+    assert_eq!(person.answer("practice", "score").as_deref(), Some("5"));
+}
+
+#[test]
+fn a_jump_starts_the_other_flow_at_its_entry() {
+    let mut person = Person::in_practice();
+    person.send("work");
+    person.send("5");
+    assert_eq!(person.press("More"), ["On to the other.", "Other flow."]);
+    assert_eq!(person.buttons(), ["Back to the menu"]);
+}
+
+#[test]
+fn a_suggestion_button_opens_the_suggested_flow() {
+    let mut person = Person::in_practice();
+    person.send("work");
+    person.send("5");
+    person.press("Keep");
+    assert_eq!(person.press("Other"), ["Other flow."]);
+}
+
+#[test]
+fn a_press_on_an_old_message_changes_nothing_but_shows_the_current_step() {
+    let mut person = Person::new();
+    person.send("/start");
+    let old = person.data_of("Hurt");
+    person.press("Hurt");
+    person.press("Practice");
+    let before = person.state.clone();
+    let replies = person.input(Input::Press(old));
+    assert_eq!(
+        replies,
+        [person.message("stale_button"), "How are you?".to_owned()]
+    );
+    assert_eq!(person.state.role, before.role);
+    assert_eq!(person.state.answers, before.answers);
+    assert_eq!(person.state.position, before.position);
+}
+
+#[test]
+fn forged_button_data_changes_nothing() {
+    let mut person = Person::new();
+    person.send("/start");
+    let seq = person.state.seq;
+    for forged in [
+        "garbage".to_owned(),
+        format!("{seq}|c:no_such_choice"),
+        format!("{seq}|f:practice"),
+        format!("{seq}|m"),
+        format!("{}|c:hurt", seq + 1),
+    ] {
+        let before = person.state.clone();
+        let replies = person.input(Input::Press(forged.clone()));
+        assert_eq!(replies[0], person.message("stale_button"), "{forged}");
+        assert_eq!(person.state.role, None, "{forged}");
+        assert_eq!(person.state.position, before.position, "{forged}");
+    }
+}
+
+#[test]
+fn typing_while_buttons_are_shown_asks_for_a_button() {
+    let mut person = Person::new();
+    person.send("/start");
+    assert_eq!(
+        person.send("hello?"),
+        [person.message("use_buttons"), "Who are you?".to_owned()]
+    );
+}
+
+#[test]
+fn typing_outside_a_flow_offers_the_menu() {
+    let mut person = Person::new();
+    let replies = person.send("is anyone there");
+    assert_eq!(
+        replies,
+        [person.message("nothing_open"), person.message("menu")]
+    );
+}
+
+#[test]
+fn cancel_leaves_the_flow_and_keeps_the_answers() {
+    let mut person = Person::in_practice();
+    person.send("work");
+    let replies = person.send("/cancel");
+    assert_eq!(
+        replies,
+        [person.message("cancelled"), person.message("menu")]
+    );
+    assert_eq!(person.step(), None);
+    assert_eq!(
+        person.answer("practice", "thought").as_deref(),
+        Some("work")
+    );
+    assert_eq!(
+        person.send("/cancel")[0],
+        person.message("nothing_to_cancel")
+    );
+}
+
+#[test]
+fn help_inside_a_flow_shows_help_then_the_current_step() {
+    let mut person = Person::in_practice();
+    assert_eq!(
+        person.send("/help"),
+        [person.message("help"), "What's on your mind?".to_owned()]
+    );
+    assert_eq!(person.step(), Some(("practice".into(), "name".into())));
+}
+
+#[test]
+fn continue_shows_the_current_step_again() {
+    let mut person = Person::in_practice();
+    assert_eq!(person.send("/continue"), ["What's on your mind?"]);
+}
+
+#[test]
+fn an_unknown_command_says_so_and_shows_where_we_are() {
+    let mut person = Person::in_practice();
+    assert_eq!(
+        person.send("/dance"),
+        [
+            person.message("unknown_command"),
+            "What's on your mind?".to_owned()
+        ]
+    );
+}
+
+#[test]
+fn help_outside_a_flow_changes_no_state() {
+    let mut person = Person::new();
+    person.send("/help");
+    assert!(!person.last_outcome_changed);
+    person.send("/start");
+    assert!(person.last_outcome_changed);
+}
+
+#[test]
+fn a_step_that_no_longer_exists_restarts_its_flow_with_a_note() {
+    let mut person = Person::in_practice();
+    person.state.position = Some(Position {
+        flow: kintsugi::dialogue::FlowId("practice".into()),
+        step: kintsugi::dialogue::StepId("removed_step".into()),
+        version: 1,
+    });
+    let replies = person.send("an answer for a question that is gone");
+    assert_eq!(
+        replies,
+        [person.message("flow_changed"), "How are you?".to_owned()]
+    );
+    assert_eq!(
+        person.answer("practice", "thought"),
+        None,
+        "the text was not saved anywhere"
+    );
+}
+
+#[test]
+fn a_flow_that_no_longer_exists_lands_on_the_menu_with_a_note() {
+    let mut person = Person::in_practice();
+    person.state.position = Some(Position {
+        flow: kintsugi::dialogue::FlowId("deleted".into()),
+        step: kintsugi::dialogue::StepId("anywhere".into()),
+        version: 3,
+    });
+    let replies = person.send("hello");
+    assert_eq!(
+        replies,
+        [person.message("flow_gone"), person.message("menu")]
+    );
+    assert_eq!(person.step(), None);
+}
+
+#[test]
+fn a_new_version_keeps_the_person_on_their_step_and_records_the_version() {
+    let mut person = Person::in_practice();
+    if let Some(position) = &mut person.state.position {
+        position.version = 0;
+    }
+    assert_eq!(person.send("work"), ["From 1 to 10?"]);
+    assert_eq!(person.state.position.as_ref().map(|p| p.version), Some(1));
+}
+
+#[test]
+fn the_real_dialogues_start_with_the_welcome_flow() {
+    let library = load_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
+    let start = library.bot.start_flow.clone();
+    let mut person = Person::with_library(library);
+    let replies = person.send("/start");
+    assert!(!replies.is_empty());
+    assert_eq!(person.step().map(|(flow, _)| flow), Some(start.0));
+    assert_eq!(
+        person.buttons().len(),
+        3,
+        "the welcome asks who the person is"
+    );
+}

@@ -1,0 +1,345 @@
+//! One conformance suite for both storage backends. Every behaviour is a function taking a
+//! `Storage`; the `conformance!` macro runs it twice: against a real `redis-server` started on a
+//! free loopback port, and against the embedded redb store in a temporary directory.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kintsugi::dialogue::{Answer, FlowId, PersonState, Role};
+use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Saved, Storage};
+use support::RedisServer;
+
+const DAY: u64 = 24 * 60 * 60;
+const NOW: i64 = 1_790_000_000;
+
+/// A backend under test, with whatever keeps it alive (the server or the directory).
+struct Backend {
+    storage: Storage,
+    _server: Option<RedisServer>,
+    _directory: Option<tempfile::TempDir>,
+}
+
+fn redis_backend(retention: Retention) -> Backend {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url(), "test", retention).expect("a redis client");
+    Backend {
+        storage: Storage::Redis(store),
+        _server: Some(server),
+        _directory: None,
+    }
+}
+
+fn embedded_backend(retention: Retention) -> Backend {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let store = EmbeddedStore::open(directory.path(), retention).expect("an embedded store");
+    Backend {
+        storage: Storage::Embedded(store),
+        _server: None,
+        _directory: Some(directory),
+    }
+}
+
+/// Runs each listed behaviour against both backends, as two tests in a module per behaviour.
+macro_rules! conformance {
+    ($($behaviour:ident),* $(,)?) => {$(
+        mod $behaviour {
+            #[tokio::test]
+            async fn on_redis() {
+                super::$behaviour(super::redis_backend(super::retention())).await;
+            }
+            #[tokio::test]
+            async fn on_the_embedded_store() {
+                super::$behaviour(super::embedded_backend(super::retention())).await;
+            }
+        }
+    )*};
+}
+
+conformance!(
+    a_person_never_seen_has_the_default_state_at_version_zero,
+    a_saved_state_reads_back_equal_with_the_next_version,
+    a_write_at_a_stale_version_is_a_conflict_and_changes_nothing,
+    concurrent_writers_that_retry_lose_no_update,
+    every_write_sets_the_retention_expiry,
+    deleting_a_person_removes_every_key_and_only_theirs,
+);
+
+fn retention() -> Retention {
+    Retention(Some(Duration::from_secs(180 * DAY)))
+}
+
+fn state_with(answer: &str, value: &str) -> PersonState {
+    let mut answers = BTreeMap::new();
+    answers.insert(
+        answer.to_owned(),
+        Answer {
+            value: value.to_owned(),
+            at: NOW,
+        },
+    );
+    PersonState {
+        role: Some(Role::Hurt),
+        answers: BTreeMap::from([(FlowId("forgiveness".to_owned()), answers)]),
+        ..PersonState::default()
+    }
+}
+
+async fn a_person_never_seen_has_the_default_state_at_version_zero(backend: Backend) {
+    let stored = backend.storage.load(PersonId(1), NOW).await.expect("load");
+    assert_eq!(stored.version, 0);
+    assert_eq!(stored.state, PersonState::default());
+    let keys = backend
+        .storage
+        .keys_of(PersonId(1), NOW)
+        .await
+        .expect("keys");
+    assert!(keys.is_empty(), "reading must not create keys: {keys:?}");
+}
+
+async fn a_saved_state_reads_back_equal_with_the_next_version(backend: Backend) {
+    let person = PersonId(42);
+    let state = state_with("hurt", "Ünïcode, \"quotes\" and\nnew lines ✨");
+    let saved = backend
+        .storage
+        .save(person, &state, 0, NOW)
+        .await
+        .expect("save");
+    assert_eq!(saved, Saved::Written { version: 1 });
+    let stored = backend.storage.load(person, NOW).await.expect("load");
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.state, state);
+
+    let second = state_with("hurt", "changed");
+    let saved = backend
+        .storage
+        .save(person, &second, 1, NOW)
+        .await
+        .expect("save");
+    assert_eq!(saved, Saved::Written { version: 2 });
+    assert_eq!(
+        backend.storage.load(person, NOW).await.expect("load").state,
+        second
+    );
+}
+
+async fn a_write_at_a_stale_version_is_a_conflict_and_changes_nothing(backend: Backend) {
+    let person = PersonId(7);
+    let first = state_with("hurt", "first");
+    backend
+        .storage
+        .save(person, &first, 0, NOW)
+        .await
+        .expect("save");
+    // A second writer that read before the first write still expects version 0.
+    let late = state_with("hurt", "late");
+    let saved = backend
+        .storage
+        .save(person, &late, 0, NOW)
+        .await
+        .expect("save");
+    assert_eq!(saved, Saved::Conflict);
+    let stored = backend.storage.load(person, NOW).await.expect("load");
+    assert_eq!((stored.version, stored.state), (1, first));
+}
+
+async fn concurrent_writers_that_retry_lose_no_update(backend: Backend) {
+    const WRITERS: usize = 16;
+    let person = PersonId(99);
+    let mut tasks = Vec::new();
+    for writer in 0..WRITERS {
+        let storage = backend.storage.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let mut stored = storage.load(person, NOW).await.expect("load");
+                stored
+                    .state
+                    .answers
+                    .entry(FlowId("race".to_owned()))
+                    .or_default()
+                    .insert(
+                        format!("writer_{writer}"),
+                        Answer {
+                            value: writer.to_string(),
+                            at: NOW,
+                        },
+                    );
+                match storage
+                    .save(person, &stored.state, stored.version, NOW)
+                    .await
+                    .expect("save")
+                {
+                    Saved::Written { .. } => break,
+                    Saved::Conflict => tokio::task::yield_now().await,
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("a writer task");
+    }
+    let stored = backend.storage.load(person, NOW).await.expect("load");
+    let written = &stored.state.answers[&FlowId("race".to_owned())];
+    assert_eq!(written.len(), WRITERS, "an update was lost: {written:?}");
+    assert_eq!(stored.version, WRITERS as u64);
+}
+
+async fn every_write_sets_the_retention_expiry(backend: Backend) {
+    let person = PersonId(5);
+    assert_eq!(
+        backend.storage.expires_in(person, NOW).await.expect("ttl"),
+        None
+    );
+    backend
+        .storage
+        .save(person, &state_with("a", "b"), 0, NOW)
+        .await
+        .expect("save");
+    let ttl = backend
+        .storage
+        .expires_in(person, NOW)
+        .await
+        .expect("ttl")
+        .expect("the state carries an expiry");
+    let retention = (180 * DAY) as i64;
+    assert!(
+        (retention - 5..=retention).contains(&ttl),
+        "expiry {ttl}s, retention {retention}s"
+    );
+}
+
+async fn deleting_a_person_removes_every_key_and_only_theirs(backend: Backend) {
+    let (leaving, staying) = (PersonId(11), PersonId(12));
+    for person in [leaving, staying] {
+        backend
+            .storage
+            .save(person, &state_with("letter", "private words"), 0, NOW)
+            .await
+            .expect("save");
+    }
+    assert!(
+        !backend
+            .storage
+            .keys_of(leaving, NOW)
+            .await
+            .expect("keys")
+            .is_empty()
+    );
+    backend
+        .storage
+        .delete_person(leaving)
+        .await
+        .expect("delete");
+    assert_eq!(
+        backend.storage.keys_of(leaving, NOW).await.expect("keys"),
+        Vec::<String>::new()
+    );
+    let gone = backend.storage.load(leaving, NOW).await.expect("load");
+    assert_eq!((gone.version, gone.state), (0, PersonState::default()));
+    let kept = backend.storage.load(staying, NOW).await.expect("load");
+    assert_eq!(kept.version, 1);
+}
+
+#[tokio::test]
+async fn redis_keys_of_one_person_share_a_hash_tag_under_the_prefix() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url(), "bot-a", retention()).expect("a client");
+    Storage::Redis(store)
+        .save(PersonId(314), &state_with("a", "b"), 0, NOW)
+        .await
+        .expect("save");
+    let keys: Vec<String> = server.query(&["KEYS", "*"]);
+    assert_eq!(keys, ["bot-a:{u:314}:state"]);
+}
+
+#[tokio::test]
+async fn two_bots_with_different_prefixes_share_a_redis_without_meeting() {
+    let server = RedisServer::start();
+    let a = Storage::Redis(RedisStore::connect(&server.url(), "bot-a", retention()).expect("a"));
+    let b = Storage::Redis(RedisStore::connect(&server.url(), "bot-b", retention()).expect("b"));
+    a.save(PersonId(1), &state_with("x", "from a"), 0, NOW)
+        .await
+        .expect("save");
+    let seen_by_b = b.load(PersonId(1), NOW).await.expect("load");
+    assert_eq!(seen_by_b.version, 0);
+    b.delete_person(PersonId(1)).await.expect("delete");
+    assert_eq!(
+        a.load(PersonId(1), NOW).await.expect("load").state,
+        state_with("x", "from a")
+    );
+}
+
+#[tokio::test]
+async fn redis_recovers_by_itself_when_the_server_comes_back() {
+    let mut server = RedisServer::start();
+    let storage =
+        Storage::Redis(RedisStore::connect(&server.url(), "test", retention()).expect("a client"));
+    storage.load(PersonId(1), NOW).await.expect("load");
+    server.stop();
+    assert!(storage.load(PersonId(1), NOW).await.is_err());
+    server.restart();
+    // The connection manager reconnects on the next use; a couple of tries cover the first
+    // request that only discovers the broken connection.
+    let mut recovered = false;
+    for _ in 0..5 {
+        if storage.load(PersonId(1), NOW).await.is_ok() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        recovered,
+        "redis did not recover; server log:\n{}",
+        server.log()
+    );
+}
+
+#[tokio::test]
+async fn the_embedded_store_forgets_a_person_once_the_retention_has_passed() {
+    let backend = embedded_backend(Retention(Some(Duration::from_secs(DAY))));
+    let person = PersonId(8);
+    backend
+        .storage
+        .save(person, &state_with("a", "b"), 0, NOW)
+        .await
+        .expect("save");
+    let later = NOW + DAY as i64 - 1;
+    assert_eq!(
+        backend
+            .storage
+            .load(person, later)
+            .await
+            .expect("load")
+            .version,
+        1
+    );
+    let expired = NOW + DAY as i64;
+    let stored = backend.storage.load(person, expired).await.expect("load");
+    assert_eq!((stored.version, stored.state), (0, PersonState::default()));
+    assert!(
+        backend
+            .storage
+            .keys_of(person, expired)
+            .await
+            .expect("keys")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_embedded_store_keeps_state_across_a_reopen() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let state = state_with("hurt", "kept");
+    {
+        let store = Storage::Embedded(
+            EmbeddedStore::open(directory.path(), retention()).expect("an embedded store"),
+        );
+        store.save(PersonId(3), &state, 0, NOW).await.expect("save");
+    }
+    let reopened =
+        Storage::Embedded(EmbeddedStore::open(directory.path(), retention()).expect("reopen"));
+    let stored = reopened.load(PersonId(3), NOW).await.expect("load");
+    assert_eq!((stored.version, stored.state), (1, state));
+}

@@ -1,0 +1,88 @@
+//! Replays every conversation in tests/transcripts/ against the engine and the real
+//! dialogues/ folder, and shows a readable diff wherever the bot's answer has changed.
+//! Record a new one with `kintsugi shell --record tests/transcripts/<name>.txt`.
+
+use std::path::Path;
+
+use kintsugi::dialogue::transcript::{normalize, replay};
+use kintsugi::dialogue_dir::load_dir;
+use similar::TextDiff;
+
+fn transcripts() -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = std::fs::read_dir("tests/transcripts")
+        .expect("tests/transcripts exists")
+        .map(|entry| entry.expect("a readable directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "txt"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("a readable transcript");
+            (path.display().to_string(), text)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn every_transcript_replays_exactly() {
+    let library = load_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
+    let mut failures = Vec::new();
+    for (path, expected) in transcripts() {
+        let expected = normalize(&expected);
+        let actual = normalize(&replay(&library, &expected));
+        if actual != expected {
+            let diff = TextDiff::from_lines(&expected, &actual)
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("{path} (expected)"), "what the bot says now")
+                .to_string();
+            failures.push(diff);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} transcript(s) differ:\n\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_flow_has_a_transcript_of_its_main_path() {
+    let library = load_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
+    let names: Vec<String> = transcripts()
+        .into_iter()
+        .filter_map(|(path, _)| {
+            Path::new(&path)
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+        })
+        .collect();
+    let missing: Vec<&str> = library
+        .flows
+        .iter()
+        .map(|flow| flow.id.0.as_str())
+        .filter(|id| {
+            !names
+                .iter()
+                .any(|name| name == id || name.starts_with(&format!("{id}-")))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "flows without a transcript: {missing:?}"
+    );
+}
+
+#[test]
+fn a_changed_bot_answer_is_reported_as_a_diff() {
+    let library = load_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
+    let (_, original) = transcripts()
+        .into_iter()
+        .next()
+        .expect("at least one transcript");
+    let tampered = original.replacen("\n< ", "\n< (edited) ", 1);
+    assert_ne!(
+        normalize(&replay(&library, &tampered)),
+        normalize(&tampered)
+    );
+}
