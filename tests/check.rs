@@ -105,7 +105,7 @@ fn an_unknown_field_suggests_the_closest_allowed_field() {
     assert_eq!(
         flow_problems(steps),
         [
-            "dialogues/start.toml:9:1: error: unknown field `sya`\n    help: did you mean `say`? fields allowed here: say, next, save, choices, ask, branch, otherwise, jump, end, suggest"
+            "dialogues/start.toml:9:1: error: unknown field `sya`\n    help: did you mean `say`? fields allowed here: say, next, save, choices, ask, branch, otherwise, jump, end, suggest, review, notes, all_clear"
         ]
     );
 }
@@ -594,6 +594,119 @@ end = true
             "dialogues/broken.toml:1:6: error: string values must be quoted, expected literal string",
             "dialogues/start.toml:10:8: error: step \"hello\" goes to unknown step \"nowhere\"\n    help: steps in this flow: hello, bye",
             "dialogues/zz.toml:10:49: error: \"hurts\" is not a role\n    help: did you mean \"hurt\"? roles: hurt, broke_trust, together"
+        ]
+    );
+}
+
+#[test]
+fn a_review_of_an_answer_not_saved_on_every_path_is_reported() {
+    let steps = r#"[steps.hello]
+say = "Write?"
+choices = [
+  { label = "Yes", goto = "write" },
+  { label = "No", goto = "notes" },
+]
+
+[steps.write]
+say = "Write it."
+ask = { save = "draft" }
+next = "notes"
+
+[steps.notes]
+review = "draft"
+next = "bye"
+
+[[steps.notes.notes]]
+id = "but"
+when_any = ["but"]
+say = "A but."
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:21:10: error: step \"notes\" reviews \"draft\", but not every path to it saves it\n    help: make sure \"draft\" is saved before every way into this step, and not cleared"
+        ]
+    );
+}
+
+#[test]
+fn a_note_needs_exactly_one_of_when_any_and_when_none() {
+    let steps = r#"[steps.hello]
+say = "Write it."
+ask = { save = "draft" }
+next = "notes"
+
+[steps.notes]
+review = "draft"
+next = "bye"
+
+[[steps.notes.notes]]
+id = "but"
+when_any = ["but"]
+when_none = ["sorry"]
+say = "A but."
+
+[[steps.notes.notes]]
+id = "empty"
+say = "Nothing to look for."
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:17:1: error: note \"but\" of step \"notes\" has both `when_any` and `when_none`\n    help: give it `when_any = [...]` (shown when the answer says one of these) or `when_none = [...]` (shown when it says none of them)",
+            "dialogues/start.toml:23:1: error: note \"empty\" of step \"notes\" has neither `when_any` nor `when_none`\n    help: give it `when_any = [...]` (shown when the answer says one of these) or `when_none = [...]` (shown when it says none of them)"
+        ]
+    );
+}
+
+#[test]
+fn notes_without_review_belong_to_no_step_kind() {
+    let steps = r#"[steps.hello]
+say = "Hi."
+all_clear = "Fine."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:8:1: error: step \"hello\" has `all_clear`, which only a `review` step uses\n    help: remove `all_clear`"
+        ]
+    );
+}
+
+#[test]
+fn faq_questions_need_their_own_ids_and_short_buttons() {
+    let faq = r#"takeaways = "Go gently."
+
+[[questions]]
+id = "how-long"
+button = "How long it takes"
+question = "How long does it take?"
+answer = "A while."
+
+[[questions]]
+id = "how-long"
+button = "How long does it take to rebuild trust after it broke?"
+question = "How long, really?"
+answer = "Longer."
+"#;
+    assert_eq!(
+        problems(&[
+            source(BOT_PATH, &bot_toml("start")),
+            source("dialogues/faq.toml", faq),
+            source(FLOW_PATH, &flow("start", GOODBYE)),
+        ]),
+        [
+            "dialogues/faq.toml:10:6: error: questions 1 and 2 have the same id \"how-long\"\n    help: give each question its own id",
+            "dialogues/faq.toml:11:10: error: question 2: the button must be one line of 1 to 40 characters, but it has 54\n    help: write a short label, such as \"How long it takes\""
         ]
     );
 }

@@ -431,3 +431,105 @@ fn the_real_dialogues_start_with_the_welcome_flow() {
         "the welcome asks who the person is"
     );
 }
+
+#[test]
+fn a_review_shows_every_note_that_applies_in_one_message_then_moves_on() {
+    let mut person = Person::new();
+    assert_eq!(person.send("/start draft"), ["Write your apology."]);
+    assert_eq!(
+        person.send("I'm sorry, but I was stressed."),
+        [
+            "Here's what I notice:\n\nA \"but\" can undo what comes before it.\n\nIt doesn't name the hurt yet.",
+            "Your draft: I'm sorry, but I was stressed."
+        ]
+    );
+}
+
+#[test]
+fn a_review_with_no_note_that_applies_shows_the_all_clear() {
+    let mut person = Person::new();
+    person.send("/start draft");
+    assert_eq!(
+        person.send("I know how much pain I caused you. I'm sorry."),
+        [
+            "Here's what I notice:\n\nIt names the hurt and owns it.",
+            "Your draft: I know how much pain I caused you. I'm sorry."
+        ]
+    );
+}
+
+#[test]
+fn faq_lists_the_questions_as_numbered_buttons_without_leaving_the_step() {
+    let mut person = Person::in_practice();
+    let before = person.state.clone();
+    assert_eq!(person.send("/faq"), [person.message("faq")]);
+    assert_eq!(
+        person.buttons(),
+        ["1. How long it takes", "2. Is their remorse real?"]
+    );
+    assert_eq!(person.state, before, "the FAQ changes nothing");
+}
+
+#[test]
+fn faq_with_a_number_answers_that_question_and_a_wrong_number_says_how_many_there_are() {
+    let mut person = Person::new();
+    assert_eq!(
+        person.send("/faq 2"),
+        ["How can I tell if remorse is genuine?\n\nWatch what they do over time."]
+    );
+    assert_eq!(
+        person.send("/faq 9"),
+        [person.message("faq_missing").replace("{max}", "2")]
+    );
+}
+
+#[test]
+fn an_faq_button_answers_even_from_an_old_message_and_changes_nothing() {
+    let mut person = Person::new();
+    person.send("/faq");
+    let old = person.data_of("1. How long it takes");
+    person.send("/start");
+    let before = person.state.clone();
+    assert_eq!(
+        person.input(Input::Press(old)),
+        ["How long does rebuilding trust take?\n\nUsually months, sometimes years."]
+    );
+    assert_eq!(person.state, before);
+    assert!(!person.last_outcome_changed);
+}
+
+#[test]
+fn takeaways_are_one_message() {
+    let mut person = Person::new();
+    assert_eq!(
+        person.send("/takeaways"),
+        ["Go slowly. Be honest. Look after yourself."]
+    );
+}
+
+#[test]
+fn a_typed_question_outside_a_flow_is_offered_the_matching_faq_and_the_menu() {
+    let mut person = Person::new();
+    let replies = person.send("how long will this take?");
+    assert_eq!(
+        replies,
+        [person.message("faq_suggest"), person.message("menu")]
+    );
+    assert_eq!(person.buttons()[0], "1. How long it takes");
+}
+
+#[test]
+fn a_typed_question_inside_a_flow_is_an_answer_not_an_faq_lookup() {
+    let mut person = Person::in_practice();
+    person.send("how long will this take?");
+    assert_eq!(
+        person.answer("practice", "thought"),
+        None,
+        "too long for this question's 20 characters, so it is not saved"
+    );
+    person.send("how long?");
+    assert_eq!(
+        person.answer("practice", "thought").as_deref(),
+        Some("how long?")
+    );
+}

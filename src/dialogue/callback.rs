@@ -2,7 +2,7 @@
 //! number the engine bumps whenever it shows new buttons) and what it does. Pure.
 //!
 //! Format: `<seq>|c:<choice id>` (a flow's button), `<seq>|f:<flow id>` (open a flow) or
-//! `<seq>|m` (the menu). Telegram allows at most 64 bytes.
+//! `<seq>|m` (the menu), `<seq>|q:<question id>` (an FAQ answer). Telegram allows at most 64 bytes.
 
 /// Telegram's limit on a button's callback data, in bytes.
 pub const MAX_DATA_LEN: usize = 64;
@@ -13,6 +13,8 @@ pub enum Action {
     Choice(String),
     OpenFlow(String),
     Menu,
+    /// Show the answer to an FAQ question; valid on any screen.
+    Question(String),
 }
 
 /// A decoded button press.
@@ -28,6 +30,7 @@ pub fn encode(seq: u32, action: &Action) -> String {
         Action::Choice(id) => format!("{seq}|c:{id}"),
         Action::OpenFlow(id) => format!("{seq}|f:{id}"),
         Action::Menu => format!("{seq}|m"),
+        Action::Question(id) => format!("{seq}|q:{id}"),
     }
 }
 
@@ -38,6 +41,7 @@ pub fn decode(data: &str) -> Option<Press> {
     let action = match action.split_once(':') {
         Some(("c", id)) if !id.is_empty() => Action::Choice(id.to_owned()),
         Some(("f", id)) if !id.is_empty() => Action::OpenFlow(id.to_owned()),
+        Some(("q", id)) if !id.is_empty() => Action::Question(id.to_owned()),
         None if action == "m" => Action::Menu,
         _ => return None,
     };
@@ -59,6 +63,7 @@ mod tests {
             Action::Choice("ready".to_owned()),
             Action::OpenFlow("ground-rules".to_owned()),
             Action::Menu,
+            Action::Question("how-long".to_owned()),
         ] {
             let data = encode(42, &action);
             assert_eq!(decode(&data), Some(Press { seq: 42, action }));

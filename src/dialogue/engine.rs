@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::callback::{self, Action};
+use super::faq::Question;
 use super::model::{AnswerRule, BranchTest, Flow, FlowId, Library, Role, Step, StepId, StepKind};
+use super::review;
+use super::template::Template;
 
 /// A person's place in the conversation, and what they have answered. This is what storage
 /// keeps for each person.
@@ -213,6 +216,15 @@ impl<'a> Turn<'a> {
                 self.show_menu();
             }
             "continue" => self.show_current(),
+            "faq" => self.faq(argument),
+            "takeaways" => {
+                let takeaways = self.library.faq.takeaways.clone();
+                if takeaways.is_empty() {
+                    self.note("takeaways_missing");
+                } else {
+                    self.say(takeaways);
+                }
+            }
             "help" => {
                 self.note("help");
                 if self.state.position.is_some() {
@@ -234,7 +246,82 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// `/faq` lists the questions, `/faq 3` answers the third, `/faq some words` looks them up.
+    fn faq(&mut self, argument: &str) {
+        let faq = &self.library.faq;
+        if argument.is_empty() {
+            if faq.questions.is_empty() {
+                self.say_faq_missing();
+                return;
+            }
+            let buttons = faq
+                .questions
+                .iter()
+                .enumerate()
+                .map(|(index, question)| faq_button(index + 1, question))
+                .collect();
+            self.replies.push(Reply {
+                text: self.bot_message("faq"),
+                buttons,
+            });
+        } else if let Ok(number) = argument.parse::<usize>() {
+            match faq.numbered(number) {
+                Some(question) => self.answer_question(question),
+                None => self.say_faq_missing(),
+            }
+        } else {
+            let found = faq.suggest(argument);
+            match found.as_slice() {
+                [] => self.faq(""),
+                [only] => self.answer_question(only),
+                several => self.offer_questions(several),
+            }
+        }
+    }
+
+    fn say_faq_missing(&mut self) {
+        let count = self.library.faq.questions.len().to_string();
+        let text = self.bot_message("faq_missing").replace("{max}", &count);
+        self.say(text);
+    }
+
+    fn answer_question(&mut self, question: &Question) {
+        self.say(format!("{}\n\n{}", question.question, question.answer));
+    }
+
+    /// Offers FAQ questions as buttons, numbered as `/faq` numbers them.
+    fn offer_questions(&mut self, questions: &[&Question]) {
+        let faq = &self.library.faq;
+        let buttons = questions
+            .iter()
+            .map(|wanted| {
+                let number = faq
+                    .questions
+                    .iter()
+                    .position(|question| question.id == wanted.id)
+                    .map_or(0, |index| index + 1);
+                faq_button(number, wanted)
+            })
+            .collect();
+        self.replies.push(Reply {
+            text: self.bot_message("faq_suggest"),
+            buttons,
+        });
+    }
+
     fn press(&mut self, data: &str) {
+        // An FAQ answer changes nothing, so its button works on any screen, however old.
+        if let Some(callback::Press {
+            action: Action::Question(id),
+            ..
+        }) = callback::decode(data)
+        {
+            match self.library.faq.by_id(&id) {
+                Some(question) => self.answer_question(question),
+                None => self.say_faq_missing(),
+            }
+            return;
+        }
         let Some(press) = callback::decode(data).filter(|press| press.seq == self.state.seq) else {
             self.stale();
             return;
@@ -314,7 +401,12 @@ impl<'a> Turn<'a> {
 
     fn text(&mut self, text: &str) {
         let Some((flow, step)) = self.current_step() else {
-            self.note("nothing_open");
+            let found = self.library.faq.suggest(text);
+            if found.is_empty() {
+                self.note("nothing_open");
+            } else {
+                self.offer_questions(&found);
+            }
             self.show_menu();
             return;
         };
@@ -455,17 +547,35 @@ impl<'a> Turn<'a> {
                 step: step_id.clone(),
                 version: flow.version,
             });
-            let text = step.say.as_ref().map(|say| {
-                let answers = self.state.answers.get(&flow.id);
-                say.render(|name| {
+            let answers = self.state.answers.get(&flow.id);
+            let render = |template: &Template| {
+                template.render(|name| {
                     answers
                         .and_then(|answers| answers.get(name))
                         .map(|answer| answer.value.as_str())
                 })
-            });
+            };
+            let text = step.say.as_ref().map(render);
             match &step.kind {
                 StepKind::Message { next } => {
                     self.say(text.unwrap_or_default());
+                    step_id = next.clone();
+                }
+                StepKind::Review {
+                    answer,
+                    notes,
+                    all_clear,
+                    next,
+                } => {
+                    let reviewed = answers
+                        .and_then(|answers| answers.get(answer))
+                        .map_or("", |answer| answer.value.as_str());
+                    let mut shown: Vec<String> = text.into_iter().collect();
+                    shown.extend(review::notes_for(notes, reviewed).map(|note| render(&note.text)));
+                    if shown.len() == usize::from(step.say.is_some()) {
+                        shown.extend(all_clear.as_ref().map(render));
+                    }
+                    self.say(shown.join("\n\n"));
                     step_id = next.clone();
                 }
                 StepKind::Branch { rules, otherwise } => {
@@ -568,6 +678,14 @@ impl<'a> Turn<'a> {
                 .and_then(first_integer)
                 .is_some_and(|number| number <= *bound),
         }
+    }
+}
+
+/// A button that shows FAQ question `number`'s answer.
+fn faq_button(number: usize, question: &Question) -> Button {
+    Button {
+        label: format!("{number}. {}", question.button),
+        data: callback::encode(0, &Action::Question(question.id.clone())),
     }
 }
 

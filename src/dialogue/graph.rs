@@ -13,6 +13,9 @@ pub fn mermaid(flow: &Flow) -> String {
         let label = escape(&step.id.0);
         let node = match &step.kind {
             StepKind::Message { .. } => format!("{id}(\"{label}\")"),
+            StepKind::Review { answer, .. } => {
+                format!("{id}{{{{\"{label}: notes on {}\"}}}}", escape(answer))
+            }
             StepKind::Choice { .. } => format!("{id}[\"{label}\"]"),
             StepKind::Ask { save, .. } => format!("{id}[/\"{label}: {}\"/]", escape(save)),
             StepKind::Branch { .. } => format!("{id}{{\"{label}\"}}"),
@@ -25,7 +28,9 @@ pub fn mermaid(flow: &Flow) -> String {
     for step in &flow.steps {
         let from = format!("s_{}", step.id.0);
         match &step.kind {
-            StepKind::Message { next } | StepKind::Ask { next, .. } => {
+            StepKind::Message { next }
+            | StepKind::Review { next, .. }
+            | StepKind::Ask { next, .. } => {
                 let _ = writeln!(out, "    {from} --> s_{}", next.0);
             }
             StepKind::Choice { choices, .. } => {

@@ -8,15 +8,21 @@ use toml::Spanned;
 
 use super::callback;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use super::faq::{Faq, Question};
 use super::model::{
     AnswerRule, BOT_MESSAGES, BotText, BranchRule, BranchTest, Choice, Flow, FlowId, Library, Role,
     Step, StepId, StepKind,
 };
-use super::source::{BotFile, ChoiceFile, FlowFile, RuleFile, SourceFile, StepFile};
+use super::review::{Note, NoteTest, Phrase};
+use super::source::{
+    BotFile, ChoiceFile, FaqFile, FlowFile, NoteFile, RuleFile, SourceFile, StepFile,
+};
 use super::template::{Template, is_answer_name};
 
 /// The file that holds the bot's own messages rather than a flow.
 pub const BOT_FILE: &str = "bot.toml";
+/// The file that holds the FAQ and the key takeaways.
+pub const FAQ_FILE: &str = "faq.toml";
 
 /// Telegram refuses a message longer than this.
 pub const MAX_MESSAGE_LENGTH: usize = 4096;
@@ -37,8 +43,14 @@ pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
     let mut bot = None;
     let mut broken_flow_files = 0;
 
+    let mut faq = Faq::default();
     for file in files {
-        if is_bot_file(&file.path) {
+        if is_named(&file.path, FAQ_FILE) {
+            match toml::from_str::<FaqFile>(&file.text) {
+                Ok(parsed) => faq = check_faq(file, parsed, &mut problems),
+                Err(error) => problems.push(toml_problem(file, &error)),
+            }
+        } else if is_named(&file.path, BOT_FILE) {
             match toml::from_str::<BotFile>(&file.text) {
                 Ok(parsed) => bot = Some((file, parsed)),
                 Err(error) => problems.push(toml_problem(file, &error)),
@@ -129,13 +141,106 @@ pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
         let rank = menu_order.iter().position(|id| *id == flow.id.0);
         (rank.unwrap_or(usize::MAX), flow.id.clone())
     });
-    Ok(Library::new(flows, bot))
+    Ok(Library::new(flows, bot, faq))
 }
 
-fn is_bot_file(path: &str) -> bool {
+fn is_named(path: &str, file_name: &str) -> bool {
     std::path::Path::new(path)
         .file_name()
-        .is_some_and(|name| name == BOT_FILE)
+        .is_some_and(|name| name == file_name)
+}
+
+/// Checks `faq.toml`: unique ids, short buttons, and answers that fit one message.
+fn check_faq(file: &SourceFile, parsed: FaqFile, problems: &mut Vec<Diagnostic>) -> Faq {
+    let at =
+        |span: Range<usize>, message: String| Diagnostic::at(&file.path, &file.text, span, message);
+    let takeaways = parsed.takeaways.get_ref().trim();
+    if takeaways.is_empty() {
+        problems.push(at(
+            parsed.takeaways.span(),
+            "`takeaways` is empty".to_owned(),
+        ));
+    }
+    if takeaways.chars().count() > MAX_MESSAGE_LENGTH {
+        problems.push(
+            at(
+                parsed.takeaways.span(),
+                format!(
+                    "the takeaways are {} characters long; Telegram allows {MAX_MESSAGE_LENGTH}",
+                    takeaways.chars().count()
+                ),
+            )
+            .help("shorten them"),
+        );
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut questions = Vec::new();
+    for (index, question) in parsed.questions.iter().enumerate() {
+        let raw = question.get_ref();
+        let id = raw.id.get_ref();
+        let number = index + 1;
+        if !is_flow_id(id) {
+            problems.push(
+                at(
+                    raw.id.span(),
+                    format!("question {number}: id \"{id}\" is not usable"),
+                )
+                .help(format!(
+                    "use lowercase letters, digits and \"-\", at most {MAX_ID_LENGTH} characters"
+                )),
+            );
+        } else if let Some(first) = seen.insert(id, number) {
+            problems.push(
+                at(
+                    raw.id.span(),
+                    format!("questions {first} and {number} have the same id \"{id}\""),
+                )
+                .help("give each question its own id"),
+            );
+        }
+        let button = raw.button.get_ref().trim();
+        let length = button.chars().count();
+        if length == 0 || length > MAX_LABEL_LENGTH || button.contains('\n') {
+            problems.push(
+                at(
+                    raw.button.span(),
+                    format!("question {number}: the button must be one line of 1 to {MAX_LABEL_LENGTH} characters, but it has {length}"),
+                )
+                .help("write a short label, such as \"How long it takes\""),
+            );
+        }
+        for (field, text) in [("question", &raw.question), ("answer", &raw.answer)] {
+            if text.get_ref().trim().is_empty() {
+                problems.push(at(
+                    text.span(),
+                    format!("question {number}: `{field}` is empty"),
+                ));
+            }
+        }
+        let shown = raw.question.get_ref().trim().chars().count()
+            + 2
+            + raw.answer.get_ref().trim().chars().count();
+        if shown > MAX_MESSAGE_LENGTH {
+            problems.push(
+                at(
+                    raw.answer.span(),
+                    format!("question {number}: the question and answer are {shown} characters together; Telegram allows {MAX_MESSAGE_LENGTH}"),
+                )
+                .help("shorten the answer"),
+            );
+        }
+        questions.push(Question {
+            id: id.clone(),
+            button: button.to_owned(),
+            question: raw.question.get_ref().trim().to_owned(),
+            answer: raw.answer.get_ref().trim().to_owned(),
+            keywords: raw.keywords.clone().unwrap_or_default(),
+        });
+    }
+    Faq {
+        questions,
+        takeaways: takeaways.to_owned(),
+    }
 }
 
 /// Rewords a TOML or shape error in the author's terms, with a hint where one helps.
@@ -299,7 +404,10 @@ struct FlowChecker<'a> {
 /// A step's location and the names it touches, kept for the graph checks.
 struct StepFacts {
     span: Range<usize>,
-    say_span: Option<Range<usize>>,
+    /// Where each of the step's texts starts, in the order of `Step::texts`.
+    text_spans: Vec<Range<usize>>,
+    /// Where a review step names the answer it reads.
+    review_span: Option<Range<usize>>,
 }
 
 impl FlowChecker<'_> {
@@ -399,9 +507,18 @@ impl FlowChecker<'_> {
             }
             if let Some(built) = self.check_step(name, step, &step_names, &saved_names) {
                 steps.push(built);
+                let raw = step.get_ref();
+                let note_spans = raw.notes.iter().flat_map(|notes| notes.get_ref());
                 facts.push(StepFacts {
                     span: name.span(),
-                    say_span: step.get_ref().say.as_ref().map(Spanned::span),
+                    text_spans: raw
+                        .say
+                        .iter()
+                        .map(Spanned::span)
+                        .chain(note_spans.map(|note| note.get_ref().say.span()))
+                        .chain(raw.all_clear.iter().map(Spanned::span))
+                        .collect(),
+                    review_span: raw.review.as_ref().map(Spanned::span),
                 });
             }
         }
@@ -524,16 +641,7 @@ impl FlowChecker<'_> {
         let raw = step.get_ref();
         let before = self.problems.len();
 
-        let say = raw
-            .say
-            .as_ref()
-            .and_then(|say| match Template::parse(say.get_ref()) {
-                Ok(template) => Some(template),
-                Err(error) => {
-                    self.report(self.at(say.span(), format!("step \"{id}\": {}", error.message)));
-                    None
-                }
-            });
+        let say = raw.say.as_ref().and_then(|say| self.template(id, say));
         if let Some(say) = &raw.say
             && say.get_ref().trim().is_empty()
         {
@@ -549,6 +657,7 @@ impl FlowChecker<'_> {
             raw.branch.as_ref().map(|_| "branch"),
             raw.jump.as_ref().map(|_| "jump"),
             raw.end.as_ref().map(|_| "end"),
+            raw.review.as_ref().map(|_| "review"),
         ]
         .into_iter()
         .flatten()
@@ -579,6 +688,8 @@ impl FlowChecker<'_> {
             stray("otherwise", raw.otherwise.is_some(), "branch"),
             stray("suggest", raw.suggest.is_some(), "end"),
             stray("save", raw.save.is_some(), "choices"),
+            stray("notes", raw.notes.is_some(), "review"),
+            stray("all_clear", raw.all_clear.is_some(), "review"),
         ]
         .into_iter()
         .flatten()
@@ -592,7 +703,7 @@ impl FlowChecker<'_> {
                 .help(format!("remove `{field}`")),
             );
         }
-        let next_allowed = matches!(kind_name, "message" | "ask");
+        let next_allowed = matches!(kind_name, "message" | "ask" | "review");
         if raw.next.is_some() && !next_allowed {
             self.report(self.at(step.span(), format!("step \"{id}\" has `next`, but a `{kind_name}` step decides where to go by itself")).help("remove `next`"));
         }
@@ -657,6 +768,32 @@ impl FlowChecker<'_> {
                     otherwise: self.target(id, otherwise, step_names),
                 }
             }
+            "review" => {
+                let review = raw.review.as_ref()?;
+                let Some(next) = &raw.next else {
+                    self.report(
+                        self.at(
+                            step.span(),
+                            format!("step \"{id}\" reviews an answer but has no `next`"),
+                        )
+                        .help("add `next = \"<step>\"`: where to go after the notes"),
+                    );
+                    return None;
+                };
+                let next = self.target(id, next, step_names);
+                let answer = self.answer_name(id, review, saved_names, true);
+                let notes = self.check_notes(id, step, raw.notes.as_ref())?;
+                let all_clear = raw
+                    .all_clear
+                    .as_ref()
+                    .and_then(|text| self.template(id, text));
+                StepKind::Review {
+                    answer,
+                    notes,
+                    all_clear,
+                    next,
+                }
+            }
             "jump" => {
                 let jump = raw.jump.as_ref()?;
                 StepKind::Jump {
@@ -692,6 +829,104 @@ impl FlowChecker<'_> {
             say,
             kind,
         })
+    }
+
+    /// Parses a text of step `step`, reporting a broken placeholder.
+    fn template(&mut self, step: &str, text: &Spanned<String>) -> Option<Template> {
+        match Template::parse(text.get_ref()) {
+            Ok(template) => Some(template),
+            Err(error) => {
+                self.report(self.at(text.span(), format!("step \"{step}\": {}", error.message)));
+                None
+            }
+        }
+    }
+
+    /// The notes of review step `id`: each with an id, one test and a text.
+    fn check_notes(
+        &mut self,
+        id: &str,
+        step: &Spanned<StepFile>,
+        notes: Option<&Spanned<Vec<Spanned<NoteFile>>>>,
+    ) -> Option<Vec<Note>> {
+        let Some(notes) = notes.filter(|notes| !notes.get_ref().is_empty()) else {
+            self.report(
+                self.at(step.span(), format!("step \"{id}\" reviews an answer but has no notes"))
+                    .help("add `[[steps.<step>.notes]]` tables, each with `id`, `when_any` or `when_none`, and `say`"),
+            );
+            return None;
+        };
+        let before = self.problems.len();
+        let mut seen = HashSet::new();
+        let mut built = Vec::new();
+        for note in notes.get_ref() {
+            let raw = note.get_ref();
+            let note_id = raw.id.get_ref();
+            if !is_step_id(note_id) {
+                self.report(self.at(raw.id.span(), format!("step \"{id}\": note id \"{note_id}\" is not usable")).help(format!(
+                    "use lowercase letters, digits and \"_\", at most {MAX_ID_LENGTH} characters"
+                )));
+            } else if !seen.insert(note_id.as_str()) {
+                self.report(
+                    self.at(
+                        raw.id.span(),
+                        format!("two notes of step \"{id}\" have the id \"{note_id}\""),
+                    )
+                    .help("give each note its own id"),
+                );
+            }
+            let (words, any) = match (&raw.when_any, &raw.when_none) {
+                (Some(words), None) => (words, true),
+                (None, Some(words)) => (words, false),
+                (both, _) => {
+                    let what = if both.is_some() {
+                        "both `when_any` and `when_none`"
+                    } else {
+                        "neither `when_any` nor `when_none`"
+                    };
+                    self.report(
+                        self.at(note.span(), format!("note \"{note_id}\" of step \"{id}\" has {what}"))
+                            .help("give it `when_any = [...]` (shown when the answer says one of these) or `when_none = [...]` (shown when it says none of them)"),
+                    );
+                    continue;
+                }
+            };
+            if words.get_ref().is_empty() {
+                self.report(
+                    self.at(
+                        words.span(),
+                        format!("note \"{note_id}\" of step \"{id}\" lists no words"),
+                    )
+                    .help("list the words or phrases to look for"),
+                );
+            }
+            let mut phrases = Vec::new();
+            for word in words.get_ref() {
+                match Phrase::parse(word.get_ref()) {
+                    Some(phrase) => phrases.push(phrase),
+                    None => self.report(self.at(word.span(), format!("note \"{note_id}\" of step \"{id}\" looks for \"{}\", which has no word in it", word.get_ref())).help("write a word or phrase, such as \"but\" or \"if you were hurt\"")),
+                }
+            }
+            if raw.say.get_ref().trim().is_empty() {
+                self.report(self.at(
+                    raw.say.span(),
+                    format!("note \"{note_id}\" of step \"{id}\" has an empty `say`"),
+                ));
+            }
+            let Some(text) = self.template(id, &raw.say) else {
+                continue;
+            };
+            built.push(Note {
+                id: note_id.clone(),
+                test: if any {
+                    NoteTest::MentionsAny(phrases)
+                } else {
+                    NoteTest::MentionsNone(phrases)
+                },
+                text,
+            });
+        }
+        (self.problems.len() == before).then_some(built)
     }
 
     fn check_choices(
@@ -1058,28 +1293,41 @@ impl FlowChecker<'_> {
                 map
             });
         for (index, step) in flow.steps.iter().enumerate() {
-            let (Some(say), Some(span)) = (&step.say, &facts[index].say_span) else {
-                continue;
-            };
+            let texts = step.texts();
+            let spans = &facts[index].text_spans;
             if let Some(available) = &saved[index] {
-                for name in say.placeholders() {
-                    if !available.contains(name) {
-                        let diagnostic = self.at(span.clone(), format!("step \"{}\" shows {{{name}}}, but not every path to it saves \"{name}\"", step.id));
-                        let diagnostic = if longest.contains_key(name) {
-                            diagnostic.help(format!("make sure \"{name}\" is saved before every way into this step, and not cleared"))
-                        } else {
-                            match did_you_mean(name, longest.keys().copied()) {
-                                Some(close) => diagnostic.help(format!("did you mean {{{close}}}?")),
-                                None => diagnostic.help("no step of this flow saves it; save it with `ask = { save = \"...\" }`"),
-                            }
-                        };
-                        self.report(diagnostic);
+                if let (StepKind::Review { answer, .. }, Some(span)) =
+                    (&step.kind, &facts[index].review_span)
+                    && !available.contains(answer)
+                {
+                    self.report(self.at(span.clone(), format!("step \"{}\" reviews \"{answer}\", but not every path to it saves it", step.id)).help(format!("make sure \"{answer}\" is saved before every way into this step, and not cleared")));
+                }
+                for (text, span) in texts.iter().zip(spans) {
+                    for name in text.placeholders() {
+                        if !available.contains(name) {
+                            let diagnostic = self.at(span.clone(), format!("step \"{}\" shows {{{name}}}, but not every path to it saves \"{name}\"", step.id));
+                            let diagnostic = if longest.contains_key(name) {
+                                diagnostic.help(format!("make sure \"{name}\" is saved before every way into this step, and not cleared"))
+                            } else {
+                                match did_you_mean(name, longest.keys().copied()) {
+                                    Some(close) => diagnostic.help(format!("did you mean {{{close}}}?")),
+                                    None => diagnostic.help("no step of this flow saves it; save it with `ask = { save = \"...\" }`"),
+                                }
+                            };
+                            self.report(diagnostic);
+                        }
                     }
                 }
             }
-            let worst = say.worst_case_length(|name| longest.get(name).copied().unwrap_or(0));
+            // A review shows its texts together in one message, two line breaks apart.
+            let worst = texts
+                .iter()
+                .map(|text| text.worst_case_length(|name| longest.get(name).copied().unwrap_or(0)))
+                .sum::<usize>()
+                + 2 * texts.len().saturating_sub(1);
             if worst > MAX_MESSAGE_LENGTH {
-                self.report(self.at(span.clone(), format!("step \"{}\" can grow to {worst} characters with its answers filled in; Telegram allows {MAX_MESSAGE_LENGTH}", step.id)).help("shorten the text, or lower `max_length` on the questions it shows"));
+                let span = spans.first().unwrap_or(&facts[index].span).clone();
+                self.report(self.at(span, format!("step \"{}\" can grow to {worst} characters with its answers filled in; Telegram allows {MAX_MESSAGE_LENGTH}", step.id)).help("shorten the text, or lower `max_length` on the questions it shows"));
             }
         }
     }

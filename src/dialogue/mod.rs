@@ -5,9 +5,11 @@
 pub mod callback;
 pub mod diagnostic;
 pub mod engine;
+pub mod faq;
 pub mod graph;
 pub mod load;
 pub mod model;
+pub mod review;
 pub mod source;
 pub mod template;
 pub mod transcript;

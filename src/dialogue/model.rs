@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::faq::Faq;
+use super::review::Note;
 use super::template::Template;
 
 /// A flow's id, as written in its file (`ground-rules`).
@@ -64,17 +66,24 @@ impl Role {
 pub struct Library {
     pub flows: Vec<Flow>,
     pub bot: BotText,
+    /// The FAQ and takeaways; empty when the folder has no `faq.toml`.
+    pub faq: Faq,
     index: HashMap<FlowId, usize>,
 }
 
 impl Library {
-    pub fn new(flows: Vec<Flow>, bot: BotText) -> Library {
+    pub fn new(flows: Vec<Flow>, bot: BotText, faq: Faq) -> Library {
         let index = flows
             .iter()
             .enumerate()
             .map(|(position, flow)| (flow.id.clone(), position))
             .collect();
-        Library { flows, bot, index }
+        Library {
+            flows,
+            bot,
+            faq,
+            index,
+        }
     }
 
     pub fn flow(&self, id: &str) -> Option<&Flow> {
@@ -163,6 +172,21 @@ impl Flow {
     }
 }
 
+impl Step {
+    /// Every text this step can show: its `say`, then a review's notes and `all_clear`.
+    pub fn texts(&self) -> Vec<&Template> {
+        let mut texts: Vec<&Template> = self.say.iter().collect();
+        if let StepKind::Review {
+            notes, all_clear, ..
+        } = &self.kind
+        {
+            texts.extend(notes.iter().map(|note| &note.text));
+            texts.extend(all_clear);
+        }
+        texts
+    }
+}
+
 /// One step of a flow.
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -176,6 +200,14 @@ pub struct Step {
 pub enum StepKind {
     /// Shows the message and moves straight on.
     Message { next: StepId },
+    /// Shows the message with the notes that apply to a saved answer, and moves on.
+    Review {
+        answer: String,
+        notes: Vec<Note>,
+        /// Shown when no note applies.
+        all_clear: Option<Template>,
+        next: StepId,
+    },
     /// Shows buttons and waits for a press.
     Choice {
         save: Option<String>,
@@ -202,7 +234,9 @@ impl StepKind {
     /// The steps of the same flow this step can lead to.
     pub fn targets(&self) -> Vec<&StepId> {
         match self {
-            StepKind::Message { next } | StepKind::Ask { next, .. } => vec![next],
+            StepKind::Message { next }
+            | StepKind::Review { next, .. }
+            | StepKind::Ask { next, .. } => vec![next],
             StepKind::Choice { choices, .. } => choices.iter().map(|choice| &choice.goto).collect(),
             StepKind::Branch { rules, otherwise } => rules
                 .iter()
@@ -330,6 +364,19 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
     (
         "answer_out_of_range",
         "said when a number is outside {min} to {max}",
+    ),
+    ("faq", "the line above the /faq buttons"),
+    (
+        "faq_missing",
+        "said when /faq names no question, with {max} questions",
+    ),
+    (
+        "faq_suggest",
+        "said above the questions that match what someone typed",
+    ),
+    (
+        "takeaways_missing",
+        "the reply to /takeaways when faq.toml is missing",
     ),
 ];
 

@@ -39,6 +39,19 @@ pub struct StepFile {
     pub jump: Option<Spanned<String>>,
     pub end: Option<Spanned<bool>>,
     pub suggest: Option<Spanned<Vec<Spanned<String>>>>,
+    pub review: Option<Spanned<String>>,
+    pub notes: Option<Spanned<Vec<Spanned<NoteFile>>>>,
+    pub all_clear: Option<Spanned<String>>,
+}
+
+/// One note of a review step: shown when the answer mentions (or lacks) some words.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteFile {
+    pub id: Spanned<String>,
+    pub when_any: Option<Spanned<Vec<Spanned<String>>>>,
+    pub when_none: Option<Spanned<Vec<Spanned<String>>>>,
+    pub say: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,6 +84,25 @@ pub struct RuleFile {
     pub at_most: Option<Spanned<i64>>,
     pub role: Option<Spanned<String>>,
     pub goto: Spanned<String>,
+}
+
+/// `faq.toml`: the questions for `/faq` and the key takeaways for `/takeaways`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaqFile {
+    pub takeaways: Spanned<String>,
+    #[serde(default)]
+    pub questions: Vec<Spanned<QuestionFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionFile {
+    pub id: Spanned<String>,
+    pub button: Spanned<String>,
+    pub question: Spanned<String>,
+    pub answer: Spanned<String>,
+    pub keywords: Option<Vec<String>>,
 }
 
 /// `bot.toml`: the bot's own messages and the flow `/start` opens.

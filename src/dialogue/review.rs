@@ -1,0 +1,173 @@
+//! Gentle feedback on something a person wrote: a `review` step reads one saved answer and
+//! shows the notes whose words it mentions (or lacks), so a coach can write, as data, "this
+//! draft says *but*" or "this draft never names the hurt". Pure: no I/O.
+
+use super::template::Template;
+
+/// One note a review step may show.
+#[derive(Debug, Clone)]
+pub struct Note {
+    /// Stable id, for translations (`flow/step/note`).
+    pub id: String,
+    pub test: NoteTest,
+    pub text: Template,
+}
+
+/// When a note applies to the answer.
+#[derive(Debug, Clone)]
+pub enum NoteTest {
+    /// The answer mentions at least one of these words or phrases.
+    MentionsAny(Vec<Phrase>),
+    /// The answer mentions none of these words or phrases.
+    MentionsNone(Vec<Phrase>),
+}
+
+impl NoteTest {
+    pub fn holds(&self, words: &Words) -> bool {
+        match self {
+            NoteTest::MentionsAny(phrases) => phrases.iter().any(|phrase| words.mention(phrase)),
+            NoteTest::MentionsNone(phrases) => !phrases.iter().any(|phrase| words.mention(phrase)),
+        }
+    }
+}
+
+/// A word or phrase as an author writes it (`but`, `if you were hurt`, `apologi*`), matched
+/// as whole words in any case; a `*` at the end of a word matches any ending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phrase {
+    words: Vec<String>,
+}
+
+impl Phrase {
+    /// Reads a phrase; `None` when it holds no word at all.
+    pub fn parse(text: &str) -> Option<Phrase> {
+        let words: Vec<String> = text
+            .split_whitespace()
+            .map(|word| {
+                let stem = word.strip_suffix('*');
+                let mut normal = split_words(stem.unwrap_or(word)).concat();
+                if stem.is_some() {
+                    normal.push('*');
+                }
+                normal
+            })
+            .filter(|word| !word.is_empty() && word != "*")
+            .collect();
+        (!words.is_empty()).then_some(Phrase { words })
+    }
+}
+
+/// A text split into lowercase words, apostrophes kept inside words (`don't`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Words(Vec<String>);
+
+impl Words {
+    pub fn of(text: &str) -> Words {
+        Words(split_words(text))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &String> {
+        self.0.iter()
+    }
+
+    pub fn first(&self) -> Option<&str> {
+        self.0.first().map(String::as_str)
+    }
+
+    /// Whether the phrase's words appear here in a row.
+    pub fn mention(&self, phrase: &Phrase) -> bool {
+        let length = phrase.words.len();
+        self.0.len() >= length
+            && self.0.windows(length).any(|window| {
+                window.iter().zip(&phrase.words).all(|(word, wanted)| {
+                    match wanted.strip_suffix('*') {
+                        Some(stem) => word.starts_with(stem),
+                        None => word == wanted,
+                    }
+                })
+            })
+    }
+}
+
+/// The notes of `notes` that apply to `answer`, in order.
+pub fn notes_for<'a>(notes: &'a [Note], answer: &str) -> impl Iterator<Item = &'a Note> {
+    let words = Words::of(answer);
+    notes.iter().filter(move |note| note.test.holds(&words))
+}
+
+fn split_words(text: &str) -> Vec<String> {
+    text.to_lowercase()
+        .replace(['\u{2019}', '\u{2018}', '`'], "'")
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .map(|word| word.trim_matches('\'').to_owned())
+        .filter(|word| !word.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mentions(text: &str, phrase: &str) -> bool {
+        Words::of(text).mention(&Phrase::parse(phrase).expect("a phrase"))
+    }
+
+    #[test]
+    fn words_match_whole_and_in_any_case() {
+        assert!(mentions("I'm sorry, BUT you never listened.", "but"));
+        assert!(!mentions("I butchered the moment.", "but"));
+        assert!(mentions("I know I hurt you", "hurt"));
+    }
+
+    #[test]
+    fn phrases_match_words_in_a_row_across_punctuation() {
+        assert!(mentions("I'm sorry if you were hurt.", "if you were hurt"));
+        assert!(mentions("sorry if... you were hurt", "if you were hurt"));
+        assert!(!mentions("if only you were not hurt", "if you were hurt"));
+    }
+
+    #[test]
+    fn curly_apostrophes_read_like_straight_ones() {
+        assert!(mentions(
+            "I\u{2019}m sorry you feel that way",
+            "I'm sorry you feel"
+        ));
+    }
+
+    #[test]
+    fn a_star_matches_any_ending() {
+        assert!(mentions("I apologise for lying", "apologi*"));
+        assert!(mentions("My apologies.", "apologi*"));
+        assert!(!mentions("I'm sorry", "apologi*"));
+    }
+
+    #[test]
+    fn a_phrase_of_only_punctuation_is_no_phrase() {
+        assert_eq!(Phrase::parse(" ... "), None);
+        assert_eq!(Phrase::parse("*"), None);
+    }
+
+    #[test]
+    fn notes_apply_when_their_words_are_there_or_missing() {
+        let phrase = |text| Phrase::parse(text).expect("a phrase");
+        let notes = vec![
+            Note {
+                id: "but".to_owned(),
+                test: NoteTest::MentionsAny(vec![phrase("but"), phrase("however")]),
+                text: Template::parse("A but.").expect("text"),
+            },
+            Note {
+                id: "harm".to_owned(),
+                test: NoteTest::MentionsNone(vec![phrase("hurt"), phrase("pain")]),
+                text: Template::parse("No harm named.").expect("text"),
+            },
+        ];
+        let ids = |answer| {
+            notes_for(&notes, answer)
+                .map(|note| note.id.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids("I'm sorry, but I was stressed"), ["but", "harm"]);
+        assert_eq!(ids("I know I hurt you"), Vec::<&str>::new());
+    }
+}
