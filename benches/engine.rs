@@ -14,7 +14,12 @@ fn transition(c: &mut Criterion) {
     // A person in the middle of ground-rules, at "How long should one talk last?", with an
     // answer saved: start the flow, press "Let's begin" and "I'll think of one", type a place.
     let (mut state, mut buttons) = (PersonState::default(), Vec::new());
-    for input in ["/start ground-rules", "press", "press", "Saturday morning, on a walk"] {
+    for input in [
+        "/start ground-rules",
+        "press",
+        "press",
+        "Saturday morning, on a walk",
+    ] {
         let input = match input {
             "press" => Input::Press(buttons.first().cloned().expect("a button to press")),
             text => Input::from_text(text),
