@@ -56,19 +56,20 @@ pub async fn run(
     if interactive {
         out.write_all(b"Kintsugi shell: type a number to press a button, /help for help, Ctrl-D to leave.\n\n").await?;
     }
-    let fresh = storage
-        .load(person, now())
-        .await
-        .map_err(ConversationError::from)?
-        .version
-        == 0;
-    let opening = if fresh { "/start" } else { "/continue" };
     let mut last_buttons = Vec::new();
-    let replies = send(library, storage, person, opening, &last_buttons, &now).await?;
-    if let Some(transcript) = &mut transcript {
-        transcript.push_str(&format!("> {opening}\n{}", render_replies(&replies)));
+    // A recording starts from its first typed line, so that a transcript of one flow does
+    // not carry (and break with every edit of) the welcome.
+    if record.is_none() {
+        let fresh = storage
+            .load(person, now())
+            .await
+            .map_err(ConversationError::from)?
+            .version
+            == 0;
+        let opening = if fresh { "/start" } else { "/continue" };
+        let replies = send(library, storage, person, opening, &last_buttons, &now).await?;
+        show(&mut out, &replies, &mut last_buttons).await?;
     }
-    show(&mut out, &replies, &mut last_buttons).await?;
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {

@@ -537,7 +537,7 @@ fn an_unknown_message_in_bot_toml_suggests_the_closest_key() {
     assert_eq!(
         bot_problems(&text),
         [
-            "dialogues/bot.toml:22:1: error: unknown message \"menu_buton\"\n    help: did you mean \"menu_button\"?"
+            "dialogues/bot.toml:26:1: error: unknown message \"menu_buton\"\n    help: did you mean \"menu_button\"?"
         ]
     );
 }
@@ -590,7 +590,7 @@ end = true
             source("dialogues/broken.toml", "id = \n"),
         ]),
         [
-            "dialogues/bot.toml:22:1: error: unknown message \"oops\"\n    help: messages the bot uses: help, menu, menu_button, menu_empty, stale_button, flow_changed, flow_gone, unknown_flow, cancelled, nothing_to_cancel, use_buttons, nothing_open, unknown_command, answer_empty, answer_too_short, answer_too_long, answer_not_a_number, answer_out_of_range",
+            "dialogues/bot.toml:26:1: error: unknown message \"oops\"\n    help: messages the bot uses: help, menu, menu_button, menu_empty, stale_button, flow_changed, flow_gone, unknown_flow, cancelled, nothing_to_cancel, use_buttons, nothing_open, unknown_command, answer_empty, answer_too_short, answer_too_long, answer_not_a_number, answer_out_of_range, faq, faq_missing, faq_suggest, takeaways_missing",
             "dialogues/broken.toml:1:6: error: string values must be quoted, expected literal string",
             "dialogues/start.toml:10:8: error: step \"hello\" goes to unknown step \"nowhere\"\n    help: steps in this flow: hello, bye",
             "dialogues/zz.toml:10:49: error: \"hurts\" is not a role\n    help: did you mean \"hurt\"? roles: hurt, broke_trust, together"
@@ -694,7 +694,7 @@ answer = "A while."
 
 [[questions]]
 id = "how-long"
-button = "How long does it take to rebuild trust after it broke?"
+button = "How long until it feels steady again after everything?"
 question = "How long, really?"
 answer = "Longer."
 "#;
@@ -707,6 +707,26 @@ answer = "Longer."
         [
             "dialogues/faq.toml:10:6: error: questions 1 and 2 have the same id \"how-long\"\n    help: give each question its own id",
             "dialogues/faq.toml:11:10: error: question 2: the button must be one line of 1 to 40 characters, but it has 54\n    help: write a short label, such as \"How long it takes\""
+        ]
+    );
+}
+
+#[test]
+fn a_command_cannot_take_a_built_in_name_or_show_answers_its_flow_never_saves() {
+    let text = format!(
+        "{}\n[commands.menu]\nabout = \"Another menu\"\nopen = \"start\"\n\n\
+         [commands.card]\nabout = \"Show the card\"\nshow = \"start\"\ntext = \"Card: {{nmae}}\"\nmissing = \"None yet.\"\n",
+        bot_toml("start")
+    );
+    let steps = "[steps.hello]\nsay = \"Name?\"\nask = { save = \"name\" }\nnext = \"bye\"\n\n[steps.bye]\nsay = \"Bye.\"\nend = true\n";
+    assert_eq!(
+        problems(&[
+            source(BOT_PATH, &text),
+            source(FLOW_PATH, &flow("start", steps)),
+        ]),
+        [
+            "dialogues/bot.toml:27:11: error: /menu is one of the bot's own commands\n    help: pick another name; the bot's own are /start, /menu, /help, /continue, /cancel, /faq, /takeaways",
+            "dialogues/bot.toml:34:8: error: /card shows {nmae}, which flow \"start\" never saves\n    help: did you mean {name}?"
         ]
     );
 }

@@ -533,3 +533,25 @@ fn a_typed_question_inside_a_flow_is_an_answer_not_an_faq_lookup() {
         Some("how long?")
     );
 }
+
+#[test]
+fn a_command_from_bot_toml_opens_its_flow() {
+    let mut person = Person::new();
+    assert_eq!(person.send("/again"), ["How are you?"]);
+    assert_eq!(
+        person.step(),
+        Some(("practice".to_owned(), "intro".to_owned()))
+    );
+}
+
+#[test]
+fn a_show_command_fills_in_saved_answers_or_says_there_are_none_yet() {
+    let mut person = Person::new();
+    assert_eq!(person.send("/thought"), ["Nothing yet."]);
+    let mut person = Person::in_practice();
+    person.send("my worry");
+    assert_eq!(person.send("/thought"), ["You said: my worry (…)"]);
+    let before = person.state.clone();
+    person.send("/thought");
+    assert_eq!(person.state, before, "showing answers changes nothing");
+}

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::callback::{self, Action};
 use super::faq::Question;
-use super::model::{AnswerRule, BranchTest, Flow, FlowId, Library, Role, Step, StepId, StepKind};
+use super::model::{
+    AnswerRule, BranchTest, CommandAction, Flow, FlowId, Library, Role, Step, StepId, StepKind,
+};
 use super::review;
 use super::template::Template;
 
@@ -239,9 +241,37 @@ impl<'a> Turn<'a> {
                 }
                 self.show_menu();
             }
-            _ => {
-                self.note("unknown_command");
-                self.show_current();
+            _ => match self.library.bot.commands.get(name) {
+                Some(command) => self.bot_command(&command.action),
+                None => {
+                    self.note("unknown_command");
+                    self.show_current();
+                }
+            },
+        }
+    }
+
+    /// Runs a command from `bot.toml`'s `[commands]`.
+    fn bot_command(&mut self, action: &'a CommandAction) {
+        match action {
+            CommandAction::Open(flow) => self.enter_flow(flow),
+            CommandAction::Show {
+                flow,
+                text,
+                missing,
+            } => {
+                let answers = self.state.answers.get(flow);
+                let answer = |name: &str| {
+                    answers
+                        .and_then(|answers| answers.get(name))
+                        .map(|answer| answer.value.as_str())
+                };
+                let shown = if text.placeholders().any(|name| answer(name).is_some()) {
+                    text.render(answer)
+                } else {
+                    missing.clone()
+                };
+                self.say(shown);
             }
         }
     }

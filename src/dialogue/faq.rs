@@ -126,7 +126,7 @@ mod tests {
             questions: vec![
                 question(
                     "how-long",
-                    "How long does it take to rebuild trust?",
+                    "How long until it feels steady?",
                     &["months", "years"],
                 ),
                 question(

@@ -1,7 +1,7 @@
 //! Turns the text of the dialogue files into a validated `Library`, or reports every problem at
 //! once. Pure: the caller reads the files; this module never touches the disk.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
 use toml::Spanned;
@@ -10,12 +10,12 @@ use super::callback;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::faq::{Faq, Question};
 use super::model::{
-    AnswerRule, BOT_MESSAGES, BotText, BranchRule, BranchTest, Choice, Flow, FlowId, Library, Role,
-    Step, StepId, StepKind,
+    AnswerRule, BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, BranchRule, BranchTest,
+    Choice, CommandAction, Flow, FlowId, Library, Role, Step, StepId, StepKind,
 };
 use super::review::{Note, NoteTest, Phrase};
 use super::source::{
-    BotFile, ChoiceFile, FaqFile, FlowFile, NoteFile, RuleFile, SourceFile, StepFile,
+    BotFile, ChoiceFile, CommandFile, FaqFile, FlowFile, NoteFile, RuleFile, SourceFile, StepFile,
 };
 use super::template::{Template, is_answer_name};
 
@@ -109,7 +109,7 @@ pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
     }
 
     let bot = match bot {
-        Some((file, parsed)) => check_bot(file, parsed, &known_flows, &mut problems),
+        Some((file, parsed)) => check_bot(file, parsed, &known_flows, &flows, &mut problems),
         None => {
             let folder = files
                 .first()
@@ -276,6 +276,7 @@ fn check_bot(
     file: &SourceFile,
     parsed: BotFile,
     known_flows: &KnownFlows,
+    flows: &[Flow],
     problems: &mut Vec<Diagnostic>,
 ) -> Option<(BotText, Vec<String>)> {
     let before = problems.len();
@@ -337,15 +338,166 @@ fn check_bot(
             );
         }
     }
+    let commands = check_commands(file, &parsed.commands, known_flows, flows, problems);
     (problems.len() == before).then(|| {
         (
             BotText {
                 start_flow: FlowId(start_flow.clone()),
                 messages,
+                commands,
             },
             menu_order,
         )
     })
+}
+
+/// Checks `[commands]`: usable names that do not shadow the engine's own, one action each,
+/// flows that exist, and placeholders that name answers the shown flow saves.
+fn check_commands(
+    file: &SourceFile,
+    raw: &BTreeMap<Spanned<String>, Spanned<CommandFile>>,
+    known_flows: &KnownFlows,
+    flows: &[Flow],
+    problems: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, BotCommand> {
+    let at =
+        |span: Range<usize>, message: String| Diagnostic::at(&file.path, &file.text, span, message);
+    let mut commands = BTreeMap::new();
+    for (name, command) in raw {
+        let before = problems.len();
+        let name_text = name.get_ref();
+        let usable = !name_text.is_empty()
+            && name_text.len() <= MAX_ID_LENGTH
+            && name_text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !usable {
+            problems.push(
+                at(
+                    name.span(),
+                    format!("command \"/{name_text}\" is not usable"),
+                )
+                .help("Telegram commands use lowercase letters, digits and \"_\", at most 32"),
+            );
+        } else if BUILT_IN_COMMANDS.contains(&name_text.as_str()) {
+            problems.push(
+                at(
+                    name.span(),
+                    format!("/{name_text} is one of the bot's own commands"),
+                )
+                .help(format!(
+                    "pick another name; the bot's own are /{}",
+                    BUILT_IN_COMMANDS.join(", /")
+                )),
+            );
+        }
+        let raw = command.get_ref();
+        let about = raw.about.get_ref().trim();
+        if about.chars().count() < 3 || about.chars().count() > 256 || about.contains('\n') {
+            problems.push(
+                at(
+                    raw.about.span(),
+                    format!(
+                        "the description of /{name_text} must be one line of 3 to 256 characters"
+                    ),
+                )
+                .help("Telegram shows it in the command list"),
+            );
+        }
+        let flow_named = |flow: &Spanned<String>, problems: &mut Vec<Diagnostic>| {
+            if known_flows.lacks(flow.get_ref()) {
+                problems.push(known_flows.suggest(
+                    at(
+                        flow.span(),
+                        format!("/{name_text} names unknown flow \"{}\"", flow.get_ref()),
+                    ),
+                    flow.get_ref(),
+                ));
+            }
+            FlowId(flow.get_ref().clone())
+        };
+        let action = match (&raw.open, &raw.show) {
+            (Some(open), None) => {
+                for (field, value) in [
+                    ("text", raw.text.is_some()),
+                    ("missing", raw.missing.is_some()),
+                ] {
+                    if value {
+                        problems.push(
+                            at(
+                                command.span(),
+                                format!("/{name_text} opens a flow, so `{field}` is never shown"),
+                            )
+                            .help(format!("remove `{field}`, or use `show` instead of `open`")),
+                        );
+                    }
+                }
+                CommandAction::Open(flow_named(open, problems))
+            }
+            (None, Some(show)) => {
+                let flow = flow_named(show, problems);
+                let (Some(text), Some(missing)) = (&raw.text, &raw.missing) else {
+                    problems.push(at(command.span(), format!("/{name_text} shows answers, so it needs `text` and `missing`")).help("`text` shows the answers with {placeholders}; `missing` is said when there are none yet"));
+                    continue;
+                };
+                let template = match Template::parse(text.get_ref()) {
+                    Ok(template) => template,
+                    Err(error) => {
+                        problems.push(at(text.span(), format!("/{name_text}: {}", error.message)));
+                        continue;
+                    }
+                };
+                if let Some(shown) = flows.iter().find(|candidate| candidate.id == flow) {
+                    let saved = shown.saved_names();
+                    for placeholder in template.placeholders() {
+                        if !saved.contains(placeholder) {
+                            let diagnostic = at(
+                                text.span(),
+                                format!(
+                                    "/{name_text} shows {{{placeholder}}}, which flow \"{flow}\" never saves"
+                                ),
+                            );
+                            problems.push(match did_you_mean(placeholder, saved.iter().copied()) {
+                                Some(close) => {
+                                    diagnostic.help(format!("did you mean {{{close}}}?"))
+                                }
+                                None => diagnostic.help(format!(
+                                    "answers it saves: {}",
+                                    saved.iter().copied().collect::<Vec<_>>().join(", ")
+                                )),
+                            });
+                        }
+                    }
+                }
+                if template.placeholders().next().is_none() {
+                    problems.push(
+                        at(text.span(), format!("/{name_text} shows no answers")).help(
+                            "put the answers to show in {braces}, or use `open` to open the flow",
+                        ),
+                    );
+                }
+                CommandAction::Show {
+                    flow,
+                    text: template,
+                    missing: missing.get_ref().trim().to_owned(),
+                }
+            }
+            _ => {
+                problems.push(at(command.span(), format!("/{name_text} needs exactly one of `open` and `show`")).help("`open = \"<flow>\"` starts a flow; `show = \"<flow>\"` shows the person's answers in it"));
+                continue;
+            }
+        };
+        if problems.len() == before {
+            commands.insert(
+                name_text.clone(),
+                BotCommand {
+                    about: about.to_owned(),
+                    action,
+                },
+            );
+        }
+    }
+    commands
 }
 
 /// The ids of the flows that parsed, for checking the references between flows.

@@ -1,7 +1,7 @@
 //! The validated, in-memory form of the dialogue folder: flows, their steps and the bot's own
 //! messages. Built only by `load`, so every reference in it is known to resolve.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -170,6 +170,20 @@ impl Flow {
     pub fn step(&self, id: &str) -> Option<&Step> {
         self.index.get(id).map(|&position| &self.steps[position])
     }
+
+    /// The names of the answers this flow can save.
+    pub fn saved_names(&self) -> BTreeSet<&str> {
+        self.steps
+            .iter()
+            .filter_map(|step| match &step.kind {
+                StepKind::Ask { save, .. } => Some(save.as_str()),
+                StepKind::Choice {
+                    save: Some(save), ..
+                } => Some(save.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl Step {
@@ -313,7 +327,41 @@ pub enum BranchTest {
 pub struct BotText {
     pub start_flow: FlowId,
     pub messages: HashMap<String, String>,
+    /// The bot's own commands from `[commands]`, by name (without the slash).
+    pub commands: BTreeMap<String, BotCommand>,
 }
+
+/// A command defined in `bot.toml`.
+#[derive(Debug, Clone)]
+pub struct BotCommand {
+    /// A one-line description for Telegram's command list.
+    pub about: String,
+    pub action: CommandAction,
+}
+
+#[derive(Debug, Clone)]
+pub enum CommandAction {
+    /// Opens a flow at its entry.
+    Open(FlowId),
+    /// Shows `text` filled in with the person's answers in `flow`; `missing` when they have
+    /// none of the answers it shows yet.
+    Show {
+        flow: FlowId,
+        text: Template,
+        missing: String,
+    },
+}
+
+/// Commands the engine itself answers; `[commands]` cannot redefine them.
+pub const BUILT_IN_COMMANDS: &[&str] = &[
+    "start",
+    "menu",
+    "help",
+    "continue",
+    "cancel",
+    "faq",
+    "takeaways",
+];
 
 /// The keys `bot.toml` must define, with what each is for.
 pub const BOT_MESSAGES: &[(&str, &str)] = &[

@@ -112,4 +112,17 @@ pub struct BotFile {
     pub start_flow: Spanned<String>,
     pub menu_order: Option<Vec<Spanned<String>>>,
     pub messages: Spanned<BTreeMap<Spanned<String>, Spanned<String>>>,
+    #[serde(default)]
+    pub commands: BTreeMap<Spanned<String>, Spanned<CommandFile>>,
+}
+
+/// A command of the bot's own, such as `/safety` (opens a flow) or `/rules` (shows answers).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandFile {
+    pub about: Spanned<String>,
+    pub open: Option<Spanned<String>>,
+    pub show: Option<Spanned<String>>,
+    pub text: Option<Spanned<String>>,
+    pub missing: Option<Spanned<String>>,
 }

@@ -1,0 +1,168 @@
+//! Checks on the shipped content in dialogues/: every flow can be found from the welcome, every
+//! main-path transcript ends with a summary of what the person wrote, the FAQ has the guide's
+//! ten questions, and no text is shared with the source guide.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use kintsugi::dialogue::model::{Role, StepKind};
+use kintsugi::dialogue::{FlowId, Library};
+use kintsugi::dialogue_dir::load_dir;
+
+fn library() -> Library {
+    load_dir(Path::new("dialogues")).expect("the shipped dialogues are valid")
+}
+
+#[test]
+fn every_flow_can_be_reached_from_the_welcome() {
+    let library = library();
+    // The welcome ends on the menu, so every flow on the menu for some role is one tap away;
+    // the rest must be reached by a jump or a suggestion from a flow that is reachable.
+    let mut reached: BTreeSet<FlowId> = BTreeSet::from([library.bot.start_flow.clone()]);
+    for role in Role::ALL {
+        reached.extend(library.menu_for(Some(role)).map(|flow| flow.id.clone()));
+    }
+    loop {
+        let before = reached.len();
+        let next: Vec<FlowId> = library
+            .flows
+            .iter()
+            .filter(|flow| reached.contains(&flow.id))
+            .flat_map(|flow| &flow.steps)
+            .flat_map(|step| match &step.kind {
+                StepKind::Jump { flow } => vec![flow.clone()],
+                StepKind::End { suggest } => suggest.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        reached.extend(next);
+        if reached.len() == before {
+            break;
+        }
+    }
+    let unreachable: Vec<&str> = library
+        .flows
+        .iter()
+        .filter(|flow| !reached.contains(&flow.id))
+        .map(|flow| flow.id.0.as_str())
+        .collect();
+    assert!(
+        unreachable.is_empty(),
+        "flows no one can find: {unreachable:?}"
+    );
+}
+
+#[test]
+fn the_welcome_asks_about_safety_and_the_safety_flow_is_on_every_menu() {
+    let library = library();
+    let welcome = library.flow("welcome").expect("a welcome flow");
+    let jumps_to_safety = welcome
+        .steps
+        .iter()
+        .any(|step| matches!(&step.kind, StepKind::Jump { flow } if flow.0 == "safety"));
+    assert!(jumps_to_safety, "the welcome must route to the safety flow");
+    for role in Role::ALL {
+        assert!(
+            library
+                .menu_for(Some(role))
+                .any(|flow| flow.id.0 == "safety"),
+            "the safety flow is missing from the {role:?} menu"
+        );
+    }
+}
+
+/// The typed answers in a transcript (not commands, not button presses).
+fn typed_answers(transcript: &str) -> Vec<&str> {
+    transcript
+        .lines()
+        .filter_map(|line| line.strip_prefix("> "))
+        .filter(|input| !input.starts_with('/') && !input.starts_with('['))
+        .collect()
+}
+
+/// The last bot message of a transcript, with its continuation lines.
+fn last_bot_message(transcript: &str) -> String {
+    let lines: Vec<&str> = transcript.lines().collect();
+    let start = lines
+        .iter()
+        .rposition(|line| line.starts_with("< "))
+        .expect("the bot says something");
+    lines[start..].join("\n")
+}
+
+#[test]
+fn every_main_path_ends_with_a_summary_of_what_the_person_wrote() {
+    // Answers rightly left out: what the person chose to delete (an unsent letter, a safety
+    // plan), a draft they rewrote, and the heated sentence they rebuilt as an "I" statement.
+    let deleted = [
+        "Dear you, I am still angry, and I am still here.",
+        "My sister, any time of day",
+        "My sister's flat across town",
+        "Phone, charger, keys, ID, my medicine",
+        "blue umbrella",
+        "I'm sorry if you were hurt, but it was only a few texts.",
+        "You always put your phone first. You're selfish and you never listen to me.",
+    ];
+    let library = library();
+    let mut problems = Vec::new();
+    for flow in &library.flows {
+        let path = format!("tests/transcripts/{}.txt", flow.id);
+        let Ok(transcript) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let summary = last_bot_message(&transcript);
+        for answer in typed_answers(&transcript) {
+            if !deleted.contains(&answer) && !summary.contains(answer.trim()) {
+                problems.push(format!("{path}: the summary does not show {answer:?}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_faq_has_the_ten_questions_and_the_takeaways() {
+    let library = library();
+    assert_eq!(library.faq.questions.len(), 10);
+    assert!(!library.faq.takeaways.is_empty());
+    for question in &library.faq.questions {
+        let paragraphs = question.answer.split("\n\n").count();
+        assert!(
+            (2..=4).contains(&paragraphs),
+            "question {:?} has {paragraphs} paragraphs",
+            question.id
+        );
+    }
+}
+
+#[test]
+fn no_message_is_longer_than_telegram_allows() {
+    // The loader refuses longer texts; this guards the promise against a change to it.
+    let library = library();
+    for question in &library.faq.questions {
+        assert!(question.question.chars().count() + 2 + question.answer.chars().count() <= 4096);
+    }
+    assert!(library.faq.takeaways.chars().count() <= 4096);
+}
+
+#[test]
+fn the_content_shares_no_run_of_words_with_the_source_guide() {
+    // The guide and its checker live beside the repository, not in it: a checkout on its own
+    // (as in CI) has neither, and this check runs wherever they are.
+    let tool = Path::new("../shared/tools/seed-overlap");
+    if !tool.exists() {
+        eprintln!("seed-overlap not found beside the repository; skipping the own-words check");
+        return;
+    }
+    let output = Command::new(tool)
+        .args(["dialogues", "tests/transcripts"])
+        .output()
+        .expect("seed-overlap runs");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "text shared with the guide:\n{report}"
+    );
+    assert!(report.contains(" 0 shared runs"), "{report}");
+}
