@@ -34,6 +34,8 @@ fn storage(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("a runtime");
+    // The Redis client attaches to the runtime it is created in.
+    let _runtime_context = runtime.enter();
     let state = sample_state();
     let server = support::RedisServer::start();
     let retention = Retention(Some(std::time::Duration::from_secs(3600)));
