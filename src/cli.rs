@@ -20,12 +20,15 @@ use crate::storage::{EmbeddedStore, RedisStore, Storage};
     about = "A companion for rebuilding trust after a betrayal"
 )]
 pub struct Cli {
+    /// Without a subcommand, `run`.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the bot on Telegram with long polling (needs TELOXIDE_TOKEN).
+    Run,
     /// Talk to Kintsugi in this terminal (embedded store, or Redis when REDIS_URL is set).
     Shell {
         /// Write the conversation to FILE as a transcript that the tests can replay.
@@ -56,7 +59,8 @@ impl Command {
 
 /// Runs a parsed command line.
 pub fn main(cli: Cli) -> ExitCode {
-    let result = match cli.command {
+    let result = match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run(),
         Command::Check { dir } => return check(dir),
         Command::Graph { flow } => graph(&flow),
         Command::Shell { record } => shell(record),
@@ -141,6 +145,28 @@ pub fn open_storage(config: &Config) -> anyhow::Result<Storage> {
                 )
             })?,
         ),
+    })
+}
+
+fn run() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let Some(token) = config.telegram_token.clone() else {
+        anyhow::bail!("{}", crate::telegram::NO_TOKEN_HELP);
+    };
+    let library = load_library(&config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let bot = crate::telegram::bot(token.expose(), config.telegram_api_url.as_deref())?;
+        let storage = open_storage(&config)?;
+        let app = crate::telegram::App {
+            library: std::sync::Arc::new(library),
+            storage,
+            clock: unix_now,
+        };
+        crate::telegram::run(bot, app).await
     })
 }
 

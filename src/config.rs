@@ -19,6 +19,26 @@ pub struct Config {
     pub dialogues: PathBuf,
     /// `KINTSUGI_RETENTION_DAYS`: how long a person's data lives after their last visit.
     pub retention: Retention,
+    /// `TELOXIDE_TOKEN`: the bot's token from @BotFather (Telegram mode only).
+    pub telegram_token: Option<Secret>,
+    /// `TELOXIDE_API_URL`: a self-hosted or local Bot API server instead of Telegram's.
+    pub telegram_api_url: Option<String>,
+}
+
+/// A value that must never reach a log: its `Debug` shows only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<hidden>)")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +84,9 @@ impl Config {
             dialogues: non_empty("KINTSUGI_DIALOGUES")
                 .map_or_else(|| PathBuf::from("dialogues"), PathBuf::from),
             retention,
+            telegram_token: non_empty("TELOXIDE_TOKEN")
+                .map(|token| Secret(token.trim().to_owned())),
+            telegram_api_url: non_empty("TELOXIDE_API_URL").map(|url| url.trim().to_owned()),
         })
     }
 }
@@ -105,6 +128,16 @@ mod tests {
             config.retention,
             Retention(Some(Duration::from_secs(180 * 86_400)))
         );
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let config = config(&[("TELOXIDE_TOKEN", "123:secret-token")]).unwrap();
+        assert_eq!(
+            config.telegram_token.as_ref().map(Secret::expose),
+            Some("123:secret-token")
+        );
+        assert!(!format!("{config:?}").contains("secret-token"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`storage`]: per-person state in Redis or the embedded store; the only code touching either.
 //! - [`conversation`]: one input for one person: load, advance, compare-and-set save.
 //! - [`shell`]: the terminal player.
+//! - [`telegram`]: the bot on Telegram: handler tree, rendering, polling.
 //! - [`config`]: the only reader of environment variables.
 //! - [`cli`]: the `kintsugi` command and its subcommands.
 
@@ -16,3 +17,4 @@ pub mod dialogue;
 pub mod dialogue_dir;
 pub mod shell;
 pub mod storage;
+pub mod telegram;

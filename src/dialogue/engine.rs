@@ -75,6 +75,8 @@ pub enum Input {
     Text(String),
     /// A button press, carrying the button's data.
     Press(String),
+    /// Something the bot cannot read: a sticker, photo, voice note, file or location.
+    Unsupported,
 }
 
 impl Input {
@@ -135,6 +137,10 @@ pub fn advance(library: &Library, state: &PersonState, input: &Input, now: i64) 
         _ if repaired => turn.show_current(),
         Input::Press(data) => turn.press(data),
         Input::Text(text) => turn.text(text),
+        Input::Unsupported => {
+            turn.note("unsupported");
+            turn.show_current();
+        }
     }
     let changed = turn.state != *state;
     Outcome {

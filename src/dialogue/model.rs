@@ -426,6 +426,15 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "takeaways_missing",
         "the reply to /takeaways when faq.toml is missing",
     ),
+    (
+        "unsupported",
+        "said when someone sends a sticker, photo, voice note or file",
+    ),
+    (
+        "storage_down",
+        "said when the bot cannot reach its memory (Redis) for a moment",
+    ),
+    ("group_leave", "said once before leaving a group chat"),
 ];
 
 impl BotText {

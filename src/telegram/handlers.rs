@@ -1,0 +1,203 @@
+//! The dptree handler tree: turns Telegram updates into engine inputs for one person, and the
+//! engine's replies into Bot API requests. Nothing here decides what to say; the engine does.
+//!
+//! Generic over the requester so the same tree runs on a plain `Bot` (in handler tests) and
+//! on `Throttle<Bot>` (in production, which keeps within Telegram's send limits).
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
+use teloxide::payloads::SendMessageSetters;
+use teloxide::prelude::*;
+use teloxide::types::{ChatMemberKind, ChatMemberUpdated, MaybeInaccessibleMessage, MessageKind};
+use teloxide::{ApiError, RequestError};
+
+use super::render::render;
+use crate::conversation;
+use crate::dialogue::callback::{self, Action};
+use crate::dialogue::{Input, Library, Reply};
+use crate::storage::{PersonId, Storage};
+
+/// What every handler needs: the flows, the store and the clock.
+pub struct App {
+    pub library: Arc<Library>,
+    pub storage: Storage,
+    /// Seconds since the Unix epoch.
+    pub clock: fn() -> i64,
+}
+
+/// A failed Bot API request; logged by kind, never with message text.
+pub type HandlerError = RequestError;
+
+/// The handler tree for requester `B`.
+pub fn schema<B>() -> UpdateHandler<HandlerError>
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    dptree::entry()
+        .branch(Update::filter_message().endpoint(on_message::<B>))
+        .branch(Update::filter_callback_query().endpoint(on_callback::<B>))
+        .branch(Update::filter_my_chat_member().endpoint(on_membership::<B>))
+}
+
+async fn on_message<B>(bot: B, message: Message, app: Arc<App>) -> Result<(), HandlerError>
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    contain("message", async move {
+        if !message.chat.is_private() {
+            return leave(&bot, &app, message.chat.id).await;
+        }
+        let input = match message.text() {
+            Some(text) => Input::from_text(text),
+            None => match message.kind {
+                // Service messages (a pinned message, a changed photo...) ask nothing of us.
+                MessageKind::Common(_) => Input::Unsupported,
+                _ => return Ok(()),
+            },
+        };
+        converse(&bot, &app, message.chat.id, &input).await
+    })
+    .await
+}
+
+async fn on_callback<B>(bot: B, query: CallbackQuery, app: Arc<App>) -> Result<(), HandlerError>
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    contain("button", async move {
+        // Always answered first, so the person never watches a spinning clock.
+        bot.answer_callback_query(query.id.clone()).await?;
+        let Some(MaybeInaccessibleMessage::Regular(shown)) = &query.message else {
+            return Ok(());
+        };
+        if !shown.chat.is_private() {
+            return Ok(());
+        }
+        let data = query.data.clone().unwrap_or_default();
+        // A flow's buttons are taken off their message once pressed, so nothing can be
+        // pressed twice; an FAQ list stays, since its answers change nothing.
+        let is_question = matches!(
+            callback::decode(&data),
+            Some(callback::Press {
+                action: Action::Question(_),
+                ..
+            })
+        );
+        if !is_question {
+            match bot.edit_message_reply_markup(shown.chat.id, shown.id).await {
+                Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
+                Err(error) => log::debug!("could not remove a keyboard: {}", error_kind(&error)),
+            }
+        }
+        converse(&bot, &app, shown.chat.id, &Input::Press(data)).await
+    })
+    .await
+}
+
+async fn on_membership<B>(
+    bot: B,
+    update: ChatMemberUpdated,
+    app: Arc<App>,
+) -> Result<(), HandlerError>
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    contain("membership", async move {
+        let joined = matches!(
+            update.new_chat_member.kind,
+            ChatMemberKind::Member(_) | ChatMemberKind::Administrator(_)
+        );
+        if update.chat.is_private() {
+            if matches!(update.new_chat_member.kind, ChatMemberKind::Banned(_)) {
+                log::info!("event=blocked_by_person");
+            }
+            return Ok(());
+        }
+        if joined {
+            return leave(&bot, &app, update.chat.id).await;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Runs one input through the engine for the person in this private chat and sends the
+/// replies; when the store cannot be reached, says so kindly and changes nothing.
+async fn converse<B>(bot: &B, app: &App, chat: ChatId, input: &Input) -> Result<(), HandlerError>
+where
+    B: Requester<Err = RequestError>,
+{
+    let person = PersonId(chat.0);
+    let now = (app.clock)();
+    let replies = match conversation::handle(&app.storage, &app.library, person, input, now).await {
+        Ok(replies) => replies,
+        Err(error) => {
+            log::warn!("event=storage_unavailable error={error}");
+            vec![Reply {
+                text: app.library.bot.message("storage_down").to_owned(),
+                buttons: Vec::new(),
+            }]
+        }
+    };
+    send(bot, chat, &replies).await
+}
+
+/// Sends replies in order.
+pub async fn send<B>(bot: &B, chat: ChatId, replies: &[Reply]) -> Result<(), HandlerError>
+where
+    B: Requester<Err = RequestError>,
+{
+    for outgoing in render(replies) {
+        let request = bot.send_message(chat, outgoing.text);
+        match outgoing.keyboard {
+            Some(keyboard) => request.reply_markup(keyboard).await?,
+            None => request.await?,
+        };
+    }
+    Ok(())
+}
+
+/// Says one neutral line in a group or channel and leaves; no state is ever made for it.
+async fn leave<B>(bot: &B, app: &App, chat: ChatId) -> Result<(), HandlerError>
+where
+    B: Requester<Err = RequestError>,
+{
+    log::info!("event=left_group");
+    let line = app.library.bot.message("group_leave").to_owned();
+    // A channel may not let us post; leaving matters more than the line.
+    if let Err(error) = bot.send_message(chat, line).await {
+        log::debug!("could not say goodbye to a group: {}", error_kind(&error));
+    }
+    bot.leave_chat(chat).await?;
+    Ok(())
+}
+
+/// Runs a handler so that a panic inside it is logged and contained: the dispatcher's
+/// worker for this chat survives, and the person's next message is served as usual.
+async fn contain(
+    what: &'static str,
+    handler: impl Future<Output = Result<(), HandlerError>>,
+) -> Result<(), HandlerError> {
+    match AssertUnwindSafe(handler).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            log::error!("event=handler_panicked update={what}");
+            Ok(())
+        }
+    }
+}
+
+/// A short, text-free name for a request error, for logs.
+pub fn error_kind(error: &RequestError) -> String {
+    match error {
+        RequestError::Api(api) => format!("api:{api:?}").chars().take(80).collect(),
+        RequestError::MigrateToChatId(_) => "migrate_to_chat".to_owned(),
+        RequestError::RetryAfter(seconds) => format!("retry_after:{}s", seconds.seconds()),
+        RequestError::Network(_) => "network".to_owned(),
+        RequestError::InvalidJson { .. } => "invalid_json".to_owned(),
+        RequestError::Io(_) => "io".to_owned(),
+    }
+}

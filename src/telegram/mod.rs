@@ -1,0 +1,135 @@
+//! Kintsugi on Telegram: the bot, its command list, and the dispatcher that feeds updates to
+//! the handler tree, with long polling and a graceful stop on SIGINT and SIGTERM. The only
+//! module that talks to the Bot API.
+
+pub mod handlers;
+pub mod render;
+
+use std::sync::Arc;
+
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::Limits;
+use teloxide::prelude::*;
+use teloxide::types::{AllowedUpdate, BotCommand};
+use teloxide::update_listeners::Polling;
+
+pub use self::handlers::{App, schema};
+use crate::dialogue::Library;
+use crate::dialogue::model::CommandAction;
+
+/// What to tell an operator who starts the bot without a token.
+pub const NO_TOKEN_HELP: &str = "\
+TELOXIDE_TOKEN is not set, so Kintsugi cannot talk to Telegram.
+  1. In Telegram, message @BotFather, send /newbot and follow its questions; it replies with a token.
+  2. Put it in a .env file beside Kintsugi: TELOXIDE_TOKEN=<the token> (see .env.example).
+To talk to Kintsugi without Telegram, run `kintsugi shell`: it needs no token.";
+
+/// The update kinds the bot uses; Telegram sends no others.
+pub fn allowed_updates() -> Vec<AllowedUpdate> {
+    vec![
+        AllowedUpdate::Message,
+        AllowedUpdate::CallbackQuery,
+        AllowedUpdate::MyChatMember,
+    ]
+}
+
+/// The command list shown in Telegram's menu: the engine's own and `bot.toml`'s.
+pub fn command_list(library: &Library) -> Vec<BotCommand> {
+    let mut commands = vec![
+        BotCommand::new("start", "Begin, or begin again"),
+        BotCommand::new("menu", "What we can work on"),
+        BotCommand::new("continue", "Pick up where you left off"),
+        BotCommand::new("cancel", "Step out of this conversation (answers are kept)"),
+        BotCommand::new("faq", "Questions people often ask"),
+        BotCommand::new("takeaways", "The key ideas in one message"),
+        BotCommand::new("help", "What I can do"),
+    ];
+    // Opening commands (such as /safety) go first: they matter most when needed.
+    let (opening, showing): (Vec<_>, Vec<_>) = library
+        .bot
+        .commands
+        .iter()
+        .partition(|(_, command)| matches!(command.action, CommandAction::Open(_)));
+    for (index, (name, command)) in opening.into_iter().enumerate() {
+        commands.insert(1 + index, BotCommand::new(name, &command.about));
+    }
+    commands.extend(
+        showing
+            .into_iter()
+            .map(|(name, command)| BotCommand::new(name, &command.about)),
+    );
+    commands
+}
+
+/// Builds the bot: Telegram's servers, or `api_url` when set.
+pub fn bot(token: &str, api_url: Option<&str>) -> anyhow::Result<Bot> {
+    let bot = Bot::new(token);
+    Ok(match api_url {
+        Some(url) => {
+            bot.set_api_url(url.parse().map_err(|error| {
+                anyhow::anyhow!("TELOXIDE_API_URL {url:?} is not a URL: {error}")
+            })?)
+        }
+        None => bot,
+    })
+}
+
+/// Runs the bot with long polling until SIGINT or SIGTERM; updates in flight finish first.
+pub async fn run(bot: Bot, app: App) -> anyhow::Result<()> {
+    let me = bot
+        .get_me()
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot reach the Bot API: {error}"))?;
+    log::info!(
+        "kintsugi telegram version={} bot_id={} flows={} store={}",
+        env!("CARGO_PKG_VERSION"),
+        me.id,
+        app.library.flows.len(),
+        app.storage.kind()
+    );
+    if let Err(error) = bot.set_my_commands(command_list(&app.library)).await {
+        log::warn!(
+            "could not register the command list: {}",
+            handlers::error_kind(&error)
+        );
+    }
+    // Throttle waits out Telegram's limits (and any 429 retry_after) before each send.
+    let throttled = bot.clone().throttle(Limits::default());
+    let listener = Polling::builder(throttled.clone())
+        .allowed_updates(allowed_updates())
+        .build();
+    let mut dispatcher = Dispatcher::builder(throttled, schema::<Throttle<Bot>>())
+        .dependencies(dptree::deps![Arc::new(app)])
+        .default_handler(|update| async move {
+            log::debug!("event=update_ignored id={}", update.id.0);
+        })
+        .error_handler(Arc::new(|error: handlers::HandlerError| {
+            log::warn!(
+                "event=request_failed error={}",
+                handlers::error_kind(&error)
+            );
+            futures::future::ready(())
+        }))
+        .enable_ctrlc_handler()
+        .build();
+    let shutdown = dispatcher.shutdown_token();
+    tokio::spawn(async move {
+        if let Ok(mut terminate) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            terminate.recv().await;
+            log::info!("event=stopping signal=SIGTERM");
+            if let Ok(stopped) = shutdown.shutdown() {
+                stopped.await;
+            }
+        }
+    });
+    dispatcher
+        .dispatch_with_listener(
+            listener,
+            LoggingErrorHandler::with_custom_text("polling failed"),
+        )
+        .await;
+    log::info!("event=stopped");
+    Ok(())
+}
