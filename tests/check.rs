@@ -19,6 +19,20 @@ fn bot_toml(start_flow: &str) -> String {
     text
 }
 
+/// The line just below a generated `bot.toml`, where a test appends its own lines.
+fn after_bot_toml() -> usize {
+    bot_toml("start").lines().count() + 1
+}
+
+/// Every message key the bot uses, as the loader lists them.
+fn message_keys() -> String {
+    BOT_MESSAGES
+        .iter()
+        .map(|(key, _)| *key)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A flow file with the id `id` whose entry step is `hello`. Its first six lines are the
 /// flow's header and line 7 is blank, so `steps` starts on line 8.
 fn flow(id: &str, steps: &str) -> String {
@@ -536,9 +550,10 @@ fn an_unknown_message_in_bot_toml_suggests_the_closest_key() {
     let text = format!("{}menu_buton = \"Back\"\n", bot_toml("start"));
     assert_eq!(
         bot_problems(&text),
-        [
-            "dialogues/bot.toml:26:1: error: unknown message \"menu_buton\"\n    help: did you mean \"menu_button\"?"
-        ]
+        [format!(
+            "dialogues/bot.toml:{}:1: error: unknown message \"menu_buton\"\n    help: did you mean \"menu_button\"?",
+            after_bot_toml()
+        )]
     );
 }
 
@@ -590,10 +605,14 @@ end = true
             source("dialogues/broken.toml", "id = \n"),
         ]),
         [
-            "dialogues/bot.toml:26:1: error: unknown message \"oops\"\n    help: messages the bot uses: help, menu, menu_button, menu_empty, stale_button, flow_changed, flow_gone, unknown_flow, cancelled, nothing_to_cancel, use_buttons, nothing_open, unknown_command, answer_empty, answer_too_short, answer_too_long, answer_not_a_number, answer_out_of_range, faq, faq_missing, faq_suggest, takeaways_missing",
-            "dialogues/broken.toml:1:6: error: string values must be quoted, expected literal string",
-            "dialogues/start.toml:10:8: error: step \"hello\" goes to unknown step \"nowhere\"\n    help: steps in this flow: hello, bye",
-            "dialogues/zz.toml:10:49: error: \"hurts\" is not a role\n    help: did you mean \"hurt\"? roles: hurt, broke_trust, together"
+            format!(
+                "dialogues/bot.toml:{}:1: error: unknown message \"oops\"\n    help: messages the bot uses: {}",
+                after_bot_toml(),
+                message_keys()
+            ),
+            "dialogues/broken.toml:1:6: error: string values must be quoted, expected literal string".to_owned(),
+            "dialogues/start.toml:10:8: error: step \"hello\" goes to unknown step \"nowhere\"\n    help: steps in this flow: hello, bye".to_owned(),
+            "dialogues/zz.toml:10:49: error: \"hurts\" is not a role\n    help: did you mean \"hurt\"? roles: hurt, broke_trust, together".to_owned()
         ]
     );
 }
@@ -725,8 +744,14 @@ fn a_command_cannot_take_a_built_in_name_or_show_answers_its_flow_never_saves() 
             source(FLOW_PATH, &flow("start", steps)),
         ]),
         [
-            "dialogues/bot.toml:27:11: error: /menu is one of the bot's own commands\n    help: pick another name; the bot's own are /start, /menu, /help, /continue, /cancel, /faq, /takeaways",
-            "dialogues/bot.toml:34:8: error: /card shows {nmae}, which flow \"start\" never saves\n    help: did you mean {name}?"
+            format!(
+                "dialogues/bot.toml:{}:11: error: /menu is one of the bot's own commands\n    help: pick another name; the bot's own are /start, /menu, /help, /continue, /cancel, /faq, /takeaways",
+                after_bot_toml() + 1
+            ),
+            format!(
+                "dialogues/bot.toml:{}:8: error: /card shows {{nmae}}, which flow \"start\" never saves\n    help: did you mean {{name}}?",
+                after_bot_toml() + 8
+            )
         ]
     );
 }
