@@ -6,6 +6,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::FutureExt;
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
@@ -14,7 +15,7 @@ use teloxide::prelude::*;
 use teloxide::types::{ChatMemberKind, ChatMemberUpdated, MaybeInaccessibleMessage, MessageKind};
 use teloxide::{ApiError, RequestError};
 
-use super::render::render;
+use super::render::{Outgoing, render};
 use crate::conversation;
 use crate::dialogue::callback::{self, Action};
 use crate::dialogue::{Input, Library, Reply};
@@ -145,19 +146,83 @@ where
     send(bot, chat, &replies).await
 }
 
-/// Sends replies in order.
+/// How often one message is tried when Telegram or the network fails on the way.
+const SEND_ATTEMPTS: u32 = 4;
+/// The first wait before trying again; it doubles each time.
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(250);
+/// The longest `retry_after` honoured in place; a longer one drops the message.
+const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Sends replies in order. A person who blocked the bot is logged once and sent nothing more.
 pub async fn send<B>(bot: &B, chat: ChatId, replies: &[Reply]) -> Result<(), HandlerError>
 where
     B: Requester<Err = RequestError>,
 {
     for outgoing in render(replies) {
-        let request = bot.send_message(chat, outgoing.text);
-        match outgoing.keyboard {
-            Some(keyboard) => request.reply_markup(keyboard).await?,
-            None => request.await?,
-        };
+        match send_one(bot, chat, &outgoing).await {
+            Ok(()) => {}
+            Err(RequestError::Api(ApiError::BotBlocked | ApiError::UserDeactivated)) => {
+                log::info!("event=blocked_by_person");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        }
     }
     Ok(())
+}
+
+/// Sends one message, waiting out `retry_after` and retrying server and network failures
+/// with a doubling delay.
+async fn send_one<B>(bot: &B, chat: ChatId, outgoing: &Outgoing) -> Result<(), HandlerError>
+where
+    B: Requester<Err = RequestError>,
+{
+    let mut delay = FIRST_RETRY_DELAY;
+    let mut attempt = 1;
+    loop {
+        let request = bot.send_message(chat, outgoing.text.clone());
+        let result = match &outgoing.keyboard {
+            Some(keyboard) => request.reply_markup(keyboard.clone()).await,
+            None => request.await,
+        };
+        let wait = match &result {
+            Ok(_) => return Ok(()),
+            Err(RequestError::RetryAfter(seconds)) => {
+                Some(seconds.duration()).filter(|wait| *wait <= LONGEST_RETRY_AFTER)
+            }
+            Err(error) if is_transient(error) => Some(delay),
+            Err(_) => None,
+        };
+        match (wait, result) {
+            (Some(wait), Err(error)) if attempt < SEND_ATTEMPTS => {
+                log::warn!(
+                    "event=send_retry attempt={attempt} error={} wait_ms={}",
+                    error_kind(&error),
+                    wait.as_millis()
+                );
+                tokio::time::sleep(wait).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            (_, result) => return result.map(|_| ()),
+        }
+    }
+}
+
+/// Failures worth trying again: the network, and Telegram's servers having a bad moment.
+fn is_transient(error: &RequestError) -> bool {
+    match error {
+        RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } => true,
+        RequestError::Api(ApiError::Unknown(description)) => [
+            "Internal Server Error",
+            "Bad Gateway",
+            "Service Unavailable",
+            "Gateway Timeout",
+        ]
+        .iter()
+        .any(|prefix| description.starts_with(prefix)),
+        _ => false,
+    }
 }
 
 /// Says one neutral line in a group or channel and leaves; no state is ever made for it.

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod fake_telegram;
+
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -28,11 +30,22 @@ pub struct RedisServer {
     port: u16,
     dir: TempDir,
     child: Option<Child>,
+    /// Whether it keeps its data on disk (an append-only file), so a restart keeps it.
+    persistent: bool,
 }
 
 impl RedisServer {
     /// Starts a server on a free loopback port and waits until it answers PING.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(false)
+    }
+
+    /// Like `start`, but every write is appended to disk at once, so `restart` keeps the data.
+    pub fn start_persistent() -> RedisServer {
+        RedisServer::start_with(true)
+    }
+
+    fn start_with(persistent: bool) -> RedisServer {
         let binary = find_binary();
         let mut last_log = String::new();
         for _ in 0..PORT_ATTEMPTS {
@@ -44,6 +57,7 @@ impl RedisServer {
                     .tempdir()
                     .expect("a temporary directory for redis-server"),
                 child: None,
+                persistent,
             };
             match server.spawn_and_wait() {
                 Ok(()) => return server,
@@ -94,8 +108,9 @@ impl RedisServer {
         }
     }
 
-    /// Stops the server and starts it again on the same port and directory (the data is lost:
-    /// persistence is off). For testing recovery when Redis comes back.
+    /// Stops the server and starts it again on the same port and directory; the data survives
+    /// only when it was started with `start_persistent`. For testing recovery when Redis comes
+    /// back.
     pub fn restart(&mut self) {
         self.stop();
         if let Err(log) = self.spawn_and_wait() {
@@ -168,7 +183,11 @@ impl RedisServer {
             .arg("--dir")
             .arg(self.dir.path())
             .args(["--save", ""])
-            .args(["--appendonly", "no"])
+            .args(if self.persistent {
+                ["--appendonly", "yes", "--appendfsync", "always"]
+            } else {
+                ["--appendonly", "no", "--appendfsync", "no"]
+            })
             .arg("--logfile")
             .arg(self.log_path())
             .stdin(Stdio::null())

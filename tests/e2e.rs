@@ -1,0 +1,322 @@
+//! End to end: the real `kintsugi` binary, long polling a fake Bot API server on loopback
+//! (through `TELOXIDE_API_URL`), with its state in a real `redis-server`.
+//!
+//! ```text
+//! Person:   /start ground-rules
+//! Kintsugi: Hard talks tend to go better when ...       [Let's begin] [Not right now]
+//! Person:   [Let's begin]  ...  (kill -9, start again)  ...
+//! Kintsugi: the same step, and on to the card
+//! ```
+
+mod support;
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use support::RedisServer;
+use support::fake_telegram::FakeTelegram;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_kintsugi");
+/// How long a reply may take to arrive before a test fails (generous: CI machines are slow).
+const PATIENCE: Duration = Duration::from_secs(20);
+const ANA: i64 = 4242;
+const BEN: i64 = 5353;
+
+/// The bot as a child process, with everything it logs kept for assertions.
+struct Bot {
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Bot {
+    fn start(fake: &FakeTelegram, redis: &RedisServer) -> Bot {
+        Bot::start_with(fake, redis, "123456:FAKE-TOKEN", "info")
+    }
+
+    fn start_with(fake: &FakeTelegram, redis: &RedisServer, token: &str, log_level: &str) -> Bot {
+        let mut child = Command::new(BINARY)
+            .arg("run")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("TELOXIDE_TOKEN", token)
+            .env("TELOXIDE_API_URL", fake.url())
+            .env("REDIS_URL", redis.url())
+            .env("KINTSUGI_REDIS_PREFIX", "e2e")
+            .env_remove("KINTSUGI_DIALOGUES")
+            .env("RUST_LOG", log_level)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the kintsugi binary starts");
+        let log = Arc::new(Mutex::new(String::new()));
+        for mut pipe in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                let mut buffer = [0; 4096];
+                while let Ok(read) = pipe.read(&mut buffer) {
+                    if read == 0 {
+                        break;
+                    }
+                    let text = String::from_utf8_lossy(&buffer[..read]).into_owned();
+                    log.lock().expect("the log").push_str(&text);
+                }
+            });
+        }
+        Bot { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().expect("the log").clone()
+    }
+
+    /// SIGKILL: no chance to tidy up.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn texts(sent: &[support::fake_telegram::Sent]) -> Vec<&str> {
+    sent.iter().map(|message| message.text.as_str()).collect()
+}
+
+#[test]
+fn a_person_walks_a_whole_flow_and_gets_their_card() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    fake.send_text(ANA, "/start ground-rules");
+    fake.press_when_shown(ANA, "Let's begin", PATIENCE);
+    fake.press_when_shown(ANA, "I'll think of one", PATIENCE);
+    fake.wait_for_text(ANA, 0, "When and where could that be", PATIENCE);
+    fake.send_text(ANA, "Sunday morning <by the river> & no phones");
+    fake.press_when_shown(ANA, "30 minutes", PATIENCE);
+    let asked = fake.sent_to(ANA).len();
+    fake.wait_for_text(ANA, asked - 1, "What will your pause signal be?", PATIENCE);
+    fake.send_text(ANA, "A hand on the heart");
+    let asked = fake.sent_to(ANA).len();
+    fake.wait_for_text(ANA, asked - 1, "Write one promise", PATIENCE);
+    fake.send_text(ANA, "I'll speak about how I feel, not what you did");
+    fake.press_when_shown(ANA, "Skip to my card", PATIENCE);
+    let card = fake.wait_for_text(ANA, 0, "Here's your ground-rules card:", PATIENCE);
+    assert!(
+        card.text
+            .contains("When and where: Sunday morning <by the river> & no phones")
+    );
+    assert!(card.text.contains("How long: 30 minutes"));
+    assert!(card.text.contains("Pause signal: A hand on the heart"));
+    // Every press was answered, and its keyboard taken away.
+    let requests = fake.requests();
+    let answered = requests
+        .iter()
+        .filter(|r| r.method == "answercallbackquery")
+        .count();
+    let unbuttoned = requests
+        .iter()
+        .filter(|r| r.method == "editmessagereplymarkup")
+        .count();
+    assert_eq!((answered, unbuttoned), (4, 4));
+}
+
+#[test]
+fn at_start_the_bot_registers_its_commands_and_asks_only_for_the_updates_it_uses() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    fake.wait_for_requests("setMyCommands", 1, PATIENCE);
+    fake.wait_for_requests("getUpdates", 1, PATIENCE);
+    let requests = fake.requests();
+    let commands = &requests
+        .iter()
+        .find(|r| r.method == "setmycommands")
+        .expect("setMyCommands")
+        .body["commands"];
+    let names: Vec<&str> = commands
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|command| command["command"].as_str())
+        .collect();
+    for expected in ["start", "menu", "safety", "faq", "help", "rules"] {
+        assert!(names.contains(&expected), "{names:?}");
+    }
+    let polling = &requests
+        .iter()
+        .find(|r| r.method == "getupdates")
+        .expect("getUpdates")
+        .body["allowed_updates"];
+    let mut asked: Vec<&str> = polling
+        .as_array()
+        .expect("allowed_updates is a list")
+        .iter()
+        .filter_map(|kind| kind.as_str())
+        .collect();
+    asked.sort_unstable();
+    assert_eq!(asked, ["callback_query", "message", "my_chat_member"]);
+}
+
+#[test]
+fn a_bot_killed_mid_flow_carries_on_from_the_same_step_after_a_restart() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let bot = Bot::start(&fake, &redis);
+    fake.send_text(ANA, "/start ground-rules");
+    fake.wait_for_messages(ANA, 2, PATIENCE);
+    fake.press_label(ANA, "Let's begin");
+    fake.wait_for_messages(ANA, 3, PATIENCE);
+    fake.wait_until_acknowledged(PATIENCE);
+    bot.kill();
+
+    let _bot = Bot::start(&fake, &redis);
+    fake.press_label(ANA, "I'll think of one");
+    let sent = fake.wait_for_messages(ANA, 4, PATIENCE);
+    assert!(
+        sent[3]
+            .text
+            .starts_with("When and where could that be for you?"),
+        "{:#?}",
+        texts(&sent)
+    );
+}
+
+#[test]
+fn while_redis_is_down_people_hear_so_and_once_it_is_back_nothing_saved_is_lost() {
+    let (fake, mut redis) = (FakeTelegram::start(), RedisServer::start_persistent());
+    let bot = Bot::start(&fake, &redis);
+    fake.send_text(ANA, "/start ground-rules");
+    fake.wait_for_messages(ANA, 2, PATIENCE);
+
+    redis.stop();
+    fake.press_label(ANA, "Let's begin");
+    let sent = fake.wait_for_messages(ANA, 3, PATIENCE);
+    assert!(
+        sent[2]
+            .text
+            .starts_with("I can't reach my memory right now"),
+        "{:#?}\nbot log:\n{}",
+        texts(&sent),
+        bot.log()
+    );
+
+    redis.restart();
+    // The first request after Redis is back may still meet the broken connection; the bot
+    // heals by itself, with no restart, by the next one.
+    let mut seen = 3;
+    let resumed = (0..5).any(|_| {
+        fake.send_text(ANA, "/continue");
+        let sent = fake.wait_for_messages(ANA, seen + 1, PATIENCE);
+        seen = sent.len();
+        sent.last().is_some_and(|message| {
+            message
+                .text
+                .starts_with("Let's make a small ground-rules card")
+        })
+    });
+    assert!(
+        resumed,
+        "the saved step survived: {:#?}",
+        texts(&fake.sent_to(ANA))
+    );
+}
+
+#[test]
+fn telegram_saying_too_many_requests_is_waited_out() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    fake.fail_next(
+        "sendMessage",
+        429,
+        "Too Many Requests: retry after 1",
+        Some(1),
+    );
+    fake.send_text(ANA, "/faq 1");
+    let sent = fake.wait_for_messages(ANA, 1, PATIENCE);
+    assert!(sent[0].text.contains('?'), "{:#?}", texts(&sent));
+    let failed = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "failed:sendmessage")
+        .count();
+    assert_eq!(failed, 1, "the first try met the 429");
+}
+
+#[test]
+fn a_server_error_from_telegram_is_retried() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    fake.fail_next("sendMessage", 502, "Bad Gateway", None);
+    fake.send_text(ANA, "/takeaways");
+    // teloxide itself pauses ten seconds after a server error before it reports it.
+    let sent = fake.wait_for_messages(ANA, 1, PATIENCE + Duration::from_secs(15));
+    assert_eq!(
+        sent.len(),
+        1,
+        "sent once, after the failure: {:#?}",
+        texts(&sent)
+    );
+    fake.wait_for_requests("failed:sendMessage", 1, PATIENCE);
+}
+
+#[test]
+fn a_person_who_blocked_the_bot_does_not_stop_it_serving_others() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let bot = Bot::start(&fake, &redis);
+    fake.fail_next(
+        "sendMessage",
+        403,
+        "Forbidden: bot was blocked by the user",
+        None,
+    );
+    fake.send_text(BEN, "/start");
+    fake.wait_for_requests("failed:sendMessage", 1, PATIENCE);
+    fake.send_text(ANA, "/faq 2");
+    let sent = fake.wait_for_messages(ANA, 1, PATIENCE);
+    assert_eq!(sent.len(), 1);
+    assert!(
+        fake.sent_to(BEN).is_empty(),
+        "nothing more is sent to a person who blocked the bot"
+    );
+    assert!(
+        bot.log().contains("event=blocked_by_person"),
+        "{}",
+        bot.log()
+    );
+}
+
+#[test]
+fn neither_the_token_nor_what_people_write_reaches_the_log_even_at_trace_level() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let token = "987654:UNIQUE-TOKEN-e2e-31415";
+    let secret_text = "my-private-words-27182";
+    let bot = Bot::start_with(&fake, &redis, token, "trace");
+    fake.send_text(ANA, "/start ground-rules");
+    fake.wait_for_messages(ANA, 2, PATIENCE);
+    fake.press_label(ANA, "Let's begin");
+    fake.wait_for_messages(ANA, 3, PATIENCE);
+    fake.press_label(ANA, "I'll think of one");
+    fake.wait_for_messages(ANA, 4, PATIENCE);
+    fake.send_text(ANA, secret_text);
+    fake.wait_for_messages(ANA, 6, PATIENCE);
+    let log = bot.log();
+    assert!(
+        log.contains("kintsugi telegram version="),
+        "the bot did log: {log}"
+    );
+    assert!(
+        !log.contains("UNIQUE-TOKEN"),
+        "the token leaked into the log"
+    );
+    assert!(
+        !log.contains(secret_text),
+        "a person's words leaked into the log"
+    );
+}

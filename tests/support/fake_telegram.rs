@@ -1,0 +1,428 @@
+//! A fake Telegram Bot API server on a free loopback port, for end-to-end tests that run the
+//! real `kintsugi` binary with `TELOXIDE_API_URL` pointing here. It hands out the updates a
+//! test queues through `getUpdates` (long polling, acknowledged by offset as Telegram does),
+//! records every request, answers like Telegram, and can inject failures (429, 5xx, 403).
+//! It runs on its own runtime in a background thread, so tests can be plain functions.
+
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use serde_json::{Value, json};
+
+/// The id of the fake bot itself.
+pub const BOT_ID: i64 = 777_000;
+
+/// A request the bot made: the method (lowercase, `sendmessage`) and its JSON body.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub body: Value,
+}
+
+/// A message the bot sent: where, what, and the labels and data of its buttons.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub chat: i64,
+    pub message_id: i64,
+    pub text: String,
+    pub buttons: Vec<(String, String)>,
+}
+
+/// A failure to give instead of the next answer to `method`.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub method: String,
+    pub status: u16,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Updates not yet acknowledged by an offset past them.
+    updates: VecDeque<Value>,
+    next_update_id: i64,
+    next_message_id: i64,
+    requests: Vec<Request>,
+    failures: VecDeque<Failure>,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    changed: Condvar,
+}
+
+/// The running fake server; stops with the test process.
+pub struct FakeTelegram {
+    shared: Arc<Shared>,
+    address: SocketAddr,
+}
+
+impl FakeTelegram {
+    pub fn start() -> FakeTelegram {
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                next_update_id: 1,
+                next_message_id: 1000,
+                ..Inner::default()
+            }),
+            changed: Condvar::new(),
+        });
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .expect("a free loopback port for the fake Bot API");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let address = listener.local_addr().expect("the fake's address");
+        let state = Arc::clone(&shared);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("a runtime for the fake Bot API");
+            runtime.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+                let app = Router::new()
+                    .route("/{bot}/{method}", post(answer))
+                    .with_state(state);
+                axum::serve(listener, app)
+                    .await
+                    .expect("the fake Bot API serves");
+            });
+        });
+        FakeTelegram { shared, address }
+    }
+
+    /// What `TELOXIDE_API_URL` should be.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.address)
+    }
+
+    /// Queues a text message from person `chat` in their private chat.
+    pub fn send_text(&self, chat: i64, text: &str) {
+        self.push(|id, message_id| {
+            json!({
+                "update_id": id,
+                "message": private_message(chat, message_id, chat, text),
+            })
+        });
+    }
+
+    /// Queues a press of `data` on message `message_id` by person `chat`.
+    pub fn press(&self, chat: i64, message_id: i64, data: &str) {
+        self.push(|id, _| {
+            json!({
+                "update_id": id,
+                "callback_query": {
+                    "id": format!("q{id}"),
+                    "from": user(chat),
+                    "chat_instance": "fake",
+                    "data": data,
+                    "message": {
+                        "message_id": message_id,
+                        "date": 1_800_000_000,
+                        "chat": { "id": chat, "type": "private", "first_name": "Ana" },
+                        "from": { "id": BOT_ID, "is_bot": true, "first_name": "Kintsugi" },
+                        "text": "…",
+                    },
+                },
+            })
+        });
+    }
+
+    /// Presses the button labelled `label` on the latest message to `chat` that has it.
+    pub fn press_label(&self, chat: i64, label: &str) {
+        let sent = self.sent_to(chat);
+        let (message_id, data) = sent
+            .iter()
+            .rev()
+            .find_map(|message| {
+                message
+                    .buttons
+                    .iter()
+                    .find(|(text, _)| text == label)
+                    .map(|(_, data)| (message.message_id, data.clone()))
+            })
+            .unwrap_or_else(|| panic!("no button {label:?} was sent to {chat}: {sent:#?}"));
+        self.press(chat, message_id, &data);
+    }
+
+    /// Waits until a message with a button labelled `label` reaches `chat`, then presses it.
+    pub fn press_when_shown(&self, chat: i64, label: &str, timeout: Duration) {
+        self.wait_until(timeout, || {
+            self.sent_to(chat)
+                .iter()
+                .any(|message| message.buttons.iter().any(|(text, _)| text == label))
+                .then_some(())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no button {label:?} reached {chat} within {timeout:?}; sent: {:#?}",
+                self.sent_to(chat)
+            )
+        });
+        self.press_label(chat, label);
+    }
+
+    /// Waits until a message starting with `prefix` reaches `chat` after the first `skip`
+    /// messages; returns it.
+    pub fn wait_for_text(&self, chat: i64, skip: usize, prefix: &str, timeout: Duration) -> Sent {
+        self.wait_until(timeout, || {
+            self.sent_to(chat)
+                .into_iter()
+                .skip(skip)
+                .find(|message| message.text.starts_with(prefix))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no message starting {prefix:?} reached {chat} within {timeout:?}; sent: {:#?}",
+                self.sent_to(chat)
+            )
+        })
+    }
+
+    /// Answers the next request to `method` with an HTTP `status` and Telegram's error body.
+    pub fn fail_next(
+        &self,
+        method: &str,
+        status: u16,
+        description: &str,
+        retry_after: Option<u64>,
+    ) {
+        let mut body = json!({ "ok": false, "error_code": status, "description": description });
+        if let Some(seconds) = retry_after {
+            body["parameters"] = json!({ "retry_after": seconds });
+        }
+        let mut inner = self.shared.inner.lock().expect("the fake's lock");
+        inner.failures.push_back(Failure {
+            method: method.to_lowercase(),
+            status,
+            body,
+        });
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Request> {
+        self.shared
+            .inner
+            .lock()
+            .expect("the fake's lock")
+            .requests
+            .clone()
+    }
+
+    /// Every message sent to `chat` so far, in order.
+    pub fn sent_to(&self, chat: i64) -> Vec<Sent> {
+        self.requests()
+            .iter()
+            .filter(|request| request.method == "sendmessage")
+            .filter_map(sent)
+            .filter(|message| message.chat == chat)
+            .collect()
+    }
+
+    /// Waits until `chat` has been sent at least `count` messages in all; panics after
+    /// `timeout` with what was sent. Returns every message sent to `chat`.
+    pub fn wait_for_messages(&self, chat: i64, count: usize, timeout: Duration) -> Vec<Sent> {
+        self.wait_until(timeout, || {
+            let sent = self.sent_to(chat);
+            (sent.len() >= count).then_some(sent)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "expected {count} messages to {chat} within {timeout:?}; got {:#?}",
+                self.sent_to(chat)
+            )
+        })
+    }
+
+    /// Waits until a request to `method` has been made at least `count` times.
+    pub fn wait_for_requests(&self, method: &str, count: usize, timeout: Duration) {
+        let method = method.to_lowercase();
+        self.wait_until(timeout, || {
+            let made = self
+                .requests()
+                .iter()
+                .filter(|request| request.method == method)
+                .count();
+            (made >= count).then_some(())
+        })
+        .unwrap_or_else(|| panic!("expected {count} {method} requests within {timeout:?}"));
+    }
+
+    /// Waits until every queued update has been acknowledged (an offset past it was asked for).
+    pub fn wait_until_acknowledged(&self, timeout: Duration) {
+        self.wait_until(timeout, || {
+            let inner = self.shared.inner.lock().expect("the fake's lock");
+            inner.updates.is_empty().then_some(())
+        })
+        .unwrap_or_else(|| panic!("updates were not acknowledged within {timeout:?}"));
+    }
+
+    fn wait_until<T>(&self, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(found) = check() {
+                return Some(found);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let inner = self.shared.inner.lock().expect("the fake's lock");
+            let _ = self
+                .shared
+                .changed
+                .wait_timeout(inner, left.min(Duration::from_millis(50)));
+        }
+    }
+
+    fn push(&self, make: impl FnOnce(i64, i64) -> Value) {
+        let mut inner = self.shared.inner.lock().expect("the fake's lock");
+        let (id, message_id) = (inner.next_update_id, inner.next_message_id);
+        inner.next_update_id += 1;
+        inner.next_message_id += 1;
+        let update = make(id, message_id);
+        inner.updates.push_back(update);
+        self.shared.changed.notify_all();
+    }
+}
+
+fn user(id: i64) -> Value {
+    json!({ "id": id, "is_bot": false, "first_name": "Ana" })
+}
+
+fn private_message(chat: i64, message_id: i64, from: i64, text: &str) -> Value {
+    json!({
+        "message_id": message_id,
+        "date": 1_800_000_000,
+        "chat": { "id": chat, "type": "private", "first_name": "Ana" },
+        "from": user(from),
+        "text": text,
+    })
+}
+
+fn sent(request: &Request) -> Option<Sent> {
+    let body = &request.body;
+    let buttons = body["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().into_iter().flatten())
+        .filter_map(|button| {
+            Some((
+                button["text"].as_str()?.to_owned(),
+                button["callback_data"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    Some(Sent {
+        chat: body["chat_id"].as_i64()?,
+        message_id: body["__message_id"].as_i64().unwrap_or_default(),
+        text: body["text"].as_str()?.to_owned(),
+        buttons,
+    })
+}
+
+async fn answer(
+    State(shared): State<Arc<Shared>>,
+    Path((_bot, method)): Path<(String, String)>,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
+    let method = method.to_lowercase();
+    let mut body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if method == "getupdates" {
+        return get_updates(&shared, &body).await;
+    }
+    let mut inner = shared.inner.lock().expect("the fake's lock");
+    if let Some(position) = inner
+        .failures
+        .iter()
+        .position(|failure| failure.method == method)
+    {
+        let failure = inner
+            .failures
+            .remove(position)
+            .expect("a failure at that position");
+        inner.requests.push(Request {
+            method: format!("failed:{method}"),
+            body,
+        });
+        shared.changed.notify_all();
+        let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+        return (status, Json(failure.body));
+    }
+    let result = match method.as_str() {
+        "getme" => json!({
+            "id": BOT_ID, "is_bot": true, "first_name": "Kintsugi", "username": "kintsugi_test_bot",
+            "can_join_groups": false, "can_read_all_group_messages": false,
+            "supports_inline_queries": false, "has_main_web_app": false,
+        }),
+        "sendmessage" => {
+            let message_id = inner.next_message_id;
+            inner.next_message_id += 1;
+            body["__message_id"] = json!(message_id);
+            let chat = body["chat_id"].as_i64().unwrap_or_default();
+            let mut message = json!({
+                "message_id": message_id,
+                "date": 1_800_000_000,
+                "chat": { "id": chat, "type": "private", "first_name": "Ana" },
+                "from": { "id": BOT_ID, "is_bot": true, "first_name": "Kintsugi" },
+                "text": body["text"].clone(),
+            });
+            if body.get("reply_markup").is_some() {
+                message["reply_markup"] = body["reply_markup"].clone();
+            }
+            message
+        }
+        "editmessagereplymarkup" => json!({
+            "message_id": body["message_id"].clone(),
+            "date": 1_800_000_000,
+            "chat": { "id": body["chat_id"].clone(), "type": "private", "first_name": "Ana" },
+            "text": "…",
+        }),
+        _ => json!(true),
+    };
+    inner.requests.push(Request { method, body });
+    shared.changed.notify_all();
+    (
+        StatusCode::OK,
+        Json(json!({ "ok": true, "result": result })),
+    )
+}
+
+/// Long polling: drops what the offset acknowledges, then waits briefly for something new.
+async fn get_updates(shared: &Shared, body: &Value) -> (StatusCode, Json<Value>) {
+    let offset = body["offset"].as_i64().unwrap_or(0);
+    {
+        let mut inner = shared.inner.lock().expect("the fake's lock");
+        inner.requests.push(Request {
+            method: "getupdates".to_owned(),
+            body: body.clone(),
+        });
+    }
+    let deadline = Instant::now() + Duration::from_millis(500);
+    loop {
+        {
+            let mut inner = shared.inner.lock().expect("the fake's lock");
+            inner
+                .updates
+                .retain(|update| update["update_id"].as_i64().unwrap_or(0) >= offset);
+            shared.changed.notify_all();
+            if !inner.updates.is_empty() || Instant::now() >= deadline {
+                let updates: Vec<Value> = inner.updates.iter().cloned().collect();
+                return (
+                    StatusCode::OK,
+                    Json(json!({ "ok": true, "result": updates })),
+                );
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
