@@ -3,7 +3,7 @@
 //! by the shell and (later) the Telegram handlers.
 
 use crate::dialogue::{Input, Library, Reply, advance};
-use crate::storage::{PersonId, Saved, Storage, StorageError};
+use crate::storage::{LastUpdate, PersonId, Saved, Storage, StorageError};
 
 /// How often a write that lost a compare-and-set race is retried before giving up.
 const MAX_ATTEMPTS: usize = 8;
@@ -16,6 +16,10 @@ pub enum ConversationError {
     Contended,
 }
 
+/// An update older than this is never taken for a duplicate: Telegram numbers updates in
+/// sequence, but starts again from a random id after a week without any.
+pub const REDELIVERY_WINDOW_SECONDS: i64 = 24 * 60 * 60;
+
 /// Handles `input` from `person` at `now` (seconds since the epoch); returns the replies.
 pub async fn handle(
     storage: &Storage,
@@ -24,14 +28,37 @@ pub async fn handle(
     input: &Input,
     now: i64,
 ) -> Result<Vec<Reply>, ConversationError> {
+    handle_update(storage, library, person, input, now, None).await
+}
+
+/// Like `handle`, for Telegram update `update_id`: an update already applied (Telegram
+/// delivers again after a crash or restart) gets no replies and changes nothing, and the id
+/// is written in the same compare-and-set as the state.
+pub async fn handle_update(
+    storage: &Storage,
+    library: &Library,
+    person: PersonId,
+    input: &Input,
+    now: i64,
+    update_id: Option<i64>,
+) -> Result<Vec<Reply>, ConversationError> {
+    let update = update_id.map(|id| LastUpdate { id, at: now });
     for _ in 0..MAX_ATTEMPTS {
         let stored = storage.load(person, now).await?;
+        if let (Some(update), Some(last)) = (update, stored.last_update)
+            && update.id <= last.id
+            && now - last.at < REDELIVERY_WINDOW_SECONDS
+        {
+            log::info!("event=duplicate_update_skipped");
+            return Ok(Vec::new());
+        }
         let outcome = advance(library, &stored.state, input, now);
-        if !outcome.changed {
+        // Without an update id to record, an unchanged state needs no write.
+        if !outcome.changed && update.is_none() {
             return Ok(outcome.replies);
         }
         match storage
-            .save(person, &outcome.state, stored.version, now)
+            .save_handled(person, &outcome.state, stored.version, now, update)
             .await?
         {
             Saved::Written { .. } => return Ok(outcome.replies),

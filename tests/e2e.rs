@@ -229,6 +229,28 @@ fn while_redis_is_down_people_hear_so_and_once_it_is_back_nothing_saved_is_lost(
 }
 
 #[test]
+fn an_update_telegram_delivers_twice_is_handled_once() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    fake.send_text(ANA, "/start ground-rules");
+    fake.press_when_shown(ANA, "Let's begin", PATIENCE);
+    fake.wait_for_text(ANA, 0, "First, a good time and place.", PATIENCE);
+    let before = fake.sent_to(ANA).len();
+    fake.redeliver_last();
+    // Something after it shows that the redelivered press was read and passed over.
+    fake.send_text(ANA, "/faq 1");
+    fake.wait_for_messages(ANA, before + 1, PATIENCE);
+    let after: Vec<String> = fake
+        .sent_to(ANA)
+        .into_iter()
+        .skip(before)
+        .map(|message| message.text)
+        .collect();
+    assert_eq!(after.len(), 1, "only the FAQ answer is new: {after:#?}");
+    assert!(after[0].contains('?'), "{after:#?}");
+}
+
+#[test]
 fn telegram_saying_too_many_requests_is_waited_out() {
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);

@@ -343,3 +343,54 @@ async fn the_embedded_store_keeps_state_across_a_reopen() {
     let stored = reopened.load(PersonId(3), NOW).await.expect("load");
     assert_eq!((stored.version, stored.state), (1, state));
 }
+
+mod the_last_update_is_written_with_the_state {
+    use kintsugi::storage::LastUpdate;
+
+    async fn check(backend: super::Backend) {
+        let person = super::PersonId(21);
+        let update = LastUpdate {
+            id: 900,
+            at: super::NOW,
+        };
+        backend
+            .storage
+            .save_handled(
+                person,
+                &super::state_with("a", "b"),
+                0,
+                super::NOW,
+                Some(update),
+            )
+            .await
+            .expect("save");
+        let stored = backend
+            .storage
+            .load(person, super::NOW)
+            .await
+            .expect("load");
+        assert_eq!(stored.last_update, Some(update));
+        // A write without an update keeps the one recorded.
+        backend
+            .storage
+            .save(person, &super::state_with("a", "c"), 1, super::NOW)
+            .await
+            .expect("save");
+        let stored = backend
+            .storage
+            .load(person, super::NOW)
+            .await
+            .expect("load");
+        assert_eq!(stored.last_update, Some(update));
+    }
+
+    #[tokio::test]
+    async fn on_redis() {
+        check(super::redis_backend(super::retention())).await;
+    }
+
+    #[tokio::test]
+    async fn on_the_embedded_store() {
+        check(super::embedded_backend(super::retention())).await;
+    }
+}

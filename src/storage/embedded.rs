@@ -8,7 +8,7 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-use super::{PersonId, Retention, Saved, StorageError, Stored, decode, encode};
+use super::{LastUpdate, PersonId, Retention, Saved, StorageError, Stored, decode, encode};
 use crate::dialogue::PersonState;
 
 /// (person id, key name) → a JSON `Record`.
@@ -20,6 +20,8 @@ struct Record {
     version: u64,
     expires_at: Option<i64>,
     data: String,
+    #[serde(default)]
+    last_update: Option<LastUpdate>,
 }
 
 impl Record {
@@ -65,10 +67,12 @@ impl EmbeddedStore {
                 Some(record) => Ok(Stored {
                     state: decode(&record.data)?,
                     version: record.version,
+                    last_update: record.last_update,
                 }),
                 None => Ok(Stored {
                     state: PersonState::default(),
                     version: 0,
+                    last_update: None,
                 }),
             }
         })
@@ -81,6 +85,7 @@ impl EmbeddedStore {
         state: &PersonState,
         expected: u64,
         now: i64,
+        update: Option<LastUpdate>,
     ) -> Result<Saved, StorageError> {
         let data = encode(state)?;
         let expires_at = self
@@ -91,21 +96,23 @@ impl EmbeddedStore {
             let write = database.begin_write().map_err(redb::Error::from)?;
             let outcome = {
                 let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
-                let current = read_record(&table, person, "state")?
-                    .filter(|record| record.alive(now))
-                    .map_or(0, |record| record.version);
-                if current == expected {
+                let current =
+                    read_record(&table, person, "state")?.filter(|record| record.alive(now));
+                let (version, recorded) =
+                    current.map_or((0, None), |record| (record.version, record.last_update));
+                if version == expected {
                     let record = Record {
-                        version: current + 1,
+                        version: version + 1,
                         expires_at,
                         data,
+                        last_update: update.or(recorded),
                     };
                     let bytes = serde_json::to_vec(&record)?;
                     table
                         .insert((person.0, "state"), bytes.as_slice())
                         .map_err(redb::Error::from)?;
                     Saved::Written {
-                        version: current + 1,
+                        version: version + 1,
                     }
                 } else {
                     Saved::Conflict

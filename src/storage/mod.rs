@@ -35,6 +35,30 @@ pub const PERSON_KEYS: &[&str] = &["state"];
 pub struct Stored {
     pub state: PersonState,
     pub version: u64,
+    /// The last Telegram update applied to this state, written with it.
+    pub last_update: Option<LastUpdate>,
+}
+
+/// A Telegram update id and when it was handled (seconds since the epoch), kept beside the
+/// state so that an update Telegram delivers twice is applied once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LastUpdate {
+    pub id: i64,
+    pub at: i64,
+}
+
+impl LastUpdate {
+    fn encode(self) -> String {
+        format!("{}:{}", self.id, self.at)
+    }
+
+    fn decode(text: &str) -> Option<LastUpdate> {
+        let (id, at) = text.split_once(':')?;
+        Some(LastUpdate {
+            id: id.parse().ok()?,
+            at: at.parse().ok()?,
+        })
+    }
 }
 
 /// The result of a compare-and-set write.
@@ -95,9 +119,22 @@ impl Storage {
         expected: u64,
         now: i64,
     ) -> Result<Saved, StorageError> {
+        self.save_handled(person, state, expected, now, None).await
+    }
+
+    /// Like `save`, and records `update` as the last one applied, in the same atomic write
+    /// (when given; otherwise the recorded one stays).
+    pub async fn save_handled(
+        &self,
+        person: PersonId,
+        state: &PersonState,
+        expected: u64,
+        now: i64,
+        update: Option<LastUpdate>,
+    ) -> Result<Saved, StorageError> {
         match self {
-            Storage::Redis(store) => store.save(person, state, expected).await,
-            Storage::Embedded(store) => store.save(person, state, expected, now).await,
+            Storage::Redis(store) => store.save(person, state, expected, update).await,
+            Storage::Embedded(store) => store.save(person, state, expected, now, update).await,
         }
     }
 

@@ -6,18 +6,21 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{PERSON_KEYS, PersonId, Retention, Saved, StorageError, Stored, decode, encode};
+use super::{
+    LastUpdate, PERSON_KEYS, PersonId, Retention, Saved, StorageError, Stored, decode, encode,
+};
 use crate::dialogue::PersonState;
 
 /// Writes the state only if its version is still the expected one; returns the new version,
 /// or -1 on a conflict. KEYS[1]: the state hash. ARGV: expected version, JSON, TTL seconds
-/// (0: no expiry).
+/// (0: no expiry), the last update handled as `id:at` (empty: keep the recorded one).
 const COMPARE_AND_SET: &str = r"
 local current = redis.call('HGET', KEYS[1], 'v')
 if current == false then current = '0' end
 if current ~= ARGV[1] then return -1 end
 local version = tonumber(current) + 1
 redis.call('HSET', KEYS[1], 'v', version, 'd', ARGV[2])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[4]) end
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
 return version
@@ -67,20 +70,24 @@ impl RedisStore {
 
     pub(super) async fn load(&self, person: PersonId) -> Result<Stored, StorageError> {
         let mut connection = self.connection.clone();
-        let (version, data): (Option<u64>, Option<String>) = redis::cmd("HMGET")
-            .arg(self.key(person, "state"))
-            .arg("v")
-            .arg("d")
-            .query_async(&mut connection)
-            .await?;
+        let (version, data, update): (Option<u64>, Option<String>, Option<String>) =
+            redis::cmd("HMGET")
+                .arg(self.key(person, "state"))
+                .arg("v")
+                .arg("d")
+                .arg("u")
+                .query_async(&mut connection)
+                .await?;
         match (version, data) {
             (Some(version), Some(data)) => Ok(Stored {
                 state: decode(&data)?,
                 version,
+                last_update: update.as_deref().and_then(LastUpdate::decode),
             }),
             _ => Ok(Stored {
                 state: PersonState::default(),
                 version: 0,
+                last_update: None,
             }),
         }
     }
@@ -90,6 +97,7 @@ impl RedisStore {
         person: PersonId,
         state: &PersonState,
         expected: u64,
+        update: Option<LastUpdate>,
     ) -> Result<Saved, StorageError> {
         let mut connection = self.connection.clone();
         let ttl = self.retention.0.map_or(0, |period| period.as_secs().max(1));
@@ -99,6 +107,7 @@ impl RedisStore {
             .arg(expected)
             .arg(encode(state)?)
             .arg(ttl)
+            .arg(update.map(LastUpdate::encode).unwrap_or_default())
             .invoke_async(&mut connection)
             .await?;
         Ok(match u64::try_from(version) {

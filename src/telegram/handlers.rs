@@ -12,7 +12,9 @@ use futures::FutureExt;
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::payloads::SendMessageSetters;
 use teloxide::prelude::*;
-use teloxide::types::{ChatMemberKind, ChatMemberUpdated, MaybeInaccessibleMessage, MessageKind};
+use teloxide::types::{
+    ChatMemberKind, ChatMemberUpdated, MaybeInaccessibleMessage, MessageKind, UpdateId,
+};
 use teloxide::{ApiError, RequestError};
 
 use super::render::{Outgoing, render};
@@ -43,7 +45,12 @@ where
         .branch(Update::filter_my_chat_member().endpoint(on_membership::<B>))
 }
 
-async fn on_message<B>(bot: B, message: Message, app: Arc<App>) -> Result<(), HandlerError>
+async fn on_message<B>(
+    bot: B,
+    update: Update,
+    message: Message,
+    app: Arc<App>,
+) -> Result<(), HandlerError>
 where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
@@ -59,12 +66,17 @@ where
                 _ => return Ok(()),
             },
         };
-        converse(&bot, &app, message.chat.id, &input).await
+        converse(&bot, &app, message.chat.id, &input, update.id).await
     })
     .await
 }
 
-async fn on_callback<B>(bot: B, query: CallbackQuery, app: Arc<App>) -> Result<(), HandlerError>
+async fn on_callback<B>(
+    bot: B,
+    update: Update,
+    query: CallbackQuery,
+    app: Arc<App>,
+) -> Result<(), HandlerError>
 where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
@@ -93,7 +105,7 @@ where
                 Err(error) => log::debug!("could not remove a keyboard: {}", error_kind(&error)),
             }
         }
-        converse(&bot, &app, shown.chat.id, &Input::Press(data)).await
+        converse(&bot, &app, shown.chat.id, &Input::Press(data), update.id).await
     })
     .await
 }
@@ -127,13 +139,29 @@ where
 
 /// Runs one input through the engine for the person in this private chat and sends the
 /// replies; when the store cannot be reached, says so kindly and changes nothing.
-async fn converse<B>(bot: &B, app: &App, chat: ChatId, input: &Input) -> Result<(), HandlerError>
+async fn converse<B>(
+    bot: &B,
+    app: &App,
+    chat: ChatId,
+    input: &Input,
+    update: UpdateId,
+) -> Result<(), HandlerError>
 where
     B: Requester<Err = RequestError>,
 {
     let person = PersonId(chat.0);
     let now = (app.clock)();
-    let replies = match conversation::handle(&app.storage, &app.library, person, input, now).await {
+    let update_id = i64::from(update.0);
+    let handled = conversation::handle_update(
+        &app.storage,
+        &app.library,
+        person,
+        input,
+        now,
+        Some(update_id),
+    )
+    .await;
+    let replies = match handled {
         Ok(replies) => replies,
         Err(error) => {
             log::warn!("event=storage_unavailable error={error}");

@@ -48,6 +48,10 @@ pub struct Failure {
 struct Inner {
     /// Updates not yet acknowledged by an offset past them.
     updates: VecDeque<Value>,
+    /// Every update ever queued, to deliver one again.
+    history: Vec<Value>,
+    /// Updates to hand out once more whatever the offset, as Telegram does after a crash.
+    redeliveries: VecDeque<Value>,
     next_update_id: i64,
     next_message_id: i64,
     requests: Vec<Request>,
@@ -190,6 +194,18 @@ impl FakeTelegram {
         })
     }
 
+    /// Hands the most recent update out once more, whatever offset the bot asks from.
+    pub fn redeliver_last(&self) {
+        let mut inner = self.shared.inner.lock().expect("the fake's lock");
+        let last = inner
+            .history
+            .last()
+            .cloned()
+            .expect("an update to deliver again");
+        inner.redeliveries.push_back(last);
+        self.shared.changed.notify_all();
+    }
+
     /// Answers the next request to `method` with an HTTP `status` and Telegram's error body.
     pub fn fail_next(
         &self,
@@ -289,6 +305,7 @@ impl FakeTelegram {
         inner.next_update_id += 1;
         inner.next_message_id += 1;
         let update = make(id, message_id);
+        inner.history.push(update.clone());
         inner.updates.push_back(update);
         self.shared.changed.notify_all();
     }
@@ -415,8 +432,12 @@ async fn get_updates(shared: &Shared, body: &Value) -> (StatusCode, Json<Value>)
                 .updates
                 .retain(|update| update["update_id"].as_i64().unwrap_or(0) >= offset);
             shared.changed.notify_all();
-            if !inner.updates.is_empty() || Instant::now() >= deadline {
-                let updates: Vec<Value> = inner.updates.iter().cloned().collect();
+            if !inner.updates.is_empty()
+                || !inner.redeliveries.is_empty()
+                || Instant::now() >= deadline
+            {
+                let mut updates: Vec<Value> = inner.redeliveries.drain(..).collect();
+                updates.extend(inner.updates.iter().cloned());
                 return (
                     StatusCode::OK,
                     Json(json!({ "ok": true, "result": updates })),
