@@ -165,6 +165,7 @@ fn run() -> anyhow::Result<()> {
             library: std::sync::Arc::new(library),
             storage,
             clock: unix_now,
+            flood: crate::telegram::flood::FloodGate::new(config.flood),
         };
         crate::telegram::run(bot, app).await
     })

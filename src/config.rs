@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::storage::Retention;
+use crate::telegram::flood::FloodLimit;
 
 /// Every setting Kintsugi reads. `.env.example` lists them all.
 #[derive(Debug, Clone)]
@@ -23,6 +24,9 @@ pub struct Config {
     pub telegram_token: Option<Secret>,
     /// `TELOXIDE_API_URL`: a self-hosted or local Bot API server instead of Telegram's.
     pub telegram_api_url: Option<String>,
+    /// `KINTSUGI_FLOOD_BURST` and `KINTSUGI_FLOOD_PER_MINUTE`: how many messages one person
+    /// may send at once, and how fast that allowance comes back.
+    pub flood: FloodLimit,
 }
 
 /// A value that must never reach a log: its `Debug` shows only that it is set.
@@ -71,6 +75,28 @@ impl Config {
                 value,
             })?,
         };
+        let whole = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match non_empty(name) {
+                None => Ok(default),
+                Some(value) => value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|number| *number > 0)
+                    .ok_or(ConfigError::Invalid {
+                        name,
+                        expected: "a whole number above 0",
+                        value,
+                    }),
+            }
+        };
+        let flood = FloodLimit {
+            burst: whole("KINTSUGI_FLOOD_BURST", FloodLimit::default().burst)?,
+            per_minute: whole(
+                "KINTSUGI_FLOOD_PER_MINUTE",
+                FloodLimit::default().per_minute,
+            )?,
+        };
         let retention = Retention(
             (retention_days > 0).then(|| Duration::from_secs(retention_days * 24 * 60 * 60)),
         );
@@ -87,6 +113,7 @@ impl Config {
             telegram_token: non_empty("TELOXIDE_TOKEN")
                 .map(|token| Secret(token.trim().to_owned())),
             telegram_api_url: non_empty("TELOXIDE_API_URL").map(|url| url.trim().to_owned()),
+            flood,
         })
     }
 }

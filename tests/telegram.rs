@@ -7,6 +7,7 @@ use std::sync::Arc;
 use kintsugi::dialogue::Library;
 use kintsugi::dialogue_dir::load_dir;
 use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Storage};
+use kintsugi::telegram::flood::{FloodGate, FloodLimit};
 use kintsugi::telegram::{App, schema};
 use teloxide::dptree;
 use teloxide::prelude::*;
@@ -40,16 +41,17 @@ impl Harness {
         let storage = Storage::Embedded(
             EmbeddedStore::open(directory.path(), Retention(None)).expect("an embedded store"),
         );
-        Harness::with_storage(storage, directory)
+        Harness::with(storage, directory, FloodLimit::default())
     }
 
-    fn with_storage(storage: Storage, directory: tempfile::TempDir) -> Harness {
+    fn with(storage: Storage, directory: tempfile::TempDir, flood: FloodLimit) -> Harness {
         let library = library();
         let mut bot = MockBot::new(MockMessageText::new().text("/start"), schema::<Bot>());
         bot.dependencies(dptree::deps![Arc::new(App {
             library: Arc::clone(&library),
             storage: storage.clone(),
             clock,
+            flood: FloodGate::new(flood),
         })]);
         Harness {
             bot,
@@ -325,8 +327,11 @@ async fn when_the_store_is_unreachable_the_person_is_told_kindly() {
         )
         .expect("a lazy client"),
     );
-    let mut harness =
-        Harness::with_storage(storage, tempfile::tempdir().expect("a temporary folder"));
+    let mut harness = Harness::with(
+        storage,
+        tempfile::tempdir().expect("a temporary folder"),
+        FloodLimit::default(),
+    );
     let texts = harness.send("/start").await;
     assert_eq!(texts, [harness.message("storage_down")]);
 }
@@ -345,4 +350,25 @@ async fn the_keyboard_is_inline_under_the_message() {
         request.reply_markup,
         Some(ReplyMarkup::InlineKeyboard(_))
     ));
+}
+
+#[tokio::test]
+async fn a_flood_gets_one_gentle_note_and_the_rest_is_dropped() {
+    let directory = tempfile::tempdir().expect("a temporary folder");
+    let storage = Storage::Embedded(
+        EmbeddedStore::open(directory.path(), Retention(None)).expect("an embedded store"),
+    );
+    let limit = FloodLimit {
+        burst: 2,
+        per_minute: 1,
+    };
+    let mut harness = Harness::with(storage, directory, limit);
+    let burst: Vec<MockMessageText> = (0..6)
+        .map(|_| MockMessageText::new().text("/faq 1"))
+        .collect();
+    harness.bot.update(burst);
+    harness.bot.dispatch().await;
+    let texts = harness.texts();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    assert_eq!(texts[2], harness.message("flood"));
 }

@@ -435,6 +435,10 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "said when the bot cannot reach its memory (Redis) for a moment",
     ),
     ("group_leave", "said once before leaving a group chat"),
+    (
+        "flood",
+        "said once when someone sends messages too fast to take in",
+    ),
 ];
 
 impl BotText {

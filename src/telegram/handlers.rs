@@ -6,7 +6,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
@@ -17,18 +17,42 @@ use teloxide::types::{
 };
 use teloxide::{ApiError, RequestError};
 
+use super::flood::{FloodGate, Verdict};
 use super::render::{Outgoing, render};
 use crate::conversation;
 use crate::dialogue::callback::{self, Action};
 use crate::dialogue::{Input, Library, Reply};
 use crate::storage::{PersonId, Storage};
 
-/// What every handler needs: the flows, the store and the clock.
+/// What every handler needs: the flows, the store, the clock and the flood gate.
 pub struct App {
     pub library: Arc<Library>,
     pub storage: Storage,
     /// Seconds since the Unix epoch.
     pub clock: fn() -> i64,
+    pub flood: FloodGate,
+}
+
+impl App {
+    /// Whether to serve a message from `chat` now; sends the flood note when it is due.
+    async fn admits<B>(&self, bot: &B, chat: ChatId) -> Result<bool, HandlerError>
+    where
+        B: Requester<Err = RequestError>,
+    {
+        match self.flood.check(chat.0, Instant::now()) {
+            Verdict::Serve => Ok(true),
+            Verdict::NoteAndDrop => {
+                log::info!("event=flood_noted");
+                let note = Reply {
+                    text: self.library.bot.message("flood").to_owned(),
+                    buttons: Vec::new(),
+                };
+                send(bot, chat, &[note]).await?;
+                Ok(false)
+            }
+            Verdict::Drop => Ok(false),
+        }
+    }
 }
 
 /// A failed Bot API request; logged by kind, never with message text.
@@ -58,6 +82,9 @@ where
         if !message.chat.is_private() {
             return leave(&bot, &app, message.chat.id).await;
         }
+        if !app.admits(&bot, message.chat.id).await? {
+            return Ok(());
+        }
         let input = match message.text() {
             Some(text) => Input::from_text(text),
             None => match message.kind {
@@ -86,7 +113,7 @@ where
         let Some(MaybeInaccessibleMessage::Regular(shown)) = &query.message else {
             return Ok(());
         };
-        if !shown.chat.is_private() {
+        if !shown.chat.is_private() || !app.admits(&bot, shown.chat.id).await? {
             return Ok(());
         }
         let data = query.data.clone().unwrap_or_default();

@@ -2,6 +2,7 @@
 //! the handler tree, with long polling and a graceful stop on SIGINT and SIGTERM. The only
 //! module that talks to the Bot API.
 
+pub mod flood;
 pub mod handlers;
 pub mod render;
 
