@@ -12,6 +12,8 @@ use crate::dialogue::Library;
 use crate::dialogue::graph::mermaid;
 use crate::dialogue_dir;
 use crate::storage::{EmbeddedStore, RedisStore, Storage};
+use crate::telegram::Listen;
+use crate::telegram::webhook::{Webhook, is_usable_secret};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,8 +29,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the bot on Telegram with long polling (needs TELOXIDE_TOKEN).
-    Run,
+    /// Run the bot on Telegram (needs TELOXIDE_TOKEN); long polling unless --webhook.
+    Run {
+        /// Receive updates on a webhook (KINTSUGI_WEBHOOK_URL, KINTSUGI_WEBHOOK_SECRET,
+        /// KINTSUGI_WEBHOOK_ADDRESS) instead of long polling.
+        #[arg(long)]
+        webhook: bool,
+    },
     /// Talk to Kintsugi in this terminal (embedded store, or Redis when REDIS_URL is set).
     Shell {
         /// Write the conversation to FILE as a transcript that the tests can replay.
@@ -59,8 +66,8 @@ impl Command {
 
 /// Runs a parsed command line.
 pub fn main(cli: Cli) -> ExitCode {
-    let result = match cli.command.unwrap_or(Command::Run) {
-        Command::Run => run(),
+    let result = match cli.command.unwrap_or(Command::Run { webhook: false }) {
+        Command::Run { webhook } => run(webhook),
         Command::Check { dir } => return check(dir),
         Command::Graph { flow } => graph(&flow),
         Command::Shell { record } => shell(record),
@@ -148,10 +155,15 @@ pub fn open_storage(config: &Config) -> anyhow::Result<Storage> {
     })
 }
 
-fn run() -> anyhow::Result<()> {
+fn run(webhook: bool) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let Some(token) = config.telegram_token.clone() else {
         anyhow::bail!("{}", crate::telegram::NO_TOKEN_HELP);
+    };
+    let listen = if webhook {
+        Listen::Webhook(webhook_settings(&config)?)
+    } else {
+        Listen::Polling
     };
     let library = load_library(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -167,7 +179,32 @@ fn run() -> anyhow::Result<()> {
             clock: unix_now,
             flood: crate::telegram::flood::FloodGate::new(config.flood),
         };
-        crate::telegram::run(bot, app).await
+        crate::telegram::run(bot, app, listen).await
+    })
+}
+
+/// The webhook settings, or a precise error naming what is missing or wrong.
+fn webhook_settings(config: &Config) -> anyhow::Result<Webhook> {
+    let Some(url) = &config.webhook_url else {
+        anyhow::bail!(
+            "--webhook needs KINTSUGI_WEBHOOK_URL: the public https:// address Telegram posts updates to"
+        );
+    };
+    let url: url::Url = url
+        .parse()
+        .map_err(|error| anyhow::anyhow!("KINTSUGI_WEBHOOK_URL {url:?} is not a URL: {error}"))?;
+    let Some(secret) = config.webhook_secret.clone() else {
+        anyhow::bail!(
+            "--webhook needs KINTSUGI_WEBHOOK_SECRET: 1 to 256 letters, digits, _ or -, the same on every replica"
+        );
+    };
+    if !is_usable_secret(secret.expose()) {
+        anyhow::bail!("KINTSUGI_WEBHOOK_SECRET must be 1 to 256 letters, digits, _ or -");
+    }
+    Ok(Webhook {
+        address: config.webhook_address,
+        url,
+        secret,
     })
 }
 

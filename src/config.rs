@@ -27,7 +27,16 @@ pub struct Config {
     /// `KINTSUGI_FLOOD_BURST` and `KINTSUGI_FLOOD_PER_MINUTE`: how many messages one person
     /// may send at once, and how fast that allowance comes back.
     pub flood: FloodLimit,
+    /// `KINTSUGI_WEBHOOK_URL`: the public HTTPS address Telegram posts updates to.
+    pub webhook_url: Option<String>,
+    /// `KINTSUGI_WEBHOOK_ADDRESS`: where the webhook server listens.
+    pub webhook_address: std::net::SocketAddr,
+    /// `KINTSUGI_WEBHOOK_SECRET`: the secret Telegram sends with every update.
+    pub webhook_secret: Option<Secret>,
 }
+
+/// Where the webhook server listens unless `KINTSUGI_WEBHOOK_ADDRESS` says otherwise.
+pub const DEFAULT_WEBHOOK_ADDRESS: &str = "0.0.0.0:8443";
 
 /// A value that must never reach a log: its `Debug` shows only that it is set.
 #[derive(Clone, PartialEq, Eq)]
@@ -114,6 +123,23 @@ impl Config {
                 .map(|token| Secret(token.trim().to_owned())),
             telegram_api_url: non_empty("TELOXIDE_API_URL").map(|url| url.trim().to_owned()),
             flood,
+            webhook_url: non_empty("KINTSUGI_WEBHOOK_URL").map(|url| url.trim().to_owned()),
+            webhook_address: match non_empty("KINTSUGI_WEBHOOK_ADDRESS") {
+                None => DEFAULT_WEBHOOK_ADDRESS
+                    .parse()
+                    .map_err(|_| ConfigError::Invalid {
+                        name: "KINTSUGI_WEBHOOK_ADDRESS",
+                        expected: "an address and port such as 0.0.0.0:8443",
+                        value: DEFAULT_WEBHOOK_ADDRESS.to_owned(),
+                    })?,
+                Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
+                    name: "KINTSUGI_WEBHOOK_ADDRESS",
+                    expected: "an address and port such as 0.0.0.0:8443",
+                    value,
+                })?,
+            },
+            webhook_secret: non_empty("KINTSUGI_WEBHOOK_SECRET")
+                .map(|secret| Secret(secret.trim().to_owned())),
         })
     }
 }

@@ -36,8 +36,21 @@ impl Bot {
     }
 
     fn start_with(fake: &FakeTelegram, redis: &RedisServer, token: &str, log_level: &str) -> Bot {
+        Bot::spawn(fake, redis, token, log_level, &[], &[])
+    }
+
+    fn spawn(
+        fake: &FakeTelegram,
+        redis: &RedisServer,
+        token: &str,
+        log_level: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Bot {
         let mut child = Command::new(BINARY)
             .arg("run")
+            .args(args)
+            .envs(env.iter().copied())
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("TELOXIDE_TOKEN", token)
             .env("TELOXIDE_API_URL", fake.url())
@@ -340,5 +353,104 @@ fn neither_the_token_nor_what_people_write_reaches_the_log_even_at_trace_level()
     assert!(
         !log.contains(secret_text),
         "a person's words leaked into the log"
+    );
+}
+
+#[test]
+fn in_webhook_mode_only_requests_with_the_secret_are_heard() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let url = format!("http://{address}/telegram/updates");
+    let secret = "e2e-secret_0123456789";
+    let bot = Bot::spawn(
+        &fake,
+        &redis,
+        "123456:FAKE-TOKEN",
+        "info",
+        &["--webhook"],
+        &[
+            ("KINTSUGI_WEBHOOK_URL", url.as_str()),
+            ("KINTSUGI_WEBHOOK_ADDRESS", address.as_str()),
+            ("KINTSUGI_WEBHOOK_SECRET", secret),
+        ],
+    );
+    fake.wait_for_requests("setWebhook", 1, PATIENCE);
+    let requests = fake.requests();
+    let registered = &requests
+        .iter()
+        .find(|r| r.method == "setwebhook")
+        .expect("setWebhook")
+        .body;
+    assert_eq!(registered["url"], url.as_str());
+    assert_eq!(registered["secret_token"], secret);
+    assert!(
+        registered["allowed_updates"]
+            .as_array()
+            .is_some_and(|kinds| kinds.len() == 3)
+    );
+
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let post = |secret: Option<&str>, update_id: i64| {
+        let body = support::fake_telegram::text_update(update_id, ANA, "/faq 1").to_string();
+        runtime.block_on(async {
+            let client = reqwest::Client::new();
+            // The server may still be starting: connection refusals are retried briefly.
+            for _ in 0..100 {
+                let mut request = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body.clone());
+                if let Some(secret) = secret {
+                    request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+                }
+                match request.send().await {
+                    Ok(response) => return response.status().as_u16(),
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+            panic!("the webhook server never answered; bot log:\n{}", bot.log());
+        })
+    };
+    assert_eq!(post(None, 1), 401);
+    assert_eq!(post(Some("e2e-secret_0123456780"), 2), 401);
+    assert_eq!(post(Some("short"), 3), 401);
+    assert_eq!(post(Some(secret), 4), 200);
+    let sent = fake.wait_for_messages(ANA, 1, PATIENCE);
+    assert_eq!(
+        sent.len(),
+        1,
+        "only the update with the secret was answered"
+    );
+    assert!(bot.log().contains("event=webhook_refused"), "{}", bot.log());
+}
+
+#[test]
+fn webhook_mode_without_a_secret_refuses_to_start_and_says_what_is_missing() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let mut bot = Bot::spawn(
+        &fake,
+        &redis,
+        "123456:FAKE-TOKEN",
+        "info",
+        &["--webhook"],
+        &[("KINTSUGI_WEBHOOK_URL", "https://example.org/hook")],
+    );
+    let status = bot.child.wait().expect("the bot exits");
+    assert!(!status.success());
+    // The log threads may lag a moment behind the exit.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !bot.log().contains("KINTSUGI_WEBHOOK_SECRET") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        bot.log()
+            .contains("--webhook needs KINTSUGI_WEBHOOK_SECRET"),
+        "{}",
+        bot.log()
     );
 }

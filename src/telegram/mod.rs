@@ -1,10 +1,11 @@
 //! Kintsugi on Telegram: the bot, its command list, and the dispatcher that feeds updates to
-//! the handler tree, with long polling and a graceful stop on SIGINT and SIGTERM. The only
+//! the handler tree, by long polling or a webhook, with a graceful stop on SIGINT and SIGTERM. The only
 //! module that talks to the Bot API.
 
 pub mod flood;
 pub mod handlers;
 pub mod render;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -75,18 +76,31 @@ pub fn bot(token: &str, api_url: Option<&str>) -> anyhow::Result<Bot> {
     })
 }
 
-/// Runs the bot with long polling until SIGINT or SIGTERM; updates in flight finish first.
-pub async fn run(bot: Bot, app: App) -> anyhow::Result<()> {
+/// How the bot hears about updates.
+#[derive(Debug, Clone)]
+pub enum Listen {
+    /// Long polling: the bot asks Telegram.
+    Polling,
+    /// Telegram posts updates to this server; see [`webhook::Webhook`].
+    Webhook(webhook::Webhook),
+}
+
+/// Runs the bot until SIGINT or SIGTERM; updates in flight finish first.
+pub async fn run(bot: Bot, app: App, listen: Listen) -> anyhow::Result<()> {
     let me = bot
         .get_me()
         .await
         .map_err(|error| anyhow::anyhow!("cannot reach the Bot API: {error}"))?;
     log::info!(
-        "kintsugi telegram version={} bot_id={} flows={} store={}",
+        "kintsugi telegram version={} bot_id={} flows={} store={} listen={}",
         env!("CARGO_PKG_VERSION"),
         me.id,
         app.library.flows.len(),
-        app.storage.kind()
+        app.storage.kind(),
+        match listen {
+            Listen::Polling => "polling",
+            Listen::Webhook(_) => "webhook",
+        }
     );
     if let Err(error) = bot.set_my_commands(command_list(&app.library)).await {
         log::warn!(
@@ -96,10 +110,7 @@ pub async fn run(bot: Bot, app: App) -> anyhow::Result<()> {
     }
     // Throttle waits out Telegram's limits (and any 429 retry_after) before each send.
     let throttled = bot.clone().throttle(Limits::default());
-    let listener = Polling::builder(throttled.clone())
-        .allowed_updates(allowed_updates())
-        .build();
-    let mut dispatcher = Dispatcher::builder(throttled, schema::<Throttle<Bot>>())
+    let mut dispatcher = Dispatcher::builder(throttled.clone(), schema::<Throttle<Bot>>())
         .dependencies(dptree::deps![Arc::new(app)])
         .default_handler(|update| async move {
             log::debug!("event=update_ignored id={}", update.id.0);
@@ -125,12 +136,32 @@ pub async fn run(bot: Bot, app: App) -> anyhow::Result<()> {
             }
         }
     });
-    dispatcher
-        .dispatch_with_listener(
-            listener,
-            LoggingErrorHandler::with_custom_text("polling failed"),
-        )
-        .await;
+    match listen {
+        Listen::Polling => {
+            let listener = Polling::builder(throttled)
+                .allowed_updates(allowed_updates())
+                .build();
+            // Logged by kind only: teloxide's own handler would print a response it could not
+            // parse whole, and a getUpdates response holds what people wrote.
+            let polling_failed = Arc::new(|error: teloxide::RequestError| {
+                log::warn!(
+                    "event=polling_failed error={}",
+                    handlers::error_kind(&error)
+                );
+                futures::future::ready(())
+            });
+            dispatcher
+                .dispatch_with_listener(listener, polling_failed)
+                .await;
+        }
+        Listen::Webhook(webhook) => {
+            let (listener, server) = webhook::listen(&bot, &webhook).await?;
+            dispatcher
+                .dispatch_with_listener(listener, LoggingErrorHandler::new())
+                .await;
+            server.abort();
+        }
+    }
     log::info!("event=stopped");
     Ok(())
 }

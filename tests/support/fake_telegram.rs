@@ -311,6 +311,37 @@ impl FakeTelegram {
     }
 }
 
+/// An update carrying a text message from person `chat`, as Telegram would post it.
+pub fn text_update(update_id: i64, chat: i64, text: &str) -> Value {
+    json!({
+        "update_id": update_id,
+        "message": private_message(chat, update_id, chat, text),
+    })
+}
+
+/// The text fields of a multipart form (teloxide sends `setWebhook` that way), as a JSON
+/// object; a field holding JSON (a list, say) is parsed.
+fn form_fields(body: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(body);
+    let mut fields = serde_json::Map::new();
+    for part in text.split("\r\n--") {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Some(name) = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+        else {
+            continue;
+        };
+        let value = value.trim_end_matches("\r\n");
+        let parsed = serde_json::from_str(value).unwrap_or_else(|_| json!(value));
+        fields.insert(name.to_owned(), parsed);
+    }
+    Value::Object(fields)
+}
+
 fn user(id: i64) -> Value {
     json!({ "id": id, "is_bot": false, "first_name": "Ana" })
 }
@@ -353,7 +384,7 @@ async fn answer(
     body: Bytes,
 ) -> (StatusCode, Json<Value>) {
     let method = method.to_lowercase();
-    let mut body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| form_fields(&body));
     if method == "getupdates" {
         return get_updates(&shared, &body).await;
     }
