@@ -325,6 +325,32 @@ fn a_person_who_blocked_the_bot_does_not_stop_it_serving_others() {
         "{}",
         bot.log()
     );
+    let marked: bool = redis.query(&["HEXISTS", &format!("e2e:{{u:{BEN}}}:meta"), "blocked"]);
+    assert!(marked, "the person is marked as unreachable");
+}
+
+#[test]
+fn telegram_saying_a_person_blocked_or_unblocked_the_bot_is_recorded() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    let key = format!("e2e:{{u:{BEN}}}:meta");
+    fake.member_status(BEN, "kicked");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !redis.query::<bool>(&["HEXISTS", &key, "blocked"]) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never marked as blocked"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    fake.member_status(BEN, "member");
+    while redis.query::<bool>(&["HEXISTS", &key, "blocked"]) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never marked as unblocked"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]

@@ -64,6 +64,7 @@ conformance!(
     concurrent_writers_that_retry_lose_no_update,
     every_write_sets_the_retention_expiry,
     deleting_a_person_removes_every_key_and_only_theirs,
+    a_person_who_blocked_the_bot_is_unreachable_until_they_unblock_it,
 );
 
 fn retention() -> Retention {
@@ -209,6 +210,35 @@ async fn every_write_sets_the_retention_expiry(backend: Backend) {
     );
 }
 
+async fn a_person_who_blocked_the_bot_is_unreachable_until_they_unblock_it(backend: Backend) {
+    let person = PersonId(31);
+    let reachable = |storage: &Storage| {
+        let storage = storage.clone();
+        async move { storage.is_reachable(person, NOW).await.expect("read") }
+    };
+    assert!(reachable(&backend.storage).await);
+    backend
+        .storage
+        .set_reachable(person, false, NOW)
+        .await
+        .expect("write");
+    assert!(!reachable(&backend.storage).await);
+    assert!(
+        !backend
+            .storage
+            .keys_of(person, NOW)
+            .await
+            .expect("keys")
+            .is_empty()
+    );
+    backend
+        .storage
+        .set_reachable(person, true, NOW)
+        .await
+        .expect("write");
+    assert!(reachable(&backend.storage).await);
+}
+
 async fn deleting_a_person_removes_every_key_and_only_theirs(backend: Backend) {
     let (leaving, staying) = (PersonId(11), PersonId(12));
     for person in [leaving, staying] {
@@ -217,6 +247,11 @@ async fn deleting_a_person_removes_every_key_and_only_theirs(backend: Backend) {
             .save(person, &state_with("letter", "private words"), 0, NOW)
             .await
             .expect("save");
+        backend
+            .storage
+            .set_reachable(person, false, NOW)
+            .await
+            .expect("write");
     }
     assert!(
         !backend

@@ -88,10 +88,7 @@ impl EmbeddedStore {
         update: Option<LastUpdate>,
     ) -> Result<Saved, StorageError> {
         let data = encode(state)?;
-        let expires_at = self
-            .retention
-            .0
-            .map(|period| now.saturating_add(i64::try_from(period.as_secs()).unwrap_or(i64::MAX)));
+        let expires_at = self.expires_at(now);
         self.blocking(move |database| {
             let write = database.begin_write().map_err(redb::Error::from)?;
             let outcome = {
@@ -122,6 +119,62 @@ impl EmbeddedStore {
             Ok(outcome)
         })
         .await
+    }
+
+    pub(super) async fn set_reachable(
+        &self,
+        person: PersonId,
+        reachable: bool,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        let expires_at = self.expires_at(now);
+        self.blocking(move |database| {
+            let write = database.begin_write().map_err(redb::Error::from)?;
+            {
+                let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
+                if reachable {
+                    table
+                        .remove((person.0, "meta"))
+                        .map_err(redb::Error::from)?;
+                } else {
+                    let record = Record {
+                        version: 1,
+                        expires_at,
+                        data: serde_json::json!({ "blocked": now }).to_string(),
+                        last_update: None,
+                    };
+                    let bytes = serde_json::to_vec(&record)?;
+                    table
+                        .insert((person.0, "meta"), bytes.as_slice())
+                        .map_err(redb::Error::from)?;
+                }
+            }
+            write.commit().map_err(redb::Error::from)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn is_reachable(
+        &self,
+        person: PersonId,
+        now: i64,
+    ) -> Result<bool, StorageError> {
+        self.blocking(move |database| {
+            let read = database.begin_read().map_err(redb::Error::from)?;
+            let table = read.open_table(PEOPLE).map_err(redb::Error::from)?;
+            let blocked =
+                read_record(&table, person, "meta")?.is_some_and(|record| record.alive(now));
+            Ok(!blocked)
+        })
+        .await
+    }
+
+    /// When a record written at `now` expires.
+    fn expires_at(&self, now: i64) -> Option<i64> {
+        self.retention
+            .0
+            .map(|period| now.saturating_add(i64::try_from(period.as_secs()).unwrap_or(i64::MAX)))
     }
 
     pub(super) async fn delete_person(&self, person: PersonId) -> Result<(), StorageError> {

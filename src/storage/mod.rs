@@ -9,7 +9,8 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `<prefix>:{u:<id>}:state` | hash | `v`: the state's version (a counter), `d`: the state as JSON |
+//! | `<prefix>:{u:<id>}:state` | hash | `v`: the state's version (a counter), `d`: the state as JSON, `u`: the last Telegram update applied (`id:time`) |
+//! | `<prefix>:{u:<id>}:meta` | hash | `blocked`: when the person blocked the bot (absent while they have not) |
 //!
 //! `<prefix>` comes from `KINTSUGI_REDIS_PREFIX` (default `kintsugi`), so several bots can share
 //! one Redis. Each key expires after the retention period, refreshed on every write.
@@ -28,7 +29,7 @@ use crate::dialogue::PersonState;
 pub struct PersonId(pub i64);
 
 /// The names of every per-person key; deleting a person deletes all of them.
-pub const PERSON_KEYS: &[&str] = &["state"];
+pub const PERSON_KEYS: &[&str] = &["state", "meta"];
 
 /// A person's state with the version it was read at (0 when nothing is stored yet).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +136,28 @@ impl Storage {
         match self {
             Storage::Redis(store) => store.save(person, state, expected, update).await,
             Storage::Embedded(store) => store.save(person, state, expected, now, update).await,
+        }
+    }
+
+    /// Records whether the person can be written to: `false` once they block the bot (a 403,
+    /// or Telegram saying so), `true` again when they unblock it.
+    pub async fn set_reachable(
+        &self,
+        person: PersonId,
+        reachable: bool,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        match self {
+            Storage::Redis(store) => store.set_reachable(person, reachable, now).await,
+            Storage::Embedded(store) => store.set_reachable(person, reachable, now).await,
+        }
+    }
+
+    /// Whether the person can be written to (has not blocked the bot).
+    pub async fn is_reachable(&self, person: PersonId, now: i64) -> Result<bool, StorageError> {
+        match self {
+            Storage::Redis(store) => store.is_reachable(person).await,
+            Storage::Embedded(store) => store.is_reachable(person, now).await,
         }
     }
 

@@ -116,6 +116,36 @@ impl RedisStore {
         })
     }
 
+    pub(super) async fn set_reachable(
+        &self,
+        person: PersonId,
+        reachable: bool,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let key = self.key(person, "meta");
+        if reachable {
+            let _: () = connection.hdel(key, "blocked").await?;
+        } else {
+            let mut pipe = redis::pipe();
+            pipe.atomic().hset(&key, "blocked", now).ignore();
+            match self.retention.0 {
+                Some(period) => pipe.expire(&key, period.as_secs().max(1) as i64).ignore(),
+                None => pipe.persist(&key).ignore(),
+            };
+            let _: () = pipe.query_async(&mut connection).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn is_reachable(&self, person: PersonId) -> Result<bool, StorageError> {
+        let mut connection = self.connection.clone();
+        let blocked: bool = connection
+            .hexists(self.key(person, "meta"), "blocked")
+            .await?;
+        Ok(!blocked)
+    }
+
     pub(super) async fn delete_person(&self, person: PersonId) -> Result<(), StorageError> {
         let mut connection = self.connection.clone();
         let keys: Vec<String> = PERSON_KEYS

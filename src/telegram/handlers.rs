@@ -47,7 +47,9 @@ impl App {
                     text: self.library.bot.message("flood").to_owned(),
                     buttons: Vec::new(),
                 };
-                send(bot, chat, &[note]).await?;
+                if send(bot, chat, &[note]).await? == Delivery::Blocked {
+                    mark_reachable(self, PersonId(chat.0), false).await;
+                }
                 Ok(false)
             }
             Verdict::Drop => Ok(false),
@@ -151,8 +153,11 @@ where
             ChatMemberKind::Member(_) | ChatMemberKind::Administrator(_)
         );
         if update.chat.is_private() {
-            if matches!(update.new_chat_member.kind, ChatMemberKind::Banned(_)) {
-                log::info!("event=blocked_by_person");
+            let person = PersonId(update.chat.id.0);
+            match update.new_chat_member.kind {
+                ChatMemberKind::Banned(_) => mark_reachable(&app, person, false).await,
+                ChatMemberKind::Member(_) => mark_reachable(&app, person, true).await,
+                _ => {}
             }
             return Ok(());
         }
@@ -198,7 +203,10 @@ where
             }]
         }
     };
-    send(bot, chat, &replies).await
+    if send(bot, chat, &replies).await? == Delivery::Blocked {
+        mark_reachable(app, person, false).await;
+    }
+    Ok(())
 }
 
 /// How often one message is tried when Telegram or the network fails on the way.
@@ -208,8 +216,16 @@ const FIRST_RETRY_DELAY: Duration = Duration::from_millis(250);
 /// The longest `retry_after` honoured in place; a longer one drops the message.
 const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(30);
 
-/// Sends replies in order. A person who blocked the bot is logged once and sent nothing more.
-pub async fn send<B>(bot: &B, chat: ChatId, replies: &[Reply]) -> Result<(), HandlerError>
+/// Whether replies reached the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    /// The person blocked the bot (or closed their account): nothing more was sent.
+    Blocked,
+}
+
+/// Sends replies in order; stops at once if the person has blocked the bot.
+pub async fn send<B>(bot: &B, chat: ChatId, replies: &[Reply]) -> Result<Delivery, HandlerError>
 where
     B: Requester<Err = RequestError>,
 {
@@ -217,13 +233,32 @@ where
         match send_one(bot, chat, &outgoing).await {
             Ok(()) => {}
             Err(RequestError::Api(ApiError::BotBlocked | ApiError::UserDeactivated)) => {
-                log::info!("event=blocked_by_person");
-                return Ok(());
+                return Ok(Delivery::Blocked);
             }
             Err(error) => return Err(error),
         }
     }
-    Ok(())
+    Ok(Delivery::Delivered)
+}
+
+/// Records that a person can (or can no longer) be written to; a failure is only logged,
+/// since the conversation itself is already saved.
+async fn mark_reachable(app: &App, person: PersonId, reachable: bool) {
+    log::info!(
+        "event={}",
+        if reachable {
+            "unblocked_by_person"
+        } else {
+            "blocked_by_person"
+        }
+    );
+    if let Err(error) = app
+        .storage
+        .set_reachable(person, reachable, (app.clock)())
+        .await
+    {
+        log::warn!("event=storage_unavailable error={error}");
+    }
 }
 
 /// Sends one message, waiting out `retry_after` and retrying server and network failures

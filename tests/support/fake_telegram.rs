@@ -143,6 +143,35 @@ impl FakeTelegram {
         });
     }
 
+    /// Queues Telegram's news that person `chat` now has `status` towards the bot in their
+    /// private chat: `kicked` when they block it, `member` when they unblock it.
+    pub fn member_status(&self, chat: i64, status: &str) {
+        self.push(|id, _| {
+            let old = if status == "kicked" {
+                "member"
+            } else {
+                "kicked"
+            };
+            let mut old_member = json!({ "status": old, "user": bot_user() });
+            let mut new_member = json!({ "status": status, "user": bot_user() });
+            for member in [&mut old_member, &mut new_member] {
+                if member["status"] == "kicked" {
+                    member["until_date"] = json!(0);
+                }
+            }
+            json!({
+                "update_id": id,
+                "my_chat_member": {
+                    "chat": { "id": chat, "type": "private", "first_name": "Ana" },
+                    "from": user(chat),
+                    "date": 1_800_000_000,
+                    "old_chat_member": old_member,
+                    "new_chat_member": new_member,
+                },
+            })
+        });
+    }
+
     /// Presses the button labelled `label` on the latest message to `chat` that has it.
     pub fn press_label(&self, chat: i64, label: &str) {
         let sent = self.sent_to(chat);
@@ -340,6 +369,10 @@ fn form_fields(body: &[u8]) -> Value {
         fields.insert(name.to_owned(), parsed);
     }
     Value::Object(fields)
+}
+
+fn bot_user() -> Value {
+    json!({ "id": BOT_ID, "is_bot": true, "first_name": "Kintsugi" })
 }
 
 fn user(id: i64) -> Value {
