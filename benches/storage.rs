@@ -1,10 +1,7 @@
 //! Storage benchmarks: one state round trip (load, then compare-and-set save) on each backend,
 //! beside a baseline in the same run: a bare PING for Redis, a bare JSON encode/decode of the
 //! state for the embedded store. Redis runs on a real `redis-server` started on loopback by the
-//! test support. Run with `cargo bench --bench storage`.
-
-#[path = "../tests/support/mod.rs"]
-mod support;
+//! testkit. Run with `cargo bench --bench storage`.
 
 use std::hint::black_box;
 
@@ -37,7 +34,7 @@ fn storage(c: &mut Criterion) {
     // The Redis client attaches to the runtime it is created in.
     let _runtime_context = runtime.enter();
     let state = sample_state();
-    let server = support::RedisServer::start();
+    let server = kintsugi::testkit::RedisServer::start();
     let retention = Retention(Some(std::time::Duration::from_secs(3600)));
     let redis =
         Storage::Redis(RedisStore::connect(&server.url(), "bench", retention).expect("redis"));

@@ -6,7 +6,8 @@
 //! - [`storage`]: per-person state in Redis or the embedded store; the only code touching either.
 //! - [`conversation`]: one input for one person: load, advance, compare-and-set save.
 //! - [`shell`]: the terminal player.
-//! - [`telegram`]: the bot on Telegram: handler tree, rendering, polling.
+//! - [`telegram`]: the bot on Telegram: handler tree, rendering, polling, webhook.
+//! - [`testkit`]: a real redis-server and a fake Bot API, for tests and the load tool.
 //! - [`config`]: the only reader of environment variables.
 //! - [`cli`]: the `kintsugi` command and its subcommands.
 
@@ -18,3 +19,4 @@ pub mod dialogue_dir;
 pub mod shell;
 pub mod storage;
 pub mod telegram;
+pub mod testkit;

@@ -8,15 +8,13 @@
 //! Kintsugi: the same step, and on to the card
 //! ```
 
-mod support;
-
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use support::RedisServer;
-use support::fake_telegram::FakeTelegram;
+use kintsugi::testkit::RedisServer;
+use kintsugi::testkit::fake_telegram::{self, FakeTelegram};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_kintsugi");
 /// How long a reply may take to arrive before a test fails (generous: CI machines are slow).
@@ -101,7 +99,7 @@ impl Drop for Bot {
     }
 }
 
-fn texts(sent: &[support::fake_telegram::Sent]) -> Vec<&str> {
+fn texts(sent: &[fake_telegram::Sent]) -> Vec<&str> {
     sent.iter().map(|message| message.text.as_str()).collect()
 }
 
@@ -422,7 +420,7 @@ fn in_webhook_mode_only_requests_with_the_secret_are_heard() {
 
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let post = |secret: Option<&str>, update_id: i64| {
-        let body = support::fake_telegram::text_update(update_id, ANA, "/faq 1").to_string();
+        let body = fake_telegram::text_update(update_id, ANA, "/faq 1").to_string();
         runtime.block_on(async {
             let client = reqwest::Client::new();
             // The server may still be starting: connection refusals are retried briefly.

@@ -2,14 +2,12 @@
 //! `Storage`; the `conformance!` macro runs it twice: against a real `redis-server` started on a
 //! free loopback port, and against the embedded redb store in a temporary directory.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kintsugi::dialogue::{Answer, FlowId, PersonState, Role};
 use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Saved, Storage};
-use support::RedisServer;
+use kintsugi::testkit::RedisServer;
 
 const DAY: u64 = 24 * 60 * 60;
 const NOW: i64 = 1_790_000_000;

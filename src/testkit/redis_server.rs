@@ -1,11 +1,7 @@
-//! Test support shared by the integration tests (each test binary includes it with
-//! `mod support;`): [`RedisServer`], a real `redis-server` started for one test on a free
-//! loopback port with its own temporary directory, plus sync helpers to inspect its keys
-//! directly. Modelled on the test support of redis-rs.
-
-#![allow(dead_code)]
-
-pub mod fake_telegram;
+//! [`RedisServer`]: a real `redis-server` started on a free loopback port with its own
+//! temporary directory, killed when dropped, plus sync helpers to inspect its keys directly.
+//! Modelled on the test support of redis-rs. Its setup panics with the server's log (or an
+//! install hint) when the server cannot start: a test should fail loudly and say why.
 
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
