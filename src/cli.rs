@@ -12,8 +12,8 @@ use crate::dialogue::Library;
 use crate::dialogue::graph::mermaid;
 use crate::dialogue_dir;
 use crate::storage::{EmbeddedStore, RedisStore, Storage};
-use crate::telegram::Listen;
 use crate::telegram::webhook::{Webhook, is_usable_secret};
+use crate::telegram::{Listen, Mode};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,6 +35,9 @@ pub enum Command {
         /// KINTSUGI_WEBHOOK_ADDRESS) instead of long polling.
         #[arg(long)]
         webhook: bool,
+        /// For the load tool only: a bare bot that answers every message with one line.
+        #[arg(long, hide = true)]
+        baseline: bool,
     },
     /// Talk to Kintsugi in this terminal (embedded store, or Redis when REDIS_URL is set).
     Shell {
@@ -52,6 +55,19 @@ pub enum Command {
         /// The flow's id, for example `forgiveness`.
         flow: String,
     },
+    /// Measure the bot under load beside a baseline bot (starts its own redis-server and a
+    /// fake Bot API). Without --people, runs the README's three scenarios.
+    Load {
+        /// Simulated people talking at once.
+        #[arg(long)]
+        people: Option<usize>,
+        /// Milliseconds each person waits between messages (0: saturation).
+        #[arg(long, default_value_t = 1000)]
+        pace_ms: u64,
+        /// Seconds measured per bot, after a few seconds of warm-up.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 impl Command {
@@ -66,11 +82,19 @@ impl Command {
 
 /// Runs a parsed command line.
 pub fn main(cli: Cli) -> ExitCode {
-    let result = match cli.command.unwrap_or(Command::Run { webhook: false }) {
-        Command::Run { webhook } => run(webhook),
+    let result = match cli.command.unwrap_or(Command::Run {
+        webhook: false,
+        baseline: false,
+    }) {
+        Command::Run { webhook, baseline } => run(webhook, baseline),
         Command::Check { dir } => return check(dir),
         Command::Graph { flow } => graph(&flow),
         Command::Shell { record } => shell(record),
+        Command::Load {
+            people,
+            pace_ms,
+            seconds,
+        } => load(people, pace_ms, seconds),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -155,7 +179,7 @@ pub fn open_storage(config: &Config) -> anyhow::Result<Storage> {
     })
 }
 
-fn run(webhook: bool) -> anyhow::Result<()> {
+fn run(webhook: bool, baseline: bool) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let Some(token) = config.telegram_token.clone() else {
         anyhow::bail!("{}", crate::telegram::NO_TOKEN_HELP);
@@ -179,7 +203,12 @@ fn run(webhook: bool) -> anyhow::Result<()> {
             clock: unix_now,
             flood: crate::telegram::flood::FloodGate::new(config.flood),
         };
-        crate::telegram::run(bot, app, listen).await
+        let mode = if baseline {
+            Mode::Baseline
+        } else {
+            Mode::Kintsugi
+        };
+        crate::telegram::run(bot, app, listen, mode, config.send_limits).await
     })
 }
 
@@ -206,6 +235,24 @@ fn webhook_settings(config: &Config) -> anyhow::Result<Webhook> {
         url,
         secret,
     })
+}
+
+fn load(people: Option<usize>, pace_ms: u64, seconds: u64) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let library = load_library(&config)?;
+    let scenarios = match people {
+        None => crate::load::standard_suite(),
+        Some(people) => vec![(
+            "custom",
+            crate::load::Scenario {
+                people,
+                pace: std::time::Duration::from_millis(pace_ms),
+                warmup: std::time::Duration::from_secs(3),
+                measure: std::time::Duration::from_secs(seconds),
+            },
+        )],
+    };
+    crate::load::run_suite(&scenarios, &library)
 }
 
 fn shell(record: Option<PathBuf>) -> anyhow::Result<()> {

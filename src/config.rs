@@ -33,6 +33,9 @@ pub struct Config {
     pub webhook_address: std::net::SocketAddr,
     /// `KINTSUGI_WEBHOOK_SECRET`: the secret Telegram sends with every update.
     pub webhook_secret: Option<Secret>,
+    /// `KINTSUGI_SEND_LIMITS`: `off` lifts Telegram's send limits, for load tests against a
+    /// local fake only.
+    pub send_limits: bool,
 }
 
 /// Where the webhook server listens unless `KINTSUGI_WEBHOOK_ADDRESS` says otherwise.
@@ -140,6 +143,17 @@ impl Config {
             },
             webhook_secret: non_empty("KINTSUGI_WEBHOOK_SECRET")
                 .map(|secret| Secret(secret.trim().to_owned())),
+            send_limits: match non_empty("KINTSUGI_SEND_LIMITS").as_deref().map(str::trim) {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        name: "KINTSUGI_SEND_LIMITS",
+                        expected: "on or off",
+                        value: other.to_owned(),
+                    });
+                }
+            },
         })
     }
 }

@@ -10,12 +10,14 @@
 //! - [`testkit`]: a real redis-server and a fake Bot API, for tests and the load tool.
 //! - [`config`]: the only reader of environment variables.
 //! - [`cli`]: the `kintsugi` command and its subcommands.
+//! - [`load`]: the load tool (`kintsugi load`).
 
 pub mod cli;
 pub mod config;
 pub mod conversation;
 pub mod dialogue;
 pub mod dialogue_dir;
+pub mod load;
 pub mod shell;
 pub mod storage;
 pub mod telegram;

@@ -218,3 +218,36 @@ fn a_recorded_shell_session_replays_exactly_against_the_engine() {
     let expected = normalize(&recorded);
     assert_eq!(normalize(&replay(&library, &expected)), expected);
 }
+
+#[test]
+fn the_load_tool_measures_kintsugi_beside_the_baseline() {
+    let data = tempfile::tempdir().expect("a data folder");
+    let output = kintsugi(data.path())
+        .args(["load", "--people", "4", "--pace-ms", "0", "--seconds", "1"])
+        .output()
+        .expect("the load tool runs");
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    let row = |bot: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .find(|line| line.starts_with(bot))
+            .unwrap_or_else(|| panic!("no {bot} row in:\n{stdout}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    for bot in ["baseline", "kintsugi"] {
+        let updates: f64 = row(bot)[1].parse().expect("updates per second");
+        assert!(updates > 0.0, "{stdout}");
+    }
+    // Two Redis round trips per update: a read and a compare-and-set.
+    let commands: f64 = row("kintsugi")[5]
+        .parse()
+        .expect("redis commands per update");
+    assert!((1.5..=2.5).contains(&commands), "{stdout}");
+    assert!(
+        stdout.contains("of the baseline's updates per second"),
+        "{stdout}"
+    );
+}

@@ -21,7 +21,7 @@ use super::flood::{FloodGate, Verdict};
 use super::render::{Outgoing, render};
 use crate::conversation;
 use crate::dialogue::callback::{self, Action};
-use crate::dialogue::{Input, Library, Reply};
+use crate::dialogue::{Button, Input, Library, Reply};
 use crate::storage::{PersonId, Storage};
 
 /// What every handler needs: the flows, the store, the clock and the flood gate.
@@ -71,6 +71,53 @@ where
         .branch(Update::filter_my_chat_member().endpoint(on_membership::<B>))
 }
 
+/// The data of the baseline's one button.
+pub const BASELINE_BUTTON: &str = "next";
+
+/// The load tool's baseline: the same Telegram work as Kintsugi for every update (a press is
+/// answered and its keyboard removed; every update gets a message with a button back), at
+/// once, with no engine and no storage. Kintsugi's figures divided by its are the cost of the
+/// engine and the store.
+pub fn baseline_schema<B>() -> UpdateHandler<HandlerError>
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    async fn reply<B: Requester<Err = RequestError>>(
+        bot: &B,
+        chat: ChatId,
+    ) -> Result<(), HandlerError> {
+        let button = Button {
+            label: "Next".to_owned(),
+            data: BASELINE_BUTTON.to_owned(),
+        };
+        bot.send_message(chat, "ok")
+            .reply_markup(super::render::keyboard(&[button]))
+            .await?;
+        Ok(())
+    }
+    dptree::entry()
+        .branch(
+            Update::filter_message().endpoint(|bot: B, message: Message| async move {
+                reply(&bot, message.chat.id).await
+            }),
+        )
+        .branch(Update::filter_callback_query().endpoint(
+            |bot: B, query: CallbackQuery| async move {
+                let Some(MaybeInaccessibleMessage::Regular(shown)) = &query.message else {
+                    return Ok(());
+                };
+                let (answered, edited, replied) = tokio::join!(
+                    bot.answer_callback_query(query.id.clone()),
+                    bot.edit_message_reply_markup(shown.chat.id, shown.id),
+                    reply(&bot, shown.chat.id)
+                );
+                answered?;
+                edited?;
+                replied
+            },
+        ))
+}
+
 async fn on_message<B>(
     bot: B,
     update: Update,
@@ -110,12 +157,18 @@ where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
     contain("button", async move {
-        // Always answered first, so the person never watches a spinning clock.
-        bot.answer_callback_query(query.id.clone()).await?;
+        // Every press is answered, so the person never watches a spinning clock.
+        let answer = async {
+            if let Err(error) = bot.answer_callback_query(query.id.clone()).await {
+                log::debug!("could not answer a press: {}", error_kind(&error));
+            }
+        };
         let Some(MaybeInaccessibleMessage::Regular(shown)) = &query.message else {
+            answer.await;
             return Ok(());
         };
         if !shown.chat.is_private() || !app.admits(&bot, shown.chat.id).await? {
+            answer.await;
             return Ok(());
         }
         let data = query.data.clone().unwrap_or_default();
@@ -128,13 +181,23 @@ where
                 ..
             })
         );
-        if !is_question {
+        let remove_keyboard = async {
+            if is_question {
+                return;
+            }
             match bot.edit_message_reply_markup(shown.chat.id, shown.id).await {
                 Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
                 Err(error) => log::debug!("could not remove a keyboard: {}", error_kind(&error)),
             }
-        }
-        converse(&bot, &app, shown.chat.id, &Input::Press(data), update.id).await
+        };
+        // The three go out together: none waits for another.
+        let input = Input::Press(data.clone());
+        let ((), (), conversed) = tokio::join!(
+            answer,
+            remove_keyboard,
+            converse(&bot, &app, shown.chat.id, &input, update.id)
+        );
+        conversed
     })
     .await
 }

@@ -9,7 +9,6 @@ pub mod webhook;
 
 use std::sync::Arc;
 
-use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, BotCommand};
@@ -85,14 +84,32 @@ pub enum Listen {
     Webhook(webhook::Webhook),
 }
 
-/// Runs the bot until SIGINT or SIGTERM; updates in flight finish first.
-pub async fn run(bot: Bot, app: App, listen: Listen) -> anyhow::Result<()> {
+/// Which bot to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Kintsugi itself.
+    Kintsugi,
+    /// For the load tool: answers every message at once with one line and keeps no state,
+    /// so Kintsugi's figures can be read as a share of what the same stack does bare.
+    Baseline,
+}
+
+/// Runs the bot until SIGINT or SIGTERM; updates in flight finish first. With
+/// `send_limits` (always, except against a local fake under load) sends keep within
+/// Telegram's limits and wait out any 429.
+pub async fn run(
+    bot: Bot,
+    app: App,
+    listen: Listen,
+    mode: Mode,
+    send_limits: bool,
+) -> anyhow::Result<()> {
     let me = bot
         .get_me()
         .await
         .map_err(|error| anyhow::anyhow!("cannot reach the Bot API: {error}"))?;
     log::info!(
-        "kintsugi telegram version={} bot_id={} flows={} store={} listen={}",
+        "kintsugi telegram version={} bot_id={} flows={} store={} listen={} mode={mode:?} send_limits={send_limits}",
         env!("CARGO_PKG_VERSION"),
         me.id,
         app.library.flows.len(),
@@ -108,9 +125,41 @@ pub async fn run(bot: Bot, app: App, listen: Listen) -> anyhow::Result<()> {
             handlers::error_kind(&error)
         );
     }
-    // Throttle waits out Telegram's limits (and any 429 retry_after) before each send.
-    let throttled = bot.clone().throttle(Limits::default());
-    let mut dispatcher = Dispatcher::builder(throttled.clone(), schema::<Throttle<Bot>>())
+    if send_limits {
+        // Throttle waits out Telegram's limits (and any 429 retry_after) before each send.
+        let throttled = bot.clone().throttle(Limits::default());
+        dispatch(bot, throttled, app, listen, mode).await
+    } else {
+        dispatch(bot.clone(), bot, app, listen, mode).await
+    }
+}
+
+/// How many workers handle updates at once. teloxide gives each key its own worker, which
+/// handles that key's updates in order; keying by chat would make a worker (and, under load,
+/// a request in flight) per person. A chat always maps to the same worker, so each person's
+/// messages are still handled in order, while memory and concurrency stay bounded.
+pub const WORKERS: i64 = 64;
+
+fn worker_of(update: &Update) -> Option<i64> {
+    update.chat().map(|chat| chat.id.0.rem_euclid(WORKERS))
+}
+
+async fn dispatch<B>(
+    bot: Bot,
+    requester: B,
+    app: App,
+    listen: Listen,
+    mode: Mode,
+) -> anyhow::Result<()>
+where
+    B: Requester<Err = teloxide::RequestError> + Clone + Send + Sync + 'static,
+    <B as Requester>::GetUpdates: Send,
+{
+    let tree = match mode {
+        Mode::Kintsugi => schema::<B>(),
+        Mode::Baseline => handlers::baseline_schema::<B>(),
+    };
+    let mut dispatcher = Dispatcher::builder(requester.clone(), tree)
         .dependencies(dptree::deps![Arc::new(app)])
         .default_handler(|update| async move {
             log::debug!("event=update_ignored id={}", update.id.0);
@@ -122,6 +171,7 @@ pub async fn run(bot: Bot, app: App, listen: Listen) -> anyhow::Result<()> {
             );
             futures::future::ready(())
         }))
+        .distribution_function(worker_of)
         .enable_ctrlc_handler()
         .build();
     let shutdown = dispatcher.shutdown_token();
@@ -138,7 +188,7 @@ pub async fn run(bot: Bot, app: App, listen: Listen) -> anyhow::Result<()> {
     });
     match listen {
         Listen::Polling => {
-            let listener = Polling::builder(throttled)
+            let listener = Polling::builder(requester)
                 .allowed_updates(allowed_updates())
                 .build();
             // Logged by kind only: teloxide's own handler would print a response it could not

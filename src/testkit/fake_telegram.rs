@@ -54,13 +54,49 @@ struct Inner {
     redeliveries: VecDeque<Value>,
     next_update_id: i64,
     next_message_id: i64,
+    /// The highest update id handed out so far, so each is reported once.
+    handed_out: i64,
     requests: Vec<Request>,
     failures: VecDeque<Failure>,
 }
 
 struct Shared {
     inner: Mutex<Inner>,
+    /// Wakes test threads waiting for a request.
     changed: Condvar,
+    /// Wakes a long poll when an update is queued.
+    queued: tokio::sync::Notify,
+    options: FakeOptions,
+}
+
+/// Something the fake saw, with when: for the load tool's clocks.
+#[derive(Debug, Clone, Copy)]
+pub enum FakeEvent {
+    /// `getUpdates` handed out an update from `chat`.
+    HandedOut { chat: i64, at: Instant },
+    /// The bot asked to send a message to `chat`.
+    Sent { chat: i64, at: Instant },
+}
+
+/// Called for every [`FakeEvent`], on the fake's own thread.
+pub type Observer = Arc<dyn Fn(FakeEvent) + Send + Sync>;
+
+/// How the fake behaves.
+#[derive(Clone)]
+pub struct FakeOptions {
+    /// Keep every request and update for the test to read (off under load, to keep memory
+    /// flat).
+    pub record: bool,
+    pub observer: Option<Observer>,
+}
+
+impl Default for FakeOptions {
+    fn default() -> FakeOptions {
+        FakeOptions {
+            record: true,
+            observer: None,
+        }
+    }
 }
 
 /// The running fake server; stops with the test process.
@@ -71,6 +107,10 @@ pub struct FakeTelegram {
 
 impl FakeTelegram {
     pub fn start() -> FakeTelegram {
+        FakeTelegram::start_with(FakeOptions::default())
+    }
+
+    pub fn start_with(options: FakeOptions) -> FakeTelegram {
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 next_update_id: 1,
@@ -78,6 +118,8 @@ impl FakeTelegram {
                 ..Inner::default()
             }),
             changed: Condvar::new(),
+            queued: tokio::sync::Notify::new(),
+            options,
         });
         let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .expect("a free loopback port for the fake Bot API");
@@ -232,7 +274,9 @@ impl FakeTelegram {
             .cloned()
             .expect("an update to deliver again");
         inner.redeliveries.push_back(last);
+        drop(inner);
         self.shared.changed.notify_all();
+        self.shared.queued.notify_waiters();
     }
 
     /// Answers the next request to `method` with an HTTP `status` and Telegram's error body.
@@ -334,9 +378,13 @@ impl FakeTelegram {
         inner.next_update_id += 1;
         inner.next_message_id += 1;
         let update = make(id, message_id);
-        inner.history.push(update.clone());
+        if self.shared.options.record {
+            inner.history.push(update.clone());
+        }
         inner.updates.push_back(update);
+        drop(inner);
         self.shared.changed.notify_all();
+        self.shared.queued.notify_waiters();
     }
 }
 
@@ -450,6 +498,12 @@ async fn answer(
             inner.next_message_id += 1;
             body["__message_id"] = json!(message_id);
             let chat = body["chat_id"].as_i64().unwrap_or_default();
+            if let Some(observer) = &shared.options.observer {
+                observer(FakeEvent::Sent {
+                    chat,
+                    at: Instant::now(),
+                });
+            }
             let mut message = json!({
                 "message_id": message_id,
                 "date": 1_800_000_000,
@@ -470,7 +524,10 @@ async fn answer(
         }),
         _ => json!(true),
     };
-    inner.requests.push(Request { method, body });
+    if shared.options.record {
+        inner.requests.push(Request { method, body });
+    }
+    drop(inner);
     shared.changed.notify_all();
     (
         StatusCode::OK,
@@ -478,36 +535,64 @@ async fn answer(
     )
 }
 
-/// Long polling: drops what the offset acknowledges, then waits briefly for something new.
+/// Long polling: drops what the offset acknowledges, then waits briefly for something new,
+/// answering the moment an update is queued.
 async fn get_updates(shared: &Shared, body: &Value) -> (StatusCode, Json<Value>) {
     let offset = body["offset"].as_i64().unwrap_or(0);
-    {
+    if shared.options.record {
         let mut inner = shared.inner.lock().expect("the fake's lock");
         inner.requests.push(Request {
             method: "getupdates".to_owned(),
             body: body.clone(),
         });
     }
-    let deadline = Instant::now() + Duration::from_millis(500);
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
     loop {
+        // Registered before looking, so an update queued in between still wakes us.
+        let queued = shared.queued.notified();
+        tokio::pin!(queued);
+        queued.as_mut().enable();
         {
             let mut inner = shared.inner.lock().expect("the fake's lock");
             inner
                 .updates
                 .retain(|update| update["update_id"].as_i64().unwrap_or(0) >= offset);
             shared.changed.notify_all();
-            if !inner.updates.is_empty()
-                || !inner.redeliveries.is_empty()
-                || Instant::now() >= deadline
-            {
+            let timed_out = tokio::time::Instant::now() >= deadline;
+            if !inner.updates.is_empty() || !inner.redeliveries.is_empty() || timed_out {
                 let mut updates: Vec<Value> = inner.redeliveries.drain(..).collect();
                 updates.extend(inner.updates.iter().cloned());
+                let newest = updates
+                    .iter()
+                    .filter_map(|update| update["update_id"].as_i64())
+                    .max()
+                    .unwrap_or(0);
+                if let Some(observer) = &shared.options.observer {
+                    let at = Instant::now();
+                    for update in &updates {
+                        let id = update["update_id"].as_i64().unwrap_or(0);
+                        if id > inner.handed_out
+                            && let Some(chat) = chat_of(update)
+                        {
+                            observer(FakeEvent::HandedOut { chat, at });
+                        }
+                    }
+                }
+                inner.handed_out = inner.handed_out.max(newest);
                 return (
                     StatusCode::OK,
                     Json(json!({ "ok": true, "result": updates })),
                 );
             }
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        let _ = tokio::time::timeout_at(deadline, queued).await;
     }
+}
+
+/// The chat an update comes from.
+fn chat_of(update: &Value) -> Option<i64> {
+    update["message"]["chat"]["id"]
+        .as_i64()
+        .or_else(|| update["callback_query"]["message"]["chat"]["id"].as_i64())
+        .or_else(|| update["my_chat_member"]["chat"]["id"].as_i64())
 }

@@ -227,21 +227,27 @@ impl Drop for RedisServer {
 
 /// `REDIS_SERVER` if set, else `redis-server` on `PATH`; panics with an install hint otherwise.
 fn find_binary() -> PathBuf {
+    redis_server_binary().unwrap_or_else(|hint| panic!("{hint}"))
+}
+
+/// `REDIS_SERVER` if set, else `redis-server` on `PATH`; otherwise what to install.
+pub fn redis_server_binary() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("REDIS_SERVER") {
         let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "REDIS_SERVER={} is not a file. {INSTALL_HINT}",
-            path.display()
-        );
-        return path;
+        if !path.is_file() {
+            return Err(format!(
+                "REDIS_SERVER={} is not a file. {INSTALL_HINT}",
+                path.display()
+            ));
+        }
+        return Ok(path);
     }
     std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
         .map(|directory| directory.join("redis-server"))
         .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("{INSTALL_HINT}"))
+        .ok_or_else(|| INSTALL_HINT.to_owned())
 }
 
 /// A loopback port that was free a moment ago.

@@ -1,0 +1,425 @@
+//! `kintsugi load`: the load tool. It starts a real `redis-server` and the fake Bot API,
+//! runs the real bot as a child process against them, and drives N simulated people through
+//! the flows: each presses the buttons the bot shows (or types an answer where it asks) and
+//! waits for the bot's replies before the next step. The same run drives a baseline bot (the
+//! same stack answering every message at once with no storage), so the figures are ratios
+//! that hold on a noisy machine.
+//!
+//! It measures replies per second, bot-side latency (from `getUpdates` handing out an update
+//! to the first reply request arriving) at p50 and p99, Redis commands per update (from
+//! `INFO commandstats`), and the bot's peak memory (VmHWM).
+//!
+//! A simulated person knows how many replies to wait for by running the same engine on a
+//! shadow copy of their state: the bot is deterministic, so the shadow stays in step.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+
+use crate::dialogue::{Input, Library, PersonState, advance};
+use crate::telegram::handlers::BASELINE_BUTTON;
+use crate::testkit::fake_telegram::{FakeEvent, FakeOptions, FakeTelegram};
+use crate::testkit::redis_server::{RedisServer, redis_server_binary};
+
+/// One load scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario {
+    pub people: usize,
+    /// How long each person waits between their messages (0: at once, saturation).
+    pub pace: Duration,
+    pub warmup: Duration,
+    pub measure: Duration,
+}
+
+/// The scenarios the README reports: latency at a realistic pace, throughput at saturation,
+/// and memory with many people who have state.
+pub fn standard_suite() -> Vec<(&'static str, Scenario)> {
+    vec![
+        (
+            "200 people, one message a second each",
+            Scenario {
+                people: 200,
+                pace: Duration::from_secs(1),
+                warmup: Duration::from_secs(3),
+                measure: Duration::from_secs(10),
+            },
+        ),
+        (
+            "2000 people at saturation",
+            Scenario {
+                people: 2000,
+                pace: Duration::ZERO,
+                warmup: Duration::from_secs(3),
+                measure: Duration::from_secs(10),
+            },
+        ),
+        (
+            "10000 people with state, one message every ten seconds each",
+            Scenario {
+                people: 10_000,
+                pace: Duration::from_secs(10),
+                warmup: Duration::from_secs(10),
+                measure: Duration::from_secs(10),
+            },
+        ),
+    ]
+}
+
+/// Which bot a run drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bot {
+    Baseline,
+    Kintsugi,
+}
+
+/// What one run measured.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    /// Updates answered per second: the fair comparison, since Kintsugi may answer one
+    /// update with several messages.
+    pub updates_per_second: f64,
+    pub replies_per_second: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub redis_commands_per_update: Option<f64>,
+    pub peak_memory_kib: Option<u64>,
+    /// People whose replies stopped coming (a sign the run is not trustworthy).
+    pub stalled: usize,
+}
+
+/// Runs every scenario against both bots and prints a table for each.
+pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::Result<()> {
+    redis_server_binary().map_err(|hint| anyhow::anyhow!(hint))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the load tool's runtime")?;
+    for (name, scenario) in scenarios {
+        println!(
+            "\n{name} (warm-up {:?}, measured {:?})",
+            scenario.warmup, scenario.measure
+        );
+        println!(
+            "{:<10} {:>10} {:>10} {:>9} {:>9} {:>15} {:>9} {:>8}",
+            "bot",
+            "updates/s",
+            "replies/s",
+            "p50 ms",
+            "p99 ms",
+            "redis cmd/upd",
+            "peak MB",
+            "stalled"
+        );
+        let mut results = Vec::new();
+        for bot in [Bot::Baseline, Bot::Kintsugi] {
+            let figures = runtime.block_on(run_once(bot, *scenario, library))?;
+            println!(
+                "{:<10} {:>10.0} {:>10.0} {:>9.2} {:>9.2} {:>15} {:>9} {:>8}",
+                match bot {
+                    Bot::Baseline => "baseline",
+                    Bot::Kintsugi => "kintsugi",
+                },
+                figures.updates_per_second,
+                figures.replies_per_second,
+                figures.p50.as_secs_f64() * 1000.0,
+                figures.p99.as_secs_f64() * 1000.0,
+                figures
+                    .redis_commands_per_update
+                    .map_or("-".to_owned(), |commands| format!("{commands:.2}")),
+                figures
+                    .peak_memory_kib
+                    .map_or("-".to_owned(), |kib| format!("{:.1}", kib as f64 / 1024.0)),
+                figures.stalled,
+            );
+            results.push(figures);
+        }
+        if let [baseline, kintsugi] = results.as_slice()
+            && baseline.updates_per_second > 0.0
+        {
+            println!(
+                "kintsugi answers {:.0} % of the baseline's updates per second",
+                100.0 * kintsugi.updates_per_second / baseline.updates_per_second
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Events of the measured window, routed to the people and the clocks.
+struct Meter {
+    measuring: AtomicBool,
+    replies: AtomicU64,
+    /// Updates handed out while measuring.
+    updates: AtomicU64,
+    /// Updates handed out at any time, for the Redis count that follows the measurement.
+    all_updates: AtomicU64,
+}
+
+async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Result<Figures> {
+    let redis = RedisServer::start();
+    let (events, mut event_stream) = mpsc::unbounded_channel();
+    let fake = Arc::new(FakeTelegram::start_with(FakeOptions {
+        record: false,
+        observer: Some(Arc::new(move |event| {
+            let _ = events.send(event);
+        })),
+    }));
+    let mut child = spawn_bot(bot, &fake, &redis)?;
+
+    // Routes each reply to its person, and times each update to its first reply.
+    let meter = Arc::new(Meter {
+        measuring: AtomicBool::new(false),
+        replies: AtomicU64::new(0),
+        updates: AtomicU64::new(0),
+        all_updates: AtomicU64::new(0),
+    });
+    let mut inboxes = HashMap::new();
+    let mut people = Vec::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let library = Arc::new(library.clone());
+    for index in 0..scenario.people {
+        let chat = 1_000_000 + index as i64;
+        let (sender, inbox) = mpsc::unbounded_channel();
+        inboxes.insert(chat, sender);
+        people.push(tokio::spawn(person(
+            bot,
+            chat,
+            Arc::clone(&fake),
+            Arc::clone(&library),
+            inbox,
+            scenario.pace,
+            Arc::clone(&stop),
+        )));
+    }
+    let router_meter = Arc::clone(&meter);
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let router_latencies = Arc::clone(&latencies);
+    let router = tokio::spawn(async move {
+        let mut handed_out: HashMap<i64, Instant> = HashMap::new();
+        while let Some(event) = event_stream.recv().await {
+            let measuring = router_meter.measuring.load(Ordering::Relaxed);
+            match event {
+                FakeEvent::HandedOut { chat, at } => {
+                    handed_out.insert(chat, at);
+                    router_meter.all_updates.fetch_add(1, Ordering::Relaxed);
+                    if measuring {
+                        router_meter.updates.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                FakeEvent::Sent { chat, at } => {
+                    if let Some(start) = handed_out.remove(&chat)
+                        && measuring
+                    {
+                        router_latencies
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push(at.saturating_duration_since(start));
+                    }
+                    if measuring {
+                        router_meter.replies.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if let Some(inbox) = inboxes.get(&chat) {
+                        let _ = inbox.send(());
+                    }
+                }
+            }
+        }
+    });
+
+    tokio::time::sleep(scenario.warmup).await;
+    meter.measuring.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(scenario.measure).await;
+    meter.measuring.store(false, Ordering::Relaxed);
+    let elapsed = started.elapsed();
+    // Counted after the measured window: MONITOR slows Redis down.
+    let redis_commands_per_update = match bot {
+        Bot::Kintsugi => redis_commands_per_update(&redis, &meter).await,
+        Bot::Baseline => None,
+    };
+    let peak_memory_kib = peak_memory_kib(child.id());
+
+    stop.store(true, Ordering::Relaxed);
+    let mut stalled = 0;
+    for person in people {
+        if matches!(person.await, Ok(false)) {
+            stalled += 1;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(fake);
+    router.abort();
+    let mut latencies = std::mem::take(
+        &mut *latencies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    latencies.sort_unstable();
+
+    let replies = meter.replies.load(Ordering::Relaxed);
+    let updates = meter.updates.load(Ordering::Relaxed);
+    Ok(Figures {
+        updates_per_second: updates as f64 / elapsed.as_secs_f64(),
+        replies_per_second: replies as f64 / elapsed.as_secs_f64(),
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
+        redis_commands_per_update,
+        peak_memory_kib,
+        stalled,
+    })
+}
+
+fn spawn_bot(bot: Bot, fake: &FakeTelegram, redis: &RedisServer) -> anyhow::Result<Child> {
+    let binary = std::env::current_exe().context("cannot find the kintsugi binary")?;
+    let mut command = Command::new(binary);
+    command.arg("run");
+    if bot == Bot::Baseline {
+        command.arg("--baseline");
+    }
+    command
+        .env("TELOXIDE_TOKEN", "424242:LOAD-TEST")
+        .env("TELOXIDE_API_URL", fake.url())
+        .env("REDIS_URL", redis.url())
+        .env("KINTSUGI_REDIS_PREFIX", "load")
+        // Against a local fake the bot's own cost is what is measured, not Telegram's caps.
+        .env("KINTSUGI_SEND_LIMITS", "off")
+        .env("KINTSUGI_FLOOD_BURST", "1000000")
+        .env("KINTSUGI_FLOOD_PER_MINUTE", "1000000")
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    command.spawn().context("cannot start the bot")
+}
+
+/// One simulated person: sends, waits for every reply, thinks for `pace`, and again.
+/// Returns false when the bot stopped answering them.
+async fn person(
+    bot: Bot,
+    chat: i64,
+    fake: Arc<FakeTelegram>,
+    library: Arc<Library>,
+    mut inbox: mpsc::UnboundedReceiver<()>,
+    pace: Duration,
+    stop: Arc<AtomicBool>,
+) -> bool {
+    let mut shadow = PersonState::default();
+    let mut buttons: Vec<String> = Vec::new();
+    let mut rng = fastrand::Rng::with_seed(chat as u64);
+    // Spread the first messages over one pace, as people do not all arrive at once.
+    if !pace.is_zero() {
+        tokio::time::sleep(pace.mul_f64(rng.f64())).await;
+    }
+    let mut text = "/start".to_owned();
+    while !stop.load(Ordering::Relaxed) {
+        let (input, expected) = match bot {
+            // The baseline answers everything with one message and one button.
+            Bot::Baseline if text == "/start" => {
+                text.clear();
+                (Input::from_text("/start"), 1)
+            }
+            Bot::Baseline => (Input::Press(BASELINE_BUTTON.to_owned()), 1),
+            Bot::Kintsugi => {
+                let input = match buttons.len() {
+                    0 => Input::from_text(&text),
+                    count => Input::Press(buttons[rng.usize(..count)].clone()),
+                };
+                let outcome = advance(&library, &shadow, &input, 0);
+                shadow = outcome.state;
+                buttons = outcome
+                    .replies
+                    .iter()
+                    .flat_map(|reply| reply.buttons.iter().map(|button| button.data.clone()))
+                    .collect();
+                // After a question the next input is a typed answer.
+                text = "A few honest words, written slowly.".to_owned();
+                (input, outcome.replies.len())
+            }
+        };
+        match &input {
+            Input::Press(data) => fake.press(chat, 1, data),
+            Input::Text(words) => fake.send_text(chat, words),
+            Input::Command { name, argument } => {
+                fake.send_text(chat, format!("/{name} {argument}").trim_end());
+            }
+            Input::Unsupported => {}
+        }
+        for _ in 0..expected {
+            match tokio::time::timeout(Duration::from_secs(10), inbox.recv()).await {
+                Ok(Some(())) => {}
+                _ => return stop.load(Ordering::Relaxed),
+            }
+        }
+        if !pace.is_zero() {
+            tokio::time::sleep(pace.mul_f64(0.5 + rng.f64())).await;
+        }
+    }
+    true
+}
+
+/// The commands the bot sent Redis per update, watched with MONITOR for two seconds. The
+/// commands a Lua script runs inside Redis show as `[0 lua]` and are not round trips.
+async fn redis_commands_per_update(redis: &RedisServer, meter: &Meter) -> Option<f64> {
+    use futures::StreamExt;
+    let client = redis::Client::open(redis.url()).ok()?;
+    let monitor = client.get_async_monitor().await.ok()?;
+    let mut lines = monitor.into_on_message::<String>();
+    let updates_before = meter.all_updates.load(Ordering::Relaxed);
+    let mut commands = 0_u64;
+    let window = tokio::time::sleep(Duration::from_secs(2));
+    tokio::pin!(window);
+    loop {
+        tokio::select! {
+            () = &mut window => break,
+            line = lines.next() => match line {
+                Some(line) if !line.contains(" lua]") => commands += 1,
+                Some(_) => {}
+                None => break,
+            },
+        }
+    }
+    let updates = meter.all_updates.load(Ordering::Relaxed) - updates_before;
+    (updates > 0).then(|| commands as f64 / updates as f64)
+}
+
+/// The peak resident memory of process `pid`, from Linux's /proc; `None` elsewhere.
+fn peak_memory_kib(pid: u32) -> Option<u64> {
+    let status =
+        std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("status")).ok()?;
+    status
+        .lines()
+        .find(|line| line.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn percentile(sorted: &[Duration], share: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 * share).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_the_sample_at_or_above_the_share() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&samples, 0.50), Duration::from_millis(50));
+        assert_eq!(percentile(&samples, 0.99), Duration::from_millis(99));
+        assert_eq!(percentile(&[], 0.5), Duration::ZERO);
+    }
+}
