@@ -478,3 +478,23 @@ fn webhook_mode_without_a_secret_refuses_to_start_and_says_what_is_missing() {
         bot.log()
     );
 }
+
+#[test]
+fn sigterm_stops_the_bot_gracefully() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let mut bot = Bot::start(&fake, &redis);
+    fake.send_text(ANA, "/faq 1");
+    fake.wait_for_messages(ANA, 1, PATIENCE);
+    let terminated = Command::new("kill")
+        .args(["-TERM", &bot.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(terminated.success());
+    let status = bot.child.wait().expect("the bot exits");
+    assert!(status.success(), "{status:?}\n{}", bot.log());
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !bot.log().contains("event=stopped") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(bot.log().contains("event=stopped"), "{}", bot.log());
+}

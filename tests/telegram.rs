@@ -372,3 +372,47 @@ async fn a_flood_gets_one_gentle_note_and_the_rest_is_dropped() {
     assert_eq!(texts.len(), 3, "{texts:?}");
     assert_eq!(texts[2], harness.message("flood"));
 }
+
+#[tokio::test]
+async fn menu_help_continue_and_cancel_work_anywhere() {
+    let mut harness = Harness::new();
+    harness.send("/start ground-rules").await;
+    let help = harness.send("/help").await;
+    assert_eq!(help[0], harness.message("help"));
+    assert!(
+        help[1].starts_with("Let's make a small ground-rules card"),
+        "{help:?}"
+    );
+    let again = harness.send("/continue").await;
+    assert!(
+        again[0].starts_with("Let's make a small ground-rules card"),
+        "{again:?}"
+    );
+    let cancelled = harness.send("/cancel").await;
+    assert_eq!(cancelled[0], harness.message("cancelled"));
+    let menu = harness.send("/menu").await;
+    assert_eq!(menu, [harness.message("menu")]);
+    assert!(harness.labels().len() > 5, "{:?}", harness.labels());
+    let unknown = harness.send("/frobnicate").await;
+    assert_eq!(unknown[0], harness.message("unknown_command"));
+}
+
+#[tokio::test]
+async fn a_typed_question_outside_a_flow_is_offered_faq_answers() {
+    let mut harness = Harness::new();
+    harness.send("/start").await;
+    harness.send("/cancel").await;
+    let texts = harness.send("how long does this take?").await;
+    assert_eq!(texts[0], harness.message("faq_suggest"), "{texts:?}");
+    assert_eq!(texts[1], harness.message("menu"), "{texts:?}");
+}
+
+#[tokio::test]
+async fn a_deep_link_opens_its_flow_directly() {
+    let mut harness = Harness::new();
+    let texts = harness.send("/start forgiveness").await;
+    assert!(
+        texts[0].starts_with("Forgiveness isn't a switch"),
+        "{texts:?}"
+    );
+}

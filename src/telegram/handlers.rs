@@ -419,3 +419,37 @@ pub fn error_kind(error: &RequestError) -> String {
         RequestError::Io(_) => "io".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_a_handler_is_contained_and_reported_as_handled() {
+        let outcome = contain("test", async { panic!("a bug in one update") }).await;
+        assert!(outcome.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_handler_error_still_reaches_the_error_handler() {
+        let outcome = contain("test", async {
+            Err(RequestError::Api(ApiError::BotBlocked))
+        })
+        .await;
+        assert!(matches!(
+            outcome,
+            Err(RequestError::Api(ApiError::BotBlocked))
+        ));
+    }
+
+    #[test]
+    fn server_and_network_failures_are_retried_and_refusals_are_not() {
+        assert!(is_transient(&RequestError::Api(ApiError::Unknown(
+            "Bad Gateway".to_owned()
+        ))));
+        assert!(!is_transient(&RequestError::Api(ApiError::BotBlocked)));
+        assert!(!is_transient(&RequestError::Api(ApiError::Unknown(
+            "Bad Request: chat not found".to_owned()
+        ))));
+    }
+}
