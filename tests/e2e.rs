@@ -498,3 +498,24 @@ fn sigterm_stops_the_bot_gracefully() {
     }
     assert!(bot.log().contains("event=stopped"), "{}", bot.log());
 }
+
+#[test]
+fn added_to_a_group_the_bot_says_one_line_leaves_and_keeps_nothing() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    let group = -100_200_300;
+    fake.send_group_text(group, ANA, "/start");
+    fake.wait_for_requests("leaveChat", 1, PATIENCE);
+    let sent = fake.sent_to(group);
+    assert_eq!(sent.len(), 1, "{:#?}", texts(&sent));
+    assert!(
+        sent[0].text.contains("only talk one to one"),
+        "{}",
+        sent[0].text
+    );
+    let keys: Vec<String> = redis.query(&["KEYS", "*"]);
+    assert!(
+        keys.is_empty(),
+        "no state for a group or its members: {keys:?}"
+    );
+}

@@ -163,6 +163,22 @@ impl FakeTelegram {
         });
     }
 
+    /// Queues a text message from person `from` in group chat `group` (a negative id).
+    pub fn send_group_text(&self, group: i64, from: i64, text: &str) {
+        self.push(|id, message_id| {
+            json!({
+                "update_id": id,
+                "message": {
+                    "message_id": message_id,
+                    "date": 1_800_000_000,
+                    "chat": { "id": group, "type": "group", "title": "Friends" },
+                    "from": user(from),
+                    "text": text,
+                },
+            })
+        });
+    }
+
     /// Queues a press of `data` on message `message_id` by person `chat`.
     pub fn press(&self, chat: i64, message_id: i64, data: &str) {
         self.push(|id, _| {
