@@ -11,6 +11,7 @@
 //! - [`config`]: the only reader of environment variables.
 //! - [`cli`]: the `kintsugi` command and its subcommands.
 //! - [`load`]: the load tool (`kintsugi load`).
+//! - [`reminders`]: check-in schedules (pure arithmetic on local time and zone).
 
 pub mod cli;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod conversation;
 pub mod dialogue;
 pub mod dialogue_dir;
 pub mod load;
+pub mod reminders;
 pub mod shell;
 pub mod storage;
 pub mod telegram;

@@ -1,0 +1,295 @@
+//! When a check-in reminder is next due: pure arithmetic on a person's local wall time and
+//! IANA time zone (never a fixed UTC offset), so 09:00 stays 09:00 across daylight saving.
+//! A local time that does not exist that day (a spring-forward gap) fires at the first valid
+//! instant after it; one that happens twice (an autumn fold) fires once, at the earlier.
+//! The clock is always passed in.
+
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,
+};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// How often a person wants to check in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "every", rename_all = "snake_case")]
+pub enum Frequency {
+    Daily,
+    /// Every `days` days (2 to 6), counted from the day the schedule starts.
+    Days {
+        days: u8,
+    },
+    /// Once a week, on this day.
+    Weekly {
+        day: Weekday,
+    },
+}
+
+/// A person's check-in schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub frequency: Frequency,
+    /// The local wall time of day.
+    pub time: NaiveTime,
+    /// The IANA zone, such as `Europe/Berlin`.
+    pub zone: Tz,
+    /// The local date the schedule counts from (for "every few days").
+    pub start: NaiveDate,
+}
+
+/// The most days ahead an occurrence can be: a week, plus slack for a zone's odd days.
+const SEARCH_DAYS: u32 = 14;
+
+impl Schedule {
+    /// The first occurrence strictly after `after`, never on a local date on or before
+    /// `skip_through` (the day a reminder was last sent, so a change of zone or time does not
+    /// bring a second one that day).
+    pub fn next_due(&self, after: DateTime<Utc>, skip_through: Option<NaiveDate>) -> DateTime<Utc> {
+        let mut date = after.with_timezone(&self.zone).date_naive();
+        for _ in 0..SEARCH_DAYS {
+            if self.falls_on(date) && skip_through.is_none_or(|skip| date > skip) {
+                let due = self.instant_on(date);
+                if due > after {
+                    return due;
+                }
+            }
+            date = date.succ_opt().unwrap_or(date);
+        }
+        // Unreachable for real zones: every schedule falls within a week. A day later is a
+        // safe answer if it ever is reached.
+        after + Duration::days(1)
+    }
+
+    /// The local date an instant falls on in this schedule's zone.
+    pub fn local_date(&self, instant: DateTime<Utc>) -> NaiveDate {
+        instant.with_timezone(&self.zone).date_naive()
+    }
+
+    fn falls_on(&self, date: NaiveDate) -> bool {
+        match self.frequency {
+            Frequency::Daily => true,
+            Frequency::Weekly { day } => date.weekday() == day,
+            Frequency::Days { days } => {
+                let since = (date - self.start).num_days();
+                since >= 0 && since % i64::from(days.max(1)) == 0
+            }
+        }
+    }
+
+    /// The instant of this schedule's wall time on `date`, resolving gaps and folds.
+    fn instant_on(&self, date: NaiveDate) -> DateTime<Utc> {
+        let wall = date.and_time(self.time);
+        // A gap is at most a few hours; walk forward a minute at a time to its end.
+        for minutes in 0..=(24 * 60) {
+            match self
+                .zone
+                .from_local_datetime(&(wall + Duration::minutes(minutes)))
+            {
+                LocalResult::Single(instant) => return instant.with_timezone(&Utc),
+                LocalResult::Ambiguous(earlier, _) => return earlier.with_timezone(&Utc),
+                LocalResult::None => {}
+            }
+        }
+        // No zone skips a whole day; UTC is a safe reading if one ever did.
+        Utc.from_utc_datetime(&wall)
+    }
+}
+
+/// What to do with a reminder found due at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Catchup {
+    /// Send it: it is due and still recent.
+    Send,
+    /// Too old to be worth sending after downtime: skip to the next occurrence.
+    Skip,
+}
+
+/// A reminder that came due at `due` is sent at `now` only within `grace`; an older one is
+/// skipped, so downtime never ends in a burst of old reminders.
+pub fn catch_up(due: DateTime<Utc>, now: DateTime<Utc>, grace: Duration) -> Catchup {
+    if now - due <= grace {
+        Catchup::Send
+    } else {
+        Catchup::Skip
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .expect("an RFC 3339 instant")
+            .with_timezone(&Utc)
+    }
+
+    fn schedule(zone: Tz, time: &str, frequency: Frequency) -> Schedule {
+        Schedule {
+            frequency,
+            time: NaiveTime::parse_from_str(time, "%H:%M").expect("a time"),
+            zone,
+            start: NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date"),
+        }
+    }
+
+    /// The local wall times of the next `count` occurrences after `from`.
+    fn walk(schedule: &Schedule, from: &str, count: usize) -> Vec<String> {
+        let mut at = utc(from);
+        (0..count)
+            .map(|_| {
+                at = schedule.next_due(at, None);
+                at.with_timezone(&schedule.zone)
+                    .format("%Y-%m-%d %H:%M %Z")
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nine_oclock_in_berlin_stays_nine_across_both_transitions() {
+        let nine = schedule(chrono_tz::Europe::Berlin, "09:00", Frequency::Daily);
+        // Spring forward: 29 March 2026.
+        assert_eq!(
+            walk(&nine, "2026-03-28T00:00:00Z", 2),
+            ["2026-03-28 09:00 CET", "2026-03-29 09:00 CEST"]
+        );
+        assert_eq!(
+            nine.next_due(utc("2026-03-28T10:00:00Z"), None),
+            utc("2026-03-29T07:00:00Z")
+        );
+        // Fall back: 25 October 2026.
+        assert_eq!(
+            walk(&nine, "2026-10-24T00:00:00Z", 2),
+            ["2026-10-24 09:00 CEST", "2026-10-25 09:00 CET"]
+        );
+        assert_eq!(
+            nine.next_due(utc("2026-10-24T10:00:00Z"), None),
+            utc("2026-10-25T08:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_time_in_the_spring_gap_fires_when_the_gap_ends() {
+        // Berlin skips 02:00 to 03:00 on 29 March 2026.
+        let half_two = schedule(chrono_tz::Europe::Berlin, "02:30", Frequency::Daily);
+        let due = half_two.next_due(utc("2026-03-28T12:00:00Z"), None);
+        assert_eq!(
+            due,
+            utc("2026-03-29T01:00:00Z"),
+            "03:00 CEST, the first valid instant"
+        );
+        // New York skips 02:00 to 03:00 on 8 March 2026.
+        let new_york = schedule(chrono_tz::America::New_York, "02:15", Frequency::Daily);
+        let due = new_york.next_due(utc("2026-03-07T12:00:00Z"), None);
+        assert_eq!(due, utc("2026-03-08T07:00:00Z"), "03:00 EDT");
+    }
+
+    #[test]
+    fn a_time_in_the_autumn_fold_fires_once_at_the_earlier() {
+        // New York repeats 01:00 to 02:00 on 1 November 2026.
+        let half_one = schedule(chrono_tz::America::New_York, "01:30", Frequency::Daily);
+        let first = half_one.next_due(utc("2026-10-31T12:00:00Z"), None);
+        assert_eq!(first, utc("2026-11-01T05:30:00Z"), "01:30 EDT, the earlier");
+        let second = half_one.next_due(first, None);
+        assert_eq!(
+            second,
+            utc("2026-11-02T06:30:00Z"),
+            "the next day, not 01:30 EST"
+        );
+        // Berlin repeats 02:00 to 03:00 on 25 October 2026.
+        let berlin = schedule(chrono_tz::Europe::Berlin, "02:30", Frequency::Daily);
+        let first = berlin.next_due(utc("2026-10-24T12:00:00Z"), None);
+        assert_eq!(first, utc("2026-10-25T00:30:00Z"), "02:30 CEST");
+        assert_eq!(berlin.next_due(first, None), utc("2026-10-26T01:30:00Z"));
+    }
+
+    #[test]
+    fn sydney_keeps_its_wall_time_through_its_own_southern_transitions() {
+        let eight = schedule(chrono_tz::Australia::Sydney, "20:00", Frequency::Daily);
+        // Daylight saving ends on 5 April 2026 (AEDT to AEST).
+        assert_eq!(
+            walk(&eight, "2026-04-04T00:00:00Z", 2),
+            ["2026-04-04 20:00 AEDT", "2026-04-05 20:00 AEST"]
+        );
+        // It starts on 4 October 2026 (AEST to AEDT).
+        assert_eq!(
+            walk(&eight, "2026-10-03T00:00:00Z", 2),
+            ["2026-10-03 20:00 AEST", "2026-10-04 20:00 AEDT"]
+        );
+        // Its gap: 02:00 to 03:00 on 4 October; its fold: 02:00 to 03:00 on 5 April.
+        let half_two = schedule(chrono_tz::Australia::Sydney, "02:30", Frequency::Daily);
+        assert_eq!(
+            half_two.next_due(utc("2026-10-03T00:00:00Z"), None),
+            utc("2026-10-03T16:00:00Z"),
+            "03:00 AEDT on 4 October"
+        );
+        let fold = half_two.next_due(utc("2026-04-04T00:00:00Z"), None);
+        assert_eq!(fold, utc("2026-04-04T15:30:00Z"), "02:30 AEDT, the earlier");
+        assert_eq!(half_two.next_due(fold, None), utc("2026-04-05T16:30:00Z"));
+    }
+
+    #[test]
+    fn weekly_falls_on_its_weekday_and_every_few_days_counts_from_the_start() {
+        let weekly = schedule(
+            chrono_tz::Europe::Berlin,
+            "18:00",
+            Frequency::Weekly { day: Weekday::Sun },
+        );
+        // 26 November 2026 is a Thursday.
+        assert_eq!(
+            walk(&weekly, "2026-11-26T12:00:00Z", 2),
+            ["2026-11-29 18:00 CET", "2026-12-06 18:00 CET"]
+        );
+        let mut every_three = schedule(
+            chrono_tz::Europe::Berlin,
+            "08:00",
+            Frequency::Days { days: 3 },
+        );
+        every_three.start = NaiveDate::from_ymd_opt(2026, 11, 26).expect("a date");
+        assert_eq!(
+            walk(&every_three, "2026-11-26T00:00:00Z", 3),
+            [
+                "2026-11-26 08:00 CET",
+                "2026-11-29 08:00 CET",
+                "2026-12-02 08:00 CET"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_new_zone_brings_no_second_reminder_the_same_day() {
+        // Sent at 09:00 in London; the person then moves their zone to New York, where it is
+        // still only 04:00 that same day.
+        let london = schedule(chrono_tz::Europe::London, "09:00", Frequency::Daily);
+        let sent = london.next_due(utc("2026-11-26T00:00:00Z"), None);
+        assert_eq!(sent, utc("2026-11-26T09:00:00Z"));
+        let new_york = Schedule {
+            zone: chrono_tz::America::New_York,
+            ..london.clone()
+        };
+        let sent_on = new_york.local_date(sent);
+        let next = new_york.next_due(sent, Some(sent_on));
+        assert_eq!(
+            next,
+            utc("2026-11-27T14:00:00Z"),
+            "09:00 in New York, the next day"
+        );
+        // Without the guard it would have come again at 09:00 New York time that day.
+        assert_eq!(new_york.next_due(sent, None), utc("2026-11-26T14:00:00Z"));
+    }
+
+    #[test]
+    fn after_downtime_only_a_recent_reminder_is_sent() {
+        let grace = Duration::hours(2);
+        let due = utc("2026-11-26T09:00:00Z");
+        assert_eq!(
+            catch_up(due, utc("2026-11-26T10:30:00Z"), grace),
+            Catchup::Send
+        );
+        assert_eq!(
+            catch_up(due, utc("2026-11-26T11:30:00Z"), grace),
+            Catchup::Skip
+        );
+    }
+}
