@@ -250,6 +250,11 @@ async fn deleting_a_person_removes_every_key_and_only_theirs(backend: Backend) {
             .set_reachable(person, false, NOW)
             .await
             .expect("write");
+        backend
+            .storage
+            .schedule_reminder(person, NOW + 60)
+            .await
+            .expect("schedule");
     }
     assert!(
         !backend
@@ -267,6 +272,15 @@ async fn deleting_a_person_removes_every_key_and_only_theirs(backend: Backend) {
     assert_eq!(
         backend.storage.keys_of(leaving, NOW).await.expect("keys"),
         Vec::<String>::new()
+    );
+    assert_eq!(
+        backend.storage.reminder_due(leaving).await.expect("due"),
+        None,
+        "their reminder goes too"
+    );
+    assert_eq!(
+        backend.storage.reminder_due(staying).await.expect("due"),
+        Some(NOW + 60)
     );
     let gone = backend.storage.load(leaving, NOW).await.expect("load");
     assert_eq!((gone.version, gone.state), (0, PersonState::default()));

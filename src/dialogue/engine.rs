@@ -13,6 +13,7 @@ use super::model::{
 };
 use super::review;
 use super::template::Template;
+use crate::reminders::schedule::Schedule;
 
 /// A person's place in the conversation, and what they have answered. This is what storage
 /// keeps for each person.
@@ -32,6 +33,9 @@ pub struct PersonState {
     /// Saved answers, by flow and then by answer name.
     #[serde(default)]
     pub answers: BTreeMap<FlowId, BTreeMap<String, Answer>>,
+    /// When the person wants check-in reminders; `None` when they have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkin: Option<Schedule>,
 }
 
 /// Where in a flow a person is, and which version of the flow it was.

@@ -8,11 +8,29 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-use super::{LastUpdate, PersonId, Retention, Saved, StorageError, Stored, decode, encode};
+use super::{
+    DueReminder, LastUpdate, PersonId, Retention, Saved, StorageError, Stored, decode, encode,
+};
 use crate::dialogue::PersonState;
 
 /// (person id, key name) → a JSON `Record`.
 const PEOPLE: TableDefinition<(i64, &str), &[u8]> = TableDefinition::new("people");
+/// person id → a JSON `Reminder`.
+const REMINDERS: TableDefinition<i64, &[u8]> = TableDefinition::new("reminders");
+/// (when due or leased until, person id): the reminders in the order they come due.
+const REMINDERS_BY_TIME: TableDefinition<(i64, i64), ()> =
+    TableDefinition::new("reminders_by_time");
+
+/// A person's pending reminder.
+#[derive(Serialize, Deserialize)]
+struct Reminder {
+    /// Its place in `REMINDERS_BY_TIME`: when due, or until when it is leased.
+    at: i64,
+    /// The occurrence: when it is due.
+    occurrence: i64,
+    /// The last occurrence marked as being sent.
+    sent: Option<i64>,
+}
 
 /// One stored key: its version, when it expires (seconds since the epoch) and its data.
 #[derive(Serialize, Deserialize)]
@@ -43,6 +61,8 @@ impl EmbeddedStore {
         let database = Database::create(directory.join("kintsugi.redb"))?;
         let write = database.begin_write()?;
         write.open_table(PEOPLE)?;
+        write.open_table(REMINDERS)?;
+        write.open_table(REMINDERS_BY_TIME)?;
         write.commit()?;
         Ok(EmbeddedStore {
             database: Arc::new(database),
@@ -170,6 +190,141 @@ impl EmbeddedStore {
         .await
     }
 
+    pub(super) async fn schedule_reminder(
+        &self,
+        person: PersonId,
+        due: i64,
+    ) -> Result<(), StorageError> {
+        self.write(move |write| {
+            let mut reminders = write.open_table(REMINDERS).map_err(redb::Error::from)?;
+            let mut by_time = write
+                .open_table(REMINDERS_BY_TIME)
+                .map_err(redb::Error::from)?;
+            let sent = match read_reminder(&reminders, person)? {
+                Some(old) => {
+                    by_time
+                        .remove((old.at, person.0))
+                        .map_err(redb::Error::from)?;
+                    old.sent
+                }
+                None => None,
+            };
+            by_time
+                .insert((due, person.0), ())
+                .map_err(redb::Error::from)?;
+            write_reminder(
+                &mut reminders,
+                person,
+                &Reminder {
+                    at: due,
+                    occurrence: due,
+                    sent,
+                },
+            )
+        })
+        .await
+    }
+
+    pub(super) async fn cancel_reminder(&self, person: PersonId) -> Result<(), StorageError> {
+        self.write(move |write| remove_reminder(write, person))
+            .await
+    }
+
+    pub(super) async fn reminder_due(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
+        self.blocking(move |database| {
+            let read = database.begin_read().map_err(redb::Error::from)?;
+            let reminders = read.open_table(REMINDERS).map_err(redb::Error::from)?;
+            Ok(read_reminder(&reminders, person)?.map(|reminder| reminder.occurrence))
+        })
+        .await
+    }
+
+    pub(super) async fn claim_due(
+        &self,
+        now: i64,
+        limit: usize,
+        lease: i64,
+    ) -> Result<Vec<DueReminder>, StorageError> {
+        self.write(move |write| {
+            let mut reminders = write.open_table(REMINDERS).map_err(redb::Error::from)?;
+            let mut by_time = write
+                .open_table(REMINDERS_BY_TIME)
+                .map_err(redb::Error::from)?;
+            let mut due = Vec::new();
+            for entry in by_time
+                .range(..=(now, i64::MAX))
+                .map_err(redb::Error::from)?
+                .take(limit)
+            {
+                let (key, _) = entry.map_err(redb::Error::from)?;
+                due.push(key.value());
+            }
+            let mut claimed = Vec::new();
+            for (at, person) in due {
+                let person = PersonId(person);
+                by_time.remove((at, person.0)).map_err(redb::Error::from)?;
+                let Some(mut reminder) = read_reminder(&reminders, person)? else {
+                    continue;
+                };
+                reminder.at = now.saturating_add(lease);
+                by_time
+                    .insert((reminder.at, person.0), ())
+                    .map_err(redb::Error::from)?;
+                claimed.push(DueReminder {
+                    person,
+                    occurrence: reminder.occurrence,
+                });
+                write_reminder(&mut reminders, person, &reminder)?;
+            }
+            Ok(claimed)
+        })
+        .await
+    }
+
+    pub(super) async fn mark_sending(&self, due: DueReminder) -> Result<bool, StorageError> {
+        self.write(move |write| {
+            let mut reminders = write.open_table(REMINDERS).map_err(redb::Error::from)?;
+            let Some(mut reminder) = read_reminder(&reminders, due.person)? else {
+                return Ok(false);
+            };
+            if reminder.sent == Some(due.occurrence) {
+                return Ok(false);
+            }
+            reminder.sent = Some(due.occurrence);
+            write_reminder(&mut reminders, due.person, &reminder)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    pub(super) async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError> {
+        self.write(move |write| {
+            let mut reminders = write.open_table(REMINDERS).map_err(redb::Error::from)?;
+            if let Some(mut reminder) = read_reminder(&reminders, due.person)?
+                && reminder.sent == Some(due.occurrence)
+            {
+                reminder.sent = None;
+                write_reminder(&mut reminders, due.person, &reminder)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs `work` in one write transaction and commits it.
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&redb::WriteTransaction) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        self.blocking(move |database| {
+            let write = database.begin_write().map_err(redb::Error::from)?;
+            let result = work(&write)?;
+            write.commit().map_err(redb::Error::from)?;
+            Ok(result)
+        })
+        .await
+    }
+
     /// When a record written at `now` expires.
     fn expires_at(&self, now: i64) -> Option<i64> {
         self.retention
@@ -178,8 +333,7 @@ impl EmbeddedStore {
     }
 
     pub(super) async fn delete_person(&self, person: PersonId) -> Result<(), StorageError> {
-        self.blocking(move |database| {
-            let write = database.begin_write().map_err(redb::Error::from)?;
+        self.write(move |write| {
             {
                 let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
                 table
@@ -188,8 +342,7 @@ impl EmbeddedStore {
                     })
                     .map_err(redb::Error::from)?;
             }
-            write.commit().map_err(redb::Error::from)?;
-            Ok(())
+            remove_reminder(write, person)
         })
         .await
     }
@@ -233,6 +386,42 @@ impl EmbeddedStore {
         })
         .await
     }
+}
+
+fn read_reminder(
+    table: &impl ReadableTable<i64, &'static [u8]>,
+    person: PersonId,
+) -> Result<Option<Reminder>, StorageError> {
+    match table.get(person.0).map_err(redb::Error::from)? {
+        Some(value) => Ok(Some(serde_json::from_slice(value.value())?)),
+        None => Ok(None),
+    }
+}
+
+fn write_reminder(
+    table: &mut redb::Table<i64, &'static [u8]>,
+    person: PersonId,
+    reminder: &Reminder,
+) -> Result<(), StorageError> {
+    let bytes = serde_json::to_vec(reminder)?;
+    table
+        .insert(person.0, bytes.as_slice())
+        .map_err(redb::Error::from)?;
+    Ok(())
+}
+
+fn remove_reminder(write: &redb::WriteTransaction, person: PersonId) -> Result<(), StorageError> {
+    let mut reminders = write.open_table(REMINDERS).map_err(redb::Error::from)?;
+    let mut by_time = write
+        .open_table(REMINDERS_BY_TIME)
+        .map_err(redb::Error::from)?;
+    if let Some(old) = read_reminder(&reminders, person)? {
+        by_time
+            .remove((old.at, person.0))
+            .map_err(redb::Error::from)?;
+    }
+    reminders.remove(person.0).map_err(redb::Error::from)?;
+    Ok(())
 }
 
 fn read_record(

@@ -12,6 +12,15 @@
 //! | `<prefix>:{u:<id>}:state` | hash | `v`: the state's version (a counter), `d`: the state as JSON, `u`: the last Telegram update applied (`id:time`) |
 //! | `<prefix>:{u:<id>}:meta` | hash | `blocked`: when the person blocked the bot (absent while they have not) |
 //!
+//!
+//! Reminders live in an index of their own, under one hash tag so a script can claim them:
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `<prefix>:{reminders}:due` | sorted set | person id, scored by when their reminder is next due (or leased until) |
+//! | `<prefix>:{reminders}:occurrence` | hash | person id to the due time of their pending reminder |
+//! | `<prefix>:{reminders}:sent` | hash | person id to the last occurrence marked as being sent |
+//!
 //! `<prefix>` comes from `KINTSUGI_REDIS_PREFIX` (default `kintsugi`), so several bots can share
 //! one Redis. Each key expires after the retention period, refreshed on every write.
 
@@ -38,6 +47,14 @@ pub struct Stored {
     pub version: u64,
     /// The last Telegram update applied to this state, written with it.
     pub last_update: Option<LastUpdate>,
+}
+
+/// A reminder found due: whose, and which occurrence (its due time, seconds since the epoch),
+/// which is what makes sending it at most once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DueReminder {
+    pub person: PersonId,
+    pub occurrence: i64,
 }
 
 /// A Telegram update id and when it was handled (seconds since the epoch), kept beside the
@@ -158,6 +175,63 @@ impl Storage {
         match self {
             Storage::Redis(store) => store.is_reachable(person).await,
             Storage::Embedded(store) => store.is_reachable(person, now).await,
+        }
+    }
+
+    /// Schedules a person's next reminder for `due` (seconds since the epoch), replacing any
+    /// pending one.
+    pub async fn schedule_reminder(&self, person: PersonId, due: i64) -> Result<(), StorageError> {
+        match self {
+            Storage::Redis(store) => store.schedule_reminder(person, due).await,
+            Storage::Embedded(store) => store.schedule_reminder(person, due).await,
+        }
+    }
+
+    /// Removes a person's pending reminder.
+    pub async fn cancel_reminder(&self, person: PersonId) -> Result<(), StorageError> {
+        match self {
+            Storage::Redis(store) => store.cancel_reminder(person).await,
+            Storage::Embedded(store) => store.cancel_reminder(person).await,
+        }
+    }
+
+    /// When a person's pending reminder is due, if they have one.
+    pub async fn reminder_due(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
+        match self {
+            Storage::Redis(store) => store.reminder_due(person).await,
+            Storage::Embedded(store) => store.reminder_due(person).await,
+        }
+    }
+
+    /// Claims up to `limit` reminders due at `now`, leasing each for `lease` seconds: another
+    /// scheduler sees them again only if this one has not rescheduled them by then.
+    pub async fn claim_due(
+        &self,
+        now: i64,
+        limit: usize,
+        lease: i64,
+    ) -> Result<Vec<DueReminder>, StorageError> {
+        match self {
+            Storage::Redis(store) => store.claim_due(now, limit, lease).await,
+            Storage::Embedded(store) => store.claim_due(now, limit, lease).await,
+        }
+    }
+
+    /// Marks an occurrence as being sent, right before sending it. True if this call marked
+    /// it; false if it was marked before, and so must not be sent again (at most once).
+    pub async fn mark_sending(&self, due: DueReminder) -> Result<bool, StorageError> {
+        match self {
+            Storage::Redis(store) => store.mark_sending(due).await,
+            Storage::Embedded(store) => store.mark_sending(due).await,
+        }
+    }
+
+    /// Takes back the mark of an occurrence that was certainly not sent (the request failed
+    /// before reaching Telegram), so it is tried again once its lease ends.
+    pub async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError> {
+        match self {
+            Storage::Redis(store) => store.unmark_sending(due).await,
+            Storage::Embedded(store) => store.unmark_sending(due).await,
         }
     }
 

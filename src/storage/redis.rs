@@ -1,15 +1,46 @@
 //! The Redis backend: a reconnecting multiplexed connection, a Lua compare-and-set for writes
 //! (WATCH/MULTI is unsafe on a shared multiplexed connection), one round trip per operation.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{
-    LastUpdate, PERSON_KEYS, PersonId, Retention, Saved, StorageError, Stored, decode, encode,
+    DueReminder, LastUpdate, PERSON_KEYS, PersonId, Retention, Saved, StorageError, Stored, decode,
+    encode,
 };
 use crate::dialogue::PersonState;
+
+/// Claims up to ARGV[2] reminders due at ARGV[1] and leases them for ARGV[3] seconds, so no
+/// other scheduler sees them meanwhile. Returns person, occurrence pairs. KEYS[1]: the due
+/// set; KEYS[2]: person to occurrence.
+const CLAIM_DUE: &str = r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+local claimed = {}
+for _, person in ipairs(due) do
+  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[3]), person)
+  table.insert(claimed, person)
+  table.insert(claimed, redis.call('HGET', KEYS[2], person) or '0')
+end
+return claimed
+";
+
+/// Marks occurrence ARGV[2] of person ARGV[1] as being sent; 1 if this call marked it, 0 if
+/// it was marked before (by another scheduler, or before a crash). KEYS[1]: person to the last
+/// occurrence marked.
+const MARK_SENDING: &str = r"
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+";
+
+/// Removes the mark of occurrence ARGV[2] of person ARGV[1], if it is still that one.
+const UNMARK_SENDING: &str = r"
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1
+";
 
 /// Writes the state only if its version is still the expected one; returns the new version,
 /// or -1 on a conflict. KEYS[1]: the state hash. ARGV: expected version, JSON, TTL seconds
@@ -31,7 +62,15 @@ pub struct RedisStore {
     connection: ConnectionManager,
     prefix: String,
     retention: Retention,
+    scripts: Arc<Scripts>,
+}
+
+/// The Lua scripts, loaded once per store and shared by its clones.
+struct Scripts {
     compare_and_set: redis::Script,
+    claim_due: redis::Script,
+    mark_sending: redis::Script,
+    unmark_sending: redis::Script,
 }
 
 impl RedisStore {
@@ -53,7 +92,12 @@ impl RedisStore {
             connection,
             prefix: prefix.to_owned(),
             retention,
-            compare_and_set: redis::Script::new(COMPARE_AND_SET),
+            scripts: Arc::new(Scripts {
+                compare_and_set: redis::Script::new(COMPARE_AND_SET),
+                claim_due: redis::Script::new(CLAIM_DUE),
+                mark_sending: redis::Script::new(MARK_SENDING),
+                unmark_sending: redis::Script::new(UNMARK_SENDING),
+            }),
         })
     }
 
@@ -66,6 +110,102 @@ impl RedisStore {
 
     fn key(&self, person: PersonId, name: &str) -> String {
         format!("{}:{{u:{}}}:{name}", self.prefix, person.0)
+    }
+
+    /// A key of the reminder index; they share one hash tag, so one script can use them all.
+    fn reminders(&self, name: &str) -> String {
+        format!("{}:{{reminders}}:{name}", self.prefix)
+    }
+
+    pub(super) async fn schedule_reminder(
+        &self,
+        person: PersonId,
+        due: i64,
+    ) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let _: () = redis::pipe()
+            .atomic()
+            .zadd(self.reminders("due"), person.0, due)
+            .ignore()
+            .hset(self.reminders("occurrence"), person.0, due)
+            .ignore()
+            .query_async(&mut connection)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn cancel_reminder(&self, person: PersonId) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let _: () = redis::pipe()
+            .atomic()
+            .zrem(self.reminders("due"), person.0)
+            .ignore()
+            .hdel(self.reminders("occurrence"), person.0)
+            .ignore()
+            .hdel(self.reminders("sent"), person.0)
+            .ignore()
+            .query_async(&mut connection)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn reminder_due(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
+        let mut connection = self.connection.clone();
+        Ok(connection
+            .hget(self.reminders("occurrence"), person.0)
+            .await?)
+    }
+
+    pub(super) async fn claim_due(
+        &self,
+        now: i64,
+        limit: usize,
+        lease: i64,
+    ) -> Result<Vec<DueReminder>, StorageError> {
+        let mut connection = self.connection.clone();
+        let claimed: Vec<i64> = self
+            .scripts
+            .claim_due
+            .key(self.reminders("due"))
+            .key(self.reminders("occurrence"))
+            .arg(now)
+            .arg(limit)
+            .arg(lease)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(claimed
+            .chunks_exact(2)
+            .map(|pair| DueReminder {
+                person: PersonId(pair[0]),
+                occurrence: pair[1],
+            })
+            .collect())
+    }
+
+    pub(super) async fn mark_sending(&self, due: DueReminder) -> Result<bool, StorageError> {
+        let mut connection = self.connection.clone();
+        let marked: i64 = self
+            .scripts
+            .mark_sending
+            .key(self.reminders("sent"))
+            .arg(due.person.0)
+            .arg(due.occurrence)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(marked == 1)
+    }
+
+    pub(super) async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let _: i64 = self
+            .scripts
+            .unmark_sending
+            .key(self.reminders("sent"))
+            .arg(due.person.0)
+            .arg(due.occurrence)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(())
     }
 
     pub(super) async fn load(&self, person: PersonId) -> Result<Stored, StorageError> {
@@ -102,6 +242,7 @@ impl RedisStore {
         let mut connection = self.connection.clone();
         let ttl = self.retention.0.map_or(0, |period| period.as_secs().max(1));
         let version: i64 = self
+            .scripts
             .compare_and_set
             .key(self.key(person, "state"))
             .arg(expected)
@@ -152,7 +293,17 @@ impl RedisStore {
             .iter()
             .map(|name| self.key(person, name))
             .collect();
-        let _: usize = connection.del(keys).await?;
+        let _: () = redis::pipe()
+            .del(keys)
+            .ignore()
+            .zrem(self.reminders("due"), person.0)
+            .ignore()
+            .hdel(self.reminders("occurrence"), person.0)
+            .ignore()
+            .hdel(self.reminders("sent"), person.0)
+            .ignore()
+            .query_async(&mut connection)
+            .await?;
         Ok(())
     }
 

@@ -1,0 +1,149 @@
+//! The reminder worker: claims the reminders that are due from the store, sends each at most
+//! once, and schedules the next occurrence. Several workers (one per bot instance) can share
+//! one store: a claim leases a reminder to one worker, and each occurrence is marked right
+//! before it is sent, so a crash can lose at most the one being sent at that moment and
+//! never repeats one. The clock is passed in; the sending is behind [`Deliver`], so the
+//! Telegram ring (or a test) provides it.
+
+use std::future::Future;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use super::schedule::{Catchup, catch_up};
+use crate::storage::{DueReminder, PersonId, Storage, StorageError};
+
+/// Whether a reminder reached the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivered {
+    Yes,
+    /// The person blocked the bot: their reminders stop.
+    Blocked,
+}
+
+/// Sending failed. `maybe_sent` is false only when the request certainly never reached
+/// Telegram: then the occurrence is tried again; otherwise it counts as sent (at most once).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct DeliverError {
+    pub maybe_sent: bool,
+    pub reason: String,
+}
+
+/// Sends one reminder to a person.
+pub trait Deliver {
+    fn deliver(
+        &self,
+        person: PersonId,
+        occurrence: i64,
+    ) -> impl Future<Output = Result<Delivered, DeliverError>> + Send;
+}
+
+/// How the worker claims and sends.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    /// The most reminders claimed at once.
+    pub batch: usize,
+    /// How long a claimed reminder stays with this worker before another may take it.
+    pub lease: Duration,
+    /// A reminder found later than this after it was due (after downtime) is skipped.
+    pub grace: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> WorkerSettings {
+        WorkerSettings {
+            batch: 500,
+            lease: Duration::minutes(5),
+            grace: Duration::hours(2),
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub claimed: usize,
+    pub sent: usize,
+    /// Found already marked as sent (by another worker, or before a crash): not sent again.
+    pub already_sent: usize,
+    /// Too old after downtime: skipped to the next occurrence.
+    pub skipped: usize,
+    /// The person no longer wants reminders, or blocked the bot: removed.
+    pub stopped: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("sending a reminder failed: {0}")]
+    Deliver(#[from] DeliverError),
+}
+
+/// Claims the reminders due at `now` and sends them.
+pub async fn run_pass<D: Deliver>(
+    storage: &Storage,
+    deliver: &D,
+    settings: WorkerSettings,
+    now: DateTime<Utc>,
+) -> Result<Pass, WorkerError> {
+    let mut pass = Pass::default();
+    let claimed = storage
+        .claim_due(
+            now.timestamp(),
+            settings.batch,
+            settings.lease.num_seconds().max(1),
+        )
+        .await?;
+    pass.claimed = claimed.len();
+    for due in claimed {
+        handle(storage, deliver, settings, now, due, &mut pass).await?;
+    }
+    Ok(pass)
+}
+
+async fn handle<D: Deliver>(
+    storage: &Storage,
+    deliver: &D,
+    settings: WorkerSettings,
+    now: DateTime<Utc>,
+    due: DueReminder,
+    pass: &mut Pass,
+) -> Result<(), WorkerError> {
+    let stored = storage.load(due.person, now.timestamp()).await?;
+    let reachable = storage.is_reachable(due.person, now.timestamp()).await?;
+    let Some(schedule) = stored.state.checkin.filter(|_| reachable) else {
+        storage.cancel_reminder(due.person).await?;
+        pass.stopped += 1;
+        return Ok(());
+    };
+    let occurrence = Utc.timestamp_opt(due.occurrence, 0).single().unwrap_or(now);
+    match catch_up(occurrence, now, settings.grace) {
+        Catchup::Skip => pass.skipped += 1,
+        Catchup::Send if !storage.mark_sending(due).await? => pass.already_sent += 1,
+        Catchup::Send => match deliver.deliver(due.person, due.occurrence).await {
+            Ok(Delivered::Yes) => pass.sent += 1,
+            Err(error) => {
+                if !error.maybe_sent {
+                    storage.unmark_sending(due).await?;
+                }
+                // The rest of the batch stays leased and comes back after the lease.
+                return Err(error.into());
+            }
+            Ok(Delivered::Blocked) => {
+                storage
+                    .set_reachable(due.person, false, now.timestamp())
+                    .await?;
+                storage.cancel_reminder(due.person).await?;
+                pass.stopped += 1;
+                return Ok(());
+            }
+        },
+    }
+    // The next one falls after now and after this occurrence's day, whatever happened to it.
+    let next = schedule.next_due(now.max(occurrence), Some(schedule.local_date(occurrence)));
+    storage
+        .schedule_reminder(due.person, next.timestamp())
+        .await?;
+    Ok(())
+}

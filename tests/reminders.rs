@@ -1,0 +1,252 @@
+//! The reminder worker against a real store: two workers and 1000 due reminders send each
+//! exactly once; a worker that dies mid-batch and a new one loses none and repeats none; old
+//! reminders after downtime are skipped, not sent in a burst. The clock is passed in.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use kintsugi::dialogue::PersonState;
+use kintsugi::reminders::schedule::{Frequency, Schedule};
+use kintsugi::reminders::worker::{Deliver, DeliverError, Delivered, WorkerSettings, run_pass};
+use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Storage};
+use kintsugi::testkit::RedisServer;
+
+/// Records what it sends; fails on call number `fail_at` (counting from 1) as a crash would.
+#[derive(Default)]
+struct Recorder {
+    sent: Mutex<HashMap<(i64, i64), usize>>,
+    calls: AtomicUsize,
+    fail_at: Option<usize>,
+    blocked: Vec<i64>,
+}
+
+impl Deliver for Recorder {
+    async fn deliver(&self, person: PersonId, occurrence: i64) -> Result<Delivered, DeliverError> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.fail_at == Some(call) {
+            return Err(DeliverError {
+                maybe_sent: false,
+                reason: "the process died before sending".to_owned(),
+            });
+        }
+        if self.blocked.contains(&person.0) {
+            return Ok(Delivered::Blocked);
+        }
+        *self
+            .sent
+            .lock()
+            .expect("the recorder")
+            .entry((person.0, occurrence))
+            .or_default() += 1;
+        Ok(Delivered::Yes)
+    }
+}
+
+impl Recorder {
+    fn sent(&self) -> HashMap<(i64, i64), usize> {
+        self.sent.lock().expect("the recorder").clone()
+    }
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("an instant")
+        .with_timezone(&Utc)
+}
+
+fn nine_in_berlin() -> Schedule {
+    Schedule {
+        frequency: Frequency::Daily,
+        time: NaiveTime::from_hms_opt(9, 0, 0).expect("a time"),
+        zone: chrono_tz::Europe::Berlin,
+        start: NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date"),
+    }
+}
+
+/// `people` people with a 09:00 Berlin check-in, each due at 09:00 on 26 November 2026.
+async fn people_due(storage: &Storage, people: i64) -> i64 {
+    let due = at("2026-11-26T08:00:00Z").timestamp();
+    for id in 1..=people {
+        let state = PersonState {
+            checkin: Some(nine_in_berlin()),
+            ..PersonState::default()
+        };
+        storage
+            .save(PersonId(id), &state, 0, due)
+            .await
+            .expect("save");
+        storage
+            .schedule_reminder(PersonId(id), due)
+            .await
+            .expect("schedule");
+    }
+    due
+}
+
+fn redis_storage(server: &RedisServer) -> Storage {
+    Storage::Redis(
+        RedisStore::connect(&server.url(), "test", Retention(None)).expect("a redis client"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_and_a_thousand_due_reminders_send_each_exactly_once() {
+    let server = RedisServer::start();
+    let setup = redis_storage(&server);
+    let due = people_due(&setup, 1000).await;
+    let now = at("2026-11-26T08:01:00Z");
+    let settings = WorkerSettings {
+        batch: 50,
+        ..WorkerSettings::default()
+    };
+    let recorder = std::sync::Arc::new(Recorder::default());
+    let mut workers = Vec::new();
+    for _ in 0..2 {
+        // Each worker has its own connection, as two bot instances would.
+        let storage = redis_storage(&server);
+        let recorder = std::sync::Arc::clone(&recorder);
+        workers.push(tokio::spawn(async move {
+            let mut sent = 0;
+            loop {
+                let pass = run_pass(&storage, &*recorder, settings, now)
+                    .await
+                    .expect("a pass");
+                if pass.claimed == 0 {
+                    return sent;
+                }
+                sent += pass.sent;
+            }
+        }));
+    }
+    let mut total = 0;
+    for worker in workers {
+        total += worker.await.expect("a worker");
+    }
+    let sent = recorder.sent();
+    assert_eq!(total, 1000);
+    assert_eq!(sent.len(), 1000, "every person got their reminder");
+    assert!(
+        sent.values().all(|&count| count == 1),
+        "none was sent twice"
+    );
+    assert!(sent.keys().all(|&(_, occurrence)| occurrence == due));
+    // Each is scheduled for 09:00 Berlin the next day.
+    let next = at("2026-11-27T08:00:00Z").timestamp();
+    for id in [1, 500, 1000] {
+        assert_eq!(
+            setup.reminder_due(PersonId(id)).await.expect("due"),
+            Some(next)
+        );
+    }
+}
+
+async fn a_worker_that_dies_mid_batch_loses_none_and_repeats_none(storage: Storage) {
+    let due = people_due(&storage, 100).await;
+    let now = at("2026-11-26T08:01:00Z");
+    let settings = WorkerSettings {
+        batch: 100,
+        ..WorkerSettings::default()
+    };
+    let dying = Recorder {
+        fail_at: Some(41),
+        ..Recorder::default()
+    };
+    assert!(run_pass(&storage, &dying, settings, now).await.is_err());
+    assert_eq!(dying.sent().len(), 40);
+
+    // A new worker, once the dead one's lease has run out.
+    let later = now + settings.lease + Duration::seconds(1);
+    let fresh = Recorder::default();
+    let pass = run_pass(&storage, &fresh, settings, later)
+        .await
+        .expect("a pass");
+    assert_eq!(pass.sent, 60);
+    let mut everyone = dying.sent();
+    for (key, count) in fresh.sent() {
+        *everyone.entry(key).or_default() += count;
+    }
+    assert_eq!(everyone.len(), 100, "none lost");
+    assert!(everyone.values().all(|&count| count == 1), "none repeated");
+    assert!(everyone.keys().all(|&(_, occurrence)| occurrence == due));
+}
+
+#[tokio::test]
+async fn on_redis_a_worker_that_dies_mid_batch_loses_none_and_repeats_none() {
+    let server = RedisServer::start();
+    a_worker_that_dies_mid_batch_loses_none_and_repeats_none(redis_storage(&server)).await;
+}
+
+#[tokio::test]
+async fn on_the_embedded_store_a_worker_that_dies_mid_batch_loses_none_and_repeats_none() {
+    let directory = tempfile::tempdir().expect("a temporary folder");
+    let storage = Storage::Embedded(
+        EmbeddedStore::open(directory.path(), Retention(None)).expect("an embedded store"),
+    );
+    a_worker_that_dies_mid_batch_loses_none_and_repeats_none(storage).await;
+}
+
+#[tokio::test]
+async fn after_downtime_an_old_reminder_is_skipped_to_its_next_occurrence() {
+    let server = RedisServer::start();
+    let storage = redis_storage(&server);
+    people_due(&storage, 3).await;
+    // The bot was down from 08:00 to 13:00 UTC; the grace is two hours.
+    let now = at("2026-11-26T13:00:00Z");
+    let recorder = Recorder::default();
+    let pass = run_pass(&storage, &recorder, WorkerSettings::default(), now)
+        .await
+        .expect("a pass");
+    assert_eq!((pass.sent, pass.skipped), (0, 3));
+    assert!(recorder.sent().is_empty(), "no burst of old reminders");
+    let next = at("2026-11-27T08:00:00Z").timestamp();
+    assert_eq!(
+        storage.reminder_due(PersonId(2)).await.expect("due"),
+        Some(next)
+    );
+}
+
+#[tokio::test]
+async fn reminders_stop_for_a_person_who_blocked_the_bot_or_turned_them_off() {
+    let server = RedisServer::start();
+    let storage = redis_storage(&server);
+    people_due(&storage, 3).await;
+    // Person 2 turned check-ins off; person 3 has blocked the bot.
+    let off = PersonState::default();
+    storage.save(PersonId(2), &off, 1, 0).await.expect("save");
+    let recorder = Recorder {
+        blocked: vec![3],
+        ..Recorder::default()
+    };
+    let now = at("2026-11-26T08:00:30Z");
+    let pass = run_pass(&storage, &recorder, WorkerSettings::default(), now)
+        .await
+        .expect("a pass");
+    assert_eq!((pass.sent, pass.stopped), (1, 2));
+    assert_eq!(storage.reminder_due(PersonId(2)).await.expect("due"), None);
+    assert_eq!(storage.reminder_due(PersonId(3)).await.expect("due"), None);
+    assert!(!storage.is_reachable(PersonId(3), 0).await.expect("read"));
+    let again = run_pass(
+        &storage,
+        &recorder,
+        WorkerSettings::default(),
+        now + Duration::days(1),
+    )
+    .await
+    .expect("a pass");
+    assert_eq!(again.sent, 1, "only the person who still wants them");
+}
+
+#[tokio::test]
+async fn only_reminders_that_are_due_are_claimed() {
+    let server = RedisServer::start();
+    let storage = redis_storage(&server);
+    people_due(&storage, 2).await;
+    let early = at("2026-11-26T07:59:59Z");
+    let recorder = Recorder::default();
+    let pass = run_pass(&storage, &recorder, WorkerSettings::default(), early)
+        .await
+        .expect("a pass");
+    assert_eq!(pass.claimed, 0);
+}
