@@ -136,17 +136,20 @@ impl RedisStore {
 
     pub(super) async fn cancel_reminder(&self, person: PersonId) -> Result<(), StorageError> {
         let mut connection = self.connection.clone();
-        let _: () = redis::pipe()
-            .atomic()
-            .zrem(self.reminders("due"), person.0)
+        let mut pipe = redis::pipe();
+        self.forget_reminder(pipe.atomic(), person);
+        let _: () = pipe.query_async(&mut connection).await?;
+        Ok(())
+    }
+
+    /// Adds to `pipe` the commands that take a person out of the reminder index.
+    fn forget_reminder(&self, pipe: &mut redis::Pipeline, person: PersonId) {
+        pipe.zrem(self.reminders("due"), person.0)
             .ignore()
             .hdel(self.reminders("occurrence"), person.0)
             .ignore()
             .hdel(self.reminders("sent"), person.0)
-            .ignore()
-            .query_async(&mut connection)
-            .await?;
-        Ok(())
+            .ignore();
     }
 
     pub(super) async fn reminder_due(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
@@ -293,17 +296,10 @@ impl RedisStore {
             .iter()
             .map(|name| self.key(person, name))
             .collect();
-        let _: () = redis::pipe()
-            .del(keys)
-            .ignore()
-            .zrem(self.reminders("due"), person.0)
-            .ignore()
-            .hdel(self.reminders("occurrence"), person.0)
-            .ignore()
-            .hdel(self.reminders("sent"), person.0)
-            .ignore()
-            .query_async(&mut connection)
-            .await?;
+        let mut pipe = redis::pipe();
+        pipe.del(keys).ignore();
+        self.forget_reminder(&mut pipe, person);
+        let _: () = pipe.query_async(&mut connection).await?;
         Ok(())
     }
 
