@@ -755,3 +755,40 @@ fn a_command_cannot_take_a_built_in_name_or_show_answers_its_flow_never_saves() 
         ]
     );
 }
+
+#[test]
+fn an_unknown_kind_of_answer_suggests_the_kinds_there_are() {
+    let steps = r#"[steps.hello]
+say = "When?"
+ask = { save = "when", kind = "tme" }
+next = "bye"
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:10:31: error: step \"hello\" asks for an unknown kind of answer \"tme\"\n    help: did you mean \"time\"? kinds: time, zone"
+        ]
+    );
+}
+
+#[test]
+fn a_zone_answer_brings_its_local_time_as_a_placeholder() {
+    let steps = r#"[steps.hello]
+say = "Where?"
+ask = { save = "zone", kind = "zone" }
+next = "bye"
+
+[steps.bye]
+say = "It is {zone_time} in {zone}."
+end = true
+"#;
+    let library = load(&[
+        source(BOT_PATH, &bot_toml("start")),
+        source(FLOW_PATH, &flow("start", steps)),
+    ]);
+    assert!(library.is_ok(), "{:?}", library.err());
+}

@@ -555,3 +555,28 @@ fn a_show_command_fills_in_saved_answers_or_says_there_are_none_yet() {
     person.send("/thought");
     assert_eq!(person.state, before, "showing answers changes nothing");
 }
+
+#[test]
+fn a_time_question_saves_the_time_of_day_however_it_was_typed() {
+    let mut person = Person::new();
+    person.send("/start when");
+    assert_eq!(person.send("soon"), [person.message("answer_not_a_time")]);
+    assert_eq!(person.send("8:15 pm"), ["Where are you?"]);
+    assert_eq!(person.answer("when", "time").as_deref(), Some("20:15"));
+}
+
+#[test]
+fn a_zone_question_finds_the_zone_and_the_local_time_there() {
+    let mut person = Person::new();
+    person.send("/start when");
+    person.send("9am");
+    assert_eq!(
+        person.send("my kitchen"),
+        [person.message("answer_not_a_zone")]
+    );
+    // NOW is 2027-01-15T08:00:00Z: 03:00 in New York.
+    assert_eq!(
+        person.send("new york"),
+        ["09:00 in America/New_York, where it is 03:00 now."]
+    );
+}

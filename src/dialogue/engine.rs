@@ -10,10 +10,12 @@ use super::callback::{self, Action};
 use super::faq::Question;
 use super::model::{
     AnswerRule, BranchTest, CommandAction, Flow, FlowId, Library, Role, Step, StepId, StepKind,
+    zone_time_name,
 };
 use super::review;
 use super::template::Template;
-use crate::reminders::schedule::Schedule;
+use crate::reminders::schedule::{Schedule, parse_wall_time};
+use crate::reminders::zones::find_zones;
 
 /// A person's place in the conversation, and what they have answered. This is what storage
 /// keeps for each person.
@@ -453,17 +455,18 @@ impl<'a> Turn<'a> {
         match &step.kind {
             StepKind::Ask { save, rule, next } => match self.check_answer(rule, text) {
                 Ok(value) => {
-                    self.state
-                        .answers
-                        .entry(flow.id.clone())
-                        .or_default()
-                        .insert(
-                            save.clone(),
+                    let now = self.now;
+                    let answers = self.state.answers.entry(flow.id.clone()).or_default();
+                    if *rule == AnswerRule::Zone {
+                        answers.insert(
+                            zone_time_name(save),
                             Answer {
-                                value,
-                                at: self.now,
+                                value: local_time_in(&value, now),
+                                at: now,
                             },
                         );
+                    }
+                    answers.insert(save.clone(), Answer { value, at: now });
                     self.run(flow, next);
                 }
                 Err(note) => self.say(note),
@@ -521,6 +524,13 @@ impl<'a> Turn<'a> {
                 )),
                 Some(number) => Ok(number.to_string()),
             },
+            AnswerRule::Time => parse_wall_time(trimmed)
+                .map(|time| time.format("%H:%M").to_string())
+                .ok_or_else(|| self.bot_message("answer_not_a_time")),
+            AnswerRule::Zone => find_zones(trimmed, 1)
+                .first()
+                .map(|zone| zone.name().to_owned())
+                .ok_or_else(|| self.bot_message("answer_not_a_zone")),
         }
     }
 
@@ -719,6 +729,16 @@ impl<'a> Turn<'a> {
                 .is_some_and(|number| number <= *bound),
         }
     }
+}
+
+/// The local time (`HH:MM`) at `now` (seconds since the epoch) in IANA zone `zone`.
+fn local_time_in(zone: &str, now: i64) -> String {
+    let zone: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
+    chrono::DateTime::from_timestamp(now, 0)
+        .unwrap_or_default()
+        .with_timezone(&zone)
+        .format("%H:%M")
+        .to_string()
 }
 
 /// A button that shows FAQ question `number`'s answer.

@@ -11,7 +11,7 @@ use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::faq::{Faq, Question};
 use super::model::{
     AnswerRule, BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, BranchRule, BranchTest,
-    Choice, CommandAction, Flow, FlowId, Library, Role, Step, StepId, StepKind,
+    Choice, CommandAction, Flow, FlowId, Library, Role, Step, StepId, StepKind, zone_time_name,
 };
 use super::review::{Note, NoteTest, Phrase};
 use super::source::{
@@ -1187,6 +1187,47 @@ impl FlowChecker<'_> {
 
     fn check_ask(&mut self, id: &str, ask: &Spanned<super::source::AskFile>) -> Option<AnswerRule> {
         let raw = ask.get_ref();
+        if let Some(kind) = &raw.kind {
+            let rule = match kind.get_ref().as_str() {
+                "time" => AnswerRule::Time,
+                "zone" => AnswerRule::Zone,
+                "text" | "number" => {
+                    self.report(self.at(kind.span(), format!("step \"{id}\": `kind = \"{}\"` is the default", kind.get_ref())).help("remove `kind`: a question is text, or a number when it has `min` and `max`"));
+                    return None;
+                }
+                other => {
+                    let diagnostic = self.at(
+                        kind.span(),
+                        format!("step \"{id}\" asks for an unknown kind of answer \"{other}\""),
+                    );
+                    self.report(match did_you_mean(other, ["time", "zone"]) {
+                        Some(close) => {
+                            diagnostic.help(format!("did you mean \"{close}\"? kinds: time, zone"))
+                        }
+                        None => diagnostic.help("kinds: time (a time of day), zone (a time zone)"),
+                    });
+                    return None;
+                }
+            };
+            if raw.min.is_some()
+                || raw.max.is_some()
+                || raw.min_length.is_some()
+                || raw.max_length.is_some()
+            {
+                self.report(
+                    self.at(
+                        ask.span(),
+                        format!(
+                            "step \"{id}\" asks for a {} but also gives limits",
+                            kind.get_ref()
+                        ),
+                    )
+                    .help("remove `min`, `max`, `min_length` and `max_length`"),
+                );
+                return None;
+            }
+            return Some(rule);
+        }
         let numeric = raw.min.is_some() || raw.max.is_some();
         let textual = raw.min_length.is_some() || raw.max_length.is_some();
         if numeric && textual {
@@ -1419,17 +1460,25 @@ impl FlowChecker<'_> {
 
         // Placeholders only name answers saved on every path to the step.
         let saved = must_be_saved(flow, entry, &edges);
-        let longest: HashMap<&str, usize> = flow
+        let longest: HashMap<String, usize> = flow
             .steps
             .iter()
             .flat_map(|step| match &step.kind {
-                StepKind::Ask { save, rule, .. } => vec![(save.as_str(), rule.longest())],
+                StepKind::Ask {
+                    save,
+                    rule: AnswerRule::Zone,
+                    ..
+                } => vec![
+                    (save.clone(), AnswerRule::Zone.longest()),
+                    (zone_time_name(save), AnswerRule::Time.longest()),
+                ],
+                StepKind::Ask { save, rule, .. } => vec![(save.clone(), rule.longest())],
                 StepKind::Choice {
                     save: Some(save),
                     choices,
                 } => {
                     vec![(
-                        save.as_str(),
+                        save.clone(),
                         choices
                             .iter()
                             .map(|choice| choice.value.chars().count())
@@ -1461,7 +1510,7 @@ impl FlowChecker<'_> {
                             let diagnostic = if longest.contains_key(name) {
                                 diagnostic.help(format!("make sure \"{name}\" is saved before every way into this step, and not cleared"))
                             } else {
-                                match did_you_mean(name, longest.keys().copied()) {
+                                match did_you_mean(name, longest.keys().map(String::as_str)) {
                                     Some(close) => diagnostic.help(format!("did you mean {{{close}}}?")),
                                     None => diagnostic.help("no step of this flow saves it; save it with `ask = { save = \"...\" }`"),
                                 }
@@ -1517,9 +1566,14 @@ fn must_be_saved(flow: &Flow, entry: usize, edges: &[Vec<usize>]) -> Vec<Option<
         };
         let step = &flow.steps[node];
         let outgoing: Vec<(usize, BTreeSet<String>)> = match &step.kind {
-            StepKind::Ask { save, next, .. } => {
+            StepKind::Ask {
+                save, next, rule, ..
+            } => {
                 let mut after = here.clone();
                 after.insert(save.clone());
+                if *rule == AnswerRule::Zone {
+                    after.insert(zone_time_name(save));
+                }
                 position
                     .get(next.0.as_str())
                     .map(|&to| (to, after))

@@ -295,6 +295,16 @@ pub enum AnswerRule {
         min: i64,
         max: i64,
     },
+    /// A time of day, saved as `HH:MM`.
+    Time,
+    /// A time zone, saved as its IANA name; `<name>_time` is saved beside it with the local
+    /// time there, so the next step can confirm it.
+    Zone,
+}
+
+/// The answer saved beside a zone answer named `name`: the local time in that zone.
+pub fn zone_time_name(name: &str) -> String {
+    format!("{name}_time")
 }
 
 impl AnswerRule {
@@ -303,6 +313,9 @@ impl AnswerRule {
         match self {
             AnswerRule::Text { max_length, .. } => *max_length,
             AnswerRule::Number { min, max } => min.to_string().len().max(max.to_string().len()),
+            AnswerRule::Time => "00:00".len(),
+            // The longest IANA names, such as America/Argentina/ComodRivadavia.
+            AnswerRule::Zone => 32,
         }
     }
 }
@@ -435,6 +448,14 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "said when the bot cannot reach its memory (Redis) for a moment",
     ),
     ("group_leave", "said once before leaving a group chat"),
+    (
+        "answer_not_a_time",
+        "said when a time of day is expected, such as 9:00 or 8pm",
+    ),
+    (
+        "answer_not_a_zone",
+        "said when a typed place or zone is not recognised",
+    ),
     (
         "flood",
         "said once when someone sends messages too fast to take in",

@@ -69,6 +69,8 @@ pub struct ChoiceFile {
 #[serde(deny_unknown_fields)]
 pub struct AskFile {
     pub save: Spanned<String>,
+    /// `time` (a time of day) or `zone` (a time zone); text or a number otherwise.
+    pub kind: Option<Spanned<String>>,
     pub min_length: Option<Spanned<i64>>,
     pub max_length: Option<Spanned<i64>>,
     pub min: Option<Spanned<i64>>,

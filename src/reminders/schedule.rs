@@ -95,6 +95,35 @@ impl Schedule {
     }
 }
 
+/// Reads a time of day as people type it: `9`, `09:30`, `9.30`, `21h`, `9am`, `8:15 pm`.
+pub fn parse_wall_time(text: &str) -> Option<NaiveTime> {
+    let compact: String = text
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let (clock, meridiem) = if let Some(rest) = compact.strip_suffix("am") {
+        (rest, Some(false))
+    } else if let Some(rest) = compact.strip_suffix("pm") {
+        (rest, Some(true))
+    } else {
+        (compact.as_str(), None)
+    };
+    let clock = clock.strip_suffix('h').unwrap_or(clock);
+    let (hour, minute) = match clock.split_once([':', '.', 'h']) {
+        Some((hour, minute)) => (hour.parse::<u32>().ok()?, minute.parse::<u32>().ok()?),
+        None => (clock.parse::<u32>().ok()?, 0),
+    };
+    let hour = match meridiem {
+        None => hour,
+        Some(_) if !(1..=12).contains(&hour) => return None,
+        Some(false) => hour % 12,
+        Some(true) => hour % 12 + 12,
+    };
+    NaiveTime::from_hms_opt(hour, minute, 0)
+}
+
 /// What to do with a reminder found due at `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Catchup {
@@ -277,6 +306,22 @@ mod tests {
         );
         // Without the guard it would have come again at 09:00 New York time that day.
         assert_eq!(new_york.next_due(sent, None), utc("2026-11-26T14:00:00Z"));
+    }
+
+    #[test]
+    fn times_of_day_are_read_as_people_type_them() {
+        let read = |text| parse_wall_time(text).map(|time| time.format("%H:%M").to_string());
+        assert_eq!(read("9").as_deref(), Some("09:00"));
+        assert_eq!(read(" 09:30 ").as_deref(), Some("09:30"));
+        assert_eq!(read("9.30").as_deref(), Some("09:30"));
+        assert_eq!(read("21h").as_deref(), Some("21:00"));
+        assert_eq!(read("9am").as_deref(), Some("09:00"));
+        assert_eq!(read("8:15 PM").as_deref(), Some("20:15"));
+        assert_eq!(read("12am").as_deref(), Some("00:00"));
+        assert_eq!(read("12pm").as_deref(), Some("12:00"));
+        for nonsense in ["", "25:00", "13pm", "9:75", "soon", "-1"] {
+            assert_eq!(read(nonsense), None, "{nonsense:?}");
+        }
     }
 
     #[test]
