@@ -2,6 +2,7 @@
 //! write the new state with compare-and-set, and retry if another instance wrote first. Shared
 //! by the shell and (later) the Telegram handlers.
 
+use crate::dialogue::engine::Effect;
 use crate::dialogue::{Input, Library, Reply, advance};
 use crate::storage::{LastUpdate, PersonId, Saved, Storage, StorageError};
 
@@ -14,6 +15,21 @@ pub enum ConversationError {
     Storage(#[from] StorageError),
     #[error("the state of a person kept changing under {MAX_ATTEMPTS} attempts to update it")]
     Contended,
+}
+
+/// Carries out the engine's effects once the state they belong with is saved.
+async fn apply(
+    storage: &Storage,
+    person: PersonId,
+    effects: &[Effect],
+) -> Result<(), StorageError> {
+    for effect in effects {
+        match effect {
+            Effect::ScheduleReminder { due } => storage.schedule_reminder(person, *due).await?,
+            Effect::CancelReminder => storage.cancel_reminder(person).await?,
+        }
+    }
+    Ok(())
 }
 
 /// An update older than this is never taken for a duplicate: Telegram numbers updates in
@@ -55,13 +71,17 @@ pub async fn handle_update(
         let outcome = advance(library, &stored.state, input, now);
         // Without an update id to record, an unchanged state needs no write.
         if !outcome.changed && update.is_none() {
+            apply(storage, person, &outcome.effects).await?;
             return Ok(outcome.replies);
         }
         match storage
             .save_handled(person, &outcome.state, stored.version, now, update)
             .await?
         {
-            Saved::Written { .. } => return Ok(outcome.replies),
+            Saved::Written { .. } => {
+                apply(storage, person, &outcome.effects).await?;
+                return Ok(outcome.replies);
+            }
             Saved::Conflict => continue,
         }
     }

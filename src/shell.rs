@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use crate::conversation::{self, ConversationError};
-use crate::dialogue::transcript::{describe_line, read_line, render_replies};
+use crate::dialogue::transcript::{
+    describe_line, live_buttons, read_line, render_replies, replay_time,
+};
 use crate::dialogue::{Button, Input, Library, Reply};
 use crate::storage::{PersonId, Storage};
 
@@ -67,7 +69,7 @@ pub async fn run(
             .version
             == 0;
         let opening = if fresh { "/start" } else { "/continue" };
-        let replies = send(library, storage, person, opening, &last_buttons, &now).await?;
+        let replies = send(library, storage, person, opening, &last_buttons, now()).await?;
         show(&mut out, &replies, &mut last_buttons).await?;
     }
 
@@ -87,7 +89,12 @@ pub async fn run(
             out.write_all(format!("> {line}\n").as_bytes()).await?;
         }
         let described = describe_line(&line, &last_buttons);
-        let replies = send(library, storage, person, &line, &last_buttons, &now).await?;
+        // A recording runs on the clock its replay will use, so times it shows match.
+        let at = match &transcript {
+            Some(transcript) => replay_time(transcript.lines().count()),
+            None => now(),
+        };
+        let replies = send(library, storage, person, &line, &last_buttons, at).await?;
         if let Some(transcript) = &mut transcript {
             transcript.push_str(&format!("> {described}\n{}", render_replies(&replies)));
         }
@@ -106,10 +113,10 @@ async fn send(
     person: PersonId,
     line: &str,
     last_buttons: &[Button],
-    now: &impl Fn() -> i64,
+    now: i64,
 ) -> Result<Vec<Reply>, ShellError> {
     let input: Input = read_line(line, last_buttons);
-    Ok(conversation::handle(storage, library, person, &input, now()).await?)
+    Ok(conversation::handle(storage, library, person, &input, now).await?)
 }
 
 async fn show(
@@ -117,9 +124,7 @@ async fn show(
     replies: &[Reply],
     last_buttons: &mut Vec<Button>,
 ) -> Result<(), ShellError> {
-    if let Some(with_buttons) = replies.iter().rev().find(|reply| !reply.buttons.is_empty()) {
-        *last_buttons = with_buttons.buttons.clone();
-    }
+    *last_buttons = live_buttons(replies);
     out.write_all(render_replies(replies).as_bytes()).await?;
     out.flush().await?;
     Ok(())

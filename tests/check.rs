@@ -119,7 +119,7 @@ fn an_unknown_field_suggests_the_closest_allowed_field() {
     assert_eq!(
         flow_problems(steps),
         [
-            "dialogues/start.toml:9:1: error: unknown field `sya`\n    help: did you mean `say`? fields allowed here: say, next, save, choices, ask, branch, otherwise, jump, end, suggest, review, notes, all_clear"
+            "dialogues/start.toml:9:1: error: unknown field `sya`\n    help: did you mean `say`? fields allowed here: say, next, save, choices, ask, branch, otherwise, jump, end, suggest, review, notes, all_clear, effect"
         ]
     );
 }
@@ -745,7 +745,7 @@ fn a_command_cannot_take_a_built_in_name_or_show_answers_its_flow_never_saves() 
         ]),
         [
             format!(
-                "dialogues/bot.toml:{}:11: error: /menu is one of the bot's own commands\n    help: pick another name; the bot's own are /start, /menu, /help, /continue, /cancel, /faq, /takeaways",
+                "dialogues/bot.toml:{}:11: error: /menu is one of the bot's own commands\n    help: pick another name; the bot's own are /start, /menu, /help, /continue, /cancel, /faq, /takeaways, /checkin, /progress",
                 after_bot_toml() + 1
             ),
             format!(
@@ -791,4 +791,44 @@ end = true
         source(FLOW_PATH, &flow("start", steps)),
     ]);
     assert!(library.is_ok(), "{:?}", library.err());
+}
+
+#[test]
+fn an_end_that_schedules_check_ins_needs_its_answers_and_readable_words() {
+    let steps = r#"[steps.hello]
+say = "How often?"
+save = "frequency"
+choices = [
+  { label = "Daily", goto = "time", value = "daily", id = "daily" },
+  { label = "Fortnightly", goto = "time", value = "fortnightly", id = "fortnightly" },
+]
+
+[steps.time]
+say = "What time?"
+ask = { save = "time", kind = "time" }
+next = "bye"
+
+[steps.bye]
+say = "Done."
+end = true
+effect = "schedule_checkins"
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:8:8: error: step \"hello\": the button \"Fortnightly\" saves frequency \"fortnightly\", which a schedule cannot read\n    help: give it `value = \"...\"`, one of: daily, every 2 days ... every 6 days, weekly",
+            "dialogues/start.toml:21:8: error: step \"bye\" ends with `effect = \"schedule_checkins\"`, which needs the answer \"zone\" saved on every path to it\n    help: save \"zone\" before every way into this step"
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_effect_suggests_the_effects_there_are() {
+    let steps = "[steps.hello]\nsay = \"Bye.\"\nend = true\neffect = \"record_checkins\"\n";
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:11:10: error: step \"hello\" has an unknown effect \"record_checkins\"\n    help: did you mean \"record_checkin\"? effects: schedule_checkins, record_checkin"
+        ]
+    );
 }

@@ -32,7 +32,7 @@ fn every_flow_can_be_reached_from_the_welcome() {
             .flat_map(|flow| &flow.steps)
             .flat_map(|step| match &step.kind {
                 StepKind::Jump { flow } => vec![flow.clone()],
-                StepKind::End { suggest } => suggest.clone(),
+                StepKind::End { suggest, .. } => suggest.clone(),
                 _ => Vec::new(),
             })
             .collect();

@@ -55,3 +55,43 @@ async fn a_lower_id_long_after_is_a_new_update_since_telegram_restarts_its_numbe
     let stored = storage.load(PERSON, later).await.expect("load");
     assert_eq!(stored.last_update.map(|update| update.id), Some(3));
 }
+
+#[tokio::test]
+async fn setting_up_check_ins_schedules_the_reminder_and_turning_them_off_removes_it() {
+    let (library, storage, _directory) = setup();
+    let mut state_buttons = Vec::new();
+    for text in ["/checkin", "press:Daily", "18:30", "press:Berlin"] {
+        let input = match text.strip_prefix("press:") {
+            Some(label) => {
+                let data = state_buttons
+                    .iter()
+                    .find(|(shown, _): &&(String, String)| shown == label)
+                    .map(|(_, data)| data.clone())
+                    .expect("the button was shown");
+                Input::Press(data)
+            }
+            None => Input::from_text(text),
+        };
+        let replies = kintsugi::conversation::handle(&storage, &library, PERSON, &input, NOW)
+            .await
+            .expect("handled");
+        state_buttons = replies
+            .iter()
+            .flat_map(|reply| reply.buttons.iter())
+            .map(|button| (button.label.clone(), button.data.clone()))
+            .collect();
+    }
+    // 18:30 in Berlin on 15 January 2027 is 17:30 UTC, later the same day as NOW.
+    let due = storage.reminder_due(PERSON).await.expect("read");
+    assert_eq!(due, Some(NOW + 9 * 3600 + 1800));
+    kintsugi::conversation::handle(
+        &storage,
+        &library,
+        PERSON,
+        &Input::from_text("/checkin off"),
+        NOW,
+    )
+    .await
+    .expect("handled");
+    assert_eq!(storage.reminder_due(PERSON).await.expect("read"), None);
+}

@@ -39,6 +39,7 @@ impl Person {
             state,
             replies,
             changed,
+            ..
         } = advance(&self.library, &self.state, &input, NOW);
         self.state = state;
         self.last_outcome_changed = changed;
@@ -579,4 +580,75 @@ fn a_zone_question_finds_the_zone_and_the_local_time_there() {
         person.send("new york"),
         ["09:00 in America/New_York, where it is 03:00 now."]
     );
+}
+
+#[test]
+fn checkin_sets_up_reminders_from_the_answers_and_schedules_the_first() {
+    let mut person = Person::new();
+    assert_eq!(person.send("/checkin"), ["How often?"]);
+    person.press("Weekly");
+    person.press("Sunday");
+    person.send("9am");
+    let outcome = advance(
+        &person.library,
+        &person.state,
+        &Input::Press(person.data_of("Berlin")),
+        NOW,
+    );
+    // NOW is Friday 15 January 2027, 08:00 UTC (09:00 in Berlin); the next Sunday 09:00 in
+    // Berlin is two days later to the second.
+    assert_eq!(
+        outcome.effects,
+        [kintsugi::dialogue::engine::Effect::ScheduleReminder {
+            due: NOW + 2 * 86_400
+        }]
+    );
+    assert_eq!(
+        outcome.replies[0].text,
+        "Set for 09:00; it is 09:00 there now."
+    );
+    let schedule = outcome.state.checkin.expect("a schedule");
+    assert_eq!(schedule.zone, chrono_tz::Europe::Berlin);
+}
+
+#[test]
+fn checkin_off_stops_the_reminders_and_says_so() {
+    let mut person = Person::new();
+    assert_eq!(
+        person.send("/checkin off"),
+        [person.message("checkin_none")]
+    );
+    person.send("/checkin");
+    person.press("Daily");
+    person.send("18:30");
+    person.press("Berlin");
+    assert!(person.state.checkin.is_some());
+    let outcome = advance(
+        &person.library,
+        &person.state,
+        &Input::from_text("/checkin off"),
+        NOW,
+    );
+    assert_eq!(
+        outcome.effects,
+        [kintsugi::dialogue::engine::Effect::CancelReminder]
+    );
+    assert_eq!(outcome.replies[0].text, person.message("checkin_off"));
+    assert!(outcome.state.checkin.is_none());
+}
+
+#[test]
+fn a_check_in_is_recorded_and_progress_reports_it() {
+    let mut person = Person::new();
+    assert_eq!(person.send("/progress"), [person.message("progress_empty")]);
+    assert_eq!(person.send("/checkin now"), ["From 1 to 10?"]);
+    person.send("7");
+    assert_eq!(person.send("A calm evening."), ["Saved: 7."]);
+    assert_eq!(person.state.history.len(), 1);
+    assert_eq!(person.state.history[0].at, NOW);
+    assert_eq!(person.state.history[0].answers["note"], "A calm evening.");
+    let progress = person.send("/progress");
+    assert!(progress[0].contains("Check-ins so far: 1."), "{progress:?}");
+    assert!(progress[0].contains("7 out of 10"), "{progress:?}");
+    assert!(progress[0].contains("15 January 2027"), "{progress:?}");
 }

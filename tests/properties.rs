@@ -149,6 +149,11 @@ proptest! {
                     let span = (max - min + 1) as usize;
                     Input::Text((min + (pick % span) as i64).to_string())
                 }
+                StepKind::Ask { rule: AnswerRule::Time, .. } => Input::Text(format!("{}:30", pick % 24)),
+                StepKind::Ask { rule: AnswerRule::Zone, .. } => {
+                    let places = ["Berlin", "new york", "Australia/Sydney", "São Paulo"];
+                    Input::Text(places[pick % places.len()].to_owned())
+                }
                 StepKind::Ask { rule: AnswerRule::Text { max_length, .. }, .. } => {
                     Input::Text("Something true, in my own words: ünïcødé 🌱".chars().take(*max_length).collect())
                 }

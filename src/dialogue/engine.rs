@@ -9,12 +9,13 @@ use serde::{Deserialize, Serialize};
 use super::callback::{self, Action};
 use super::faq::Question;
 use super::model::{
-    AnswerRule, BranchTest, CommandAction, Flow, FlowId, Library, Role, Step, StepId, StepKind,
-    zone_time_name,
+    AnswerRule, BranchTest, CommandAction, EndEffect, Flow, FlowId, Library, Role, Step, StepId,
+    StepKind, zone_time_name,
 };
+use super::progress;
 use super::review;
 use super::template::Template;
-use crate::reminders::schedule::{Schedule, parse_wall_time};
+use crate::reminders::schedule::{Schedule, parse_frequency, parse_wall_time};
 use crate::reminders::zones::find_zones;
 
 /// A person's place in the conversation, and what they have answered. This is what storage
@@ -38,6 +39,30 @@ pub struct PersonState {
     /// When the person wants check-in reminders; `None` when they have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkin: Option<Schedule>,
+    /// Their check-ins, oldest first: each one's answers and when it was made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<CheckinEntry>,
+}
+
+/// One check-in as it was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckinEntry {
+    /// Seconds since the Unix epoch.
+    pub at: i64,
+    pub answers: BTreeMap<String, String>,
+}
+
+/// The most check-ins kept; older ones give way.
+pub const HISTORY_LIMIT: usize = 1000;
+
+/// Something outside the person's state the engine asks its caller to do, once the new state
+/// is saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Schedule the person's next reminder for this time (seconds since the epoch).
+    ScheduleReminder { due: i64 },
+    /// Remove the person's pending reminder.
+    CancelReminder,
 }
 
 /// Where in a flow a person is, and which version of the flow it was.
@@ -124,6 +149,8 @@ pub struct Outcome {
     pub replies: Vec<Reply>,
     /// Whether `state` differs from the state passed in (and so must be saved).
     pub changed: bool,
+    /// What to do once the state is saved.
+    pub effects: Vec<Effect>,
 }
 
 /// A guard against a loop of automatic steps; validation rejects such loops already.
@@ -135,6 +162,7 @@ pub fn advance(library: &Library, state: &PersonState, input: &Input, now: i64) 
         library,
         state: state.clone(),
         replies: Vec::new(),
+        effects: Vec::new(),
         now,
     };
     let repaired = turn.repair();
@@ -153,6 +181,7 @@ pub fn advance(library: &Library, state: &PersonState, input: &Input, now: i64) 
         state: turn.state,
         replies: turn.replies,
         changed,
+        effects: turn.effects,
     }
 }
 
@@ -161,6 +190,7 @@ struct Turn<'a> {
     library: &'a Library,
     state: PersonState,
     replies: Vec<Reply>,
+    effects: Vec<Effect>,
     now: i64,
 }
 
@@ -231,6 +261,16 @@ impl<'a> Turn<'a> {
             }
             "continue" => self.show_current(),
             "faq" => self.faq(argument),
+            "checkin" => self.checkin(argument),
+            "progress" => {
+                let zone = self
+                    .state
+                    .checkin
+                    .as_ref()
+                    .map_or(chrono_tz::UTC, |schedule| schedule.zone);
+                let summary = progress::summary(&self.state.history, &self.library.bot, zone);
+                self.say(summary);
+            }
             "takeaways" => {
                 let takeaways = self.library.faq.takeaways.clone();
                 if takeaways.is_empty() {
@@ -284,6 +324,68 @@ impl<'a> Turn<'a> {
                     missing.clone()
                 };
                 self.say(shown);
+            }
+        }
+    }
+
+    /// `/checkin` sets reminders up, `/checkin now` starts a check-in, `/checkin off` stops them.
+    fn checkin(&mut self, argument: &str) {
+        let flows = &self.library.bot.checkin_flows;
+        match (argument, flows) {
+            (_, None) => {
+                self.note("unknown_command");
+                self.show_current();
+            }
+            ("off", _) => {
+                if self.state.checkin.take().is_some() {
+                    self.effects.push(Effect::CancelReminder);
+                    self.note("checkin_off");
+                } else {
+                    self.note("checkin_none");
+                }
+            }
+            ("now", Some(flows)) => {
+                let flow = flows.checkin.clone();
+                self.enter_flow(&flow);
+            }
+            (_, Some(flows)) => {
+                let flow = flows.setup.clone();
+                self.enter_flow(&flow);
+            }
+        }
+    }
+
+    /// Carries out an end step's effect on the answers of `flow`.
+    fn end_effect(&mut self, flow: &FlowId, effect: EndEffect) {
+        let answers: BTreeMap<String, String> = self
+            .state
+            .answers
+            .get(flow)
+            .map(|answers| {
+                answers
+                    .iter()
+                    .map(|(name, answer)| (name.clone(), answer.value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        match effect {
+            EndEffect::RecordCheckin => {
+                self.state.history.push(CheckinEntry {
+                    at: self.now,
+                    answers,
+                });
+                let excess = self.state.history.len().saturating_sub(HISTORY_LIMIT);
+                self.state.history.drain(..excess);
+            }
+            EndEffect::ScheduleCheckins => {
+                // The loader makes sure every answer is saved and every word readable.
+                let Some(schedule) = schedule_from(&answers, self.now) else {
+                    return;
+                };
+                let now = chrono::DateTime::from_timestamp(self.now, 0).unwrap_or_default();
+                let due = schedule.next_due(now, None).timestamp();
+                self.state.checkin = Some(schedule);
+                self.effects.push(Effect::ScheduleReminder { due });
             }
         }
     }
@@ -387,7 +489,7 @@ impl<'a> Turn<'a> {
                     .flow(&flow.0)
                     .and_then(|flow| flow.step(&step.0))
                     .is_some_and(|step| match &step.kind {
-                        StepKind::End { suggest } => suggest.iter().any(|id| id.0 == flow_id),
+                        StepKind::End { suggest, .. } => suggest.iter().any(|id| id.0 == flow_id),
                         _ => false,
                     });
                 if suggested {
@@ -430,6 +532,16 @@ impl<'a> Turn<'a> {
             answers.remove(name);
         }
         if let Some(name) = save {
+            // A button naming a zone (Europe/Berlin) brings its local time, as a typed zone does.
+            if choice.value.contains('/') && choice.value.parse::<chrono_tz::Tz>().is_ok() {
+                answers.insert(
+                    zone_time_name(name),
+                    Answer {
+                        value: local_time_in(&choice.value, self.now),
+                        at: self.now,
+                    },
+                );
+            }
             answers.insert(
                 name.clone(),
                 Answer {
@@ -669,7 +781,10 @@ impl<'a> Turn<'a> {
                     });
                     return;
                 }
-                StepKind::End { suggest } => {
+                StepKind::End { suggest, effect } => {
+                    if let Some(effect) = effect {
+                        self.end_effect(&flow.id, *effect);
+                    }
                     self.state.position = None;
                     self.state.seq = self.state.seq.wrapping_add(1);
                     self.state.screen = Screen::End {
@@ -729,6 +844,25 @@ impl<'a> Turn<'a> {
                 .is_some_and(|number| number <= *bound),
         }
     }
+}
+
+/// A schedule from a setup flow's answers, starting on today's local date.
+fn schedule_from(answers: &BTreeMap<String, String>, now: i64) -> Option<Schedule> {
+    let zone: chrono_tz::Tz = answers.get("zone")?.parse().ok()?;
+    let weekday = answers
+        .get("weekday")
+        .and_then(|day| day.parse::<chrono::Weekday>().ok());
+    let frequency = parse_frequency(answers.get("frequency")?, weekday)?;
+    let time = parse_wall_time(answers.get("time")?)?;
+    let start = chrono::DateTime::from_timestamp(now, 0)?
+        .with_timezone(&zone)
+        .date_naive();
+    Some(Schedule {
+        frequency,
+        time,
+        zone,
+        start,
+    })
 }
 
 /// The local time (`HH:MM`) at `now` (seconds since the epoch) in IANA zone `zone`.

@@ -93,6 +93,7 @@ mod tests {
                 say: None,
                 kind: StepKind::End {
                     suggest: Vec::new(),
+                    effect: None,
                 },
             }],
         );

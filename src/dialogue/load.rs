@@ -9,9 +9,12 @@ use toml::Spanned;
 use super::callback;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::faq::{Faq, Question};
+use crate::reminders::schedule::parse_frequency;
+
 use super::model::{
     AnswerRule, BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, BranchRule, BranchTest,
-    Choice, CommandAction, Flow, FlowId, Library, Role, Step, StepId, StepKind, zone_time_name,
+    CheckinFlows, Choice, CommandAction, EndEffect, Flow, FlowId, Library, Role, Step, StepId,
+    StepKind, zone_time_name,
 };
 use super::review::{Note, NoteTest, Phrase};
 use super::source::{
@@ -339,12 +342,43 @@ fn check_bot(
         }
     }
     let commands = check_commands(file, &parsed.commands, known_flows, flows, problems);
+    let checkin_flows = match (&parsed.checkin_setup_flow, &parsed.checkin_flow) {
+        (None, None) => None,
+        (Some(setup), Some(checkin)) => {
+            for (field, flow) in [("checkin_setup_flow", setup), ("checkin_flow", checkin)] {
+                if known_flows.lacks(flow.get_ref()) {
+                    problems.push(known_flows.suggest(
+                        at(
+                            flow.span(),
+                            format!("`{field}` names unknown flow \"{}\"", flow.get_ref()),
+                        ),
+                        flow.get_ref(),
+                    ));
+                }
+            }
+            Some(CheckinFlows {
+                setup: FlowId(setup.get_ref().clone()),
+                checkin: FlowId(checkin.get_ref().clone()),
+            })
+        }
+        (Some(one), None) | (None, Some(one)) => {
+            problems.push(
+                at(
+                    one.span(),
+                    "`checkin_setup_flow` and `checkin_flow` go together".to_owned(),
+                )
+                .help("name both flows, or neither (then /checkin is not offered)"),
+            );
+            None
+        }
+    };
     (problems.len() == before).then(|| {
         (
             BotText {
                 start_flow: FlowId(start_flow.clone()),
                 messages,
                 commands,
+                checkin_flows,
             },
             menu_order,
         )
@@ -839,6 +873,7 @@ impl FlowChecker<'_> {
         let strays: Vec<(String, String)> = [
             stray("otherwise", raw.otherwise.is_some(), "branch"),
             stray("suggest", raw.suggest.is_some(), "end"),
+            stray("effect", raw.effect.is_some(), "end"),
             stray("save", raw.save.is_some(), "choices"),
             stray("notes", raw.notes.is_some(), "review"),
             stray("all_clear", raw.all_clear.is_some(), "review"),
@@ -973,7 +1008,18 @@ impl FlowChecker<'_> {
                 if suggest.len() + 1 > MAX_CHOICES {
                     self.report(self.at(step.span(), format!("step \"{id}\" suggests {} flows; at most {} fit beside the menu button", suggest.len(), MAX_CHOICES - 1)));
                 }
-                StepKind::End { suggest }
+                let effect = raw.effect.as_ref().and_then(|word| {
+                    let effect = EndEffect::parse(word.get_ref());
+                    if effect.is_none() {
+                        let diagnostic = self.at(word.span(), format!("step \"{id}\" has an unknown effect \"{}\"", word.get_ref()));
+                        self.report(match did_you_mean(word.get_ref(), ["schedule_checkins", "record_checkin"]) {
+                            Some(close) => diagnostic.help(format!("did you mean \"{close}\"? effects: schedule_checkins, record_checkin")),
+                            None => diagnostic.help("effects: schedule_checkins (sets up check-in reminders), record_checkin (keeps a check-in's answers)"),
+                        });
+                    }
+                    effect
+                });
+                StepKind::End { suggest, effect }
             }
         };
         (self.problems.len() == before).then(|| Step {
@@ -1360,6 +1406,34 @@ impl FlowChecker<'_> {
         Some(BranchRule { test, goto })
     }
 
+    /// The buttons that save `frequency` and `weekday` in a flow that schedules check-ins
+    /// must use the words the schedule understands.
+    fn check_schedule_words(&mut self, flow: &Flow, facts: &[StepFacts]) {
+        for (index, step) in flow.steps.iter().enumerate() {
+            let StepKind::Choice {
+                save: Some(save),
+                choices,
+            } = &step.kind
+            else {
+                continue;
+            };
+            let (known, valid): (&str, fn(&str) -> bool) = match save.as_str() {
+                "frequency" => ("daily, every 2 days ... every 6 days, weekly", |word| {
+                    parse_frequency(word, None).is_some()
+                }),
+                "weekday" => ("mon, tue, wed, thu, fri, sat, sun", |word| {
+                    word.parse::<chrono::Weekday>().is_ok()
+                }),
+                _ => continue,
+            };
+            for choice in choices {
+                if !valid(&choice.value) {
+                    self.report(self.at(facts[index].span.clone(), format!("step \"{}\": the button \"{}\" saves {save} \"{}\", which a schedule cannot read", step.id, choice.label, choice.value)).help(format!("give it `value = \"...\"`, one of: {known}")));
+                }
+            }
+        }
+    }
+
     /// Reachability, traps, loops without a pause, placeholders and message length.
     fn check_graph(&mut self, flow: &Flow, facts: &[StepFacts]) {
         let position: HashMap<&str, usize> = flow
@@ -1460,6 +1534,28 @@ impl FlowChecker<'_> {
 
         // Placeholders only name answers saved on every path to the step.
         let saved = must_be_saved(flow, entry, &edges);
+        let mut schedules = false;
+        for (index, step) in flow.steps.iter().enumerate() {
+            let (
+                StepKind::End {
+                    effect: Some(effect),
+                    ..
+                },
+                Some(available),
+            ) = (&step.kind, &saved[index])
+            else {
+                continue;
+            };
+            for name in effect.needs() {
+                if !available.contains(*name) {
+                    self.report(self.at(facts[index].span.clone(), format!("step \"{}\" ends with `effect = \"{}\"`, which needs the answer \"{name}\" saved on every path to it", step.id, effect.word())).help(format!("save \"{name}\" before every way into this step")));
+                }
+            }
+            schedules |= *effect == EndEffect::ScheduleCheckins;
+        }
+        if schedules {
+            self.check_schedule_words(flow, facts);
+        }
         let longest: HashMap<String, usize> = flow
             .steps
             .iter()
@@ -1477,14 +1573,16 @@ impl FlowChecker<'_> {
                     save: Some(save),
                     choices,
                 } => {
-                    vec![(
-                        save.clone(),
-                        choices
-                            .iter()
-                            .map(|choice| choice.value.chars().count())
-                            .max()
-                            .unwrap_or(0),
-                    )]
+                    let longest = choices
+                        .iter()
+                        .map(|choice| choice.value.chars().count())
+                        .max()
+                        .unwrap_or(0);
+                    let mut saved = vec![(save.clone(), longest)];
+                    if choices.iter().any(|choice| is_zone(&choice.value)) {
+                        saved.push((zone_time_name(save), AnswerRule::Time.longest()));
+                    }
+                    saved
                 }
                 _ => Vec::new(),
             })
@@ -1532,6 +1630,11 @@ impl FlowChecker<'_> {
             }
         }
     }
+}
+
+/// Whether a button's value names a time zone, so its local time is saved beside it.
+fn is_zone(value: &str) -> bool {
+    value.contains('/') && value.parse::<chrono_tz::Tz>().is_ok()
 }
 
 /// The steps reachable from `start` (itself included).
@@ -1586,6 +1689,9 @@ fn must_be_saved(flow: &Flow, entry: usize, edges: &[Vec<usize>]) -> Vec<Option<
                     let mut after = here.clone();
                     if let Some(save) = save {
                         after.insert(save.clone());
+                        if is_zone(&choice.value) {
+                            after.insert(zone_time_name(save));
+                        }
                     }
                     for cleared in &choice.clear {
                         after.remove(cleared);

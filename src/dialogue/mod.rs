@@ -9,6 +9,7 @@ pub mod faq;
 pub mod graph;
 pub mod load;
 pub mod model;
+pub mod progress;
 pub mod review;
 pub mod source;
 pub mod template;

@@ -240,8 +240,11 @@ pub enum StepKind {
     },
     /// Starts another flow at its entry.
     Jump { flow: FlowId },
-    /// Ends the flow, offering other flows.
-    End { suggest: Vec<FlowId> },
+    /// Ends the flow, offering other flows, and may act on the person's answers.
+    End {
+        suggest: Vec<FlowId>,
+        effect: Option<EndEffect>,
+    },
 }
 
 impl StepKind {
@@ -267,6 +270,43 @@ impl StepKind {
             self,
             StepKind::Choice { .. } | StepKind::Ask { .. } | StepKind::End { .. }
         )
+    }
+}
+
+/// What an end step does with the answers of its flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndEffect {
+    /// Sets the person's check-in reminders from the answers `frequency`, `weekday` (when
+    /// weekly), `time` and `zone`.
+    ScheduleCheckins,
+    /// Adds the flow's answers, with the time, to the person's check-in history.
+    RecordCheckin,
+}
+
+impl EndEffect {
+    /// The word an author writes.
+    pub fn parse(word: &str) -> Option<EndEffect> {
+        match word {
+            "schedule_checkins" => Some(EndEffect::ScheduleCheckins),
+            "record_checkin" => Some(EndEffect::RecordCheckin),
+            _ => None,
+        }
+    }
+
+    /// The word an author writes for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            EndEffect::ScheduleCheckins => "schedule_checkins",
+            EndEffect::RecordCheckin => "record_checkin",
+        }
+    }
+
+    /// The answers the flow must have saved by the time it reaches the end step.
+    pub fn needs(self) -> &'static [&'static str] {
+        match self {
+            EndEffect::ScheduleCheckins => &["frequency", "time", "zone"],
+            EndEffect::RecordCheckin => &["rating"],
+        }
     }
 }
 
@@ -342,6 +382,15 @@ pub struct BotText {
     pub messages: HashMap<String, String>,
     /// The bot's own commands from `[commands]`, by name (without the slash).
     pub commands: BTreeMap<String, BotCommand>,
+    /// The flows behind `/checkin`; without them `/checkin` is not offered.
+    pub checkin_flows: Option<CheckinFlows>,
+}
+
+/// The flows `/checkin` opens: the setup of reminders, and the check-in itself.
+#[derive(Debug, Clone)]
+pub struct CheckinFlows {
+    pub setup: FlowId,
+    pub checkin: FlowId,
 }
 
 /// A command defined in `bot.toml`.
@@ -374,6 +423,8 @@ pub const BUILT_IN_COMMANDS: &[&str] = &[
     "cancel",
     "faq",
     "takeaways",
+    "checkin",
+    "progress",
 ];
 
 /// The keys `bot.toml` must define, with what each is for.
@@ -448,6 +499,28 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "said when the bot cannot reach its memory (Redis) for a moment",
     ),
     ("group_leave", "said once before leaving a group chat"),
+    ("checkin_off", "the reply to /checkin off"),
+    (
+        "checkin_none",
+        "the reply to /checkin off when no reminders are set",
+    ),
+    (
+        "progress_empty",
+        "the reply to /progress before the first check-in",
+    ),
+    (
+        "progress",
+        "the reply to /progress, with {count}, {latest}, {trend}, {run} and {note}",
+    ),
+    ("progress_note", "the {note} of /progress, with the {date}"),
+    (
+        "progress_no_note",
+        "the {note} of /progress when no check-in has a note",
+    ),
+    ("trend_early", "the {trend} of /progress with few check-ins"),
+    ("trend_up", "the {trend} of /progress when ratings rise"),
+    ("trend_down", "the {trend} of /progress when ratings fall"),
+    ("trend_steady", "the {trend} of /progress when ratings hold"),
     (
         "answer_not_a_time",
         "said when a time of day is expected, such as 9:00 or 8pm",

@@ -42,6 +42,7 @@ pub struct StepFile {
     pub review: Option<Spanned<String>>,
     pub notes: Option<Spanned<Vec<Spanned<NoteFile>>>>,
     pub all_clear: Option<Spanned<String>>,
+    pub effect: Option<Spanned<String>>,
 }
 
 /// One note of a review step: shown when the answer mentions (or lacks) some words.
@@ -116,6 +117,10 @@ pub struct BotFile {
     pub messages: Spanned<BTreeMap<Spanned<String>, Spanned<String>>>,
     #[serde(default)]
     pub commands: BTreeMap<Spanned<String>, Spanned<CommandFile>>,
+    /// The flow `/checkin` opens to set reminders up.
+    pub checkin_setup_flow: Option<Spanned<String>>,
+    /// The flow `/checkin now` and every reminder open.
+    pub checkin_flow: Option<Spanned<String>>,
 }
 
 /// A command of the bot's own, such as `/safety` (opens a flow) or `/rules` (shows answers).

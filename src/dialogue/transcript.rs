@@ -91,15 +91,8 @@ pub fn replay(library: &Library, transcript: &str) -> String {
             seen_input = true;
             let input = read_line(sent, &last_buttons);
             out.push_str(&format!("> {sent}\n"));
-            let outcome = advance(library, &state, &input, REPLAY_START + 60 * index as i64);
-            if let Some(with_buttons) = outcome
-                .replies
-                .iter()
-                .rev()
-                .find(|reply| !reply.buttons.is_empty())
-            {
-                last_buttons = with_buttons.buttons.clone();
-            }
+            let outcome = advance(library, &state, &input, replay_time(index));
+            last_buttons = live_buttons(&outcome.replies);
             out.push_str(&render_replies(&outcome.replies));
             state = outcome.state;
         } else if !seen_input {
@@ -111,6 +104,21 @@ pub fn replay(library: &Library, transcript: &str) -> String {
 }
 
 /// Trailing spaces and trailing blank lines do not count when comparing transcripts.
+/// The clock of a replay: the input on line `index` (from 0) of a transcript happens a minute
+/// per line after [`REPLAY_START`]. `shell --record` records on the same clock.
+pub fn replay_time(index: usize) -> i64 {
+    REPLAY_START + 60 * index as i64
+}
+
+/// The buttons a typed number presses: those under the latest reply. After a question (no
+/// buttons) a typed number is an answer, not a press of some older button.
+pub fn live_buttons(replies: &[Reply]) -> Vec<super::engine::Button> {
+    replies
+        .last()
+        .map(|reply| reply.buttons.clone())
+        .unwrap_or_default()
+}
+
 pub fn normalize(text: &str) -> String {
     let mut lines: Vec<&str> = text.lines().map(str::trim_end).collect();
     while lines.last().is_some_and(|line| line.is_empty()) {

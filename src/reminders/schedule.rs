@@ -95,6 +95,25 @@ impl Schedule {
     }
 }
 
+/// Reads how often, as a flow saves it: `daily`, `every 2 days` to `every 6 days`, or
+/// `weekly` (on `weekday`, Monday when none was given).
+pub fn parse_frequency(word: &str, weekday: Option<Weekday>) -> Option<Frequency> {
+    match word.trim() {
+        "daily" => Some(Frequency::Daily),
+        "weekly" => Some(Frequency::Weekly {
+            day: weekday.unwrap_or(Weekday::Mon),
+        }),
+        other => {
+            let days: u8 = other
+                .strip_prefix("every ")?
+                .strip_suffix(" days")?
+                .parse()
+                .ok()?;
+            (2..=6).contains(&days).then_some(Frequency::Days { days })
+        }
+    }
+}
+
 /// Reads a time of day as people type it: `9`, `09:30`, `9.30`, `21h`, `9am`, `8:15 pm`.
 pub fn parse_wall_time(text: &str) -> Option<NaiveTime> {
     let compact: String = text
