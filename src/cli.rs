@@ -208,7 +208,7 @@ fn run(webhook: bool, baseline: bool) -> anyhow::Result<()> {
         } else {
             Mode::Kintsugi
         };
-        crate::telegram::run(bot, app, listen, mode, config.send_limits).await
+        crate::telegram::run(bot, app, listen, mode, config.send_limits, config.reminders).await
     })
 }
 

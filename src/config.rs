@@ -36,6 +36,18 @@ pub struct Config {
     /// `KINTSUGI_SEND_LIMITS`: `off` lifts Telegram's send limits, for load tests against a
     /// local fake only.
     pub send_limits: bool,
+    /// `KINTSUGI_REMINDER_TICK_MS`, `KINTSUGI_REMINDER_GRACE_MINUTES` and
+    /// `KINTSUGI_REMINDER_RATE`: how often due reminders are looked for, how late one may
+    /// still be sent after downtime, and how many are sent a second at most.
+    pub reminders: ReminderConfig,
+}
+
+/// How the reminder worker runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReminderConfig {
+    pub tick: Duration,
+    pub grace: Duration,
+    pub per_second: u32,
 }
 
 /// Where the webhook server listens unless `KINTSUGI_WEBHOOK_ADDRESS` says otherwise.
@@ -109,6 +121,13 @@ impl Config {
                 FloodLimit::default().per_minute,
             )?,
         };
+        let reminders = ReminderConfig {
+            tick: Duration::from_millis(u64::from(whole("KINTSUGI_REMINDER_TICK_MS", 5000)?)),
+            grace: Duration::from_secs(
+                60 * u64::from(whole("KINTSUGI_REMINDER_GRACE_MINUTES", 120)?),
+            ),
+            per_second: whole("KINTSUGI_REMINDER_RATE", 25)?,
+        };
         let retention = Retention(
             (retention_days > 0).then(|| Duration::from_secs(retention_days * 24 * 60 * 60)),
         );
@@ -143,6 +162,7 @@ impl Config {
             },
             webhook_secret: non_empty("KINTSUGI_WEBHOOK_SECRET")
                 .map(|secret| Secret(secret.trim().to_owned())),
+            reminders,
             send_limits: match non_empty("KINTSUGI_SEND_LIMITS").as_deref().map(str::trim) {
                 None | Some("on") => true,
                 Some("off") => false,

@@ -54,6 +54,7 @@ impl Bot {
             .env("TELOXIDE_API_URL", fake.url())
             .env("REDIS_URL", redis.url())
             .env("KINTSUGI_REDIS_PREFIX", "e2e")
+            .env("KINTSUGI_REMINDER_TICK_MS", "200")
             .env_remove("KINTSUGI_DIALOGUES")
             .env("RUST_LOG", log_level)
             .stdin(Stdio::null())
@@ -518,4 +519,94 @@ fn added_to_a_group_the_bot_says_one_line_leaves_and_keeps_nothing() {
         keys.is_empty(),
         "no state for a group or its members: {keys:?}"
     );
+}
+
+/// Seconds since the epoch, now.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
+#[test]
+fn a_check_in_is_set_up_reminded_answered_and_shown_in_progress() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    fake.send_text(ANA, "/checkin");
+    fake.press_when_shown(ANA, "Set it up", PATIENCE);
+    fake.press_when_shown(ANA, "Every day", PATIENCE);
+    fake.wait_for_text(ANA, 0, "What time", PATIENCE);
+    fake.send_text(ANA, "9:00");
+    fake.press_when_shown(ANA, "Berlin / Paris / Madrid", PATIENCE);
+    fake.press_when_shown(ANA, "Yes, that's right", PATIENCE);
+    let set = fake.wait_until_sent(ANA, PATIENCE, |text| text.contains("/checkin off"));
+    assert!(set.text.contains("09:00"), "{}", set.text);
+    let before = fake.sent_to(ANA).len();
+    let due: Option<i64> = redis.query(&["HGET", "e2e:{reminders}:occurrence", &ANA.to_string()]);
+    assert!(
+        due.is_some_and(|due| due > unix_now()),
+        "the first reminder is scheduled ahead"
+    );
+
+    // Make it due now, as the clock would at nine.
+    let now = unix_now().to_string();
+    let _: i64 = redis.query(&["ZADD", "e2e:{reminders}:due", &now, &ANA.to_string()]);
+    let _: i64 = redis.query(&["HSET", "e2e:{reminders}:occurrence", &ANA.to_string(), &now]);
+    let reminder = fake.wait_for_text(ANA, before, "Time for your check-in", PATIENCE);
+    let first_line = reminder
+        .text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
+    for private in ["trust", "betray", "affair", "cheat"] {
+        assert!(
+            !first_line.contains(private),
+            "a lock screen could show {first_line:?}"
+        );
+    }
+    let labels: Vec<&str> = reminder
+        .buttons
+        .iter()
+        .map(|(label, _)| label.as_str())
+        .collect();
+    assert_eq!(
+        labels,
+        ["Start now", "In an hour", "Tomorrow", "Skip this one"]
+    );
+    // Sent once, and the next one is then scheduled for tomorrow.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let next: Option<i64> =
+            redis.query(&["HGET", "e2e:{reminders}:occurrence", &ANA.to_string()]);
+        if next.is_some_and(|next| next > unix_now() + 3600) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never rescheduled: {next:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    fake.press_when_shown(ANA, "Start now", PATIENCE);
+    fake.press_when_shown(ANA, "Let's start", PATIENCE);
+    fake.wait_for_text(ANA, before, "From 1 to 10", PATIENCE);
+    fake.send_text(ANA, "6");
+    fake.wait_for_text(ANA, before, "What's one thing that went well", PATIENCE);
+    fake.send_text(ANA, "We cooked dinner together.");
+    fake.wait_for_text(ANA, before, "And one worry", PATIENCE);
+    fake.send_text(ANA, "That an old message turns up.");
+    fake.press_when_shown(ANA, "That's all", PATIENCE);
+    let asked = fake.sent_to(ANA).len();
+    fake.send_text(ANA, "/progress");
+    let progress = fake.wait_for_text(ANA, asked, "Check-ins so far: 1.", PATIENCE);
+    assert!(progress.text.contains("6 out of 10"), "{}", progress.text);
+    let sent_reminders = fake
+        .sent_to(ANA)
+        .iter()
+        .filter(|message| message.text.starts_with("Time for your check-in"))
+        .count();
+    assert_eq!(sent_reminders, 1, "the reminder came once");
 }

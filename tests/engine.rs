@@ -652,3 +652,46 @@ fn a_check_in_is_recorded_and_progress_reports_it() {
     assert!(progress[0].contains("7 out of 10"), "{progress:?}");
     assert!(progress[0].contains("15 January 2027"), "{progress:?}");
 }
+
+#[test]
+fn a_reminder_can_start_the_check_in_or_come_back_later_from_any_screen() {
+    let mut person = Person::new();
+    let reminder = kintsugi::dialogue::engine::reminder(&person.library);
+    let data = |label: &str| {
+        reminder
+            .buttons
+            .iter()
+            .find(|button| button.label == person.message(label))
+            .map(|button| button.data.clone())
+            .expect("a reminder button")
+    };
+    let (start, hour, skip) = (
+        data("reminder_start"),
+        data("reminder_hour"),
+        data("reminder_skip"),
+    );
+    // Without reminders set up, a stray press says so.
+    assert_eq!(
+        person.input(Input::Press(hour.clone())),
+        [person.message("checkin_none")]
+    );
+    person.send("/checkin");
+    person.press("Daily");
+    person.send("9");
+    person.press("Berlin");
+    person.send("/start practice");
+    let outcome = advance(&person.library, &person.state, &Input::Press(hour), NOW);
+    assert_eq!(
+        outcome.effects,
+        [kintsugi::dialogue::engine::Effect::ScheduleReminder { due: NOW + 3600 }]
+    );
+    assert_eq!(
+        outcome.replies[0].text,
+        person.message("reminder_snoozed_hour")
+    );
+    assert_eq!(
+        person.input(Input::Press(skip)),
+        [person.message("reminder_skipped")]
+    );
+    assert_eq!(person.input(Input::Press(start)), ["From 1 to 10?"]);
+}

@@ -15,6 +15,43 @@ pub enum Action {
     Menu,
     /// Show the answer to an FAQ question; valid on any screen.
     Question(String),
+    /// A button under a check-in reminder; valid on any screen.
+    Reminder(ReminderAction),
+}
+
+/// What a person can do with a check-in reminder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderAction {
+    /// Start the check-in now.
+    Start,
+    /// Remind me again in an hour.
+    Hour,
+    /// Remind me again tomorrow.
+    Tomorrow,
+    /// Skip this one.
+    Skip,
+}
+
+impl ReminderAction {
+    fn code(self) -> &'static str {
+        match self {
+            ReminderAction::Start => "start",
+            ReminderAction::Hour => "hour",
+            ReminderAction::Tomorrow => "tomorrow",
+            ReminderAction::Skip => "skip",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<ReminderAction> {
+        [
+            ReminderAction::Start,
+            ReminderAction::Hour,
+            ReminderAction::Tomorrow,
+            ReminderAction::Skip,
+        ]
+        .into_iter()
+        .find(|action| action.code() == code)
+    }
 }
 
 /// A decoded button press.
@@ -31,6 +68,7 @@ pub fn encode(seq: u32, action: &Action) -> String {
         Action::OpenFlow(id) => format!("{seq}|f:{id}"),
         Action::Menu => format!("{seq}|m"),
         Action::Question(id) => format!("{seq}|q:{id}"),
+        Action::Reminder(action) => format!("{seq}|r:{}", action.code()),
     }
 }
 
@@ -42,6 +80,7 @@ pub fn decode(data: &str) -> Option<Press> {
         Some(("c", id)) if !id.is_empty() => Action::Choice(id.to_owned()),
         Some(("f", id)) if !id.is_empty() => Action::OpenFlow(id.to_owned()),
         Some(("q", id)) if !id.is_empty() => Action::Question(id.to_owned()),
+        Some(("r", code)) => Action::Reminder(ReminderAction::from_code(code)?),
         None if action == "m" => Action::Menu,
         _ => return None,
     };
@@ -64,6 +103,7 @@ mod tests {
             Action::OpenFlow("ground-rules".to_owned()),
             Action::Menu,
             Action::Question("how-long".to_owned()),
+            Action::Reminder(ReminderAction::Tomorrow),
         ] {
             let data = encode(42, &action);
             assert_eq!(decode(&data), Some(Press { seq: 42, action }));

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::callback::{self, Action};
+use super::callback::{self, Action, ReminderAction};
 use super::faq::Question;
 use super::model::{
     AnswerRule, BranchTest, CommandAction, EndEffect, Flow, FlowId, Library, Role, Step, StepId,
@@ -355,6 +355,36 @@ impl<'a> Turn<'a> {
         }
     }
 
+    fn reminder_pressed(&mut self, action: ReminderAction) {
+        let Some(flows) = &self.library.bot.checkin_flows else {
+            self.stale();
+            return;
+        };
+        if self.state.checkin.is_none() {
+            self.note("checkin_none");
+            return;
+        }
+        match action {
+            ReminderAction::Start => {
+                let flow = flows.checkin.clone();
+                self.enter_flow(&flow);
+            }
+            ReminderAction::Hour => {
+                self.effects.push(Effect::ScheduleReminder {
+                    due: self.now + 60 * 60,
+                });
+                self.note("reminder_snoozed_hour");
+            }
+            ReminderAction::Tomorrow => {
+                self.effects.push(Effect::ScheduleReminder {
+                    due: self.now + 24 * 60 * 60,
+                });
+                self.note("reminder_snoozed_tomorrow");
+            }
+            ReminderAction::Skip => self.note("reminder_skipped"),
+        }
+    }
+
     /// Carries out an end step's effect on the answers of `flow`.
     fn end_effect(&mut self, flow: &FlowId, effect: EndEffect) {
         let answers: BTreeMap<String, String> = self
@@ -464,6 +494,15 @@ impl<'a> Turn<'a> {
                 Some(question) => self.answer_question(question),
                 None => self.say_faq_missing(),
             }
+            return;
+        }
+        // A reminder's buttons come with no screen of their own, so they work whenever pressed.
+        if let Some(callback::Press {
+            action: Action::Reminder(action),
+            ..
+        }) = callback::decode(data)
+        {
+            self.reminder_pressed(action);
             return;
         }
         let Some(press) = callback::decode(data).filter(|press| press.seq == self.state.seq) else {
@@ -843,6 +882,24 @@ impl<'a> Turn<'a> {
                 .and_then(first_integer)
                 .is_some_and(|number| number <= *bound),
         }
+    }
+}
+
+/// The check-in reminder itself: discreet words (it may show on a lock screen) and its
+/// buttons. Its buttons carry no screen, so they work whenever they are pressed.
+pub fn reminder(library: &Library) -> Reply {
+    let button = |key: &str, action: ReminderAction| Button {
+        label: library.bot.message(key).to_owned(),
+        data: callback::encode(0, &Action::Reminder(action)),
+    };
+    Reply {
+        text: library.bot.message("reminder").to_owned(),
+        buttons: vec![
+            button("reminder_start", ReminderAction::Start),
+            button("reminder_hour", ReminderAction::Hour),
+            button("reminder_tomorrow", ReminderAction::Tomorrow),
+            button("reminder_skip", ReminderAction::Skip),
+        ],
     }
 }
 

@@ -514,6 +514,26 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
     ),
     ("progress_note", "the {note} of /progress, with the {date}"),
     (
+        "reminder",
+        "the check-in reminder; it may show on a lock screen, so keep it neutral",
+    ),
+    (
+        "reminder_start",
+        "the reminder's button that starts the check-in",
+    ),
+    ("reminder_hour", "the reminder's button: again in an hour"),
+    ("reminder_tomorrow", "the reminder's button: again tomorrow"),
+    ("reminder_skip", "the reminder's button: skip this one"),
+    (
+        "reminder_snoozed_hour",
+        "said after choosing: again in an hour",
+    ),
+    (
+        "reminder_snoozed_tomorrow",
+        "said after choosing: again tomorrow",
+    ),
+    ("reminder_skipped", "said after skipping a reminder"),
+    (
         "progress_no_note",
         "the {note} of /progress when no check-in has a note",
     ),

@@ -47,6 +47,8 @@ pub struct WorkerSettings {
     pub lease: Duration,
     /// A reminder found later than this after it was due (after downtime) is skipped.
     pub grace: Duration,
+    /// The shortest time between two sends, keeping to a global rate; none when unset.
+    pub min_interval: Option<std::time::Duration>,
 }
 
 impl Default for WorkerSettings {
@@ -55,6 +57,7 @@ impl Default for WorkerSettings {
             batch: 500,
             lease: Duration::minutes(5),
             grace: Duration::hours(2),
+            min_interval: None,
         }
     }
 }
@@ -96,8 +99,16 @@ pub async fn run_pass<D: Deliver>(
         )
         .await?;
     pass.claimed = claimed.len();
+    let mut last_send: Option<tokio::time::Instant> = None;
     for due in claimed {
+        let sent_before = pass.sent;
+        if let (Some(gap), Some(last)) = (settings.min_interval, last_send) {
+            tokio::time::sleep_until(last + gap).await;
+        }
         handle(storage, deliver, settings, now, due, &mut pass).await?;
+        if pass.sent > sent_before {
+            last_send = Some(tokio::time::Instant::now());
+        }
     }
     Ok(pass)
 }

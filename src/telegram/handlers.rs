@@ -22,6 +22,7 @@ use super::render::{Outgoing, render};
 use crate::conversation;
 use crate::dialogue::callback::{self, Action};
 use crate::dialogue::{Button, Input, Library, Reply};
+use crate::reminders::worker::{Deliver, DeliverError, Delivered};
 use crate::storage::{PersonId, Storage};
 
 /// What every handler needs: the flows, the store, the clock and the flood gate.
@@ -404,6 +405,36 @@ async fn contain(
         Err(_) => {
             log::error!("event=handler_panicked update={what}");
             Ok(())
+        }
+    }
+}
+
+/// Sends check-in reminders through the Bot API for the reminder worker.
+pub struct TelegramReminders<B> {
+    pub bot: B,
+    pub library: Arc<Library>,
+}
+
+impl<B> Deliver for TelegramReminders<B>
+where
+    B: Requester<Err = RequestError> + Send + Sync,
+{
+    async fn deliver(&self, person: PersonId, _occurrence: i64) -> Result<Delivered, DeliverError> {
+        let reminder = crate::dialogue::engine::reminder(&self.library);
+        match send(&self.bot, ChatId(person.0), &[reminder]).await {
+            Ok(Delivery::Delivered) => Ok(Delivered::Yes),
+            Ok(Delivery::Blocked) => Ok(Delivered::Blocked),
+            // Telegram refused it outright, so it was not sent; after a network failure it
+            // may have been, and at most once means it counts as sent.
+            Err(error) => Err(DeliverError {
+                maybe_sent: matches!(
+                    error,
+                    RequestError::Network(_)
+                        | RequestError::Io(_)
+                        | RequestError::InvalidJson { .. }
+                ),
+                reason: error_kind(&error),
+            }),
         }
     }
 }

@@ -15,8 +15,10 @@ use teloxide::types::{AllowedUpdate, BotCommand};
 use teloxide::update_listeners::Polling;
 
 pub use self::handlers::{App, schema};
+use crate::config::ReminderConfig;
 use crate::dialogue::Library;
 use crate::dialogue::model::CommandAction;
+use crate::reminders::worker::{WorkerSettings, run_pass};
 
 /// What to tell an operator who starts the bot without a token.
 pub const NO_TOKEN_HELP: &str = "\
@@ -103,6 +105,7 @@ pub async fn run(
     listen: Listen,
     mode: Mode,
     send_limits: bool,
+    reminders: ReminderConfig,
 ) -> anyhow::Result<()> {
     let me = bot
         .get_me()
@@ -128,9 +131,9 @@ pub async fn run(
     if send_limits {
         // Throttle waits out Telegram's limits (and any 429 retry_after) before each send.
         let throttled = bot.clone().throttle(Limits::default());
-        dispatch(bot, throttled, app, listen, mode).await
+        dispatch(bot, throttled, app, listen, mode, reminders).await
     } else {
-        dispatch(bot.clone(), bot, app, listen, mode).await
+        dispatch(bot.clone(), bot, app, listen, mode, reminders).await
     }
 }
 
@@ -150,6 +153,7 @@ async fn dispatch<B>(
     app: App,
     listen: Listen,
     mode: Mode,
+    reminders: ReminderConfig,
 ) -> anyhow::Result<()>
 where
     B: Requester<Err = teloxide::RequestError> + Clone + Send + Sync + 'static,
@@ -159,8 +163,16 @@ where
         Mode::Kintsugi => schema::<B>(),
         Mode::Baseline => handlers::baseline_schema::<B>(),
     };
+    let app = Arc::new(app);
+    let worker = (mode == Mode::Kintsugi).then(|| {
+        tokio::spawn(reminder_loop(
+            requester.clone(),
+            Arc::clone(&app),
+            reminders,
+        ))
+    });
     let mut dispatcher = Dispatcher::builder(requester.clone(), tree)
-        .dependencies(dptree::deps![Arc::new(app)])
+        .dependencies(dptree::deps![app])
         .default_handler(|update| async move {
             log::debug!("event=update_ignored id={}", update.id.0);
         })
@@ -212,6 +224,55 @@ where
             server.abort();
         }
     }
+    if let Some(worker) = worker {
+        worker.abort();
+    }
     log::info!("event=stopped");
     Ok(())
+}
+
+/// Looks for due reminders every tick and sends them, a claimed batch at a time.
+async fn reminder_loop<B>(bot: B, app: Arc<App>, config: ReminderConfig)
+where
+    B: Requester<Err = teloxide::RequestError> + Send + Sync + 'static,
+{
+    let deliver = handlers::TelegramReminders {
+        bot,
+        library: Arc::clone(&app.library),
+    };
+    let settings = WorkerSettings {
+        grace: chrono::Duration::from_std(config.grace).unwrap_or(chrono::Duration::hours(2)),
+        min_interval: Some(std::time::Duration::from_secs(1) / config.per_second.max(1)),
+        ..WorkerSettings::default()
+    };
+    let mut ticks = tokio::time::interval(config.tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        loop {
+            let now = chrono::DateTime::from_timestamp((app.clock)(), 0).unwrap_or_default();
+            match run_pass(&app.storage, &deliver, settings, now).await {
+                Ok(pass) => {
+                    if pass.claimed > 0 {
+                        log::info!(
+                            "event=reminders claimed={} sent={} already_sent={} skipped={} stopped={}",
+                            pass.claimed,
+                            pass.sent,
+                            pass.already_sent,
+                            pass.skipped,
+                            pass.stopped
+                        );
+                    }
+                    // A full batch means more may be due right away.
+                    if pass.claimed < settings.batch {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    log::warn!("event=reminders_failed error={error}");
+                    break;
+                }
+            }
+        }
+    }
 }

@@ -295,6 +295,26 @@ impl FakeTelegram {
         self.shared.queued.notify_waiters();
     }
 
+    /// Waits until a message to `chat` satisfies `wanted`; returns it.
+    pub fn wait_until_sent(
+        &self,
+        chat: i64,
+        timeout: Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Sent {
+        self.wait_until(timeout, || {
+            self.sent_to(chat)
+                .into_iter()
+                .find(|message| wanted(&message.text))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no such message reached {chat} within {timeout:?}; sent: {:#?}",
+                self.sent_to(chat)
+            )
+        })
+    }
+
     /// Answers the next request to `method` with an HTTP `status` and Telegram's error body.
     pub fn fail_next(
         &self,
