@@ -2,7 +2,9 @@
 //! write the new state with compare-and-set, and retry if another instance wrote first. Shared
 //! by the shell and (later) the Telegram handlers.
 
-use crate::dialogue::engine::Effect;
+use chrono::DateTime;
+
+use crate::dialogue::engine::{Effect, PersonState};
 use crate::dialogue::{Input, Library, Reply, advance};
 use crate::storage::{LastUpdate, PersonId, Saved, Storage, StorageError};
 
@@ -17,16 +19,31 @@ pub enum ConversationError {
     Contended,
 }
 
-/// Carries out the engine's effects once the state they belong with is saved.
+/// Carries out the engine's effects once the state they belong with (`state`) is saved.
 async fn apply(
     storage: &Storage,
     person: PersonId,
+    state: &PersonState,
     effects: &[Effect],
+    now: i64,
 ) -> Result<(), StorageError> {
     for effect in effects {
         match effect {
             Effect::ScheduleReminder { due } => storage.schedule_reminder(person, *due).await?,
             Effect::CancelReminder => storage.cancel_reminder(person).await?,
+            Effect::ScheduleNextCheckin => {
+                let Some(schedule) = &state.checkin else {
+                    continue;
+                };
+                // A new time or zone brings no second reminder on a day one already went out.
+                let last_sent = storage.last_sent(person).await?;
+                let skip_through = last_sent
+                    .and_then(|sent| DateTime::from_timestamp(sent, 0))
+                    .map(|sent| schedule.local_date(sent));
+                let now = DateTime::from_timestamp(now, 0).unwrap_or_default();
+                let due = schedule.next_due(now, skip_through);
+                storage.schedule_reminder(person, due.timestamp()).await?;
+            }
         }
     }
     Ok(())
@@ -71,7 +88,7 @@ pub async fn handle_update(
         let outcome = advance(library, &stored.state, input, now);
         // Without an update id to record, an unchanged state needs no write.
         if !outcome.changed && update.is_none() {
-            apply(storage, person, &outcome.effects).await?;
+            apply(storage, person, &outcome.state, &outcome.effects, now).await?;
             return Ok(outcome.replies);
         }
         match storage
@@ -79,7 +96,7 @@ pub async fn handle_update(
             .await?
         {
             Saved::Written { .. } => {
-                apply(storage, person, &outcome.effects).await?;
+                apply(storage, person, &outcome.state, &outcome.effects, now).await?;
                 return Ok(outcome.replies);
             }
             Saved::Conflict => continue,

@@ -59,39 +59,81 @@ async fn a_lower_id_long_after_is_a_new_update_since_telegram_restarts_its_numbe
 #[tokio::test]
 async fn setting_up_check_ins_schedules_the_reminder_and_turning_them_off_removes_it() {
     let (library, storage, _directory) = setup();
-    let mut state_buttons = Vec::new();
-    for text in ["/checkin", "press:Daily", "18:30", "press:Berlin"] {
+    walk(
+        &library,
+        &storage,
+        &["/checkin", "press:Daily", "18:30", "press:Berlin"],
+        NOW,
+    )
+    .await;
+    // 18:30 in Berlin on 15 January 2027 is 17:30 UTC, later the same day as NOW.
+    let due = storage.reminder_due(PERSON).await.expect("read");
+    assert_eq!(due, Some(NOW + 9 * 3600 + 1800));
+    walk(&library, &storage, &["/checkin off"], NOW).await;
+    assert_eq!(storage.reminder_due(PERSON).await.expect("read"), None);
+}
+
+/// Walks `inputs` (a `press:` prefix presses the button with that label) at `now`.
+async fn walk(library: &Library, storage: &Storage, inputs: &[&str], now: i64) {
+    let mut buttons: Vec<(String, String)> = Vec::new();
+    for text in inputs {
         let input = match text.strip_prefix("press:") {
-            Some(label) => {
-                let data = state_buttons
+            Some(label) => Input::Press(
+                buttons
                     .iter()
-                    .find(|(shown, _): &&(String, String)| shown == label)
+                    .find(|(shown, _)| shown == label)
                     .map(|(_, data)| data.clone())
-                    .expect("the button was shown");
-                Input::Press(data)
-            }
+                    .unwrap_or_else(|| panic!("no button {label:?} in {buttons:?}")),
+            ),
             None => Input::from_text(text),
         };
-        let replies = kintsugi::conversation::handle(&storage, &library, PERSON, &input, NOW)
+        let replies = kintsugi::conversation::handle(storage, library, PERSON, &input, now)
             .await
             .expect("handled");
-        state_buttons = replies
+        buttons = replies
             .iter()
             .flat_map(|reply| reply.buttons.iter())
             .map(|button| (button.label.clone(), button.data.clone()))
             .collect();
     }
-    // 18:30 in Berlin on 15 January 2027 is 17:30 UTC, later the same day as NOW.
-    let due = storage.reminder_due(PERSON).await.expect("read");
-    assert_eq!(due, Some(NOW + 9 * 3600 + 1800));
-    kintsugi::conversation::handle(
-        &storage,
+}
+
+#[tokio::test]
+async fn moving_to_a_new_zone_brings_no_second_reminder_that_day() {
+    let (library, storage, _directory) = setup();
+    // NOW is 09:00 in Berlin: a 10:00 reminder there is due in an hour.
+    walk(
         &library,
-        PERSON,
-        &Input::from_text("/checkin off"),
+        &storage,
+        &["/checkin", "press:Daily", "10:00", "press:Berlin"],
         NOW,
     )
-    .await
-    .expect("handled");
-    assert_eq!(storage.reminder_due(PERSON).await.expect("read"), None);
+    .await;
+    let first = NOW + 3600;
+    assert_eq!(
+        storage.reminder_due(PERSON).await.expect("read"),
+        Some(first)
+    );
+    // It is sent.
+    let claimed = storage.claim_due(first, 10, 300).await.expect("claim");
+    assert!(storage.mark_sending(claimed[0]).await.expect("mark"));
+
+    // An hour later they move their zone to New York, where 10:00 that same day is still ahead.
+    let later = first + 3600;
+    walk(
+        &library,
+        &storage,
+        &[
+            "/checkin",
+            "press:Daily",
+            "10:00",
+            "press:Elsewhere",
+            "new york",
+        ],
+        later,
+    )
+    .await;
+    // 10:00 in New York on 16 January, not on the 15th: 15:00 UTC the next day.
+    let next = storage.reminder_due(PERSON).await.expect("read");
+    assert_eq!(next, Some(NOW + 7 * 3600 + 24 * 3600));
 }

@@ -61,6 +61,9 @@ pub const HISTORY_LIMIT: usize = 1000;
 pub enum Effect {
     /// Schedule the person's next reminder for this time (seconds since the epoch).
     ScheduleReminder { due: i64 },
+    /// Schedule the next occurrence of the person's (new) check-in schedule, on no day a
+    /// reminder already went out: the caller knows when the last one was sent.
+    ScheduleNextCheckin,
     /// Remove the person's pending reminder.
     CancelReminder,
 }
@@ -412,10 +415,8 @@ impl<'a> Turn<'a> {
                 let Some(schedule) = schedule_from(&answers, self.now) else {
                     return;
                 };
-                let now = chrono::DateTime::from_timestamp(self.now, 0).unwrap_or_default();
-                let due = schedule.next_due(now, None).timestamp();
                 self.state.checkin = Some(schedule);
-                self.effects.push(Effect::ScheduleReminder { due });
+                self.effects.push(Effect::ScheduleNextCheckin);
             }
         }
     }

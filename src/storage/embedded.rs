@@ -239,6 +239,15 @@ impl EmbeddedStore {
         .await
     }
 
+    pub(super) async fn last_sent(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
+        self.blocking(move |database| {
+            let read = database.begin_read().map_err(redb::Error::from)?;
+            let reminders = read.open_table(REMINDERS).map_err(redb::Error::from)?;
+            Ok(read_reminder(&reminders, person)?.and_then(|reminder| reminder.sent))
+        })
+        .await
+    }
+
     pub(super) async fn claim_due(
         &self,
         now: i64,

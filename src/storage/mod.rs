@@ -226,6 +226,14 @@ impl Storage {
         }
     }
 
+    /// When the last reminder marked as sent to a person was due, if any.
+    pub async fn last_sent(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
+        match self {
+            Storage::Redis(store) => store.last_sent(person).await,
+            Storage::Embedded(store) => store.last_sent(person).await,
+        }
+    }
+
     /// Takes back the mark of an occurrence that was certainly not sent (the request failed
     /// before reaching Telegram), so it is tried again once its lease ends.
     pub async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError> {

@@ -159,6 +159,11 @@ impl RedisStore {
             .await?)
     }
 
+    pub(super) async fn last_sent(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
+        let mut connection = self.connection.clone();
+        Ok(connection.hget(self.reminders("sent"), person.0).await?)
+    }
+
     pub(super) async fn claim_due(
         &self,
         now: i64,
