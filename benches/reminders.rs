@@ -36,6 +36,30 @@ fn seed(server: &RedisServer, key: &str, count: usize, due: i64) {
     }
 }
 
+/// People `ids`, each with a daily check-in and a reminder due at `now`.
+async fn people_due(storage: &Storage, ids: std::ops::RangeInclusive<i64>, now: i64) {
+    let schedule = Schedule {
+        frequency: Frequency::Daily,
+        time: NaiveTime::from_hms_opt(9, 0, 0).expect("a time"),
+        zone: chrono_tz::UTC,
+        start: NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date"),
+    };
+    for id in ids {
+        let state = PersonState {
+            checkin: Some(schedule.clone()),
+            ..PersonState::default()
+        };
+        storage
+            .save(PersonId(id), &state, 0, now)
+            .await
+            .expect("save");
+        storage
+            .schedule_reminder(PersonId(id), now)
+            .await
+            .expect("schedule");
+    }
+}
+
 #[derive(Default)]
 struct Count {
     sent: Mutex<HashMap<i64, usize>>,
@@ -108,28 +132,9 @@ fn main() {
     // The whole worker without a send limit: claim, read the schedule, mark, send (to
     // nobody), schedule the next, for 10,000 people due at once.
     let everyone = 10_000;
-    let schedule_all = Schedule {
-        frequency: Frequency::Daily,
-        time: NaiveTime::from_hms_opt(9, 0, 0).expect("a time"),
-        zone: chrono_tz::UTC,
-        start: NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date"),
-    };
     let unlimited = Count::default();
     let worker_rate = runtime.block_on(async {
-        for id in 2_000_001..=2_000_000 + everyone {
-            let state = PersonState {
-                checkin: Some(schedule_all.clone()),
-                ..PersonState::default()
-            };
-            storage
-                .save(PersonId(id), &state, 0, now)
-                .await
-                .expect("save");
-            storage
-                .schedule_reminder(PersonId(id), now)
-                .await
-                .expect("schedule");
-        }
+        people_due(&storage, 2_000_001..=2_000_000 + everyone, now).await;
         let at = chrono::DateTime::from_timestamp(now, 0).expect("now");
         let started = Instant::now();
         loop {
@@ -148,32 +153,13 @@ fn main() {
 
     // The send limit: 100 people due at once, 25 a second.
     let people = 100;
-    let schedule = Schedule {
-        frequency: Frequency::Daily,
-        time: NaiveTime::from_hms_opt(9, 0, 0).expect("a time"),
-        zone: chrono_tz::UTC,
-        start: NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date"),
-    };
     let count = Count::default();
     let settings = WorkerSettings {
         min_interval: Some(Duration::from_secs(1) / 25),
         ..WorkerSettings::default()
     };
     let elapsed = runtime.block_on(async {
-        for id in 1_000_001..=1_000_000 + people {
-            let state = PersonState {
-                checkin: Some(schedule.clone()),
-                ..PersonState::default()
-            };
-            storage
-                .save(PersonId(id), &state, 0, now)
-                .await
-                .expect("save");
-            storage
-                .schedule_reminder(PersonId(id), now)
-                .await
-                .expect("schedule");
-        }
+        people_due(&storage, 1_000_001..=1_000_000 + people, now).await;
         let started = Instant::now();
         let at = chrono::DateTime::from_timestamp(now, 0).expect("now");
         run_pass(&storage, &count, settings, at)
