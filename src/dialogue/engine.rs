@@ -16,7 +16,7 @@ use super::progress;
 use super::review;
 use super::template::Template;
 use crate::reminders::schedule::{Schedule, parse_frequency, parse_wall_time};
-use crate::reminders::zones::find_zones;
+use crate::reminders::zones::{find_zones, is_zone_name};
 
 /// A person's place in the conversation, and what they have answered. This is what storage
 /// keeps for each person.
@@ -485,31 +485,30 @@ impl<'a> Turn<'a> {
     }
 
     fn press(&mut self, data: &str) {
-        // An FAQ answer changes nothing, so its button works on any screen, however old.
-        if let Some(callback::Press {
-            action: Action::Question(id),
-            ..
-        }) = callback::decode(data)
-        {
-            match self.library.faq.by_id(&id) {
-                Some(question) => self.answer_question(question),
-                None => self.say_faq_missing(),
-            }
-            return;
-        }
-        // A reminder's buttons come with no screen of their own, so they work whenever pressed.
-        if let Some(callback::Press {
-            action: Action::Reminder(action),
-            ..
-        }) = callback::decode(data)
-        {
-            self.reminder_pressed(action);
-            return;
-        }
-        let Some(press) = callback::decode(data).filter(|press| press.seq == self.state.seq) else {
+        let Some(press) = callback::decode(data) else {
             self.stale();
             return;
         };
+        match press.action {
+            // An FAQ answer changes nothing, so its button works on any screen, however old.
+            Action::Question(id) => {
+                match self.library.faq.by_id(&id) {
+                    Some(question) => self.answer_question(question),
+                    None => self.say_faq_missing(),
+                }
+                return;
+            }
+            // A reminder's buttons come with no screen of their own: they work whenever pressed.
+            Action::Reminder(action) => {
+                self.reminder_pressed(action);
+                return;
+            }
+            _ if press.seq != self.state.seq => {
+                self.stale();
+                return;
+            }
+            _ => {}
+        }
         match (press.action, self.state.screen.clone()) {
             (Action::Choice(choice_id), Screen::Step) => self.choose(&choice_id),
             (Action::OpenFlow(flow_id), Screen::Menu) => {
@@ -573,7 +572,7 @@ impl<'a> Turn<'a> {
         }
         if let Some(name) = save {
             // A button naming a zone (Europe/Berlin) brings its local time, as a typed zone does.
-            if choice.value.contains('/') && choice.value.parse::<chrono_tz::Tz>().is_ok() {
+            if is_zone_name(&choice.value) {
                 answers.insert(
                     zone_time_name(name),
                     Answer {

@@ -10,6 +10,7 @@ use super::callback;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::faq::{Faq, Question};
 use crate::reminders::schedule::parse_frequency;
+use crate::reminders::zones::is_zone_name;
 
 use super::model::{
     AnswerRule, BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, BranchRule, BranchTest,
@@ -1579,7 +1580,7 @@ impl FlowChecker<'_> {
                         .max()
                         .unwrap_or(0);
                     let mut saved = vec![(save.clone(), longest)];
-                    if choices.iter().any(|choice| is_zone(&choice.value)) {
+                    if choices.iter().any(|choice| is_zone_name(&choice.value)) {
                         saved.push((zone_time_name(save), AnswerRule::Time.longest()));
                     }
                     saved
@@ -1630,11 +1631,6 @@ impl FlowChecker<'_> {
             }
         }
     }
-}
-
-/// Whether a button's value names a time zone, so its local time is saved beside it.
-fn is_zone(value: &str) -> bool {
-    value.contains('/') && value.parse::<chrono_tz::Tz>().is_ok()
 }
 
 /// The steps reachable from `start` (itself included).
@@ -1689,7 +1685,7 @@ fn must_be_saved(flow: &Flow, entry: usize, edges: &[Vec<usize>]) -> Vec<Option<
                     let mut after = here.clone();
                     if let Some(save) = save {
                         after.insert(save.clone());
-                        if is_zone(&choice.value) {
+                        if is_zone_name(&choice.value) {
                             after.insert(zone_time_name(save));
                         }
                     }

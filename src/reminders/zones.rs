@@ -42,6 +42,12 @@ pub fn find_zones(typed: &str, limit: usize) -> Vec<Tz> {
         .collect()
 }
 
+/// Whether `value` is an IANA zone name such as `Europe/Berlin` (a button's value naming a
+/// zone brings the local time there, as a typed zone does).
+pub fn is_zone_name(value: &str) -> bool {
+    value.contains('/') && value.parse::<Tz>().is_ok()
+}
+
 /// Zones people live in: `Region/City`, not legacy aliases such as `US/Eastern` or `EST5EDT`.
 fn is_place(name: &str) -> bool {
     const REGIONS: &[&str] = &[

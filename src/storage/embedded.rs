@@ -109,8 +109,7 @@ impl EmbeddedStore {
     ) -> Result<Saved, StorageError> {
         let data = encode(state)?;
         let expires_at = self.expires_at(now);
-        self.blocking(move |database| {
-            let write = database.begin_write().map_err(redb::Error::from)?;
+        self.write(move |write| {
             let outcome = {
                 let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
                 let current =
@@ -135,7 +134,6 @@ impl EmbeddedStore {
                     Saved::Conflict
                 }
             };
-            write.commit().map_err(redb::Error::from)?;
             Ok(outcome)
         })
         .await
@@ -148,28 +146,24 @@ impl EmbeddedStore {
         now: i64,
     ) -> Result<(), StorageError> {
         let expires_at = self.expires_at(now);
-        self.blocking(move |database| {
-            let write = database.begin_write().map_err(redb::Error::from)?;
-            {
-                let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
-                if reachable {
-                    table
-                        .remove((person.0, "meta"))
-                        .map_err(redb::Error::from)?;
-                } else {
-                    let record = Record {
-                        version: 1,
-                        expires_at,
-                        data: serde_json::json!({ "blocked": now }).to_string(),
-                        last_update: None,
-                    };
-                    let bytes = serde_json::to_vec(&record)?;
-                    table
-                        .insert((person.0, "meta"), bytes.as_slice())
-                        .map_err(redb::Error::from)?;
-                }
+        self.write(move |write| {
+            let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
+            if reachable {
+                table
+                    .remove((person.0, "meta"))
+                    .map_err(redb::Error::from)?;
+            } else {
+                let record = Record {
+                    version: 1,
+                    expires_at,
+                    data: serde_json::json!({ "blocked": now }).to_string(),
+                    last_update: None,
+                };
+                let bytes = serde_json::to_vec(&record)?;
+                table
+                    .insert((person.0, "meta"), bytes.as_slice())
+                    .map_err(redb::Error::from)?;
             }
-            write.commit().map_err(redb::Error::from)?;
             Ok(())
         })
         .await

@@ -267,15 +267,26 @@ impl FakeTelegram {
     /// Waits until a message starting with `prefix` reaches `chat` after the first `skip`
     /// messages; returns it.
     pub fn wait_for_text(&self, chat: i64, skip: usize, prefix: &str, timeout: Duration) -> Sent {
+        self.wait_for_message(chat, skip, timeout, |text| text.starts_with(prefix))
+    }
+
+    /// Waits until a message to `chat`, after the first `skip`, satisfies `wanted`; returns it.
+    pub fn wait_for_message(
+        &self,
+        chat: i64,
+        skip: usize,
+        timeout: Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Sent {
         self.wait_until(timeout, || {
             self.sent_to(chat)
                 .into_iter()
                 .skip(skip)
-                .find(|message| message.text.starts_with(prefix))
+                .find(|message| wanted(&message.text))
         })
         .unwrap_or_else(|| {
             panic!(
-                "no message starting {prefix:?} reached {chat} within {timeout:?}; sent: {:#?}",
+                "the awaited message did not reach {chat} within {timeout:?}; sent: {:#?}",
                 self.sent_to(chat)
             )
         })
@@ -293,26 +304,6 @@ impl FakeTelegram {
         drop(inner);
         self.shared.changed.notify_all();
         self.shared.queued.notify_waiters();
-    }
-
-    /// Waits until a message to `chat` satisfies `wanted`; returns it.
-    pub fn wait_until_sent(
-        &self,
-        chat: i64,
-        timeout: Duration,
-        wanted: impl Fn(&str) -> bool,
-    ) -> Sent {
-        self.wait_until(timeout, || {
-            self.sent_to(chat)
-                .into_iter()
-                .find(|message| wanted(&message.text))
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "no such message reached {chat} within {timeout:?}; sent: {:#?}",
-                self.sent_to(chat)
-            )
-        })
     }
 
     /// Answers the next request to `method` with an HTTP `status` and Telegram's error body.
