@@ -85,7 +85,7 @@ fn main() {
         .expect("a runtime");
     let server = RedisServer::start();
     let _runtime_context = runtime.enter();
-    let storage = Storage::Redis(
+    let storage = Storage::redis(
         RedisStore::connect(&server.url(), PREFIX, Retention(None)).expect("a redis client"),
     );
     let now = Utc::now().timestamp();

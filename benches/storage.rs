@@ -19,7 +19,7 @@ fn sample_state() -> PersonState {
 async fn round_trip(storage: &Storage, person: PersonId, state: &PersonState) {
     let stored = storage.load(person, 0).await.expect("load");
     let saved = storage
-        .save(person, state, stored.version, 0)
+        .save_handled(person, state, &stored, 0, None)
         .await
         .expect("save");
     assert!(matches!(saved, Saved::Written { .. }));
@@ -36,14 +36,11 @@ fn storage(c: &mut Criterion) {
     let state = sample_state();
     let server = kintsugi::testkit::RedisServer::start();
     let retention = Retention(Some(std::time::Duration::from_secs(3600)));
-    let redis =
-        Storage::Redis(RedisStore::connect(&server.url(), "bench", retention).expect("redis"));
+    let redis_store = RedisStore::connect(&server.url(), "bench", retention).expect("redis");
+    let redis = Storage::redis(redis_store.clone());
     let directory = tempfile::tempdir().expect("a temporary directory");
     let embedded =
-        Storage::Embedded(EmbeddedStore::open(directory.path(), retention).expect("redb"));
-    let Storage::Redis(redis_store) = &redis else {
-        unreachable!("built as Redis above")
-    };
+        Storage::embedded(EmbeddedStore::open(directory.path(), retention).expect("redb"));
 
     let mut group = c.benchmark_group("state round trip");
     group.bench_function("baseline: redis PING", |b| {

@@ -7,13 +7,14 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, Encryption};
 use crate::dialogue::Library;
 use crate::dialogue::graph::mermaid;
 use crate::dialogue_dir;
 use crate::storage::{EmbeddedStore, RedisStore, Storage};
 use crate::telegram::webhook::{Webhook, is_usable_secret};
 use crate::telegram::{Listen, Mode};
+use crate::vault::{MasterKey, Vault};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +50,12 @@ pub enum Command {
     Check {
         /// The dialogue folder (default: KINTSUGI_DIALOGUES, or ./dialogues).
         dir: Option<PathBuf>,
+    },
+    /// Print a new random master key for KINTSUGI_MASTER_KEY.
+    Keygen {
+        /// The key's id, written in front of everything it wraps (change it at each rotation).
+        #[arg(long, default_value = "k1")]
+        id: String,
     },
     /// Print a flow as a Mermaid diagram.
     Graph {
@@ -89,6 +96,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Run { webhook, baseline } => run(webhook, baseline),
         Command::Check { dir } => return check(dir),
         Command::Graph { flow } => graph(&flow),
+        Command::Keygen { id } => keygen(&id),
         Command::Shell { record } => shell(record),
         Command::Load {
             people,
@@ -161,14 +169,114 @@ fn graph(flow_id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens Redis when configured, the embedded store otherwise.
+fn keygen(id: &str) -> anyhow::Result<()> {
+    let key = MasterKey::generate(id);
+    // Checks the id the same way start-up will.
+    MasterKey::parse(&key)?;
+    println!("{key}");
+    Ok(())
+}
+
+/// Where the shell keeps the master key it makes when none is configured.
+const LOCAL_KEY_FILE: &str = "master.key";
+
+/// The vault for the configured keys. In Telegram mode a master key is required unless the
+/// operator opted out; the shell makes (once) and reuses a local key in the data folder.
+pub fn vault(config: &Config, telegram: bool) -> anyhow::Result<Vault> {
+    let parse = |name: &str, text: &str| {
+        MasterKey::parse(text).with_context(|| format!("{name} cannot be used"))
+    };
+    match &config.encryption {
+        Encryption::Key { current, previous } => {
+            let current = parse("KINTSUGI_MASTER_KEY", current.expose())?;
+            let previous = previous
+                .iter()
+                .map(|key| parse("KINTSUGI_PREVIOUS_MASTER_KEYS", key.expose()))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(Vault::new(current, previous)?)
+        }
+        Encryption::Off => {
+            log::warn!(
+                "event=encryption_off what people write is stored unencrypted (KINTSUGI_ALLOW_UNENCRYPTED)"
+            );
+            Ok(Vault::plaintext())
+        }
+        Encryption::Unset if telegram => anyhow::bail!(
+            "KINTSUGI_MASTER_KEY is not set. What people write must be encrypted at rest: run \
+             `kintsugi keygen` and put its output in KINTSUGI_MASTER_KEY (keep it apart from \
+             the data, and never lose it), or set KINTSUGI_ALLOW_UNENCRYPTED=true to store it \
+             in the clear"
+        ),
+        Encryption::Unset => {
+            let path = config.data_dir.join(LOCAL_KEY_FILE);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    let key = MasterKey::generate("local");
+                    write_private(&path, &key).with_context(|| {
+                        format!("cannot write a local master key to {}", path.display())
+                    })?;
+                    key
+                }
+                Err(error) => {
+                    return Err(error)
+                        .with_context(|| format!("cannot read the master key {}", path.display()));
+                }
+            };
+            let key = MasterKey::parse(&text)
+                .with_context(|| format!("the local master key {} is damaged", path.display()))?;
+            Ok(Vault::new(key, Vec::new())?)
+        }
+    }
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")
+}
+
+/// Opens the configured store with its vault, and checks the master key against it. A store
+/// out of reach is not an error here (the bot starts and waits for it); a wrong key is.
+pub async fn open_checked_storage(config: &Config, telegram: bool) -> anyhow::Result<Storage> {
+    let storage = open_storage(config)?.with_vault(vault(config, telegram)?);
+    match storage.check_vault().await {
+        Ok(()) => {}
+        Err(crate::storage::StorageError::Vault(error)) => {
+            anyhow::bail!("the master key does not fit the store: {error}")
+        }
+        Err(error) => log::warn!("event=vault_check_deferred kind={}", error_kind(&error)),
+    }
+    Ok(storage)
+}
+
+/// A short, text-free name for a storage error, for logs.
+fn error_kind(error: &crate::storage::StorageError) -> &'static str {
+    match error {
+        crate::storage::StorageError::Redis(_) => "redis",
+        crate::storage::StorageError::Embedded(_) => "embedded",
+        _ => "other",
+    }
+}
+
+/// Opens Redis when configured, the embedded store otherwise (in plaintext mode until given a
+/// vault).
 pub fn open_storage(config: &Config) -> anyhow::Result<Storage> {
     Ok(match &config.redis_url {
-        Some(url) => Storage::Redis(
+        Some(url) => Storage::redis(
             RedisStore::connect(url, &config.redis_prefix, config.retention)
                 .context("REDIS_URL is not a usable Redis address")?,
         ),
-        None => Storage::Embedded(
+        None => Storage::embedded(
             EmbeddedStore::open(&config.data_dir, config.retention).with_context(|| {
                 format!(
                     "cannot open the embedded store in {} (set KINTSUGI_DATA_DIR to another folder)",
@@ -196,7 +304,7 @@ fn run(webhook: bool, baseline: bool) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let bot = crate::telegram::bot(token.expose(), config.telegram_api_url.as_deref())?;
-        let storage = open_storage(&config)?;
+        let storage = open_checked_storage(&config, !baseline).await?;
         let app = crate::telegram::App {
             library: std::sync::Arc::new(library),
             storage,
@@ -264,7 +372,7 @@ fn shell(record: Option<PathBuf>) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let storage = open_storage(&config)?;
+        let storage = open_checked_storage(&config, false).await?;
         log::info!(
             "kintsugi shell version={} flows={} store={}",
             env!("CARGO_PKG_VERSION"),

@@ -40,6 +40,23 @@ pub struct Config {
     /// `KINTSUGI_REMINDER_RATE`: how often due reminders are looked for, how late one may
     /// still be sent after downtime, and how many are sent a second at most.
     pub reminders: ReminderConfig,
+    /// `KINTSUGI_MASTER_KEY`, `KINTSUGI_PREVIOUS_MASTER_KEYS` and
+    /// `KINTSUGI_ALLOW_UNENCRYPTED`: how what people write is encrypted at rest.
+    pub encryption: Encryption,
+}
+
+/// How states are encrypted at rest, as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encryption {
+    /// A master key (`<id>:<base64>`) and older keys that still open what they wrapped.
+    Key {
+        current: Secret,
+        previous: Vec<Secret>,
+    },
+    /// The operator chose to store states in the clear (`KINTSUGI_ALLOW_UNENCRYPTED=true`).
+    Off,
+    /// Nothing configured: the shell makes a local key, Telegram mode refuses to start.
+    Unset,
 }
 
 /// How the reminder worker runs.
@@ -128,6 +145,35 @@ impl Config {
             ),
             per_second: whole("KINTSUGI_REMINDER_RATE", 25)?,
         };
+        let encryption = match (
+            non_empty("KINTSUGI_MASTER_KEY"),
+            non_empty("KINTSUGI_ALLOW_UNENCRYPTED"),
+        ) {
+            (Some(key), _) => Encryption::Key {
+                current: Secret(key.trim().to_owned()),
+                previous: non_empty("KINTSUGI_PREVIOUS_MASTER_KEYS")
+                    .map(|keys| {
+                        keys.split(',')
+                            .map(str::trim)
+                            .filter(|key| !key.is_empty())
+                            .map(|key| Secret(key.to_owned()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
+            (None, Some(value)) => match value.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => Encryption::Off,
+                "false" | "no" | "0" => Encryption::Unset,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "KINTSUGI_ALLOW_UNENCRYPTED",
+                        expected: "true or false",
+                        value,
+                    });
+                }
+            },
+            (None, None) => Encryption::Unset,
+        };
         let retention = Retention(
             (retention_days > 0).then(|| Duration::from_secs(retention_days * 24 * 60 * 60)),
         );
@@ -141,6 +187,7 @@ impl Config {
             dialogues: non_empty("KINTSUGI_DIALOGUES")
                 .map_or_else(|| PathBuf::from("dialogues"), PathBuf::from),
             retention,
+            encryption,
             telegram_token: non_empty("TELOXIDE_TOKEN")
                 .map(|token| Secret(token.trim().to_owned())),
             telegram_api_url: non_empty("TELOXIDE_API_URL").map(|url| url.trim().to_owned()),
@@ -239,6 +286,36 @@ mod tests {
             error
                 .to_string()
                 .contains("KINTSUGI_RETENTION_DAYS must be a whole number")
+        );
+    }
+
+    #[test]
+    fn encryption_comes_from_a_master_key_or_an_explicit_opt_out() {
+        assert_eq!(config(&[]).unwrap().encryption, Encryption::Unset);
+        assert_eq!(
+            config(&[("KINTSUGI_ALLOW_UNENCRYPTED", "true")])
+                .unwrap()
+                .encryption,
+            Encryption::Off
+        );
+        assert_eq!(
+            config(&[
+                ("KINTSUGI_MASTER_KEY", " k2:new "),
+                ("KINTSUGI_PREVIOUS_MASTER_KEYS", "k1:old, k0:older"),
+                ("KINTSUGI_ALLOW_UNENCRYPTED", "true"),
+            ])
+            .unwrap()
+            .encryption,
+            Encryption::Key {
+                current: Secret("k2:new".into()),
+                previous: vec![Secret("k1:old".into()), Secret("k0:older".into())],
+            }
+        );
+        let error = config(&[("KINTSUGI_ALLOW_UNENCRYPTED", "maybe")]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("KINTSUGI_ALLOW_UNENCRYPTED must be true or false")
         );
     }
 }

@@ -92,7 +92,7 @@ pub async fn handle_update(
             return Ok(outcome.replies);
         }
         match storage
-            .save_handled(person, &outcome.state, stored.version, now, update)
+            .save_handled(person, &outcome.state, &stored, now, update)
             .await?
         {
             Saved::Written { .. } => {

@@ -24,3 +24,4 @@ pub mod shell;
 pub mod storage;
 pub mod telegram;
 pub mod testkit;
+pub mod vault;

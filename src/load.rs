@@ -26,6 +26,7 @@ use crate::dialogue::{Input, Library, PersonState, advance};
 use crate::telegram::handlers::BASELINE_BUTTON;
 use crate::testkit::fake_telegram::{FakeEvent, FakeOptions, FakeTelegram};
 use crate::testkit::redis_server::{RedisServer, redis_server_binary};
+use crate::vault::MasterKey;
 
 /// One load scenario.
 #[derive(Debug, Clone, Copy)]
@@ -289,6 +290,8 @@ fn spawn_bot(bot: Bot, fake: &FakeTelegram, redis: &RedisServer) -> anyhow::Resu
         .env("TELOXIDE_API_URL", fake.url())
         .env("REDIS_URL", redis.url())
         .env("KINTSUGI_REDIS_PREFIX", "load")
+        // Measured as it runs for real: with every state encrypted.
+        .env("KINTSUGI_MASTER_KEY", MasterKey::generate("load"))
         // Against a local fake the bot's own cost is what is measured, not Telegram's caps.
         .env("KINTSUGI_SEND_LIMITS", "off")
         .env("KINTSUGI_FLOOD_BURST", "1000000")

@@ -14,7 +14,7 @@ const PERSON: PersonId = PersonId(7);
 fn setup() -> (Library, Storage, tempfile::TempDir) {
     let library = load_dir(Path::new("tests/fixtures/engine")).expect("the fixtures load");
     let directory = tempfile::tempdir().expect("a temporary folder");
-    let storage = Storage::Embedded(
+    let storage = Storage::embedded(
         EmbeddedStore::open(directory.path(), Retention(None)).expect("an embedded store"),
     );
     (library, storage, directory)

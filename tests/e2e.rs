@@ -17,6 +17,8 @@ use kintsugi::testkit::RedisServer;
 use kintsugi::testkit::fake_telegram::{self, FakeTelegram};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_kintsugi");
+/// The master key every bot in these tests runs with (a test may override it).
+const MASTER_KEY: &str = "e2e:kGLDZhkHuZA6ZUhLYRvy57zBG+HoDxGHngcwATfil+c=";
 /// How long a reply may take to arrive before a test fails (generous: CI machines are slow).
 const PATIENCE: Duration = Duration::from_secs(20);
 const ANA: i64 = 4242;
@@ -48,6 +50,7 @@ impl Bot {
         let mut child = Command::new(BINARY)
             .arg("run")
             .args(args)
+            .env("KINTSUGI_MASTER_KEY", MASTER_KEY)
             .envs(env.iter().copied())
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("TELOXIDE_TOKEN", token)
@@ -514,7 +517,7 @@ fn added_to_a_group_the_bot_says_one_line_leaves_and_keeps_nothing() {
         "{}",
         sent[0].text
     );
-    let keys: Vec<String> = redis.query(&["KEYS", "*"]);
+    let keys: Vec<String> = redis.query(&["KEYS", "*{u:*"]);
     assert!(
         keys.is_empty(),
         "no state for a group or its members: {keys:?}"

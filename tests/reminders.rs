@@ -86,7 +86,7 @@ async fn people_due(storage: &Storage, people: i64) -> i64 {
 }
 
 fn redis_storage(server: &RedisServer) -> Storage {
-    Storage::Redis(
+    Storage::redis(
         RedisStore::connect(&server.url(), "test", Retention(None)).expect("a redis client"),
     )
 }
@@ -181,7 +181,7 @@ async fn on_redis_a_worker_that_dies_mid_batch_loses_none_and_repeats_none() {
 #[tokio::test]
 async fn on_the_embedded_store_a_worker_that_dies_mid_batch_loses_none_and_repeats_none() {
     let directory = tempfile::tempdir().expect("a temporary folder");
-    let storage = Storage::Embedded(
+    let storage = Storage::embedded(
         EmbeddedStore::open(directory.path(), Retention(None)).expect("an embedded store"),
     );
     a_worker_that_dies_mid_batch_loses_none_and_repeats_none(storage).await;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use kintsugi::dialogue::{Answer, FlowId, PersonState, Role};
 use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Saved, Storage};
 use kintsugi::testkit::RedisServer;
+use kintsugi::vault::{MasterKey, Vault};
 
 const DAY: u64 = 24 * 60 * 60;
 const NOW: i64 = 1_790_000_000;
@@ -19,11 +20,35 @@ struct Backend {
     _directory: Option<tempfile::TempDir>,
 }
 
+/// A vault with a fresh master key called `id`.
+fn vault(id: &str) -> Vault {
+    let key = MasterKey::parse(&MasterKey::generate(id)).expect("a generated key");
+    Vault::new(key, Vec::new()).expect("a vault")
+}
+
+impl Backend {
+    /// Everything the backend keeps on disk: an RDB dump of Redis, or the redb file.
+    fn at_rest(&self) -> Vec<u8> {
+        match (&self._server, &self._directory) {
+            (Some(server), _) => {
+                // Uncompressed, so a plain string would show as it is.
+                server.command(&["CONFIG", "SET", "rdbcompression", "no"]);
+                server.command(&["SAVE"]);
+                std::fs::read(server.dir().join("dump.rdb")).expect("the dump")
+            }
+            (None, Some(directory)) => {
+                std::fs::read(directory.path().join("kintsugi.redb")).expect("the redb file")
+            }
+            (None, None) => unreachable!("every backend has a server or a directory"),
+        }
+    }
+}
+
 fn redis_backend(retention: Retention) -> Backend {
     let server = RedisServer::start();
     let store = RedisStore::connect(&server.url(), "test", retention).expect("a redis client");
     Backend {
-        storage: Storage::Redis(store),
+        storage: Storage::redis(store).with_vault(vault("k1")),
         _server: Some(server),
         _directory: None,
     }
@@ -33,7 +58,7 @@ fn embedded_backend(retention: Retention) -> Backend {
     let directory = tempfile::tempdir().expect("a temporary directory");
     let store = EmbeddedStore::open(directory.path(), retention).expect("an embedded store");
     Backend {
-        storage: Storage::Embedded(store),
+        storage: Storage::embedded(store).with_vault(vault("k1")),
         _server: None,
         _directory: Some(directory),
     }
@@ -63,6 +88,9 @@ conformance!(
     every_write_sets_the_retention_expiry,
     deleting_a_person_removes_every_key_and_only_theirs,
     a_person_who_blocked_the_bot_is_unreachable_until_they_unblock_it,
+    the_store_at_rest_holds_none_of_the_words_people_wrote,
+    a_wrong_or_missing_master_key_is_a_clear_error_and_loses_nothing,
+    a_rotated_master_key_still_opens_old_data_and_rewraps_it,
 );
 
 fn retention() -> Retention {
@@ -288,11 +316,163 @@ async fn deleting_a_person_removes_every_key_and_only_theirs(backend: Backend) {
     assert_eq!(kept.version, 1);
 }
 
+async fn the_store_at_rest_holds_none_of_the_words_people_wrote(backend: Backend) {
+    let words = "my private letter about the night of the party";
+    backend
+        .storage
+        .check_vault()
+        .await
+        .expect("a new store takes the key");
+    for person in 1..=20 {
+        backend
+            .storage
+            .save(PersonId(person), &state_with("letter", words), 0, NOW)
+            .await
+            .expect("save");
+    }
+    let stored = backend.storage.load(PersonId(7), NOW).await.expect("load");
+    assert_eq!(stored.state, state_with("letter", words), "it opens again");
+    let at_rest = backend.at_rest();
+    assert!(at_rest.len() > 1000, "the store holds the 20 states");
+    for needle in ["private letter", "party", "forgiveness", "letter"] {
+        assert!(
+            !at_rest
+                .windows(needle.len())
+                .any(|window| window == needle.as_bytes()),
+            "{needle:?} is readable at rest"
+        );
+    }
+}
+
+async fn a_wrong_or_missing_master_key_is_a_clear_error_and_loses_nothing(backend: Backend) {
+    let person = PersonId(40);
+    backend.storage.check_vault().await.expect("first start");
+    backend
+        .storage
+        .save(person, &state_with("a", "kept"), 0, NOW)
+        .await
+        .expect("save");
+
+    let wrong = backend.storage.clone().with_vault(vault("k1"));
+    let error = wrong.check_vault().await.expect_err("a wrong key");
+    assert_eq!(
+        error.to_string(),
+        "encrypted data could not be opened: master key `k1` cannot open data it claims to have sealed: the key is wrong, or the data was altered or copied from another person"
+    );
+    assert!(wrong.load(person, NOW).await.is_err());
+    let renamed = backend.storage.clone().with_vault(vault("k9"));
+    assert!(
+        renamed
+            .check_vault()
+            .await
+            .expect_err("an unknown key")
+            .to_string()
+            .contains("master key `k1`, which is not configured")
+    );
+    let missing = backend.storage.clone().with_vault(Vault::plaintext());
+    assert!(
+        missing
+            .check_vault()
+            .await
+            .expect_err("no key")
+            .to_string()
+            .contains("no master key is set")
+    );
+    assert!(missing.load(person, NOW).await.is_err());
+
+    let stored = backend.storage.load(person, NOW).await.expect("load");
+    assert_eq!(stored.state, state_with("a", "kept"), "nothing was lost");
+    assert_eq!(stored.version, 1);
+}
+
+async fn a_rotated_master_key_still_opens_old_data_and_rewraps_it(backend: Backend) {
+    let person = PersonId(41);
+    let old_text = MasterKey::generate("k1");
+    let old = || Vault::new(MasterKey::parse(&old_text).expect("key"), Vec::new()).expect("vault");
+    let before = backend.storage.clone().with_vault(old());
+    before.check_vault().await.expect("first start");
+    before
+        .save(person, &state_with("a", "old"), 0, NOW)
+        .await
+        .expect("save");
+
+    let new_text = MasterKey::generate("k2");
+    let rotated = backend.storage.clone().with_vault(
+        Vault::new(
+            MasterKey::parse(&new_text).expect("key"),
+            vec![MasterKey::parse(&old_text).expect("key")],
+        )
+        .expect("vault"),
+    );
+    rotated.check_vault().await.expect("the old key is listed");
+    let stored = rotated.load(person, NOW).await.expect("load");
+    assert_eq!(stored.state, state_with("a", "old"));
+    rotated
+        .save_handled(person, &state_with("a", "new"), &stored, NOW, None)
+        .await
+        .expect("save");
+
+    // Once rewritten, the new key alone opens it; the old key alone no longer fits the store.
+    let only_new = backend.storage.clone().with_vault(
+        Vault::new(MasterKey::parse(&new_text).expect("key"), Vec::new()).expect("vault"),
+    );
+    only_new
+        .check_vault()
+        .await
+        .expect("the check value was rewrapped");
+    let stored = only_new.load(person, NOW).await.expect("load");
+    assert_eq!(stored.state, state_with("a", "new"));
+    assert!(before.check_vault().await.is_err());
+}
+
+#[tokio::test]
+async fn every_redis_key_of_a_person_expires() {
+    let server = RedisServer::start();
+    let storage = Storage::redis(
+        RedisStore::connect(&server.url(), "test", retention()).expect("a redis client"),
+    )
+    .with_vault(vault("k1"));
+    let person = PersonId(77);
+    storage
+        .save(person, &state_with("a", "b"), 0, NOW)
+        .await
+        .expect("save");
+    storage
+        .set_reachable(person, false, NOW)
+        .await
+        .expect("write");
+    let keys = storage.keys_of(person, NOW).await.expect("keys");
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for key in keys {
+        let ttl: i64 = server.query(&["TTL", &key]);
+        assert!(ttl > 0, "{key} has no expiry ({ttl})");
+    }
+}
+
+#[tokio::test]
+async fn a_sealed_state_copied_to_another_person_does_not_open() {
+    let server = RedisServer::start();
+    let storage = Storage::redis(
+        RedisStore::connect(&server.url(), "test", retention()).expect("a redis client"),
+    )
+    .with_vault(vault("k1"));
+    storage
+        .save(PersonId(1), &state_with("a", "secret"), 0, NOW)
+        .await
+        .expect("save");
+    for field in ["v", "d", "k"] {
+        let value: String = server.query(&["HGET", "test:{u:1}:state", field]);
+        server.command(&["HSET", "test:{u:2}:state", field, &value]);
+    }
+    let error = storage.load(PersonId(2), NOW).await.expect_err("copied");
+    assert!(error.to_string().contains("cannot open"), "{error}");
+}
+
 #[tokio::test]
 async fn redis_keys_of_one_person_share_a_hash_tag_under_the_prefix() {
     let server = RedisServer::start();
     let store = RedisStore::connect(&server.url(), "bot-a", retention()).expect("a client");
-    Storage::Redis(store)
+    Storage::redis(store)
         .save(PersonId(314), &state_with("a", "b"), 0, NOW)
         .await
         .expect("save");
@@ -303,8 +483,8 @@ async fn redis_keys_of_one_person_share_a_hash_tag_under_the_prefix() {
 #[tokio::test]
 async fn two_bots_with_different_prefixes_share_a_redis_without_meeting() {
     let server = RedisServer::start();
-    let a = Storage::Redis(RedisStore::connect(&server.url(), "bot-a", retention()).expect("a"));
-    let b = Storage::Redis(RedisStore::connect(&server.url(), "bot-b", retention()).expect("b"));
+    let a = Storage::redis(RedisStore::connect(&server.url(), "bot-a", retention()).expect("a"));
+    let b = Storage::redis(RedisStore::connect(&server.url(), "bot-b", retention()).expect("b"));
     a.save(PersonId(1), &state_with("x", "from a"), 0, NOW)
         .await
         .expect("save");
@@ -321,7 +501,7 @@ async fn two_bots_with_different_prefixes_share_a_redis_without_meeting() {
 async fn redis_recovers_by_itself_when_the_server_comes_back() {
     let mut server = RedisServer::start();
     let storage =
-        Storage::Redis(RedisStore::connect(&server.url(), "test", retention()).expect("a client"));
+        Storage::redis(RedisStore::connect(&server.url(), "test", retention()).expect("a client"));
     storage.load(PersonId(1), NOW).await.expect("load");
     server.stop();
     assert!(storage.load(PersonId(1), NOW).await.is_err());
@@ -380,13 +560,13 @@ async fn the_embedded_store_keeps_state_across_a_reopen() {
     let directory = tempfile::tempdir().expect("a temporary directory");
     let state = state_with("hurt", "kept");
     {
-        let store = Storage::Embedded(
+        let store = Storage::embedded(
             EmbeddedStore::open(directory.path(), retention()).expect("an embedded store"),
         );
         store.save(PersonId(3), &state, 0, NOW).await.expect("save");
     }
     let reopened =
-        Storage::Embedded(EmbeddedStore::open(directory.path(), retention()).expect("reopen"));
+        Storage::embedded(EmbeddedStore::open(directory.path(), retention()).expect("reopen"));
     let stored = reopened.load(PersonId(3), NOW).await.expect("load");
     assert_eq!((stored.version, stored.state), (1, state));
 }
@@ -400,12 +580,17 @@ mod the_last_update_is_written_with_the_state {
             id: 900,
             at: super::NOW,
         };
+        let new_person = backend
+            .storage
+            .load(person, super::NOW)
+            .await
+            .expect("load");
         backend
             .storage
             .save_handled(
                 person,
                 &super::state_with("a", "b"),
-                0,
+                &new_person,
                 super::NOW,
                 Some(update),
             )

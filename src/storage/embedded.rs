@@ -9,9 +9,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    DueReminder, LastUpdate, PersonId, Retention, Saved, StorageError, Stored, decode, encode,
+    DueReminder, LastUpdate, PersonId, RawState, RawWrite, Retention, Saved, StorageError,
 };
-use crate::dialogue::PersonState;
 
 /// (person id, key name) → a JSON `Record`.
 const PEOPLE: TableDefinition<(i64, &str), &[u8]> = TableDefinition::new("people");
@@ -20,6 +19,8 @@ const REMINDERS: TableDefinition<i64, &[u8]> = TableDefinition::new("reminders")
 /// (when due or leased until, person id): the reminders in the order they come due.
 const REMINDERS_BY_TIME: TableDefinition<(i64, i64), ()> =
     TableDefinition::new("reminders_by_time");
+/// `check` → the value that recognises the master key.
+const VAULT: TableDefinition<&str, &str> = TableDefinition::new("vault");
 
 /// A person's pending reminder.
 #[derive(Serialize, Deserialize)]
@@ -40,6 +41,9 @@ struct Record {
     data: String,
     #[serde(default)]
     last_update: Option<LastUpdate>,
+    /// The person's wrapped data key (for the state record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
 }
 
 impl Record {
@@ -63,6 +67,7 @@ impl EmbeddedStore {
         write.open_table(PEOPLE)?;
         write.open_table(REMINDERS)?;
         write.open_table(REMINDERS_BY_TIME)?;
+        write.open_table(VAULT)?;
         write.commit()?;
         Ok(EmbeddedStore {
             database: Arc::new(database),
@@ -78,23 +83,20 @@ impl EmbeddedStore {
         tokio::task::spawn_blocking(move || work(&database)).await?
     }
 
-    pub(super) async fn load(&self, person: PersonId, now: i64) -> Result<Stored, StorageError> {
+    pub(super) async fn load(&self, person: PersonId, now: i64) -> Result<RawState, StorageError> {
         self.blocking(move |database| {
             let read = database.begin_read().map_err(redb::Error::from)?;
             let table = read.open_table(PEOPLE).map_err(redb::Error::from)?;
             let record = read_record(&table, person, "state")?;
-            match record.filter(|record| record.alive(now)) {
-                Some(record) => Ok(Stored {
-                    state: decode(&record.data)?,
+            Ok(match record.filter(|record| record.alive(now)) {
+                Some(record) => RawState {
                     version: record.version,
+                    data: Some(record.data),
+                    key: record.key,
                     last_update: record.last_update,
-                }),
-                None => Ok(Stored {
-                    state: PersonState::default(),
-                    version: 0,
-                    last_update: None,
-                }),
-            }
+                },
+                None => RawState::default(),
+            })
         })
         .await
     }
@@ -102,26 +104,28 @@ impl EmbeddedStore {
     pub(super) async fn save(
         &self,
         person: PersonId,
-        state: &PersonState,
+        write: RawWrite,
         expected: u64,
         now: i64,
         update: Option<LastUpdate>,
     ) -> Result<Saved, StorageError> {
-        let data = encode(state)?;
+        let RawWrite { data, new_key } = write;
         let expires_at = self.expires_at(now);
         self.write(move |write| {
             let outcome = {
                 let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
                 let current =
                     read_record(&table, person, "state")?.filter(|record| record.alive(now));
-                let (version, recorded) =
-                    current.map_or((0, None), |record| (record.version, record.last_update));
+                let (version, recorded, key) = current.map_or((0, None, None), |record| {
+                    (record.version, record.last_update, record.key)
+                });
                 if version == expected {
                     let record = Record {
                         version: version + 1,
                         expires_at,
                         data,
                         last_update: update.or(recorded),
+                        key: new_key.or(key),
                     };
                     let bytes = serde_json::to_vec(&record)?;
                     table
@@ -158,6 +162,7 @@ impl EmbeddedStore {
                     expires_at,
                     data: serde_json::json!({ "blocked": now }).to_string(),
                     last_update: None,
+                    key: None,
                 };
                 let bytes = serde_json::to_vec(&record)?;
                 table
@@ -346,6 +351,30 @@ impl EmbeddedStore {
                     .map_err(redb::Error::from)?;
             }
             remove_reminder(write, person)
+        })
+        .await
+    }
+
+    /// The value that recognises the master key, if one was stored.
+    pub(super) async fn vault_check(&self) -> Result<Option<String>, StorageError> {
+        self.blocking(move |database| {
+            let read = database.begin_read().map_err(redb::Error::from)?;
+            let table = read.open_table(VAULT).map_err(redb::Error::from)?;
+            Ok(table
+                .get("check")
+                .map_err(redb::Error::from)?
+                .map(|value| value.value().to_owned()))
+        })
+        .await
+    }
+
+    pub(super) async fn set_vault_check(&self, value: String) -> Result<(), StorageError> {
+        self.write(move |write| {
+            let mut table = write.open_table(VAULT).map_err(redb::Error::from)?;
+            table
+                .insert("check", value.as_str())
+                .map_err(redb::Error::from)?;
+            Ok(())
         })
         .await
     }

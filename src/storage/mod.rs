@@ -9,7 +9,7 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `<prefix>:{u:<id>}:state` | hash | `v`: the state's version (a counter), `d`: the state as JSON, `u`: the last Telegram update applied (`id:time`) |
+//! | `<prefix>:{u:<id>}:state` | hash | `v`: the state's version (a counter), `d`: the state, sealed (see `crate::vault`), `k`: the person's data key, wrapped by the master key, `u`: the last Telegram update applied (`id:time`) |
 //! | `<prefix>:{u:<id>}:meta` | hash | `blocked`: when the person blocked the bot (absent while they have not) |
 //!
 //!
@@ -21,17 +21,25 @@
 //! | `<prefix>:{reminders}:occurrence` | hash | person id to the due time of their pending reminder |
 //! | `<prefix>:{reminders}:sent` | hash | person id to the last occurrence marked as being sent |
 //!
+//! `<prefix>:vault` holds a value sealed by the master key, so that a wrong key is caught at
+//! start-up rather than when someone writes.
+//!
 //! `<prefix>` comes from `KINTSUGI_REDIS_PREFIX` (default `kintsugi`), so several bots can share
 //! one Redis. Each key expires after the retention period, refreshed on every write.
+//!
+//! The backends keep strings; this module seals and opens them with the `Vault`, so neither
+//! backend ever sees a person's words in the clear.
 
 mod embedded;
 mod redis;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::embedded::EmbeddedStore;
 pub use self::redis::RedisStore;
 use crate::dialogue::PersonState;
+use crate::vault::{DataKey, Vault, VaultError};
 
 /// Who a state belongs to: the Telegram user id (or a local id in the shell).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,6 +55,56 @@ pub struct Stored {
     pub version: u64,
     /// The last Telegram update applied to this state, written with it.
     pub last_update: Option<LastUpdate>,
+    /// The person's data key, opened, when one is stored.
+    key: Option<PersonKey>,
+}
+
+impl Stored {
+    /// What a person never seen starts with.
+    fn new_person() -> Stored {
+        Stored {
+            state: PersonState::default(),
+            version: 0,
+            last_update: None,
+            key: None,
+        }
+    }
+}
+
+/// A person's data key as read: opened, and as it is stored.
+#[derive(Debug, Clone)]
+struct PersonKey {
+    key: DataKey,
+    wrapped: String,
+    /// Wrapped by the current master key (otherwise the next write rewraps it).
+    current: bool,
+}
+
+/// Two keys are the same when they are stored the same.
+impl PartialEq for PersonKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.wrapped == other.wrapped
+    }
+}
+
+impl Eq for PersonKey {}
+
+/// A person's state as a backend keeps it: still sealed.
+#[derive(Debug, Clone, Default)]
+struct RawState {
+    version: u64,
+    /// The state, sealed (or plain JSON, written in plaintext mode); `None` if none is stored.
+    data: Option<String>,
+    /// The wrapped data key.
+    key: Option<String>,
+    last_update: Option<LastUpdate>,
+}
+
+/// What a backend writes: the sealed state, and the wrapped data key when it is new.
+#[derive(Debug, Clone)]
+struct RawWrite {
+    data: String,
+    new_key: Option<String>,
 }
 
 /// A reminder found due: whose, and which occurrence (its due time, seconds since the epoch),
@@ -98,38 +156,100 @@ pub enum StorageError {
     Corrupt(#[from] serde_json::Error),
     #[error("the embedded store's worker stopped: {0}")]
     Worker(#[from] tokio::task::JoinError),
+    #[error("encrypted data could not be opened: {0}")]
+    Vault(#[from] VaultError),
 }
 
 /// How long a person's keys live after their last write; `None` keeps them for ever.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention(pub Option<Duration>);
 
-/// The store in use: one of the two backends.
+/// The store in use: one of the two backends, and the vault that seals what goes into it.
 #[derive(Clone)]
-pub enum Storage {
+pub struct Storage {
+    backend: Backend,
+    vault: Arc<Vault>,
+}
+
+#[derive(Clone)]
+enum Backend {
     Redis(RedisStore),
     Embedded(EmbeddedStore),
 }
 
 impl Storage {
+    /// Redis, storing plain JSON until `with_vault` gives it a master key.
+    pub fn redis(store: RedisStore) -> Storage {
+        Storage {
+            backend: Backend::Redis(store),
+            vault: Arc::new(Vault::plaintext()),
+        }
+    }
+
+    /// The embedded store, storing plain JSON until `with_vault` gives it a master key.
+    pub fn embedded(store: EmbeddedStore) -> Storage {
+        Storage {
+            backend: Backend::Embedded(store),
+            vault: Arc::new(Vault::plaintext()),
+        }
+    }
+
+    /// Seals every state with `vault`'s master key from now on.
+    pub fn with_vault(self, vault: Vault) -> Storage {
+        Storage {
+            vault: Arc::new(vault),
+            ..self
+        }
+    }
+
     /// A short name for logs: `redis` or `embedded`.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Storage::Redis(_) => "redis",
-            Storage::Embedded(_) => "embedded",
+        match &self.backend {
+            Backend::Redis(_) => "redis",
+            Backend::Embedded(_) => "embedded",
         }
+    }
+
+    /// Whether new states are encrypted.
+    pub fn encrypts(&self) -> bool {
+        self.vault.encrypts()
+    }
+
+    /// Checks that the master key is the one the store was written with (a precise error if
+    /// not, before anything is read or written), and records it in a store seen for the first
+    /// time.
+    pub async fn check_vault(&self) -> Result<(), StorageError> {
+        let stored = match &self.backend {
+            Backend::Redis(store) => store.vault_check().await?,
+            Backend::Embedded(store) => store.vault_check().await?,
+        };
+        let write = match stored {
+            Some(value) if self.vault.encrypts() => self.vault.verify_check_value(&value)?,
+            Some(_) => return Err(VaultError::NoKey.into()),
+            None => self.vault.check_value(),
+        };
+        if let Some(value) = write {
+            match &self.backend {
+                Backend::Redis(store) => store.set_vault_check(value).await?,
+                Backend::Embedded(store) => store.set_vault_check(value).await?,
+            }
+        }
+        Ok(())
     }
 
     /// Reads a person's state; a person never seen gets the default state at version 0.
     /// `now` (seconds since the epoch) decides expiry in the embedded store.
     pub async fn load(&self, person: PersonId, now: i64) -> Result<Stored, StorageError> {
-        match self {
-            Storage::Redis(store) => store.load(person).await,
-            Storage::Embedded(store) => store.load(person, now).await,
-        }
+        let raw = match &self.backend {
+            Backend::Redis(store) => store.load(person).await?,
+            Backend::Embedded(store) => store.load(person, now).await?,
+        };
+        self.open(person, raw)
     }
 
     /// Writes `state` if the stored version is still `expected`, and refreshes its expiry.
+    /// For tools and tests: it reads the person's data key first. The conversation uses
+    /// `save_handled` with what `load` returned.
     pub async fn save(
         &self,
         person: PersonId,
@@ -137,23 +257,88 @@ impl Storage {
         expected: u64,
         now: i64,
     ) -> Result<Saved, StorageError> {
-        self.save_handled(person, state, expected, now, None).await
+        let mut base = self.load(person, now).await?;
+        base.version = expected;
+        self.save_handled(person, state, &base, now, None).await
     }
 
-    /// Like `save`, and records `update` as the last one applied, in the same atomic write
-    /// (when given; otherwise the recorded one stays).
+    /// Writes `state` if the stored version is still `base`'s (what `load` returned), and
+    /// records `update` as the last one applied, in the same atomic write (when given;
+    /// otherwise the recorded one stays). Refreshes the expiry.
     pub async fn save_handled(
         &self,
         person: PersonId,
         state: &PersonState,
-        expected: u64,
+        base: &Stored,
         now: i64,
         update: Option<LastUpdate>,
     ) -> Result<Saved, StorageError> {
-        match self {
-            Storage::Redis(store) => store.save(person, state, expected, update).await,
-            Storage::Embedded(store) => store.save(person, state, expected, now, update).await,
+        let write = self.seal(person, state, base.key.as_ref())?;
+        let expected = base.version;
+        match &self.backend {
+            Backend::Redis(store) => store.save(person, write, expected, update).await,
+            Backend::Embedded(store) => store.save(person, write, expected, now, update).await,
         }
+    }
+
+    /// Opens what a backend read.
+    fn open(&self, person: PersonId, raw: RawState) -> Result<Stored, StorageError> {
+        let Some(data) = raw.data else {
+            return Ok(Stored::new_person());
+        };
+        let key = match raw.key {
+            Some(wrapped) => {
+                let opened = self.vault.open_data_key(person.0, &wrapped)?;
+                Some(PersonKey {
+                    key: opened.key,
+                    wrapped,
+                    current: opened.current,
+                })
+            }
+            None => None,
+        };
+        let state = if Vault::is_sealed(&data) {
+            let key = key.as_ref().ok_or(VaultError::Damaged)?;
+            let json = self.vault.open(&key.key, person.0, STATE_FIELD, &data)?;
+            serde_json::from_slice(&json)?
+        } else {
+            // Written in plaintext mode; sealed at its next write once a key is set.
+            serde_json::from_str(&data)?
+        };
+        Ok(Stored {
+            state,
+            version: raw.version,
+            last_update: raw.last_update,
+            key,
+        })
+    }
+
+    /// Seals a state for writing, with the person's data key (made now if they have none).
+    fn seal(
+        &self,
+        person: PersonId,
+        state: &PersonState,
+        key: Option<&PersonKey>,
+    ) -> Result<RawWrite, StorageError> {
+        let json = serde_json::to_vec(state)?;
+        if !self.vault.encrypts() {
+            return Ok(RawWrite {
+                data: String::from_utf8(json).unwrap_or_default(),
+                new_key: None,
+            });
+        }
+        let (data_key, new_key) = match key {
+            Some(key) if key.current => (key.key.clone(), None),
+            Some(key) => (key.key.clone(), self.vault.rewrap(person.0, &key.wrapped)?),
+            None => {
+                let (key, wrapped) = self.vault.new_data_key(person.0).ok_or(VaultError::NoKey)?;
+                (key, Some(wrapped))
+            }
+        };
+        Ok(RawWrite {
+            data: self.vault.seal(&data_key, person.0, STATE_FIELD, &json),
+            new_key,
+        })
     }
 
     /// Records whether the person can be written to: `false` once they block the bot (a 403,
@@ -164,42 +349,42 @@ impl Storage {
         reachable: bool,
         now: i64,
     ) -> Result<(), StorageError> {
-        match self {
-            Storage::Redis(store) => store.set_reachable(person, reachable, now).await,
-            Storage::Embedded(store) => store.set_reachable(person, reachable, now).await,
+        match &self.backend {
+            Backend::Redis(store) => store.set_reachable(person, reachable, now).await,
+            Backend::Embedded(store) => store.set_reachable(person, reachable, now).await,
         }
     }
 
     /// Whether the person can be written to (has not blocked the bot).
     pub async fn is_reachable(&self, person: PersonId, now: i64) -> Result<bool, StorageError> {
-        match self {
-            Storage::Redis(store) => store.is_reachable(person).await,
-            Storage::Embedded(store) => store.is_reachable(person, now).await,
+        match &self.backend {
+            Backend::Redis(store) => store.is_reachable(person).await,
+            Backend::Embedded(store) => store.is_reachable(person, now).await,
         }
     }
 
     /// Schedules a person's next reminder for `due` (seconds since the epoch), replacing any
     /// pending one.
     pub async fn schedule_reminder(&self, person: PersonId, due: i64) -> Result<(), StorageError> {
-        match self {
-            Storage::Redis(store) => store.schedule_reminder(person, due).await,
-            Storage::Embedded(store) => store.schedule_reminder(person, due).await,
+        match &self.backend {
+            Backend::Redis(store) => store.schedule_reminder(person, due).await,
+            Backend::Embedded(store) => store.schedule_reminder(person, due).await,
         }
     }
 
     /// Removes a person's pending reminder.
     pub async fn cancel_reminder(&self, person: PersonId) -> Result<(), StorageError> {
-        match self {
-            Storage::Redis(store) => store.cancel_reminder(person).await,
-            Storage::Embedded(store) => store.cancel_reminder(person).await,
+        match &self.backend {
+            Backend::Redis(store) => store.cancel_reminder(person).await,
+            Backend::Embedded(store) => store.cancel_reminder(person).await,
         }
     }
 
     /// When a person's pending reminder is due, if they have one.
     pub async fn reminder_due(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
-        match self {
-            Storage::Redis(store) => store.reminder_due(person).await,
-            Storage::Embedded(store) => store.reminder_due(person).await,
+        match &self.backend {
+            Backend::Redis(store) => store.reminder_due(person).await,
+            Backend::Embedded(store) => store.reminder_due(person).await,
         }
     }
 
@@ -211,51 +396,51 @@ impl Storage {
         limit: usize,
         lease: i64,
     ) -> Result<Vec<DueReminder>, StorageError> {
-        match self {
-            Storage::Redis(store) => store.claim_due(now, limit, lease).await,
-            Storage::Embedded(store) => store.claim_due(now, limit, lease).await,
+        match &self.backend {
+            Backend::Redis(store) => store.claim_due(now, limit, lease).await,
+            Backend::Embedded(store) => store.claim_due(now, limit, lease).await,
         }
     }
 
     /// Marks an occurrence as being sent, right before sending it. True if this call marked
     /// it; false if it was marked before, and so must not be sent again (at most once).
     pub async fn mark_sending(&self, due: DueReminder) -> Result<bool, StorageError> {
-        match self {
-            Storage::Redis(store) => store.mark_sending(due).await,
-            Storage::Embedded(store) => store.mark_sending(due).await,
+        match &self.backend {
+            Backend::Redis(store) => store.mark_sending(due).await,
+            Backend::Embedded(store) => store.mark_sending(due).await,
         }
     }
 
     /// When the last reminder marked as sent to a person was due, if any.
     pub async fn last_sent(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
-        match self {
-            Storage::Redis(store) => store.last_sent(person).await,
-            Storage::Embedded(store) => store.last_sent(person).await,
+        match &self.backend {
+            Backend::Redis(store) => store.last_sent(person).await,
+            Backend::Embedded(store) => store.last_sent(person).await,
         }
     }
 
     /// Takes back the mark of an occurrence that was certainly not sent (the request failed
     /// before reaching Telegram), so it is tried again once its lease ends.
     pub async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError> {
-        match self {
-            Storage::Redis(store) => store.unmark_sending(due).await,
-            Storage::Embedded(store) => store.unmark_sending(due).await,
+        match &self.backend {
+            Backend::Redis(store) => store.unmark_sending(due).await,
+            Backend::Embedded(store) => store.unmark_sending(due).await,
         }
     }
 
     /// Deletes every key of a person.
     pub async fn delete_person(&self, person: PersonId) -> Result<(), StorageError> {
-        match self {
-            Storage::Redis(store) => store.delete_person(person).await,
-            Storage::Embedded(store) => store.delete_person(person).await,
+        match &self.backend {
+            Backend::Redis(store) => store.delete_person(person).await,
+            Backend::Embedded(store) => store.delete_person(person).await,
         }
     }
 
     /// The names of the keys stored for a person (for audits and tests).
     pub async fn keys_of(&self, person: PersonId, now: i64) -> Result<Vec<String>, StorageError> {
-        match self {
-            Storage::Redis(store) => store.keys_of(person).await,
-            Storage::Embedded(store) => store.keys_of(person, now).await,
+        match &self.backend {
+            Backend::Redis(store) => store.keys_of(person).await,
+            Backend::Embedded(store) => store.keys_of(person, now).await,
         }
     }
 
@@ -265,17 +450,12 @@ impl Storage {
         person: PersonId,
         now: i64,
     ) -> Result<Option<i64>, StorageError> {
-        match self {
-            Storage::Redis(store) => store.expires_in(person).await,
-            Storage::Embedded(store) => store.expires_in(person, now).await,
+        match &self.backend {
+            Backend::Redis(store) => store.expires_in(person).await,
+            Backend::Embedded(store) => store.expires_in(person, now).await,
         }
     }
 }
 
-fn encode(state: &PersonState) -> Result<String, StorageError> {
-    Ok(serde_json::to_string(state)?)
-}
-
-fn decode(data: &str) -> Result<PersonState, StorageError> {
-    Ok(serde_json::from_str(data)?)
-}
+/// The associated data's field name for a sealed state.
+const STATE_FIELD: &str = "state";

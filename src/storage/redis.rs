@@ -8,10 +8,9 @@ use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{
-    DueReminder, LastUpdate, PERSON_KEYS, PersonId, Retention, Saved, StorageError, Stored, decode,
-    encode,
+    DueReminder, LastUpdate, PERSON_KEYS, PersonId, RawState, RawWrite, Retention, Saved,
+    StorageError,
 };
-use crate::dialogue::PersonState;
 
 /// Claims up to ARGV[2] reminders due at ARGV[1] and leases them for ARGV[3] seconds, so no
 /// other scheduler sees them meanwhile. Returns person, occurrence pairs. KEYS[1]: the due
@@ -43,8 +42,9 @@ return 1
 ";
 
 /// Writes the state only if its version is still the expected one; returns the new version,
-/// or -1 on a conflict. KEYS[1]: the state hash. ARGV: expected version, JSON, TTL seconds
-/// (0: no expiry), the last update handled as `id:at` (empty: keep the recorded one).
+/// or -1 on a conflict. KEYS[1]: the state hash. ARGV: expected version, the sealed state, TTL
+/// seconds (0: no expiry), the last update handled as `id:at` (empty: keep the recorded one),
+/// a new wrapped data key (empty: keep the stored one).
 const COMPARE_AND_SET: &str = r"
 local current = redis.call('HGET', KEYS[1], 'v')
 if current == false then current = '0' end
@@ -52,6 +52,7 @@ if current ~= ARGV[1] then return -1 end
 local version = tonumber(current) + 1
 redis.call('HSET', KEYS[1], 'v', version, 'd', ARGV[2])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[5]) end
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
 return version
@@ -216,34 +217,32 @@ impl RedisStore {
         Ok(())
     }
 
-    pub(super) async fn load(&self, person: PersonId) -> Result<Stored, StorageError> {
+    pub(super) async fn load(&self, person: PersonId) -> Result<RawState, StorageError> {
         let mut connection = self.connection.clone();
-        let (version, data, update): (Option<u64>, Option<String>, Option<String>) =
-            redis::cmd("HMGET")
-                .arg(self.key(person, "state"))
-                .arg("v")
-                .arg("d")
-                .arg("u")
-                .query_async(&mut connection)
-                .await?;
+        type Fields = (Option<u64>, Option<String>, Option<String>, Option<String>);
+        let (version, data, update, key): Fields = redis::cmd("HMGET")
+            .arg(self.key(person, "state"))
+            .arg("v")
+            .arg("d")
+            .arg("u")
+            .arg("k")
+            .query_async(&mut connection)
+            .await?;
         match (version, data) {
-            (Some(version), Some(data)) => Ok(Stored {
-                state: decode(&data)?,
+            (Some(version), Some(data)) => Ok(RawState {
                 version,
+                data: Some(data),
+                key,
                 last_update: update.as_deref().and_then(LastUpdate::decode),
             }),
-            _ => Ok(Stored {
-                state: PersonState::default(),
-                version: 0,
-                last_update: None,
-            }),
+            _ => Ok(RawState::default()),
         }
     }
 
     pub(super) async fn save(
         &self,
         person: PersonId,
-        state: &PersonState,
+        write: RawWrite,
         expected: u64,
         update: Option<LastUpdate>,
     ) -> Result<Saved, StorageError> {
@@ -254,9 +253,10 @@ impl RedisStore {
             .compare_and_set
             .key(self.key(person, "state"))
             .arg(expected)
-            .arg(encode(state)?)
+            .arg(write.data)
             .arg(ttl)
             .arg(update.map(LastUpdate::encode).unwrap_or_default())
+            .arg(write.new_key.unwrap_or_default())
             .invoke_async(&mut connection)
             .await?;
         Ok(match u64::try_from(version) {
@@ -305,6 +305,20 @@ impl RedisStore {
         pipe.del(keys).ignore();
         self.forget_reminder(&mut pipe, person);
         let _: () = pipe.query_async(&mut connection).await?;
+        Ok(())
+    }
+
+    /// The value that recognises the master key, if one was stored.
+    pub(super) async fn vault_check(&self) -> Result<Option<String>, StorageError> {
+        let mut connection = self.connection.clone();
+        Ok(connection.get(format!("{}:vault", self.prefix)).await?)
+    }
+
+    pub(super) async fn set_vault_check(&self, value: String) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let _: () = connection
+            .set(format!("{}:vault", self.prefix), value)
+            .await?;
         Ok(())
     }
 
