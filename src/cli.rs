@@ -51,6 +51,10 @@ pub enum Command {
         /// The dialogue folder (default: KINTSUGI_DIALOGUES, or ./dialogues).
         dir: Option<PathBuf>,
     },
+    /// Screen messages for crisis language: one message per line on stdin, one verdict per
+    /// line on stdout (`ok`, or the kind found: `self-harm`, `violence`, `abuse`, followed by
+    /// ` (unsure)` when the bot would ask a gentle question first).
+    Screen,
     /// Print a new random master key for KINTSUGI_MASTER_KEY.
     Keygen {
         /// The key's id, written in front of everything it wraps (change it at each rotation).
@@ -97,6 +101,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Check { dir } => return check(dir),
         Command::Graph { flow } => graph(&flow),
         Command::Keygen { id } => keygen(&id),
+        Command::Screen => screen(),
         Command::Shell { record } => shell(record),
         Command::Load {
             people,
@@ -166,6 +171,27 @@ fn graph(flow_id: &str) -> anyhow::Result<()> {
         );
     };
     print!("{}", mermaid(flow));
+    Ok(())
+}
+
+fn screen() -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let config = Config::from_env()?;
+    let library = load_library(&config)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("cannot read standard input")?;
+        let verdict = match library.screen(&line) {
+            None => "ok".to_owned(),
+            Some(concern) => match concern.certainty {
+                crate::safety::Certainty::Clear => concern.kind.as_str().to_owned(),
+                crate::safety::Certainty::Unsure => format!("{} (unsure)", concern.kind.as_str()),
+            },
+        };
+        writeln!(out, "{verdict}")?;
+    }
+    out.flush()?;
     Ok(())
 }
 

@@ -1,10 +1,10 @@
-//! Runs one input for one person against storage: read the state, let the engine decide,
-//! write the new state with compare-and-set, and retry if another instance wrote first. Shared
-//! by the shell and (later) the Telegram handlers.
+//! Runs one input for one person against storage: screen it for crisis language, read the
+//! state, let the engine decide, write the new state with compare-and-set, and retry if
+//! another instance wrote first. Shared by the shell and the Telegram handlers.
 
 use chrono::DateTime;
 
-use crate::dialogue::engine::{Effect, PersonState};
+use crate::dialogue::engine::{Effect, PersonState, safety_replies};
 use crate::dialogue::{Input, Library, Reply, advance};
 use crate::storage::{LastUpdate, PersonId, Saved, Storage, StorageError};
 
@@ -30,6 +30,8 @@ async fn apply(
     for effect in effects {
         match effect {
             Effect::ScheduleReminder { due } => storage.schedule_reminder(person, *due).await?,
+            // Carried out instead of the save, in `handle_update`.
+            Effect::Forget => {}
             Effect::CancelReminder => storage.cancel_reminder(person).await?,
             Effect::ScheduleNextCheckin => {
                 let Some(schedule) = &state.checkin else {
@@ -67,7 +69,29 @@ pub async fn handle(
 /// Like `handle`, for Telegram update `update_id`: an update already applied (Telegram
 /// delivers again after a crash or restart) gets no replies and changes nothing, and the id
 /// is written in the same compare-and-set as the state.
+///
+/// Text is screened for crisis language first. A concern gets its safety reply even when
+/// the store cannot be reached: the reply needs nothing stored.
 pub async fn handle_update(
+    storage: &Storage,
+    library: &Library,
+    person: PersonId,
+    input: &Input,
+    now: i64,
+    update_id: Option<i64>,
+) -> Result<Vec<Reply>, ConversationError> {
+    let input = input.clone().screened(library);
+    let handled = handle_stored(storage, library, person, &input, now, update_id).await;
+    match (handled, &input) {
+        (Err(error), Input::Concern { concern, .. }) => {
+            log::warn!("event=safety_reply_without_storage error={error}");
+            Ok(safety_replies(library, *concern))
+        }
+        (handled, _) => handled,
+    }
+}
+
+async fn handle_stored(
     storage: &Storage,
     library: &Library,
     person: PersonId,
@@ -86,6 +110,11 @@ pub async fn handle_update(
             return Ok(Vec::new());
         }
         let outcome = advance(library, &stored.state, input, now);
+        if outcome.effects.contains(&Effect::Forget) {
+            storage.delete_person(person).await?;
+            log::info!("event=person_forgotten");
+            return Ok(outcome.replies);
+        }
         // Without an update id to record, an unchanged state needs no write.
         if !outcome.changed && update.is_none() {
             apply(storage, person, &outcome.state, &outcome.effects, now).await?;

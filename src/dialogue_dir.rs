@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::dialogue::load::CRISIS_FILE;
 use crate::dialogue::{Diagnostic, Diagnostics, Library, SourceFile, load};
 
 /// Reads every `*.toml` file in `directory` (not its subfolders), sorted by name.
@@ -52,7 +53,22 @@ pub fn read(directory: &Path) -> Result<Vec<SourceFile>, Diagnostics> {
     }
 }
 
-/// Reads and validates the dialogue folder.
+/// Reads and validates the dialogue folder, which must screen for crisis language.
 pub fn load_dir(directory: &Path) -> Result<Library, Diagnostics> {
-    load(&read(directory)?)
+    let files = read(directory)?;
+    let library = load(&files)?;
+    if library.screen.is_none() {
+        return Err(Diagnostics(vec![Diagnostic {
+            path: directory.join(CRISIS_FILE).display().to_string(),
+            line: 1,
+            column: 1,
+            message: format!(
+                "the folder has no {CRISIS_FILE}: every message must be screened for crisis language before anything else"
+            ),
+            help: Some(format!(
+                "copy {CRISIS_FILE} from the project's dialogues/ folder"
+            )),
+        }]));
+    }
+    Ok(library)
 }

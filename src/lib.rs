@@ -13,6 +13,7 @@
 //! - [`load`]: the load tool (`kintsugi load`).
 //! - [`reminders`]: check-in schedules (pure arithmetic on local time and zone).
 
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod conversation;
@@ -20,6 +21,7 @@ pub mod dialogue;
 pub mod dialogue_dir;
 pub mod load;
 pub mod reminders;
+pub mod safety;
 pub mod shell;
 pub mod storage;
 pub mod telegram;

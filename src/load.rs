@@ -349,7 +349,9 @@ async fn person(
         };
         match &input {
             Input::Press(data) => fake.press(chat, 1, data),
-            Input::Text(words) => fake.send_text(chat, words),
+            Input::Text(words) | Input::Concern { text: words, .. } => {
+                fake.send_text(chat, words);
+            }
             Input::Command { name, argument } => {
                 fake.send_text(chat, format!("/{name} {argument}").trim_end());
             }

@@ -126,6 +126,28 @@ async fn show(
 ) -> Result<(), ShellError> {
     *last_buttons = live_buttons(replies);
     out.write_all(render_replies(replies).as_bytes()).await?;
+    for file in replies.iter().filter_map(|reply| reply.attachment.as_ref()) {
+        let line = match save_attachment(&file.name, &file.bytes) {
+            Ok(path) => format!("  (saved as {})\n", path.display()),
+            Err(error) => format!("  (could not save {}: {error})\n", file.name),
+        };
+        out.write_all(line.as_bytes()).await?;
+    }
     out.flush().await?;
     Ok(())
+}
+
+/// Where the shell puts a picture or file a reply carries: a folder of the system's
+/// temporary directory that only this user can read.
+fn save_attachment(name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    let folder = std::env::temp_dir().join("kintsugi-shell");
+    std::fs::create_dir_all(&folder)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let path = folder.join(name);
+    std::fs::write(&path, bytes)?;
+    Ok(path)
 }

@@ -745,7 +745,7 @@ fn a_command_cannot_take_a_built_in_name_or_show_answers_its_flow_never_saves() 
         ]),
         [
             format!(
-                "dialogues/bot.toml:{}:11: error: /menu is one of the bot's own commands\n    help: pick another name; the bot's own are /start, /menu, /help, /continue, /cancel, /faq, /takeaways, /checkin, /progress",
+                "dialogues/bot.toml:{}:11: error: /menu is one of the bot's own commands\n    help: pick another name; the bot's own are /start, /menu, /help, /continue, /cancel, /faq, /takeaways, /checkin, /progress, /privacy, /export, /forget",
                 after_bot_toml() + 1
             ),
             format!(

@@ -251,3 +251,50 @@ fn the_load_tool_measures_kintsugi_beside_the_baseline() {
         "{stdout}"
     );
 }
+
+#[test]
+fn screen_prints_one_verdict_per_message() {
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let output = run_with_input(
+        {
+            let mut command = kintsugi(data.path());
+            command.arg("screen");
+            command
+        },
+        "We talked for an hour tonight.\nI want to kill myself\nthis is killing me, waiting for her reply\nhe hits me when he drinks\n",
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "ok\nself-harm\nok\nabuse\n");
+}
+
+#[test]
+fn keygen_prints_a_key_the_bot_accepts() {
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let output = kintsugi(data.path())
+        .args(["keygen", "--id", "k7"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let key = text(&output.stdout);
+    let key = key.trim();
+    assert!(key.starts_with("k7:"), "{key}");
+    kintsugi::vault::MasterKey::parse(key).expect("a usable key");
+}
+
+#[test]
+fn telegram_mode_refuses_to_start_without_a_master_key() {
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let output = kintsugi(data.path())
+        .arg("run")
+        .env("TELOXIDE_TOKEN", "123:fake")
+        .env_remove("KINTSUGI_MASTER_KEY")
+        .env_remove("KINTSUGI_ALLOW_UNENCRYPTED")
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let error = text(&output.stderr);
+    assert!(
+        error.contains("KINTSUGI_MASTER_KEY is not set") && error.contains("kintsugi keygen"),
+        "{error}"
+    );
+}

@@ -21,7 +21,11 @@ fn every_flow_can_be_reached_from_the_welcome() {
     // the rest must be reached by a jump or a suggestion from a flow that is reachable.
     let mut reached: BTreeSet<FlowId> = BTreeSet::from([library.bot.start_flow.clone()]);
     for role in Role::ALL {
-        reached.extend(library.menu_for(Some(role)).map(|flow| flow.id.clone()));
+        reached.extend(
+            library
+                .menu_for(Some(role), false)
+                .map(|flow| flow.id.clone()),
+        );
     }
     loop {
         let before = reached.len();
@@ -65,7 +69,7 @@ fn the_welcome_asks_about_safety_and_the_safety_flow_is_on_every_menu() {
     for role in Role::ALL {
         assert!(
             library
-                .menu_for(Some(role))
+                .menu_for(Some(role), false)
                 .any(|flow| flow.id.0 == "safety"),
             "the safety flow is missing from the {role:?} menu"
         );
@@ -165,4 +169,114 @@ fn the_content_shares_no_run_of_words_with_the_source_guide() {
         "text shared with the guide:\n{report}"
     );
     assert!(report.contains(" 0 shared runs"), "{report}");
+}
+
+/// Crisis words in the middle of any flow get the safety reply at once; the flow waits with
+/// its answers kept, and carries on from the same step once the person says they are safe.
+#[test]
+fn a_crisis_message_in_the_middle_of_every_flow_pauses_it_with_its_state_intact() {
+    use kintsugi::dialogue::{Input, PersonState, advance};
+    let library = library();
+    let now = 1_800_000_000;
+    let send = |state: &PersonState, input: Input| {
+        advance(&library, state, &input.screened(&library), now)
+    };
+    let mut tested = Vec::new();
+    for flow in &library.flows {
+        let mut state = send(
+            &PersonState::default(),
+            Input::from_text(&format!("/start {}", flow.id)),
+        )
+        .state;
+        // A step or two in, pressing the first button each time.
+        let mut replies = send(&state, Input::from_text("/continue")).replies;
+        for _ in 0..2 {
+            let Some(button) = replies.last().and_then(|reply| reply.buttons.first()) else {
+                break;
+            };
+            let outcome = send(&state, Input::Press(button.data.clone()));
+            (state, replies) = (outcome.state, outcome.replies);
+        }
+        let Some(position) = state.position.clone() else {
+            continue;
+        };
+        let answers = state.answers.clone();
+
+        let crisis = send(&state, Input::from_text("I want to end my life"));
+        assert_eq!(
+            crisis.replies[0].text,
+            library.bot.message("safety_self_harm"),
+            "in {}",
+            flow.id
+        );
+        assert_eq!(crisis.state.answers, answers, "in {}", flow.id);
+        let safe = crisis.replies[0]
+            .buttons
+            .iter()
+            .find(|button| button.label == library.bot.message("safety_safe"))
+            .expect("a way back");
+        let back = send(&crisis.state, Input::Press(safe.data.clone()));
+        assert_eq!(back.replies[0].text, library.bot.message("safety_back"));
+        assert_eq!(back.state.position, Some(position), "in {}", flow.id);
+        assert_eq!(back.state.answers, answers, "in {}", flow.id);
+        assert!(back.state.safety.is_none());
+        tested.push(flow.id.0.clone());
+    }
+    assert_eq!(tested.len(), library.flows.len(), "tested {tested:?}");
+}
+
+/// The safety reply points to help that works in any country, and to abuse services.
+#[test]
+fn safety_replies_give_resources_for_any_country() {
+    let library = library();
+    for key in ["safety_self_harm", "safety_violence", "safety_abuse"] {
+        let text = library.bot.message(key);
+        assert!(text.contains("findahelpline.com"), "{key}");
+        assert!(text.contains("local emergency number"), "{key}");
+    }
+    for key in ["safety_violence", "safety_abuse"] {
+        assert!(
+            library.bot.message(key).contains("hotpeachpages.net"),
+            "{key}"
+        );
+    }
+    let safety = library.bot.safety.as_ref().expect("[safety] in bot.toml");
+    assert!(library.flow(&safety.flow.0).is_some());
+}
+
+/// A sign of abuse in the welcome's safety question sets the flows about staying aside.
+#[test]
+fn not_feeling_safe_in_the_welcome_sets_coaching_toward_staying_aside() {
+    let library = library();
+    let staying: Vec<&str> = library
+        .flows
+        .iter()
+        .filter(|flow| flow.toward_staying)
+        .map(|flow| flow.id.0.as_str())
+        .collect();
+    for id in [
+        "forgiveness",
+        "remorse",
+        "couples-therapy",
+        "intimacy",
+        "long-term",
+    ] {
+        assert!(staying.contains(&id), "{id} coaches toward staying");
+    }
+    for id in ["safety", "boundaries", "welcome"] {
+        assert!(!staying.contains(&id), "{id} does not");
+    }
+    let welcome = library.flow("welcome").expect("welcome");
+    let feel_safe = welcome.step("feel_safe").expect("the safety question");
+    let StepKind::Choice { choices, .. } = &feel_safe.kind else {
+        panic!("the safety question has buttons");
+    };
+    for choice in choices {
+        let expected = match choice.id.as_str() {
+            "yes" => Some(kintsugi::dialogue::model::SafetyMark::Clear),
+            "no" | "not_always" => Some(kintsugi::dialogue::model::SafetyMark::Concern),
+            _ => None,
+        };
+        assert_eq!(choice.safety, expected, "{}", choice.id);
+    }
 }

@@ -177,7 +177,15 @@ fn at_start_the_bot_registers_its_commands_and_asks_only_for_the_updates_it_uses
         .filter_map(|kind| kind.as_str())
         .collect();
     asked.sort_unstable();
-    assert_eq!(asked, ["callback_query", "message", "my_chat_member"]);
+    assert_eq!(
+        asked,
+        [
+            "callback_query",
+            "edited_message",
+            "message",
+            "my_chat_member"
+        ]
+    );
 }
 
 #[test]
@@ -419,7 +427,7 @@ fn in_webhook_mode_only_requests_with_the_secret_are_heard() {
     assert!(
         registered["allowed_updates"]
             .as_array()
-            .is_some_and(|kinds| kinds.len() == 3)
+            .is_some_and(|kinds| kinds.len() == 4)
     );
 
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
@@ -606,10 +614,169 @@ fn a_check_in_is_set_up_reminded_answered_and_shown_in_progress() {
     fake.send_text(ANA, "/progress");
     let progress = fake.wait_for_text(ANA, asked, "Check-ins so far: 1.", PATIENCE);
     assert!(progress.text.contains("6 out of 10"), "{}", progress.text);
+    // The words are the caption of the chart, a PNG that decodes to a picture.
+    let chart = progress.file.expect("the chart is sent as a photo");
+    assert_eq!(
+        (chart.kind.as_str(), chart.name.as_str()),
+        ("photo", "progress.png")
+    );
+    assert!(chart.bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let info = png::Decoder::new(std::io::Cursor::new(chart.bytes))
+        .read_info()
+        .expect("the PNG decodes");
+    assert_eq!((info.info().width, info.info().height), (800, 450));
     let sent_reminders = fake
         .sent_to(ANA)
         .iter()
         .filter(|message| message.text.starts_with("Time for your check-in"))
         .count();
     assert_eq!(sent_reminders, 1, "the reminder came once");
+}
+
+#[test]
+fn crisis_words_are_answered_at_once_even_past_the_flood_gate_and_with_redis_down() {
+    let (fake, mut redis) = (FakeTelegram::start(), RedisServer::start());
+    let bot = Bot::spawn(
+        &fake,
+        &redis,
+        "424242:E2E",
+        "info",
+        &[],
+        &[
+            ("KINTSUGI_FLOOD_BURST", "2"),
+            ("KINTSUGI_FLOOD_PER_MINUTE", "1"),
+        ],
+    );
+    fake.send_text(ANA, "/start ground-rules");
+    fake.wait_for_messages(ANA, 2, PATIENCE);
+    fake.send_text(ANA, "/help");
+    fake.send_text(ANA, "/help");
+    fake.send_text(ANA, "/help");
+    let flooded = fake.wait_for_message(ANA, 2, PATIENCE, |text| {
+        text.starts_with("That's a lot of messages at once")
+    });
+    let seen = fake.sent_to(ANA).len();
+    fake.send_text(ANA, "i want to kill myself");
+    let safety = fake.wait_for_text(ANA, seen, "Thank you for telling me.", PATIENCE);
+    assert!(safety.text.contains("findahelpline.com"), "{}", safety.text);
+    assert!(safety.text.contains("local emergency number"));
+    assert!(!flooded.text.is_empty());
+
+    redis.stop();
+    let seen = fake.sent_to(ANA).len();
+    fake.send_text(ANA, "he hits me when he drinks");
+    let safety = fake.wait_for_message(ANA, seen, PATIENCE, |text| {
+        text.contains("hotpeachpages.net")
+    });
+    assert!(
+        safety
+            .text
+            .starts_with("Thank you for trusting me with this."),
+        "{}\n{}",
+        safety.text,
+        bot.log()
+    );
+}
+
+#[test]
+fn export_sends_every_answer_and_forget_leaves_nothing_of_the_person_in_redis() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    let words = "Sunday-walks-by-the-canal-1618";
+    fake.send_text(ANA, "/start ground-rules");
+    fake.press_when_shown(ANA, "Let's begin", PATIENCE);
+    fake.press_when_shown(ANA, "I'll think of one", PATIENCE);
+    fake.wait_for_text(ANA, 0, "When and where could that be", PATIENCE);
+    fake.send_text(ANA, words);
+    fake.press_when_shown(ANA, "30 minutes", PATIENCE);
+    // Someone else's data must stay.
+    fake.send_text(BEN, "/start ground-rules");
+    fake.wait_for_messages(BEN, 2, PATIENCE);
+    // A reminder is pending for Ana.
+    let later = (unix_now() + 86_400).to_string();
+    let _: i64 = redis.query(&["ZADD", "e2e:{reminders}:due", &later, &ANA.to_string()]);
+    let _: i64 = redis.query(&[
+        "HSET",
+        "e2e:{reminders}:occurrence",
+        &ANA.to_string(),
+        &later,
+    ]);
+
+    // At rest, nothing she wrote can be read.
+    redis.command(&["CONFIG", "SET", "rdbcompression", "no"]);
+    redis.command(&["SAVE"]);
+    let dump = std::fs::read(redis.dir().join("dump.rdb")).expect("the dump");
+    assert!(
+        !dump
+            .windows(words.len())
+            .any(|window| window == words.as_bytes()),
+        "the Redis dump holds what she wrote"
+    );
+
+    let seen = fake.sent_to(ANA).len();
+    fake.send_text(ANA, "/export");
+    let export = fake.wait_for_message(ANA, seen, PATIENCE, |text| {
+        text.starts_with("Here's everything I keep about you")
+    });
+    let file = export.file.expect("the export is a file");
+    assert_eq!(
+        (file.kind.as_str(), file.name.as_str()),
+        ("document", "kintsugi-export.json")
+    );
+    let json: serde_json::Value = serde_json::from_slice(&file.bytes).expect("JSON");
+    assert_eq!(
+        json["answers"]["ground-rules"]["time_place"]["value"],
+        words
+    );
+
+    let seen = fake.sent_to(ANA).len();
+    fake.send_text(ANA, "/forget");
+    fake.press_when_shown(ANA, "Yes, delete everything", PATIENCE);
+    fake.wait_for_message(ANA, seen, PATIENCE, |text| {
+        text.starts_with("Done. Everything I kept about you is deleted.")
+    });
+    let ana = ANA.to_string();
+    let keys: Vec<String> = redis.query(&["KEYS", "*"]);
+    assert!(
+        keys.iter()
+            .all(|key| !key.contains(&format!("{{u:{ana}}}"))),
+        "{keys:?}"
+    );
+    assert!(keys.iter().any(|key| key.contains(&format!("{{u:{BEN}}}"))));
+    for (kind, key) in [
+        ("ZSCORE", "e2e:{reminders}:due"),
+        ("HGET", "e2e:{reminders}:occurrence"),
+        ("HGET", "e2e:{reminders}:sent"),
+    ] {
+        let left: Option<String> = redis.query(&[kind, key, &ana]);
+        assert_eq!(left, None, "{key} still holds her");
+    }
+}
+
+#[test]
+fn an_edited_message_or_a_photo_caption_with_crisis_words_gets_the_safety_reply() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    fake.send_text(ANA, "/help");
+    fake.wait_for_messages(ANA, 1, PATIENCE);
+    // An ordinary edit is left alone.
+    fake.edit_text(ANA, "/help please");
+    fake.send_photo(ANA, "us at the lake last summer");
+    let unreadable = fake.wait_for_text(ANA, 1, "I can only read words", PATIENCE);
+    assert!(!unreadable.text.is_empty());
+    let seen = fake.sent_to(ANA).len();
+    fake.edit_text(ANA, "I want to kill myself");
+    fake.wait_for_text(ANA, seen, "Thank you for telling me.", PATIENCE);
+    let seen = fake.sent_to(ANA).len();
+    fake.send_photo(ANA, "this is where he hits me when he drinks");
+    let safety = fake.wait_for_message(ANA, seen, PATIENCE, |text| {
+        text.contains("hotpeachpages.net")
+    });
+    assert!(!safety.text.is_empty());
+    let texts = texts(&fake.sent_to(ANA)).join("\n---\n");
+    assert_eq!(
+        texts.matches("I can only read words").count(),
+        1,
+        "the edit of /help got no reply: {texts}"
+    );
 }

@@ -47,8 +47,10 @@ impl Person {
         replies.into_iter().map(|reply| reply.text).collect()
     }
 
+    /// Sends typed text as the bot receives it: screened for crisis language first.
     fn send(&mut self, text: &str) -> Vec<String> {
-        self.input(Input::from_text(text))
+        let input = Input::from_text(text).screened(&self.library);
+        self.input(input)
     }
 
     /// Presses the button labelled `label` on the latest replies.
@@ -690,4 +692,192 @@ fn a_reminder_can_start_the_check_in_or_come_back_later_from_any_screen() {
         [person.message("reminder_skipped")]
     );
     assert_eq!(person.input(Input::Press(start)), ["From 1 to 10?"]);
+}
+
+// --- Safety: the crisis screen comes before the flow -----------------------------------------
+
+#[test]
+fn crisis_words_mid_flow_get_the_safety_reply_and_the_flow_waits_with_its_answers() {
+    let mut person = Person::in_practice();
+    assert_eq!(person.step(), Some(("practice".into(), "name".into())));
+    assert_eq!(
+        person.send("honestly I want to kill myself"),
+        ["Safety: self-harm."]
+    );
+    assert_eq!(person.buttons(), ["I'm safe", "Not what I meant"]);
+    assert_eq!(person.answer("practice", "mood").as_deref(), Some("calm"));
+    assert_eq!(
+        person.answer("practice", "thought"),
+        None,
+        "crisis words are never saved"
+    );
+    assert!(person.state.safety.is_some());
+
+    // The flow does not resume by itself: typing keeps the safety reply in front.
+    assert_eq!(person.send("ok"), ["Safety: self-harm."]);
+    assert_eq!(person.answer("practice", "thought"), None);
+    assert_eq!(person.send("/continue"), ["Safety: self-harm."]);
+
+    // Choosing to go back offers the resources once more, then the step it left.
+    assert_eq!(
+        person.press("I'm safe"),
+        ["Resources again. Back we go.", "What's on your mind?"]
+    );
+    assert!(person.state.safety.is_none());
+    assert_eq!(person.step(), Some(("practice".into(), "name".into())));
+    person.send("Just tired");
+    assert_eq!(
+        person.answer("practice", "thought").as_deref(),
+        Some("Just tired")
+    );
+}
+
+#[test]
+fn unsure_words_get_a_gentle_question_first() {
+    let mut person = Person::in_practice();
+    assert_eq!(person.send("i cant go on like this"), ["Ask: self-harm?"]);
+    assert_eq!(person.buttons(), ["Yes", "No"]);
+    assert_eq!(
+        person.press("No"),
+        [
+            "Resources again. Sorry, back we go.",
+            "What's on your mind?"
+        ]
+    );
+    assert_eq!(person.step(), Some(("practice".into(), "name".into())));
+
+    assert_eq!(person.send("i cant go on"), ["Ask: self-harm?"]);
+    assert_eq!(person.press("Yes"), ["Safety: self-harm."]);
+    assert!(
+        person
+            .state
+            .safety
+            .as_ref()
+            .is_some_and(|episode| episode.confirmed)
+    );
+}
+
+#[test]
+fn crisis_words_in_a_command_or_outside_any_flow_are_caught_too() {
+    let mut person = Person::new();
+    assert_eq!(
+        person.send("/faq I want to kill myself"),
+        ["Safety: self-harm."]
+    );
+    let mut person = Person::new();
+    assert_eq!(person.send("i am going to hurt him"), ["Safety: violence."]);
+    assert_eq!(person.step(), None);
+    assert_eq!(person.press("I'm safe")[1], person.message("menu"));
+}
+
+#[test]
+fn an_everyday_phrase_on_the_ignore_list_is_not_a_concern() {
+    let mut person = Person::in_practice();
+    assert_eq!(person.send("dying to know"), ["From 1 to 10?"]);
+    assert!(person.state.safety.is_none());
+}
+
+#[test]
+fn buttons_shown_before_a_crisis_message_are_stale_after_it() {
+    let mut person = Person::new();
+    person.send("/start practice");
+    let calm = person.data_of("Calm");
+    person.send("he hits me");
+    assert_eq!(
+        person.input(Input::Press(calm)),
+        [person.message("stale_button"), "Safety: abuse.".to_owned()]
+    );
+    assert_eq!(person.answer("practice", "mood"), None);
+}
+
+#[test]
+fn abuse_sets_the_flows_about_staying_aside_until_it_was_not_meant() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    person.send("he hits me");
+    assert!(person.state.coaching_off);
+    person.press("I'm safe");
+    assert!(
+        person.state.coaching_off,
+        "being safe now does not undo what was said"
+    );
+    person.send("/menu");
+    assert!(
+        !person.buttons().contains(&"Practice".to_owned()),
+        "{:?}",
+        person.buttons()
+    );
+    assert_eq!(
+        person.send("/start practice")[0],
+        "Rebuilding is set aside.",
+        "nor can it be opened directly"
+    );
+
+    // "That's not what I meant" gives back what that message took away, and only that.
+    person.send("he hits me");
+    person.press("Not what I meant");
+    assert!(person.state.coaching_off, "the first message still stands");
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    person.send("he hits me");
+    person.press("Not what I meant");
+    assert!(!person.state.coaching_off);
+    person.send("/menu");
+    assert!(person.buttons().contains(&"Practice".to_owned()));
+}
+
+#[test]
+fn an_open_episode_ends_when_the_person_chooses_another_flow() {
+    let mut person = Person::in_practice();
+    person.send("he hits me");
+    person.send("/start other");
+    assert!(person.state.safety.is_none());
+}
+
+// --- Privacy: /export and /forget -----------------------------------------------------------
+
+#[test]
+fn export_sends_every_answer_as_a_json_file() {
+    let mut person = Person::in_practice();
+    person.send("A quiet walk");
+    assert_eq!(person.send("/export"), ["Your data."]);
+    let file = person.last[0].attachment.clone().expect("a file");
+    assert_eq!(file.name, "kintsugi-export.json");
+    let json: serde_json::Value = serde_json::from_slice(&file.bytes).expect("JSON");
+    assert_eq!(
+        json["answers"]["practice"]["thought"]["value"],
+        "A quiet walk"
+    );
+    assert_eq!(json["answers"]["practice"]["mood"]["value"], "calm");
+    assert_eq!(json["role"], "hurt");
+}
+
+#[test]
+fn forget_asks_first_and_then_asks_storage_to_delete_everything() {
+    let mut person = Person::in_practice();
+    assert_eq!(person.send("/forget"), ["Delete everything?"]);
+    assert_eq!(person.press("Keep"), ["Kept.", "What's on your mind?"]);
+    assert!(person.answer("practice", "mood").is_some());
+
+    person.send("/forget");
+    let outcome = advance(
+        &person.library,
+        &person.state,
+        &Input::Press(person.data_of("Delete")),
+        NOW,
+    );
+    assert_eq!(outcome.state, PersonState::default());
+    assert_eq!(
+        outcome.effects,
+        [kintsugi::dialogue::engine::Effect::Forget]
+    );
+    assert_eq!(outcome.replies[0].text, "Deleted.");
+}
+
+#[test]
+fn privacy_explains_itself() {
+    let mut person = Person::new();
+    assert_eq!(person.send("/privacy"), ["What is kept."]);
 }

@@ -250,3 +250,40 @@ async fn only_reminders_that_are_due_are_claimed() {
         .expect("a pass");
     assert_eq!(pass.claimed, 0);
 }
+
+#[tokio::test]
+async fn a_reminder_waits_while_a_safety_episode_is_open() {
+    use kintsugi::dialogue::{Input, advance};
+    use kintsugi::dialogue_dir::load_dir;
+    let library = load_dir(std::path::Path::new("dialogues")).expect("the shipped dialogues");
+    let server = RedisServer::start();
+    let storage = redis_storage(&server);
+    let due = people_due(&storage, 2).await;
+    // Person 1 wrote something that opened a safety episode; person 2 did not.
+    let stored = storage.load(PersonId(1), due).await.expect("load");
+    let crisis = Input::from_text("I want to end my life").screened(&library);
+    let outcome = advance(&library, &stored.state, &crisis, due);
+    assert!(outcome.state.safety.is_some());
+    storage
+        .save_handled(PersonId(1), &outcome.state, &stored, due, None)
+        .await
+        .expect("save");
+
+    let recorder = Recorder::default();
+    let now = at("2026-11-26T08:01:00Z");
+    let pass = run_pass(&storage, &recorder, WorkerSettings::default(), now)
+        .await
+        .expect("a pass");
+    assert_eq!((pass.sent, pass.paused), (1, 1));
+    assert_eq!(
+        recorder.sent().keys().copied().collect::<Vec<_>>(),
+        [(2, due)]
+    );
+    // Not dropped: the next occurrence waits for tomorrow.
+    let next = storage
+        .reminder_due(PersonId(1))
+        .await
+        .expect("due")
+        .expect("still scheduled");
+    assert_eq!(next, at("2026-11-27T08:00:00Z").timestamp());
+}

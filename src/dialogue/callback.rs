@@ -2,7 +2,9 @@
 //! number the engine bumps whenever it shows new buttons) and what it does. Pure.
 //!
 //! Format: `<seq>|c:<choice id>` (a flow's button), `<seq>|f:<flow id>` (open a flow) or
-//! `<seq>|m` (the menu), `<seq>|q:<question id>` (an FAQ answer). Telegram allows at most 64 bytes.
+//! `<seq>|m` (the menu), `<seq>|q:<question id>` (an FAQ answer), `<seq>|r:<action>` (a
+//! reminder's), `<seq>|s:<action>` (a safety reply's), `<seq>|x:yes|no` (deleting everything).
+//! Telegram allows at most 64 bytes.
 
 /// Telegram's limit on a button's callback data, in bytes.
 pub const MAX_DATA_LEN: usize = 64;
@@ -17,6 +19,51 @@ pub enum Action {
     Question(String),
     /// A button under a check-in reminder; valid on any screen.
     Reminder(ReminderAction),
+    /// A button under a safety reply; valid on any screen.
+    Safety(SafetyAction),
+    /// The answer to "delete everything?": only on that question's screen.
+    Forget(bool),
+}
+
+/// What a person can do with a safety reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SafetyAction {
+    /// "Yes": the gentle question guessed right.
+    Yes,
+    /// A short grounding exercise.
+    Grounding,
+    /// Help writing a safety plan.
+    Plan,
+    /// "I'm safe, let's go on": back to where they were.
+    Safe,
+    /// "That's not what I meant": back to where they were.
+    NotMeant,
+}
+
+impl SafetyAction {
+    const ALL: [SafetyAction; 5] = [
+        SafetyAction::Yes,
+        SafetyAction::Grounding,
+        SafetyAction::Plan,
+        SafetyAction::Safe,
+        SafetyAction::NotMeant,
+    ];
+
+    fn code(self) -> &'static str {
+        match self {
+            SafetyAction::Yes => "yes",
+            SafetyAction::Grounding => "ground",
+            SafetyAction::Plan => "plan",
+            SafetyAction::Safe => "safe",
+            SafetyAction::NotMeant => "not_meant",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<SafetyAction> {
+        SafetyAction::ALL
+            .into_iter()
+            .find(|action| action.code() == code)
+    }
 }
 
 /// What a person can do with a check-in reminder.
@@ -69,6 +116,8 @@ pub fn encode(seq: u32, action: &Action) -> String {
         Action::Menu => format!("{seq}|m"),
         Action::Question(id) => format!("{seq}|q:{id}"),
         Action::Reminder(action) => format!("{seq}|r:{}", action.code()),
+        Action::Safety(action) => format!("{seq}|s:{}", action.code()),
+        Action::Forget(confirmed) => format!("{seq}|x:{}", if *confirmed { "yes" } else { "no" }),
     }
 }
 
@@ -81,6 +130,9 @@ pub fn decode(data: &str) -> Option<Press> {
         Some(("f", id)) if !id.is_empty() => Action::OpenFlow(id.to_owned()),
         Some(("q", id)) if !id.is_empty() => Action::Question(id.to_owned()),
         Some(("r", code)) => Action::Reminder(ReminderAction::from_code(code)?),
+        Some(("s", code)) => Action::Safety(SafetyAction::from_code(code)?),
+        Some(("x", "yes")) => Action::Forget(true),
+        Some(("x", "no")) => Action::Forget(false),
         None if action == "m" => Action::Menu,
         _ => return None,
     };
@@ -104,6 +156,10 @@ mod tests {
             Action::Menu,
             Action::Question("how-long".to_owned()),
             Action::Reminder(ReminderAction::Tomorrow),
+            Action::Safety(SafetyAction::NotMeant),
+            Action::Safety(SafetyAction::Grounding),
+            Action::Forget(true),
+            Action::Forget(false),
         ] {
             let data = encode(42, &action);
             assert_eq!(decode(&data), Some(Press { seq: 42, action }));
@@ -121,6 +177,8 @@ mod tests {
             "12|z:thing",
             "-1|m",
             "12|m:extra",
+            "12|s:jump",
+            "12|x:maybe",
         ] {
             assert_eq!(decode(data), None, "{data:?}");
         }

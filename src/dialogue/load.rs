@@ -14,19 +14,22 @@ use crate::reminders::zones::is_zone_name;
 
 use super::model::{
     AnswerRule, BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, BranchRule, BranchTest,
-    CheckinFlows, Choice, CommandAction, EndEffect, Flow, FlowId, Library, Role, Step, StepId,
-    StepKind, zone_time_name,
+    CheckinFlows, Choice, CommandAction, EndEffect, Flow, FlowId, Library, Role, SafetyMark,
+    SafetySteps, Step, StepId, StepKind, zone_time_name,
 };
 use super::review::{Note, NoteTest, Phrase};
 use super::source::{
     BotFile, ChoiceFile, CommandFile, FaqFile, FlowFile, NoteFile, RuleFile, SourceFile, StepFile,
 };
 use super::template::{Template, is_answer_name};
+use crate::safety::CrisisScreen;
 
 /// The file that holds the bot's own messages rather than a flow.
 pub const BOT_FILE: &str = "bot.toml";
 /// The file that holds the FAQ and the key takeaways.
 pub const FAQ_FILE: &str = "faq.toml";
+/// The file that holds the crisis-language patterns every message is screened with.
+pub const CRISIS_FILE: &str = "crisis-language.toml";
 
 /// Telegram refuses a message longer than this.
 pub const MAX_MESSAGE_LENGTH: usize = 4096;
@@ -48,8 +51,21 @@ pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
     let mut broken_flow_files = 0;
 
     let mut faq = Faq::default();
+    let mut screen = None;
     for file in files {
-        if is_named(&file.path, FAQ_FILE) {
+        if is_named(&file.path, CRISIS_FILE) {
+            match CrisisScreen::parse(&file.text) {
+                Ok(parsed) => screen = Some(parsed),
+                Err(errors) => problems.extend(errors.into_iter().map(|error| {
+                    let diagnostic =
+                        Diagnostic::at(&file.path, &file.text, error.span, error.message);
+                    match error.help {
+                        Some(help) => diagnostic.help(help),
+                        None => diagnostic,
+                    }
+                })),
+            }
+        } else if is_named(&file.path, FAQ_FILE) {
             match toml::from_str::<FaqFile>(&file.text) {
                 Ok(parsed) => faq = check_faq(file, parsed, &mut problems),
                 Err(error) => problems.push(toml_problem(file, &error)),
@@ -145,7 +161,7 @@ pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
         let rank = menu_order.iter().position(|id| *id == flow.id.0);
         (rank.unwrap_or(usize::MAX), flow.id.clone())
     });
-    Ok(Library::new(flows, bot, faq))
+    Ok(Library::new(flows, bot, faq, screen))
 }
 
 fn is_named(path: &str, file_name: &str) -> bool {
@@ -373,6 +389,10 @@ fn check_bot(
             None
         }
     };
+    let safety = parsed
+        .safety
+        .as_ref()
+        .map(|safety| check_safety(file, safety.get_ref(), known_flows, flows, problems));
     (problems.len() == before).then(|| {
         (
             BotText {
@@ -380,10 +400,55 @@ fn check_bot(
                 messages,
                 commands,
                 checkin_flows,
+                safety,
             },
             menu_order,
         )
     })
+}
+
+/// Checks `[safety]`: the flow exists and has the grounding and safety-plan steps.
+fn check_safety(
+    file: &SourceFile,
+    safety: &super::source::SafetyFile,
+    known_flows: &KnownFlows,
+    flows: &[Flow],
+    problems: &mut Vec<Diagnostic>,
+) -> SafetySteps {
+    let at =
+        |span: Range<usize>, message: String| Diagnostic::at(&file.path, &file.text, span, message);
+    let flow_id = safety.flow.get_ref();
+    if known_flows.lacks(flow_id) {
+        problems.push(known_flows.suggest(
+            at(
+                safety.flow.span(),
+                format!("`[safety]` names unknown flow \"{flow_id}\""),
+            ),
+            flow_id,
+        ));
+    } else if let Some(flow) = flows.iter().find(|flow| flow.id.0 == *flow_id) {
+        for (field, step) in [("grounding", &safety.grounding), ("plan", &safety.plan)] {
+            if flow.step(step.get_ref()).is_none() {
+                let diagnostic = at(
+                    step.span(),
+                    format!(
+                        "`{field}` names step \"{}\", which flow \"{flow_id}\" does not have",
+                        step.get_ref()
+                    ),
+                );
+                let names = flow.steps.iter().map(|step| step.id.0.as_str());
+                problems.push(match did_you_mean(step.get_ref(), names) {
+                    Some(close) => diagnostic.help(format!("did you mean \"{close}\"?")),
+                    None => diagnostic,
+                });
+            }
+        }
+    }
+    SafetySteps {
+        flow: FlowId(flow_id.clone()),
+        grounding: StepId(safety.grounding.get_ref().clone()),
+        plan: StepId(safety.plan.get_ref().clone()),
+    }
 }
 
 /// Checks `[commands]`: usable names that do not shadow the engine's own, one action each,
@@ -713,7 +778,7 @@ impl FlowChecker<'_> {
             return None;
         }
 
-        let flow = Flow::new(
+        let mut flow = Flow::new(
             FlowId(id.clone()),
             u32::try_from(*file.version.get_ref()).unwrap_or(1),
             title.to_owned(),
@@ -723,6 +788,7 @@ impl FlowChecker<'_> {
             file.menu.unwrap_or(true),
             steps,
         );
+        flow.toward_staying = file.toward_staying.unwrap_or(false);
         self.check_graph(&flow, &facts);
         self.problems.is_empty().then_some(flow)
     }
@@ -1214,6 +1280,25 @@ impl FlowChecker<'_> {
             for name in raw.clear.iter().flatten() {
                 clear.push(self.answer_name(id, name, saved_names, true));
             }
+            let safety = match raw
+                .safety
+                .as_ref()
+                .map(|word| (word, word.get_ref().as_str()))
+            {
+                None => None,
+                Some((_, "concern")) => Some(SafetyMark::Concern),
+                Some((_, "clear")) => Some(SafetyMark::Clear),
+                Some((word, other)) => {
+                    self.report(
+                        self.at(
+                            word.span(),
+                            format!("a button of step \"{id}\" has `safety = \"{other}\"`"),
+                        )
+                        .help("write \"concern\" (a sign of abuse: coaching toward staying stops) or \"clear\" (the person feels safe: it resumes)"),
+                    );
+                    None
+                }
+            };
             built.push(Choice {
                 id: choice_id,
                 label: label.to_owned(),
@@ -1224,6 +1309,7 @@ impl FlowChecker<'_> {
                     .as_ref()
                     .map_or_else(|| label.to_owned(), |value| value.get_ref().clone()),
                 clear,
+                safety,
             });
         }
         Some(StepKind::Choice {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::faq::Faq;
 use super::review::Note;
 use super::template::Template;
+use crate::safety::CrisisScreen;
 
 /// A flow's id, as written in its file (`ground-rules`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -68,11 +69,14 @@ pub struct Library {
     pub bot: BotText,
     /// The FAQ and takeaways; empty when the folder has no `faq.toml`.
     pub faq: Faq,
+    /// The crisis-language screen from `crisis-language.toml`; the dialogue folder must have
+    /// one (`dialogue_dir` insists), files loaded one by one in tests may not.
+    pub screen: Option<CrisisScreen>,
     index: HashMap<FlowId, usize>,
 }
 
 impl Library {
-    pub fn new(flows: Vec<Flow>, bot: BotText, faq: Faq) -> Library {
+    pub fn new(flows: Vec<Flow>, bot: BotText, faq: Faq, screen: Option<CrisisScreen>) -> Library {
         let index = flows
             .iter()
             .enumerate()
@@ -82,18 +86,27 @@ impl Library {
             flows,
             bot,
             faq,
+            screen,
             index,
         }
+    }
+
+    /// What the crisis-language screen finds in `text`, if anything.
+    pub fn screen(&self, text: &str) -> Option<crate::safety::Concern> {
+        self.screen.as_ref()?.check(text)
     }
 
     pub fn flow(&self, id: &str) -> Option<&Flow> {
         self.index.get(id).map(|&position| &self.flows[position])
     }
 
-    /// The flows a person with `role` sees on the menu, in menu order.
-    pub fn menu_for(&self, role: Option<Role>) -> impl Iterator<Item = &Flow> {
+    /// The flows a person with `role` sees on the menu, in menu order; none that coach toward
+    /// staying together once `coaching_off` (a sign of abuse was seen).
+    pub fn menu_for(&self, role: Option<Role>, coaching_off: bool) -> impl Iterator<Item = &Flow> {
         self.flows.iter().filter(move |flow| {
-            flow.on_menu && role.is_none_or(|role| flow.audience.contains(&role))
+            flow.on_menu
+                && role.is_none_or(|role| flow.audience.contains(&role))
+                && !(coaching_off && flow.toward_staying)
         })
     }
 
@@ -132,6 +145,8 @@ pub struct Flow {
     pub audience: Vec<Role>,
     pub entry: StepId,
     pub on_menu: bool,
+    /// Coaches toward staying together, so it is not offered once a sign of abuse was seen.
+    pub toward_staying: bool,
     /// Steps in file order.
     pub steps: Vec<Step>,
     index: HashMap<StepId, usize>,
@@ -162,6 +177,7 @@ impl Flow {
             audience,
             entry,
             on_menu,
+            toward_staying: false,
             steps,
             index,
         }
@@ -322,6 +338,16 @@ pub struct Choice {
     pub value: String,
     /// Answers of this flow deleted when this button is pressed.
     pub clear: Vec<String>,
+    /// What pressing it says about the person's safety, if anything.
+    pub safety: Option<SafetyMark>,
+}
+
+/// What a button says about safety: a sign of abuse (coaching toward staying stops), or the
+/// person saying they feel safe (it resumes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SafetyMark {
+    Concern,
+    Clear,
 }
 
 /// What a typed answer must look like.
@@ -384,6 +410,17 @@ pub struct BotText {
     pub commands: BTreeMap<String, BotCommand>,
     /// The flows behind `/checkin`; without them `/checkin` is not offered.
     pub checkin_flows: Option<CheckinFlows>,
+    /// Where a safety reply's grounding and safety-plan buttons lead; without it the reply
+    /// offers only the way back.
+    pub safety: Option<SafetySteps>,
+}
+
+/// The safety flow's steps a safety reply offers.
+#[derive(Debug, Clone)]
+pub struct SafetySteps {
+    pub flow: FlowId,
+    pub grounding: StepId,
+    pub plan: StepId,
 }
 
 /// The flows `/checkin` opens: the setup of reminders, and the check-in itself.
@@ -425,6 +462,9 @@ pub const BUILT_IN_COMMANDS: &[&str] = &[
     "takeaways",
     "checkin",
     "progress",
+    "privacy",
+    "export",
+    "forget",
 ];
 
 /// The keys `bot.toml` must define, with what each is for.
@@ -552,6 +592,77 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
     (
         "flood",
         "said once when someone sends messages too fast to take in",
+    ),
+    (
+        "progress_chart_title",
+        "the title drawn on the /progress chart",
+    ),
+    (
+        "safety_self_harm",
+        "the safety reply when someone writes about hurting themselves: acknowledge, ask about danger now, resources for any country",
+    ),
+    (
+        "safety_violence",
+        "the safety reply when someone writes about violence or threats",
+    ),
+    (
+        "safety_abuse",
+        "the safety reply when someone writes about abuse or control",
+    ),
+    (
+        "safety_ask_self_harm",
+        "the gentle question when words might be about hurting oneself",
+    ),
+    (
+        "safety_ask_violence",
+        "the gentle question when words might be about violence",
+    ),
+    (
+        "safety_ask_abuse",
+        "the gentle question when words might be about abuse or control",
+    ),
+    ("safety_yes", "the gentle question's button: yes"),
+    ("safety_no", "the gentle question's button: no, I'm okay"),
+    (
+        "safety_grounding",
+        "the safety reply's button to a grounding exercise",
+    ),
+    ("safety_plan", "the safety reply's button to a safety plan"),
+    (
+        "safety_safe",
+        "the safety reply's button: I'm safe, let's go on",
+    ),
+    (
+        "safety_not_meant",
+        "the safety reply's button: that's not what I meant",
+    ),
+    (
+        "safety_back",
+        "said, with the resources once more, when someone says they are safe and goes back",
+    ),
+    (
+        "safety_not_meant_back",
+        "said, with the resources once more, when it was not what someone meant",
+    ),
+    (
+        "coaching_off",
+        "said when a flow about staying together is asked for after a sign of abuse",
+    ),
+    (
+        "privacy",
+        "the reply to /privacy: what is kept, why, how long, who sees it, how to delete it",
+    ),
+    ("export", "the words sent with the /export file"),
+    (
+        "forget_confirm",
+        "the question /forget asks before deleting everything",
+    ),
+    ("forget_yes", "the button that deletes everything"),
+    ("forget_no", "the button that keeps everything"),
+    ("forget_done", "said once everything is deleted"),
+    (
+        "forget_kept",
+        "said when someone decides to keep their data",
     ),
 ];
 

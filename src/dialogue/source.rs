@@ -23,6 +23,8 @@ pub struct FlowFile {
     pub audience: Spanned<Vec<Spanned<String>>>,
     pub entry: Spanned<String>,
     pub menu: Option<bool>,
+    /// Coaches toward staying together: not offered once a sign of abuse was seen.
+    pub toward_staying: Option<bool>,
     pub steps: BTreeMap<Spanned<String>, Spanned<StepFile>>,
 }
 
@@ -64,6 +66,8 @@ pub struct ChoiceFile {
     pub role: Option<Spanned<String>>,
     pub value: Option<Spanned<String>>,
     pub clear: Option<Vec<Spanned<String>>>,
+    /// `concern` (a sign of abuse: coaching toward staying stops) or `clear` (it resumes).
+    pub safety: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,6 +125,17 @@ pub struct BotFile {
     pub checkin_setup_flow: Option<Spanned<String>>,
     /// The flow `/checkin now` and every reminder open.
     pub checkin_flow: Option<Spanned<String>>,
+    /// Where the buttons under a safety reply lead.
+    pub safety: Option<Spanned<SafetyFile>>,
+}
+
+/// `[safety]` in `bot.toml`: the safety flow and its grounding and safety-plan steps.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyFile {
+    pub flow: Spanned<String>,
+    pub grounding: Spanned<String>,
+    pub plan: Spanned<String>,
 }
 
 /// A command of the bot's own, such as `/safety` (opens a flow) or `/rules` (shows answers).

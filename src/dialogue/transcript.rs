@@ -16,7 +16,7 @@
 //! button press. A bot message starts with `< `; its further lines are indented two spaces,
 //! and its buttons follow as `[n] Label`.
 
-use super::engine::{Input, PersonState, Reply, advance};
+use super::engine::{AttachmentKind, Input, PersonState, Reply, advance};
 use super::model::Library;
 
 /// Renders the bot's replies as transcript lines (also what the shell prints).
@@ -30,6 +30,13 @@ pub fn render_replies(replies: &[Reply]) -> String {
         }
         if reply.text.is_empty() {
             out.push_str("<\n");
+        }
+        if let Some(file) = &reply.attachment {
+            let kind = match file.kind {
+                AttachmentKind::Photo => "photo",
+                AttachmentKind::Document => "file",
+            };
+            out.push_str(&format!("  ({kind}: {})\n", file.name));
         }
         for (index, button) in reply.buttons.iter().enumerate() {
             out.push_str(&format!("  [{}] {}\n", index + 1, button.label));
@@ -89,7 +96,7 @@ pub fn replay(library: &Library, transcript: &str) -> String {
             .or_else(|| (line == ">").then_some(""))
         {
             seen_input = true;
-            let input = read_line(sent, &last_buttons);
+            let input = read_line(sent, &last_buttons).screened(library);
             out.push_str(&format!("> {sent}\n"));
             let outcome = advance(library, &state, &input, replay_time(index));
             last_buttons = live_buttons(&outcome.replies);

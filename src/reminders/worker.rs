@@ -73,6 +73,8 @@ pub struct Pass {
     pub skipped: usize,
     /// The person no longer wants reminders, or blocked the bot: removed.
     pub stopped: usize,
+    /// Not sent because a safety episode is open: skipped to the next occurrence.
+    pub paused: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +133,8 @@ async fn handle<D: Deliver>(
     let occurrence = Utc.timestamp_opt(due.occurrence, 0).single().unwrap_or(now);
     match catch_up(occurrence, now, settings.grace) {
         Catchup::Skip => pass.skipped += 1,
+        // Nothing about check-ins while someone may be in crisis.
+        Catchup::Send if stored.state.safety.is_some() => pass.paused += 1,
         Catchup::Send if !storage.mark_sending(due).await? => pass.already_sent += 1,
         Catchup::Send => match deliver.deliver(due.person, due.occurrence).await {
             Ok(Delivered::Yes) => pass.sent += 1,

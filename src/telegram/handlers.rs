@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
-use teloxide::payloads::SendMessageSetters;
+use teloxide::payloads::{SendDocumentSetters, SendMessageSetters, SendPhotoSetters};
 use teloxide::prelude::*;
 use teloxide::types::{
-    ChatMemberKind, ChatMemberUpdated, MaybeInaccessibleMessage, MessageKind, UpdateId,
+    ChatMemberKind, ChatMemberUpdated, InputFile, MaybeInaccessibleMessage, MessageKind, UpdateId,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -21,6 +21,7 @@ use super::flood::{FloodGate, Verdict};
 use super::render::{Outgoing, render};
 use crate::conversation;
 use crate::dialogue::callback::{self, Action};
+use crate::dialogue::engine::AttachmentKind;
 use crate::dialogue::{Button, Input, Library, Reply};
 use crate::reminders::worker::{Deliver, DeliverError, Delivered};
 use crate::storage::{PersonId, Storage};
@@ -44,10 +45,7 @@ impl App {
             Verdict::Serve => Ok(true),
             Verdict::NoteAndDrop => {
                 log::info!("event=flood_noted");
-                let note = Reply {
-                    text: self.library.bot.message("flood").to_owned(),
-                    buttons: Vec::new(),
-                };
+                let note = Reply::text(self.library.bot.message("flood"));
                 if send(bot, chat, &[note]).await? == Delivery::Blocked {
                     mark_reachable(self, PersonId(chat.0), false).await;
                 }
@@ -68,6 +66,7 @@ where
 {
     dptree::entry()
         .branch(Update::filter_message().endpoint(on_message::<B>))
+        .branch(Update::filter_edited_message().endpoint(on_edited::<B>))
         .branch(Update::filter_callback_query().endpoint(on_callback::<B>))
         .branch(Update::filter_my_chat_member().endpoint(on_membership::<B>))
 }
@@ -132,18 +131,59 @@ where
         if !message.chat.is_private() {
             return leave(&bot, &app, message.chat.id).await;
         }
-        if !app.admits(&bot, message.chat.id).await? {
-            return Ok(());
-        }
-        let input = match message.text() {
-            Some(text) => Input::from_text(text),
-            None => match message.kind {
+        let input = match (message.text(), message.caption()) {
+            (Some(text), _) => Input::from_text(text),
+            // A photo or file is unreadable, but its caption is screened like any text.
+            (None, Some(caption)) => match Input::Text(caption.to_owned()).screened(&app.library) {
+                concern @ Input::Concern { .. } => concern,
+                _ => Input::Unsupported,
+            },
+            (None, None) => match message.kind {
                 // Service messages (a pinned message, a changed photo...) ask nothing of us.
                 MessageKind::Common(_) => Input::Unsupported,
                 _ => return Ok(()),
             },
         };
+        // Safety first: crisis language is answered before the flood gate, and before storage.
+        let input = input.screened(&app.library);
+        let is_concern = matches!(input, Input::Concern { .. });
+        if !is_concern && !app.admits(&bot, message.chat.id).await? {
+            return Ok(());
+        }
         converse(&bot, &app, message.chat.id, &input, update.id).await
+    })
+    .await
+}
+
+/// An edited message changes nothing already answered, but it is screened like a new one:
+/// crisis language added in an edit still gets the safety reply.
+async fn on_edited<B>(
+    bot: B,
+    update: Update,
+    message: Message,
+    app: Arc<App>,
+) -> Result<(), HandlerError>
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    contain("edited message", async move {
+        if !message.chat.is_private() {
+            return Ok(());
+        }
+        let Some(text) = message.text().or(message.caption()) else {
+            return Ok(());
+        };
+        let screened = Input::Text(text.to_owned()).screened(&app.library);
+        log::debug!(
+            "event=edit_screened concern={}",
+            matches!(screened, Input::Concern { .. })
+        );
+        match screened {
+            concern @ Input::Concern { .. } => {
+                converse(&bot, &app, message.chat.id, &concern, update.id).await
+            }
+            _ => Ok(()),
+        }
     })
     .await
 }
@@ -261,10 +301,7 @@ where
         Ok(replies) => replies,
         Err(error) => {
             log::warn!("event=storage_unavailable error={error}");
-            vec![Reply {
-                text: app.library.bot.message("storage_down").to_owned(),
-                buttons: Vec::new(),
-            }]
+            vec![Reply::text(app.library.bot.message("storage_down"))]
         }
     };
     if send(bot, chat, &replies).await? == Delivery::Blocked {
@@ -334,11 +371,7 @@ where
     let mut delay = FIRST_RETRY_DELAY;
     let mut attempt = 1;
     loop {
-        let request = bot.send_message(chat, outgoing.text.clone());
-        let result = match &outgoing.keyboard {
-            Some(keyboard) => request.reply_markup(keyboard.clone()).await,
-            None => request.await,
-        };
+        let result = send_request(bot, chat, outgoing).await;
         let wait = match &result {
             Ok(_) => return Ok(()),
             Err(RequestError::RetryAfter(seconds)) => {
@@ -359,6 +392,55 @@ where
                 attempt += 1;
             }
             (_, result) => return result.map(|_| ()),
+        }
+    }
+}
+
+/// One Bot API request for one outgoing message: a text, or a photo or file with its caption.
+async fn send_request<B>(bot: &B, chat: ChatId, outgoing: &Outgoing) -> Result<(), RequestError>
+where
+    B: Requester<Err = RequestError>,
+{
+    // Each request is turned into its (sendable) future before anything is awaited.
+    let text = outgoing.text.clone();
+    let keyboard = outgoing.keyboard.clone();
+    let Some(file) = &outgoing.file else {
+        let sent = {
+            let mut request = bot.send_message(chat, text);
+            if let Some(keyboard) = keyboard {
+                request = request.reply_markup(keyboard);
+            }
+            request.send()
+        };
+        return sent.await.map(drop);
+    };
+    let input = InputFile::memory(file.bytes.clone()).file_name(file.name.clone());
+    match file.kind {
+        AttachmentKind::Photo => {
+            let sent = {
+                let mut request = bot.send_photo(chat, input);
+                if !text.is_empty() {
+                    request = request.caption(text);
+                }
+                if let Some(keyboard) = keyboard {
+                    request = request.reply_markup(keyboard);
+                }
+                request.send()
+            };
+            sent.await.map(drop)
+        }
+        AttachmentKind::Document => {
+            let sent = {
+                let mut request = bot.send_document(chat, input);
+                if !text.is_empty() {
+                    request = request.caption(text);
+                }
+                if let Some(keyboard) = keyboard {
+                    request = request.reply_markup(keyboard);
+                }
+                request.send()
+            };
+            sent.await.map(drop)
         }
     }
 }

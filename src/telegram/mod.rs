@@ -31,6 +31,7 @@ To talk to Kintsugi without Telegram, run `kintsugi shell`: it needs no token.";
 pub fn allowed_updates() -> Vec<AllowedUpdate> {
     vec![
         AllowedUpdate::Message,
+        AllowedUpdate::EditedMessage,
         AllowedUpdate::CallbackQuery,
         AllowedUpdate::MyChatMember,
     ]
@@ -47,6 +48,15 @@ pub fn command_list(library: &Library) -> Vec<BotCommand> {
         BotCommand::new("takeaways", "The key ideas in one message"),
         BotCommand::new("help", "What I can do"),
     ];
+    if library.bot.checkin_flows.is_some() {
+        commands.push(BotCommand::new("checkin", "Set up check-in reminders"));
+        commands.push(BotCommand::new("progress", "How your check-ins are going"));
+    }
+    commands.extend([
+        BotCommand::new("privacy", "What I keep, and how to delete it"),
+        BotCommand::new("export", "Everything I keep about you, as a file"),
+        BotCommand::new("forget", "Delete everything I keep about you"),
+    ]);
     // Opening commands (such as /safety) go first: they matter most when needed.
     let (opening, showing): (Vec<_>, Vec<_>) = library
         .bot

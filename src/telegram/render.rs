@@ -6,16 +6,21 @@
 
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
+use crate::dialogue::engine::Attachment;
 use crate::dialogue::{Button, Reply};
 
 /// Telegram refuses a longer message text, in UTF-16 code units.
 pub const TELEGRAM_TEXT_LIMIT: usize = 4096;
+/// Telegram refuses a longer caption under a photo or file, in UTF-16 code units.
+pub const TELEGRAM_CAPTION_LIMIT: usize = 1024;
 
-/// One message to send: its text and, on the last part of a reply, its buttons.
+/// One message to send: its text and, on the last part of a reply, its buttons and file.
+/// With a file, the text is its caption.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
     pub text: String,
     pub keyboard: Option<InlineKeyboardMarkup>,
+    pub file: Option<Attachment>,
 }
 
 /// The messages that show `replies`, in order.
@@ -29,18 +34,41 @@ pub fn render(replies: &[Reply]) -> Vec<Outgoing> {
         } else {
             reply.text.clone()
         };
-        let mut parts = split_text(&text, TELEGRAM_TEXT_LIMIT);
-        let last = parts.pop().unwrap_or_default();
-        out.extend(parts.into_iter().map(|text| Outgoing {
-            text,
-            keyboard: None,
-        }));
-        out.push(Outgoing {
-            text: last,
-            keyboard: (!reply.buttons.is_empty()).then(|| keyboard(&reply.buttons)),
-        });
+        let keyboard = (!reply.buttons.is_empty()).then(|| keyboard(&reply.buttons));
+        if let Some(file) = &reply.attachment {
+            // A short text rides along as the caption; a long one goes first on its own.
+            let caption = if utf16_len(&reply.text) <= TELEGRAM_CAPTION_LIMIT {
+                reply.text.clone()
+            } else {
+                out.extend(text_messages(&reply.text));
+                String::new()
+            };
+            out.push(Outgoing {
+                text: caption,
+                keyboard,
+                file: Some(file.clone()),
+            });
+            continue;
+        }
+        let mut parts = text_messages(&text);
+        if let Some(last) = parts.last_mut() {
+            last.keyboard = keyboard;
+        }
+        out.extend(parts);
     }
     out
+}
+
+/// `text` as messages within Telegram's limit, without buttons.
+fn text_messages(text: &str) -> Vec<Outgoing> {
+    split_text(text, TELEGRAM_TEXT_LIMIT)
+        .into_iter()
+        .map(|text| Outgoing {
+            text,
+            keyboard: None,
+            file: None,
+        })
+        .collect()
 }
 
 /// One button a row: labels are short, and a list reads best on a phone.
@@ -144,12 +172,48 @@ mod tests {
                 label: "Go on".to_owned(),
                 data: "1|c:go".to_owned(),
             }],
+            attachment: None,
         };
         let out = render(&[reply]);
         assert_eq!(out.len(), 2);
         assert!(out[0].keyboard.is_none());
         assert_eq!(out[1].text, "b".repeat(200));
         assert!(out[1].keyboard.is_some());
+    }
+
+    fn chart() -> Attachment {
+        Attachment {
+            kind: crate::dialogue::engine::AttachmentKind::Photo,
+            name: "progress.png".to_owned(),
+            bytes: vec![1, 2, 3],
+        }
+    }
+
+    #[test]
+    fn a_short_text_is_the_caption_of_its_file() {
+        let reply = Reply {
+            attachment: Some(chart()),
+            ..Reply::text("Three check-ins so far.")
+        };
+        let out = render(&[reply]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].text, "Three check-ins so far.");
+        assert_eq!(out[0].file, Some(chart()));
+    }
+
+    #[test]
+    fn a_text_too_long_for_a_caption_goes_first_on_its_own() {
+        let long = "word ".repeat(300);
+        let reply = Reply {
+            attachment: Some(chart()),
+            ..Reply::text(long.clone())
+        };
+        let out = render(&[reply]);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].text, long);
+        assert_eq!(out[0].file, None);
+        assert_eq!(out[1].text, "");
+        assert_eq!(out[1].file, Some(chart()));
     }
 
     proptest! {

@@ -27,14 +27,29 @@ pub struct Request {
     pub body: Value,
 }
 
-/// A message the bot sent: where, what, and the labels and data of its buttons.
+/// A message the bot sent: where, what (a photo's or file's caption), and the labels and data
+/// of its buttons.
 #[derive(Debug, Clone)]
 pub struct Sent {
     pub chat: i64,
     pub message_id: i64,
     pub text: String,
     pub buttons: Vec<(String, String)>,
+    /// The photo or file it carried (`sendPhoto`, `sendDocument`).
+    pub file: Option<SentFile>,
 }
+
+/// A photo or file the bot sent.
+#[derive(Debug, Clone)]
+pub struct SentFile {
+    /// `photo` or `document`.
+    pub kind: String,
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The methods that send a message.
+const SENDING: [&str; 3] = ["sendmessage", "sendphoto", "senddocument"];
 
 /// A failure to give instead of the next answer to `method`.
 #[derive(Debug, Clone)]
@@ -160,6 +175,31 @@ impl FakeTelegram {
                 "update_id": id,
                 "message": private_message(chat, message_id, chat, text),
             })
+        });
+    }
+
+    /// Queues an edit of an earlier message of person `chat`, now reading `text`.
+    pub fn edit_text(&self, chat: i64, text: &str) {
+        self.push(|id, message_id| {
+            let mut message = private_message(chat, message_id, chat, text);
+            message["edit_date"] = json!(1_800_000_060);
+            json!({ "update_id": id, "edited_message": message })
+        });
+    }
+
+    /// Queues a photo from person `chat` with `caption` under it.
+    pub fn send_photo(&self, chat: i64, caption: &str) {
+        self.push(|id, message_id| {
+            let mut message = private_message(chat, message_id, chat, "");
+            if let Some(fields) = message.as_object_mut() {
+                fields.remove("text");
+            }
+            message["caption"] = json!(caption);
+            message["photo"] = json!([{
+                "file_id": "their-photo", "file_unique_id": "their-photo-1",
+                "width": 90, "height": 90, "file_size": 1000,
+            }]);
+            json!({ "update_id": id, "message": message })
         });
     }
 
@@ -340,7 +380,7 @@ impl FakeTelegram {
     pub fn sent_to(&self, chat: i64) -> Vec<Sent> {
         self.requests()
             .iter()
-            .filter(|request| request.method == "sendmessage")
+            .filter(|request| SENDING.contains(&request.method.as_str()))
             .filter_map(sent)
             .filter(|message| message.chat == chat)
             .collect()
@@ -423,27 +463,76 @@ pub fn text_update(update_id: i64, chat: i64, text: &str) -> Value {
     })
 }
 
-/// The text fields of a multipart form (teloxide sends `setWebhook` that way), as a JSON
-/// object; a field holding JSON (a list, say) is parsed.
+/// The fields of a multipart form (teloxide sends `setWebhook`, `sendPhoto` and
+/// `sendDocument` that way), as a JSON object: a field holding JSON (a list, say) is parsed, and
+/// a file becomes `{"__file": name, "__bytes": [...]}`.
 fn form_fields(body: &[u8]) -> Value {
-    let text = String::from_utf8_lossy(body);
     let mut fields = serde_json::Map::new();
-    for part in text.split("\r\n--") {
-        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+    let Some(first_line) = find(body, b"\r\n") else {
+        return Value::Object(fields);
+    };
+    let boundary = &body[..first_line];
+    let mut rest = &body[first_line + 2..];
+    while let Some(end) = find(rest, boundary) {
+        let part = &rest[..end];
+        rest = &rest[end + boundary.len()..];
+        let rest_start = find(rest, b"\r\n").map_or(rest.len(), |at| at + 2);
+        rest = &rest[rest_start..];
+        let Some(split) = find(part, b"\r\n\r\n") else {
             continue;
         };
-        let Some(name) = head
-            .split("name=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-        else {
+        let head = String::from_utf8_lossy(&part[..split]);
+        let value = part[split + 4..]
+            .strip_suffix(b"\r\n")
+            .unwrap_or(&part[split + 4..]);
+        let quoted = |key: &str| {
+            head.split(&format!("{key}=\""))
+                .nth(1)
+                .and_then(|tail| tail.split('"').next())
+                .map(str::to_owned)
+        };
+        let Some(name) = quoted(" name").or_else(|| quoted("name")) else {
             continue;
         };
-        let value = value.trim_end_matches("\r\n");
-        let parsed = serde_json::from_str(value).unwrap_or_else(|_| json!(value));
-        fields.insert(name.to_owned(), parsed);
+        let parsed = match quoted("filename") {
+            Some(file_name) => json!({ "__file": file_name, "__bytes": value }),
+            None => {
+                let text = String::from_utf8_lossy(value);
+                serde_json::from_str(&text).unwrap_or_else(|_| json!(text))
+            }
+        };
+        fields.insert(name, parsed);
     }
     Value::Object(fields)
+}
+
+/// Puts each file where the field naming it (`"photo": "attach://<part>"`) points.
+fn resolve_attachments(body: &mut Value) {
+    let Some(fields) = body.as_object_mut() else {
+        return;
+    };
+    let references: Vec<(String, String)> = fields
+        .iter()
+        .filter_map(|(name, value)| {
+            let part = value.as_str()?.strip_prefix("attach://")?;
+            Some((name.clone(), part.to_owned()))
+        })
+        .collect();
+    for (name, part) in references {
+        if let Some(file) = fields.remove(&part) {
+            fields.insert(name, file);
+        }
+    }
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 fn bot_user() -> Value {
@@ -478,11 +567,28 @@ fn sent(request: &Request) -> Option<Sent> {
             ))
         })
         .collect();
+    let file = ["photo", "document"].into_iter().find_map(|kind| {
+        let field = &body[kind];
+        Some(SentFile {
+            kind: kind.to_owned(),
+            name: field["__file"].as_str()?.to_owned(),
+            bytes: field["__bytes"]
+                .as_array()?
+                .iter()
+                .filter_map(|byte| u8::try_from(byte.as_u64()?).ok())
+                .collect(),
+        })
+    });
+    let text = body["text"]
+        .as_str()
+        .or_else(|| body["caption"].as_str())
+        .or_else(|| file.as_ref().map(|_| ""))?;
     Some(Sent {
         chat: body["chat_id"].as_i64()?,
         message_id: body["__message_id"].as_i64().unwrap_or_default(),
-        text: body["text"].as_str()?.to_owned(),
+        text: text.to_owned(),
         buttons,
+        file,
     })
 }
 
@@ -493,6 +599,7 @@ async fn answer(
 ) -> (StatusCode, Json<Value>) {
     let method = method.to_lowercase();
     let mut body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| form_fields(&body));
+    resolve_attachments(&mut body);
     if method == "getupdates" {
         return get_updates(&shared, &body).await;
     }
@@ -520,7 +627,7 @@ async fn answer(
             "can_join_groups": false, "can_read_all_group_messages": false,
             "supports_inline_queries": false, "has_main_web_app": false,
         }),
-        "sendmessage" => {
+        "sendmessage" | "sendphoto" | "senddocument" => {
             let message_id = inner.next_message_id;
             inner.next_message_id += 1;
             body["__message_id"] = json!(message_id);
@@ -536,8 +643,29 @@ async fn answer(
                 "date": 1_800_000_000,
                 "chat": { "id": chat, "type": "private", "first_name": "Ana" },
                 "from": { "id": BOT_ID, "is_bot": true, "first_name": "Kintsugi" },
-                "text": body["text"].clone(),
             });
+            let size = |field: &Value| field["__bytes"].as_array().map_or(0, Vec::len);
+            match method.as_str() {
+                "sendphoto" => {
+                    message["photo"] = json!([{
+                        "file_id": format!("photo-{message_id}"),
+                        "file_unique_id": format!("unique-{message_id}"),
+                        "width": 800, "height": 450, "file_size": size(&body["photo"]),
+                    }]);
+                }
+                "senddocument" => {
+                    message["document"] = json!({
+                        "file_id": format!("document-{message_id}"),
+                        "file_unique_id": format!("unique-{message_id}"),
+                        "file_name": body["document"]["__file"].clone(),
+                        "file_size": size(&body["document"]),
+                    });
+                }
+                _ => message["text"] = body["text"].clone(),
+            }
+            if let Some(caption) = body["caption"].as_str() {
+                message["caption"] = json!(caption);
+            }
             if body.get("reply_markup").is_some() {
                 message["reply_markup"] = body["reply_markup"].clone();
             }

@@ -1,6 +1,14 @@
 //! The dialogue engine: a pure function from (flows, a person's state, an input, the time) to
 //! (new state, replies). It never does I/O and has no clock of its own; storage, Telegram, the
 //! shell and the tests all drive it the same way.
+//!
+//! `safety` holds what happens when the crisis screen finds something (a safety episode), and
+//! `privacy` the person's data rights (`/privacy`, `/export`, `/forget`).
+
+mod privacy;
+mod safety;
+
+pub use safety::{SafetyEpisode, safety_replies};
 
 use std::collections::BTreeMap;
 
@@ -9,14 +17,16 @@ use serde::{Deserialize, Serialize};
 use super::callback::{self, Action, ReminderAction};
 use super::faq::Question;
 use super::model::{
-    AnswerRule, BranchTest, CommandAction, EndEffect, Flow, FlowId, Library, Role, Step, StepId,
-    StepKind, zone_time_name,
+    AnswerRule, BranchTest, CommandAction, EndEffect, Flow, FlowId, Library, Role, SafetyMark,
+    Step, StepId, StepKind, zone_time_name,
 };
 use super::progress;
 use super::review;
 use super::template::Template;
+use crate::chart::{ChartPoint, ChartText, progress_chart};
 use crate::reminders::schedule::{Schedule, parse_frequency, parse_wall_time};
 use crate::reminders::zones::{find_zones, is_zone_name};
+use crate::safety::Concern;
 
 /// A person's place in the conversation, and what they have answered. This is what storage
 /// keeps for each person.
@@ -42,6 +52,13 @@ pub struct PersonState {
     /// Their check-ins, oldest first: each one's answers and when it was made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<CheckinEntry>,
+    /// An open safety episode: the crisis screen found something, and the flow waits until
+    /// the person chooses to go back to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety: Option<SafetyEpisode>,
+    /// A sign of abuse was seen: flows that coach toward staying together are not offered.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub coaching_off: bool,
 }
 
 /// One check-in as it was recorded.
@@ -66,6 +83,8 @@ pub enum Effect {
     ScheduleNextCheckin,
     /// Remove the person's pending reminder.
     CancelReminder,
+    /// Delete everything stored about the person, instead of saving the state.
+    Forget,
 }
 
 /// Where in a flow a person is, and which version of the flow it was.
@@ -90,6 +109,8 @@ pub enum Screen {
         flow: FlowId,
         step: StepId,
     },
+    /// The question whether to delete everything.
+    Forget,
 }
 
 /// One saved answer.
@@ -111,9 +132,33 @@ pub enum Input {
     Press(String),
     /// Something the bot cannot read: a sticker, photo, voice note, file or location.
     Unsupported,
+    /// Text in which the crisis screen found `concern`. The text goes no further than the
+    /// engine: it is never saved (except as an answer inside the safety flow itself).
+    Concern { concern: Concern, text: String },
 }
 
 impl Input {
+    /// Runs the crisis screen over typed text (a command's too): a concern turns the input
+    /// into `Input::Concern`, before anything else sees it.
+    pub fn screened(self, library: &Library) -> Input {
+        let text = match &self {
+            Input::Text(text) => text.as_str(),
+            Input::Command { argument, .. } if !argument.is_empty() => argument.as_str(),
+            _ => return self,
+        };
+        match library.screen(text) {
+            Some(concern) => {
+                let text = match self {
+                    Input::Text(text) => text,
+                    Input::Command { name, argument } => format!("/{name} {argument}"),
+                    other => return other,
+                };
+                Input::Concern { concern, text }
+            }
+            None => self,
+        }
+    }
+
     /// Reads typed text: `/start payload` and `/menu@SomeBot` are commands, the rest is text.
     pub fn from_text(text: &str) -> Input {
         let trimmed = text.trim();
@@ -136,6 +181,50 @@ impl Input {
 pub struct Reply {
     pub text: String,
     pub buttons: Vec<Button>,
+    /// A picture or file sent with the text (as its caption when the text is short).
+    pub attachment: Option<Attachment>,
+}
+
+impl Reply {
+    /// A reply of text alone.
+    pub fn text(text: impl Into<String>) -> Reply {
+        Reply {
+            text: text.into(),
+            buttons: Vec::new(),
+            attachment: None,
+        }
+    }
+}
+
+/// A file a reply carries.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub kind: AttachmentKind,
+    /// The file name the person sees.
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Shows the name and size only: the bytes may be what a person wrote.
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Attachment({:?}, {}, {} bytes)",
+            self.kind,
+            self.name,
+            self.bytes.len()
+        )
+    }
+}
+
+/// How a file is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachmentKind {
+    /// A picture shown in the chat.
+    Photo,
+    /// A file to download.
+    Document,
 }
 
 /// One button under a message.
@@ -170,6 +259,7 @@ pub fn advance(library: &Library, state: &PersonState, input: &Input, now: i64) 
     };
     let repaired = turn.repair();
     match input {
+        Input::Concern { concern, text } => turn.concern(*concern, text),
         Input::Command { name, argument } => turn.command(name, argument),
         _ if repaired => turn.show_current(),
         Input::Press(data) => turn.press(data),
@@ -199,10 +289,7 @@ struct Turn<'a> {
 
 impl<'a> Turn<'a> {
     fn say(&mut self, text: impl Into<String>) {
-        self.replies.push(Reply {
-            text: text.into(),
-            buttons: Vec::new(),
-        });
+        self.replies.push(Reply::text(text));
     }
 
     fn bot_message(&self, key: &str) -> String {
@@ -265,15 +352,10 @@ impl<'a> Turn<'a> {
             "continue" => self.show_current(),
             "faq" => self.faq(argument),
             "checkin" => self.checkin(argument),
-            "progress" => {
-                let zone = self
-                    .state
-                    .checkin
-                    .as_ref()
-                    .map_or(chrono_tz::UTC, |schedule| schedule.zone);
-                let summary = progress::summary(&self.state.history, &self.library.bot, zone);
-                self.say(summary);
-            }
+            "progress" => self.progress(),
+            "privacy" => self.note("privacy"),
+            "export" => self.export(),
+            "forget" => self.ask_to_forget(),
             "takeaways" => {
                 let takeaways = self.library.faq.takeaways.clone();
                 if takeaways.is_empty() {
@@ -358,6 +440,40 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// `/progress`: the summary in words, with the chart of ratings when there are any.
+    fn progress(&mut self) {
+        let zone = self
+            .state
+            .checkin
+            .as_ref()
+            .map_or(chrono_tz::UTC, |schedule| schedule.zone);
+        let summary = progress::summary(&self.state.history, &self.library.bot, zone);
+        let points: Vec<ChartPoint> = progress::ratings(&self.state.history)
+            .into_iter()
+            .map(|(at, rating)| ChartPoint {
+                at,
+                rating: u8::try_from(rating.clamp(0, 255)).unwrap_or(u8::MAX),
+            })
+            .collect();
+        let text = ChartText {
+            title: self.bot_message("progress_chart_title"),
+            empty: self.bot_message("progress_empty"),
+        };
+        // The words matter more than the picture: a chart that cannot be drawn is left out.
+        let chart = (!points.is_empty())
+            .then(|| progress_chart(&points, zone, &text).ok())
+            .flatten();
+        self.replies.push(Reply {
+            text: summary,
+            buttons: Vec::new(),
+            attachment: chart.map(|bytes| Attachment {
+                kind: AttachmentKind::Photo,
+                name: "progress.png".to_owned(),
+                bytes,
+            }),
+        });
+    }
+
     fn reminder_pressed(&mut self, action: ReminderAction) {
         let Some(flows) = &self.library.bot.checkin_flows else {
             self.stale();
@@ -438,6 +554,7 @@ impl<'a> Turn<'a> {
             self.replies.push(Reply {
                 text: self.bot_message("faq"),
                 buttons,
+                attachment: None,
             });
         } else if let Ok(number) = argument.parse::<usize>() {
             match faq.numbered(number) {
@@ -481,6 +598,7 @@ impl<'a> Turn<'a> {
         self.replies.push(Reply {
             text: self.bot_message("faq_suggest"),
             buttons,
+            attachment: None,
         });
     }
 
@@ -503,6 +621,11 @@ impl<'a> Turn<'a> {
                 self.reminder_pressed(action);
                 return;
             }
+            // So do a safety reply's: the way to help, or back, is never stale.
+            Action::Safety(action) => {
+                self.safety_pressed(action);
+                return;
+            }
             _ if press.seq != self.state.seq => {
                 self.stale();
                 return;
@@ -511,10 +634,11 @@ impl<'a> Turn<'a> {
         }
         match (press.action, self.state.screen.clone()) {
             (Action::Choice(choice_id), Screen::Step) => self.choose(&choice_id),
+            (Action::Forget(confirmed), Screen::Forget) => self.forget_answered(confirmed),
             (Action::OpenFlow(flow_id), Screen::Menu) => {
                 let offered = self
                     .library
-                    .menu_for(self.state.role)
+                    .menu_for(self.state.role, self.state.coaching_off)
                     .any(|flow| flow.id.0 == flow_id);
                 if offered {
                     self.enter_flow(&FlowId(flow_id));
@@ -566,6 +690,11 @@ impl<'a> Turn<'a> {
         if let Some(role) = choice.role {
             self.state.role = Some(role);
         }
+        match choice.safety {
+            Some(SafetyMark::Concern) => self.state.coaching_off = true,
+            Some(SafetyMark::Clear) => self.state.coaching_off = false,
+            None => {}
+        }
         let answers = self.state.answers.entry(flow.id.clone()).or_default();
         for name in &choice.clear {
             answers.remove(name);
@@ -593,6 +722,10 @@ impl<'a> Turn<'a> {
     }
 
     fn text(&mut self, text: &str) {
+        if self.state.position.is_none() && self.state.safety.is_some() {
+            self.show_current();
+            return;
+        }
         let Some((flow, step)) = self.current_step() else {
             let found = self.library.faq.suggest(text);
             if found.is_empty() {
@@ -692,22 +825,44 @@ impl<'a> Turn<'a> {
         Some((flow, flow.step(&position.step.0)?))
     }
 
-    /// Shows the person where they are again: their step, or the menu.
+    /// Shows the person where they are again: their step, the safety episode waiting for
+    /// their choice, or the menu.
     fn show_current(&mut self) {
         match self.current_step() {
             Some((flow, step)) => self.run(flow, &step.id),
+            None if self.state.safety.is_some() => self.show_episode(),
             None => self.show_menu(),
         }
     }
 
+    /// Opens a flow because the person chose it. Choosing anything but the safety flow ends
+    /// an open safety episode: that is their choice to go on.
     fn enter_flow(&mut self, id: &FlowId) {
+        let is_safety_flow = self
+            .library
+            .bot
+            .safety
+            .as_ref()
+            .is_some_and(|safety| safety.flow == *id);
+        if !is_safety_flow {
+            self.state.safety = None;
+        }
         match self.library.flow(&id.0) {
+            Some(flow) if self.held_back(flow) => {
+                self.note("coaching_off");
+                self.show_menu();
+            }
             Some(flow) => self.run(flow, &flow.entry),
             None => {
                 self.note("flow_gone");
                 self.show_menu();
             }
         }
+    }
+
+    /// Whether `flow` coaches toward staying together while a sign of abuse was seen.
+    fn held_back(&self, flow: &Flow) -> bool {
+        self.state.coaching_off && flow.toward_staying
     }
 
     fn show_menu(&mut self) {
@@ -717,7 +872,7 @@ impl<'a> Turn<'a> {
         let seq = self.state.seq;
         let buttons: Vec<Button> = self
             .library
-            .menu_for(self.state.role)
+            .menu_for(self.state.role, self.state.coaching_off)
             .map(|flow| Button {
                 label: flow.title.clone(),
                 data: callback::encode(seq, &Action::OpenFlow(flow.id.0.clone())),
@@ -731,6 +886,7 @@ impl<'a> Turn<'a> {
         self.replies.push(Reply {
             text: self.bot_message(key),
             buttons,
+            attachment: None,
         });
     }
 
@@ -795,6 +951,11 @@ impl<'a> Turn<'a> {
                         self.show_menu();
                         return;
                     };
+                    if self.held_back(next_flow) {
+                        self.note("coaching_off");
+                        self.show_menu();
+                        return;
+                    }
                     flow = next_flow;
                     step_id = flow.entry.clone();
                 }
@@ -817,6 +978,7 @@ impl<'a> Turn<'a> {
                     self.replies.push(Reply {
                         text: text.unwrap_or_default(),
                         buttons,
+                        attachment: None,
                     });
                     return;
                 }
@@ -834,6 +996,7 @@ impl<'a> Turn<'a> {
                     let mut buttons: Vec<Button> = suggest
                         .iter()
                         .filter_map(|id| self.library.flow(&id.0))
+                        .filter(|suggested| !self.held_back(suggested))
                         .map(|suggested| Button {
                             label: suggested.title.clone(),
                             data: callback::encode(seq, &Action::OpenFlow(suggested.id.0.clone())),
@@ -846,6 +1009,7 @@ impl<'a> Turn<'a> {
                     self.replies.push(Reply {
                         text: text.unwrap_or_else(|| self.bot_message("menu")),
                         buttons,
+                        attachment: None,
                     });
                     return;
                 }
@@ -900,6 +1064,7 @@ pub fn reminder(library: &Library) -> Reply {
             button("reminder_tomorrow", ReminderAction::Tomorrow),
             button("reminder_skip", ReminderAction::Skip),
         ],
+        attachment: None,
     }
 }
 

@@ -1,0 +1,217 @@
+//! Safety episodes: what the engine does when the crisis screen finds something in what a
+//! person wrote. A clear concern gets the safety reply at once; an unsure one a gentle
+//! question first. Either way the flow the person was in is paused with its state kept, and
+//! resumes only when they choose to go back ("I'm safe", "That's not what I meant"), after
+//! the resources once more. Reminders wait while an episode is open.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Button, Position, Reply, Screen, Turn};
+use crate::dialogue::callback::{self, Action, SafetyAction};
+use crate::dialogue::model::Library;
+use crate::safety::{Certainty, Concern, ConcernKind};
+
+/// An open safety episode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetyEpisode {
+    /// The kind of concern the reply answers: the latest clear one.
+    pub kind: ConcernKind,
+    /// Whether it is clear (or the person confirmed it); false while the gentle question is
+    /// waiting for an answer.
+    pub confirmed: bool,
+    /// When it opened, in seconds since the Unix epoch.
+    pub opened: i64,
+    /// Where the person was, to go back to when they choose.
+    #[serde(default)]
+    pub paused: Option<Position>,
+    /// Whether this episode turned coaching toward staying off (so "That's not what I meant"
+    /// turns it back on).
+    #[serde(default)]
+    pub stopped_coaching: bool,
+}
+
+/// The reply to a concern, from the library alone: what is sent even when the person's state
+/// cannot be read (the store is down).
+pub fn safety_replies(library: &Library, concern: Concern) -> Vec<Reply> {
+    match concern.certainty {
+        Certainty::Clear => vec![clear_reply(library, concern.kind)],
+        Certainty::Unsure => vec![unsure_reply(library, concern.kind)],
+    }
+}
+
+fn message(library: &Library, key: &str) -> String {
+    library.bot.message(key).to_owned()
+}
+
+fn button(library: &Library, key: &str, action: SafetyAction) -> Button {
+    Button {
+        label: message(library, key),
+        data: callback::encode(0, &Action::Safety(action)),
+    }
+}
+
+/// The safety message for `kind`, with the ways on: grounding, a safety plan (when the
+/// library has a safety flow), and back.
+fn clear_reply(library: &Library, kind: ConcernKind) -> Reply {
+    let key = match kind {
+        ConcernKind::SelfHarm => "safety_self_harm",
+        ConcernKind::Violence => "safety_violence",
+        ConcernKind::Abuse => "safety_abuse",
+    };
+    let mut buttons = Vec::new();
+    if library.bot.safety.is_some() {
+        buttons.push(button(library, "safety_grounding", SafetyAction::Grounding));
+        buttons.push(button(library, "safety_plan", SafetyAction::Plan));
+    }
+    buttons.push(button(library, "safety_safe", SafetyAction::Safe));
+    buttons.push(button(library, "safety_not_meant", SafetyAction::NotMeant));
+    Reply {
+        text: message(library, key),
+        buttons,
+        attachment: None,
+    }
+}
+
+/// The gentle question for an unsure concern of `kind`.
+fn unsure_reply(library: &Library, kind: ConcernKind) -> Reply {
+    let key = match kind {
+        ConcernKind::SelfHarm => "safety_ask_self_harm",
+        ConcernKind::Violence => "safety_ask_violence",
+        ConcernKind::Abuse => "safety_ask_abuse",
+    };
+    Reply {
+        text: message(library, key),
+        buttons: vec![
+            button(library, "safety_yes", SafetyAction::Yes),
+            button(library, "safety_no", SafetyAction::NotMeant),
+        ],
+        attachment: None,
+    }
+}
+
+impl Turn<'_> {
+    /// Whether the person is inside the safety flow right now.
+    fn in_safety_flow(&self) -> bool {
+        match (&self.state.position, &self.library.bot.safety) {
+            (Some(position), Some(safety)) => position.flow == safety.flow,
+            _ => false,
+        }
+    }
+
+    /// The crisis screen found `concern` in `text`.
+    pub(super) fn concern(&mut self, concern: Concern, text: &str) {
+        // Inside the safety flow, an unsure phrase is most likely part of a safety plan.
+        if concern.certainty == Certainty::Unsure && self.in_safety_flow() {
+            self.text(text);
+            return;
+        }
+        let clear = concern.certainty == Certainty::Clear;
+        let episode = self.state.safety.get_or_insert_with(|| SafetyEpisode {
+            kind: concern.kind,
+            confirmed: clear,
+            opened: self.now,
+            paused: self.state.position.take(),
+            stopped_coaching: false,
+        });
+        // The reply answers what was just said; an unsure word does not undo a clear one.
+        if clear || !episode.confirmed {
+            episode.kind = concern.kind;
+            episode.confirmed = clear;
+        }
+        self.confirm_abuse();
+        // Buttons of the paused step are stale from now on.
+        self.state.seq = self.state.seq.wrapping_add(1);
+        self.state.screen = Screen::Nothing;
+        self.show_episode();
+    }
+
+    /// Once abuse is clear, coaching toward staying together stops.
+    fn confirm_abuse(&mut self) {
+        let Some(episode) = &mut self.state.safety else {
+            return;
+        };
+        if episode.confirmed && episode.kind == ConcernKind::Abuse && !self.state.coaching_off {
+            self.state.coaching_off = true;
+            episode.stopped_coaching = true;
+        }
+    }
+
+    /// Shows the open episode: the safety reply, or the gentle question still waiting.
+    pub(super) fn show_episode(&mut self) {
+        let Some(episode) = &self.state.safety else {
+            self.show_menu();
+            return;
+        };
+        let concern = Concern {
+            kind: episode.kind,
+            certainty: if episode.confirmed {
+                Certainty::Clear
+            } else {
+                Certainty::Unsure
+            },
+        };
+        let replies = safety_replies(self.library, concern);
+        self.replies.extend(replies);
+    }
+
+    pub(super) fn safety_pressed(&mut self, action: SafetyAction) {
+        match action {
+            SafetyAction::Yes => match &mut self.state.safety {
+                Some(episode) => {
+                    episode.confirmed = true;
+                    self.confirm_abuse();
+                    self.show_episode();
+                }
+                None => self.open_safety_step(None),
+            },
+            SafetyAction::Grounding => {
+                let step = self
+                    .library
+                    .bot
+                    .safety
+                    .as_ref()
+                    .map(|s| s.grounding.clone());
+                self.open_safety_step(step);
+            }
+            SafetyAction::Plan => {
+                let step = self.library.bot.safety.as_ref().map(|s| s.plan.clone());
+                self.open_safety_step(step);
+            }
+            SafetyAction::Safe => self.close_episode(false),
+            SafetyAction::NotMeant => self.close_episode(true),
+        }
+    }
+
+    /// Opens a step of the safety flow (its entry when `step` is `None`), keeping the episode.
+    fn open_safety_step(&mut self, step: Option<crate::dialogue::StepId>) {
+        let Some(safety) = &self.library.bot.safety else {
+            self.show_current();
+            return;
+        };
+        match self.library.flow(&safety.flow.0) {
+            Some(flow) => {
+                let step = step.unwrap_or_else(|| flow.entry.clone());
+                self.run(flow, &step);
+            }
+            None => self.show_current(),
+        }
+    }
+
+    /// The person chose to go back: the resources once more, then where they were.
+    fn close_episode(&mut self, not_meant: bool) {
+        let Some(episode) = self.state.safety.take() else {
+            self.stale();
+            return;
+        };
+        if not_meant && episode.stopped_coaching {
+            self.state.coaching_off = false;
+        }
+        self.note(if not_meant {
+            "safety_not_meant_back"
+        } else {
+            "safety_back"
+        });
+        self.state.position = episode.paused;
+        self.show_current();
+    }
+}
