@@ -714,9 +714,10 @@ fn crisis_words_mid_flow_get_the_safety_reply_and_the_flow_waits_with_its_answer
     assert!(person.state.safety.is_some());
 
     // The flow does not resume by itself: typing keeps the safety reply in front.
-    assert_eq!(person.send("ok"), ["Safety: self-harm."]);
+    assert_eq!(person.send("ok"), ["Still here."]);
+    assert_eq!(person.buttons(), ["I'm safe", "Not what I meant"]);
     assert_eq!(person.answer("practice", "thought"), None);
-    assert_eq!(person.send("/continue"), ["Safety: self-harm."]);
+    assert_eq!(person.send("/continue"), ["Still here."]);
 
     // Choosing to go back offers the resources once more, then the step it left.
     assert_eq!(
@@ -785,7 +786,7 @@ fn buttons_shown_before_a_crisis_message_are_stale_after_it() {
     person.send("he hits me");
     assert_eq!(
         person.input(Input::Press(calm)),
-        [person.message("stale_button"), "Safety: abuse.".to_owned()]
+        [person.message("stale_button"), "Still here.".to_owned()]
     );
     assert_eq!(person.answer("practice", "mood"), None);
 }

@@ -637,6 +637,10 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "the safety reply's button: that's not what I meant",
     ),
     (
+        "safety_waiting",
+        "said, with the safety reply's buttons, when someone writes while a safety reply waits for their choice",
+    ),
+    (
         "safety_back",
         "said, with the resources once more, when someone says they are safe and goes back",
     ),

@@ -830,7 +830,7 @@ impl<'a> Turn<'a> {
     fn show_current(&mut self) {
         match self.current_step() {
             Some((flow, step)) => self.run(flow, &step.id),
-            None if self.state.safety.is_some() => self.show_episode(),
+            None if self.state.safety.is_some() => self.show_episode(false),
             None => self.show_menu(),
         }
     }

@@ -58,6 +58,15 @@ fn clear_reply(library: &Library, kind: ConcernKind) -> Reply {
         ConcernKind::Violence => "safety_violence",
         ConcernKind::Abuse => "safety_abuse",
     };
+    Reply {
+        text: message(library, key),
+        buttons: episode_buttons(library),
+        attachment: None,
+    }
+}
+
+/// The ways on from a safety reply.
+fn episode_buttons(library: &Library) -> Vec<Button> {
     let mut buttons = Vec::new();
     if library.bot.safety.is_some() {
         buttons.push(button(library, "safety_grounding", SafetyAction::Grounding));
@@ -65,11 +74,7 @@ fn clear_reply(library: &Library, kind: ConcernKind) -> Reply {
     }
     buttons.push(button(library, "safety_safe", SafetyAction::Safe));
     buttons.push(button(library, "safety_not_meant", SafetyAction::NotMeant));
-    Reply {
-        text: message(library, key),
-        buttons,
-        attachment: None,
-    }
+    buttons
 }
 
 /// The gentle question for an unsure concern of `kind`.
@@ -122,7 +127,7 @@ impl Turn<'_> {
         // Buttons of the paused step are stale from now on.
         self.state.seq = self.state.seq.wrapping_add(1);
         self.state.screen = Screen::Nothing;
-        self.show_episode();
+        self.show_episode(true);
     }
 
     /// Once abuse is clear, coaching toward staying together stops.
@@ -136,12 +141,21 @@ impl Turn<'_> {
         }
     }
 
-    /// Shows the open episode: the safety reply, or the gentle question still waiting.
-    pub(super) fn show_episode(&mut self) {
+    /// Shows the open episode: the safety reply (in `full`, or a short reminder that it is
+    /// waiting), or the gentle question still waiting for an answer.
+    pub(super) fn show_episode(&mut self, full: bool) {
         let Some(episode) = &self.state.safety else {
             self.show_menu();
             return;
         };
+        if episode.confirmed && !full {
+            self.replies.push(Reply {
+                text: self.bot_message("safety_waiting"),
+                buttons: episode_buttons(self.library),
+                attachment: None,
+            });
+            return;
+        }
         let concern = Concern {
             kind: episode.kind,
             certainty: if episode.confirmed {
@@ -160,7 +174,7 @@ impl Turn<'_> {
                 Some(episode) => {
                     episode.confirmed = true;
                     self.confirm_abuse();
-                    self.show_episode();
+                    self.show_episode(true);
                 }
                 None => self.open_safety_step(None),
             },
