@@ -80,5 +80,23 @@ fn loading(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, transition, loading);
+fn screening(c: &mut Criterion) {
+    let library = load_dir(Path::new("dialogues")).expect("valid dialogues");
+    let ordinary = "We talked for an hour tonight and it went better than last week, I think.";
+    let crisis = "honestly I don't see the point of going on anymore";
+    assert!(library.screen(ordinary).is_none() && library.screen(crisis).is_some());
+    let mut group = c.benchmark_group("crisis screen");
+    group.bench_function("baseline: lowercase the message", |b| {
+        b.iter(|| black_box(black_box(ordinary).to_lowercase()))
+    });
+    group.bench_function("screen an ordinary message", |b| {
+        b.iter(|| library.screen(black_box(ordinary)))
+    });
+    group.bench_function("screen a message in crisis", |b| {
+        b.iter(|| library.screen(black_box(crisis)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, transition, loading, screening);
 criterion_main!(benches);

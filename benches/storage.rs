@@ -38,6 +38,10 @@ fn storage(c: &mut Criterion) {
     let retention = Retention(Some(std::time::Duration::from_secs(3600)));
     let redis_store = RedisStore::connect(&server.url(), "bench", retention).expect("redis");
     let redis = Storage::redis(redis_store.clone());
+    let key = kintsugi::vault::MasterKey::parse(&kintsugi::vault::MasterKey::generate("bench"))
+        .expect("a key");
+    let sealed = Storage::redis(redis_store.clone())
+        .with_vault(kintsugi::vault::Vault::new(key, Vec::new()).expect("a vault"));
     let directory = tempfile::tempdir().expect("a temporary directory");
     let embedded =
         Storage::embedded(EmbeddedStore::open(directory.path(), retention).expect("redb"));
@@ -50,6 +54,10 @@ fn storage(c: &mut Criterion) {
     group.bench_function("redis: load + compare-and-set", |b| {
         b.to_async(&runtime)
             .iter(|| round_trip(&redis, PersonId(7), black_box(&state)))
+    });
+    group.bench_function("redis, encrypted: load + compare-and-set", |b| {
+        b.to_async(&runtime)
+            .iter(|| round_trip(&sealed, PersonId(8), black_box(&state)))
     });
     group.bench_function("baseline: JSON encode + decode", |b| {
         b.iter(|| {

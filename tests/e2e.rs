@@ -367,16 +367,35 @@ fn telegram_saying_a_person_blocked_or_unblocked_the_bot_is_recorded() {
 fn neither_the_token_nor_what_people_write_reaches_the_log_even_at_trace_level() {
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let token = "987654:UNIQUE-TOKEN-e2e-31415";
-    let secret_text = "my-private-words-27182";
+    let typed = [
+        "my-private-words-27182",
+        "a-pause-signal-31415",
+        "a-promise-16180",
+        "i-want-to-kill-myself-but-this-is-a-test-14142",
+    ];
     let bot = Bot::start_with(&fake, &redis, token, "trace");
+    // The whole ground-rules flow, every answer typed, a crisis message and /export on the way.
     fake.send_text(ANA, "/start ground-rules");
-    fake.wait_for_messages(ANA, 2, PATIENCE);
-    fake.press_label(ANA, "Let's begin");
-    fake.wait_for_messages(ANA, 3, PATIENCE);
-    fake.press_label(ANA, "I'll think of one");
-    fake.wait_for_messages(ANA, 4, PATIENCE);
-    fake.send_text(ANA, secret_text);
-    fake.wait_for_messages(ANA, 6, PATIENCE);
+    fake.press_when_shown(ANA, "Let's begin", PATIENCE);
+    fake.press_when_shown(ANA, "I'll think of one", PATIENCE);
+    fake.wait_for_text(ANA, 0, "When and where could that be", PATIENCE);
+    fake.send_text(ANA, typed[0]);
+    fake.press_when_shown(ANA, "30 minutes", PATIENCE);
+    let asked = fake.sent_to(ANA).len();
+    fake.wait_for_text(ANA, asked - 1, "What will your pause signal be?", PATIENCE);
+    fake.send_text(ANA, typed[1]);
+    let asked = fake.sent_to(ANA).len();
+    fake.wait_for_text(ANA, asked - 1, "Write one promise", PATIENCE);
+    fake.send_text(ANA, typed[3]);
+    fake.press_when_shown(ANA, "I'm safe, let's go on", PATIENCE);
+    let asked = fake.sent_to(ANA).len();
+    fake.wait_for_text(ANA, asked - 1, "Write one promise", PATIENCE);
+    fake.send_text(ANA, typed[2]);
+    fake.press_when_shown(ANA, "Skip to my card", PATIENCE);
+    fake.wait_for_text(ANA, 0, "Here's your ground-rules card:", PATIENCE);
+    let asked = fake.sent_to(ANA).len();
+    fake.send_text(ANA, "/export");
+    fake.wait_for_messages(ANA, asked + 1, PATIENCE);
     let log = bot.log();
     assert!(
         log.contains("kintsugi telegram version="),
@@ -386,9 +405,12 @@ fn neither_the_token_nor_what_people_write_reaches_the_log_even_at_trace_level()
         !log.contains("UNIQUE-TOKEN"),
         "the token leaked into the log"
     );
+    for text in typed {
+        assert!(!log.contains(text), "{text:?} leaked into the log");
+    }
     assert!(
-        !log.contains(secret_text),
-        "a person's words leaked into the log"
+        !log.contains(&ANA.to_string()),
+        "a person's Telegram id reached the log"
     );
 }
 

@@ -366,7 +366,7 @@ fn compile(pattern: &str) -> Result<Regex, regex::Error> {
 /// Compiles a pattern already rewritten by [`ascii_words`].
 fn build(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
-        .case_insensitive(true)
+        .case_insensitive(false)
         .size_limit(SIZE_LIMIT)
         .dfa_size_limit(SIZE_LIMIT)
         .build()
@@ -443,6 +443,14 @@ fn check_text<'a>(
             "leave apostrophes out: write `dont` for don't, `im` for I'm",
         ));
     }
+    if has_capital_letter(text) {
+        return Some(ScreenError::new(
+            span,
+            "this pattern has a capital letter, but messages are lowercased before matching, so \
+             it can never match there",
+            "write the pattern in lowercase",
+        ));
+    }
     match seen.entry(text) {
         Entry::Occupied(first) => {
             let line = line_of(source, first.get().start);
@@ -457,6 +465,34 @@ fn check_text<'a>(
             None
         }
     }
+}
+
+/// Whether a pattern has a capital letter outside an escape (`\W`, `\p{Greek}` are fine).
+/// Matching is case-sensitive against the lowercased text: case-insensitive matching would
+/// make the compiled set much larger for nothing.
+fn has_capital_letter(pattern: &str) -> bool {
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some('p' | 'P') = chars.next() {
+                    // `\pL` or `\p{Name}`: the name may have capitals.
+                    if chars.clone().next() == Some('{') {
+                        for inner in chars.by_ref() {
+                            if inner == '}' {
+                                break;
+                            }
+                        }
+                    } else {
+                        chars.next();
+                    }
+                }
+            }
+            c if c.is_uppercase() => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Compiles one pattern on its own, to say precisely what is wrong with it, if anything.
@@ -502,9 +538,8 @@ fn matches_anything(span: Range<usize>, bland: &str) -> ScreenError {
 
 fn build_set(patterns: &[String]) -> Result<RegexSet, regex::Error> {
     RegexSetBuilder::new(patterns)
-        .case_insensitive(true)
+        .case_insensitive(false)
         .size_limit(SIZE_LIMIT)
-        .dfa_size_limit(SIZE_LIMIT)
         .build()
 }
 
@@ -595,6 +630,22 @@ mod tests {
              [violence]\nclear = ['hit me']\nunsure = ['(has|got) a knife']\n\n\
              [abuse]\nclear = ['afraid of him']\nunsure = ['checks my phone']\n{extra}"
         )
+    }
+
+    #[test]
+    fn a_capital_letter_is_reported_since_it_could_never_match() {
+        assert!(has_capital_letter("Kill"));
+        assert!(!has_capital_letter(r"\bkill\W\p{Greek}\pL"));
+        let found = CrisisScreen::parse(&small("")).expect("the small file is valid");
+        assert!(
+            found.check("I am AFRAID of him").is_some(),
+            "messages are lowercased"
+        );
+        let bad = small("").replace("'hit me'", "'Hit me'");
+        let problems = errors(&bad);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("capital letter"));
+        assert_eq!(&bad[problems[0].span.clone()], "'Hit me'");
     }
 
     fn errors(source: &str) -> Vec<ScreenError> {
