@@ -330,7 +330,12 @@ fn run(webhook: bool, baseline: bool) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let bot = crate::telegram::bot(token.expose(), config.telegram_api_url.as_deref())?;
-        let storage = open_checked_storage(&config, !baseline).await?;
+        // The baseline never reads or writes a state, so it needs no key.
+        let storage = if baseline {
+            open_storage(&config)?
+        } else {
+            open_checked_storage(&config, true).await?
+        };
         let app = crate::telegram::App {
             library: std::sync::Arc::new(library),
             storage,

@@ -45,26 +45,47 @@ pub const LARGEST_MAX_ANSWER: usize = 3000;
 
 /// Loads and validates every file. `files` holds flows and exactly one `bot.toml`.
 pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
+    // Compiling the crisis patterns is the slowest part of loading: it runs on a thread of
+    // its own while the flows are checked.
+    std::thread::scope(|scope| {
+        let crisis = files
+            .iter()
+            .find(|file| is_named(&file.path, CRISIS_FILE))
+            .map(|file| (file, scope.spawn(|| CrisisScreen::parse(&file.text))));
+        load_with_screen(files, move || {
+            crisis.map(|(file, compiling)| {
+                let compiled = compiling.join().unwrap_or_else(|_| {
+                    Err(vec![crate::safety::ScreenError {
+                        span: 0..0,
+                        message: "compiling the patterns failed unexpectedly".to_owned(),
+                        help: None,
+                    }])
+                });
+                (file, compiled)
+            })
+        })
+    })
+}
+
+type CompiledScreen<'a> = (
+    &'a SourceFile,
+    Result<CrisisScreen, Vec<crate::safety::ScreenError>>,
+);
+
+/// `load`, with the crisis screen compiled by `screen`, asked for once the flows are checked.
+fn load_with_screen<'a>(
+    files: &'a [SourceFile],
+    screen: impl FnOnce() -> Option<CompiledScreen<'a>>,
+) -> Result<Library, Diagnostics> {
     let mut problems = Vec::new();
     let mut parsed_flows = Vec::new();
     let mut bot = None;
     let mut broken_flow_files = 0;
 
     let mut faq = Faq::default();
-    let mut screen = None;
     for file in files {
         if is_named(&file.path, CRISIS_FILE) {
-            match CrisisScreen::parse(&file.text) {
-                Ok(parsed) => screen = Some(parsed),
-                Err(errors) => problems.extend(errors.into_iter().map(|error| {
-                    let diagnostic =
-                        Diagnostic::at(&file.path, &file.text, error.span, error.message);
-                    match error.help {
-                        Some(help) => diagnostic.help(help),
-                        None => diagnostic,
-                    }
-                })),
-            }
+            // Compiled on its own thread; collected below.
         } else if is_named(&file.path, FAQ_FILE) {
             match toml::from_str::<FaqFile>(&file.text) {
                 Ok(parsed) => faq = check_faq(file, parsed, &mut problems),
@@ -127,6 +148,21 @@ pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
         }
         problems.extend(checker.problems);
     }
+
+    let screen = match screen() {
+        Some((_, Ok(parsed))) => Some(parsed),
+        Some((file, Err(errors))) => {
+            problems.extend(errors.into_iter().map(|error| {
+                let diagnostic = Diagnostic::at(&file.path, &file.text, error.span, error.message);
+                match error.help {
+                    Some(help) => diagnostic.help(help),
+                    None => diagnostic,
+                }
+            }));
+            None
+        }
+        None => None,
+    };
 
     let bot = match bot {
         Some((file, parsed)) => check_bot(file, parsed, &known_flows, &flows, &mut problems),

@@ -9,7 +9,13 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::ops::Range;
 
+use std::sync::{Arc, OnceLock};
+
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex_automata::hybrid::dfa::{Cache, DFA};
+use regex_automata::nfa::thompson;
+use regex_automata::util::pool::Pool;
+use regex_automata::{Input, MatchKind, PatternSet};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -100,14 +106,115 @@ impl ScreenError {
 
 /// The compiled patterns. Build once with [`CrisisScreen::parse`], then [`check`](Self::check)
 /// every message.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CrisisScreen {
     /// Every ignore phrase in one alternation; `None` when the file has none.
     ignore: Option<Regex>,
     /// Every clear and unsure pattern of every kind, scanned in one pass.
-    patterns: RegexSet,
+    patterns: Arc<KindPatterns>,
     /// The concern of each pattern in `patterns`, by index.
     concerns: Vec<Concern>,
+}
+
+impl std::fmt::Debug for CrisisScreen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CrisisScreen({} patterns)", self.concerns.len())
+    }
+}
+
+type CachePool = Pool<Cache, Box<dyn Fn() -> Cache + Send + Sync>>;
+
+/// The kinds' patterns as forward lazy DFAs, which report every pattern that matches. Only
+/// "which patterns match" is ever asked, so nothing else is built: no reverse automaton, no
+/// prefilter. The patterns are split in halves compiled side by side, which keeps loading the
+/// folder fast (compiling them is most of its time) and memory small.
+struct KindPatterns {
+    parts: Vec<Part>,
+    /// The patterns, for the fallback.
+    sources: Vec<String>,
+    /// A full regex set, built only if a lazy DFA ever gives up on a text (they are configured
+    /// not to, so this is a belt and braces: a concern must never be missed for an error).
+    fallback: OnceLock<Option<RegexSet>>,
+}
+
+/// Some of the patterns, from `first` on, as one lazy DFA.
+struct Part {
+    first: usize,
+    dfa: Arc<DFA>,
+    /// A scratch cache per thread that searches at once.
+    caches: CachePool,
+}
+
+/// How many DFAs the patterns are split into, each compiled on its own thread.
+const PARTS: usize = 2;
+
+impl KindPatterns {
+    fn build(patterns: &[String]) -> Result<KindPatterns, String> {
+        let size = patterns.len().div_ceil(PARTS).max(1);
+        let parts = std::thread::scope(|scope| {
+            let compiling: Vec<_> = patterns
+                .chunks(size)
+                .enumerate()
+                .map(|(index, chunk)| (index * size, scope.spawn(|| build_dfa(chunk))))
+                .collect();
+            compiling
+                .into_iter()
+                .map(|(first, handle)| {
+                    let dfa = handle
+                        .join()
+                        .map_err(|_| "compiling failed unexpectedly".to_owned())??;
+                    let dfa = Arc::new(dfa);
+                    let for_caches = Arc::clone(&dfa);
+                    let caches: CachePool = Pool::new(Box::new(move || for_caches.create_cache()));
+                    Ok(Part { first, dfa, caches })
+                })
+                .collect::<Result<Vec<_>, String>>()
+        })?;
+        Ok(KindPatterns {
+            parts,
+            sources: patterns.to_vec(),
+            fallback: OnceLock::new(),
+        })
+    }
+
+    /// The indices of every pattern that matches `text`.
+    fn matching(&self, text: &str) -> Vec<usize> {
+        let mut matching = Vec::new();
+        for part in &self.parts {
+            let mut found = PatternSet::new(part.dfa.pattern_len());
+            let searched = {
+                let mut cache = part.caches.get();
+                part.dfa
+                    .try_which_overlapping_matches(&mut cache, &Input::new(text), &mut found)
+            };
+            if searched.is_err() {
+                return self
+                    .fallback
+                    .get_or_init(|| build_set(&self.sources).ok())
+                    .as_ref()
+                    .map(|set| set.matches(text).into_iter().collect())
+                    .unwrap_or_default();
+            }
+            matching.extend(found.iter().map(|pattern| part.first + pattern.as_usize()));
+        }
+        matching
+    }
+}
+
+fn build_dfa(patterns: &[String]) -> Result<DFA, String> {
+    DFA::builder()
+        .configure(
+            DFA::config()
+                .match_kind(MatchKind::All)
+                .cache_capacity(CACHE_CAPACITY),
+        )
+        .thompson(
+            thompson::Config::new()
+                .which_captures(thompson::WhichCaptures::None)
+                .nfa_size_limit(Some(SIZE_LIMIT)),
+        )
+        .build_many(patterns)
+        .map_err(|error| error.to_string())
 }
 
 /// The table of phrases removed before matching, and its one list.
@@ -116,6 +223,8 @@ const IGNORE_LIST: &str = "phrases";
 /// Patterns are compiled with room to spare: the default limits suit one-off regexes, not a set
 /// of a few hundred.
 const SIZE_LIMIT: usize = 64 * 1024 * 1024;
+/// The most memory one lazy DFA cache may take; it grows to this only with use.
+const CACHE_CAPACITY: usize = 4 * 1024 * 1024;
 /// A pattern that matches any of these would flag (or hide) nearly every message.
 const BLAND_TEXTS: [&str; 5] = ["", "a", "ok", "ok thanks", "1"];
 
@@ -220,14 +329,16 @@ impl CrisisScreen {
         let (ignore_patterns, kind_patterns) = (rewritten(&ignore), rewritten(&kinds));
         let compiled = if problems.is_empty() {
             // One compilation for all: fast. Only when it fails are patterns compiled one by
-            // one, to say which is at fault.
-            build_set(&ignore_patterns)
-                .and_then(|ignore_set| Ok((ignore_set, build_set(&kind_patterns)?)))
-                .ok()
+            // one, to say which is at fault. The ignore phrases compile beside the kinds.
+            std::thread::scope(|scope| {
+                let ignore = scope.spawn(|| build_alternation(&ignore_patterns).ok());
+                let kinds = KindPatterns::build(&kind_patterns).ok();
+                ignore.join().ok().flatten().zip(kinds)
+            })
         } else {
             None
         };
-        let Some((ignore_set, kind_set)) = compiled else {
+        let Some((ignore_regex, kind_set)) = compiled else {
             for (_, pattern) in &patterns {
                 problems.extend(check_regex(pattern));
             }
@@ -242,35 +353,29 @@ impl CrisisScreen {
             return Err(problems);
         };
         // A pattern that matches a bland text would flag (or hide) nearly every message.
-        for (set, list) in [(&ignore_set, &ignore), (&kind_set, &kinds)] {
-            let mut reported = vec![false; list.len()];
-            for bland in BLAND_TEXTS {
-                for index in set.matches(bland).into_iter() {
-                    if !std::mem::replace(&mut reported[index], true) {
-                        problems.push(matches_anything(list[index].1.span(), bland));
-                    }
+        let mut reported = vec![false; kinds.len()];
+        for bland in BLAND_TEXTS {
+            for index in kind_set.matching(bland) {
+                if !std::mem::replace(&mut reported[index], true) {
+                    problems.push(matches_anything(kinds[index].1.span(), bland));
                 }
+            }
+        }
+        if let Some(alternation) = &ignore_regex
+            && BLAND_TEXTS.iter().any(|bland| alternation.is_match(bland))
+        {
+            // Rare: only now is each phrase compiled alone, to say which one it is.
+            for (_, pattern) in &ignore {
+                problems.extend(check_regex(pattern));
             }
         }
         if !problems.is_empty() {
             problems.sort_by_key(|problem| (problem.span.start, problem.span.end));
             return Err(problems);
         }
-
-        let ignore = if ignore_patterns.is_empty() {
-            None
-        } else {
-            let alternation = ignore_patterns
-                .iter()
-                .map(|pattern| format!("(?:{pattern})"))
-                .collect::<Vec<_>>()
-                .join("|");
-            let span = ignore[0].1.span().start..ignore[ignore.len() - 1].1.span().end;
-            Some(build(&alternation).map_err(|error| vec![too_big(span, IGNORE_TABLE, &error)])?)
-        };
         Ok(CrisisScreen {
-            ignore,
-            patterns: kind_set,
+            ignore: ignore_regex,
+            patterns: Arc::new(kind_set),
             concerns: kinds.iter().filter_map(|(concern, _)| *concern).collect(),
         })
     }
@@ -280,7 +385,7 @@ impl CrisisScreen {
     pub fn check(&self, text: &str) -> Option<Concern> {
         let text = self.screened(text);
         self.patterns
-            .matches(&text)
+            .matching(&text)
             .into_iter()
             .map(|index| self.concerns[index])
             .min_by_key(|concern| concern.rank())
@@ -534,6 +639,19 @@ fn matches_anything(span: Range<usize>, bland: &str) -> ScreenError {
         format!("this pattern matches almost any message (it matches {bland:?})"),
         "make sure it needs at least one word: `?`, `*` and `{0,n}` can match nothing",
     )
+}
+
+/// The ignore phrases as one alternation (`None` when there are none).
+fn build_alternation(patterns: &[String]) -> Result<Option<Regex>, regex::Error> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let alternation = patterns
+        .iter()
+        .map(|pattern| format!("(?:{pattern})"))
+        .collect::<Vec<_>>()
+        .join("|");
+    build(&alternation).map(Some)
 }
 
 fn build_set(patterns: &[String]) -> Result<RegexSet, regex::Error> {
