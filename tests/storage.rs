@@ -91,6 +91,7 @@ conformance!(
     the_store_at_rest_holds_none_of_the_words_people_wrote,
     a_wrong_or_missing_master_key_is_a_clear_error_and_loses_nothing,
     a_rotated_master_key_still_opens_old_data_and_rewraps_it,
+    two_instances_starting_at_once_with_different_keys_cannot_both_take_the_store,
 );
 
 fn retention() -> Retention {
@@ -423,6 +424,21 @@ async fn a_rotated_master_key_still_opens_old_data_and_rewraps_it(backend: Backe
     let stored = only_new.load(person, NOW).await.expect("load");
     assert_eq!(stored.state, state_with("a", "new"));
     assert!(before.check_vault().await.is_err());
+}
+
+async fn two_instances_starting_at_once_with_different_keys_cannot_both_take_the_store(
+    backend: Backend,
+) {
+    let first = backend.storage.clone().with_vault(vault("k1"));
+    let second = backend.storage.clone().with_vault(vault("k1"));
+    let (a, b) = tokio::join!(first.check_vault(), second.check_vault());
+    assert!(
+        a.is_ok() != b.is_ok(),
+        "exactly one key takes a fresh store: {a:?} {b:?}"
+    );
+    // And the winner keeps it.
+    let winner = if a.is_ok() { first } else { second };
+    winner.check_vault().await.expect("the winner's key fits");
 }
 
 #[tokio::test]

@@ -368,13 +368,25 @@ impl EmbeddedStore {
         .await
     }
 
-    pub(super) async fn set_vault_check(&self, value: String) -> Result<(), StorageError> {
+    /// Writes the check value if the stored one is still `expected` (`None`: absent).
+    pub(super) async fn set_vault_check(
+        &self,
+        expected: Option<String>,
+        value: String,
+    ) -> Result<bool, StorageError> {
         self.write(move |write| {
             let mut table = write.open_table(VAULT).map_err(redb::Error::from)?;
+            let current = table
+                .get("check")
+                .map_err(redb::Error::from)?
+                .map(|stored| stored.value().to_owned());
+            if current != expected {
+                return Ok(false);
+            }
             table
                 .insert("check", value.as_str())
                 .map_err(redb::Error::from)?;
-            Ok(())
+            Ok(true)
         })
         .await
     }

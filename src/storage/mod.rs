@@ -219,22 +219,30 @@ impl Storage {
     /// not, before anything is read or written), and records it in a store seen for the first
     /// time.
     pub async fn check_vault(&self) -> Result<(), StorageError> {
-        let stored = match &self.backend {
-            Backend::Redis(store) => store.vault_check().await?,
-            Backend::Embedded(store) => store.vault_check().await?,
-        };
-        let write = match stored {
-            Some(value) if self.vault.encrypts() => self.vault.verify_check_value(&value)?,
-            Some(_) => return Err(VaultError::NoKey.into()),
-            None => self.vault.check_value(),
-        };
-        if let Some(value) = write {
-            match &self.backend {
-                Backend::Redis(store) => store.set_vault_check(value).await?,
-                Backend::Embedded(store) => store.set_vault_check(value).await?,
+        // Another instance may write the check value between our read and our write: then
+        // read again and check against what it wrote.
+        for _ in 0..3 {
+            let stored = match &self.backend {
+                Backend::Redis(store) => store.vault_check().await?,
+                Backend::Embedded(store) => store.vault_check().await?,
+            };
+            let write = match &stored {
+                Some(value) if self.vault.encrypts() => self.vault.verify_check_value(value)?,
+                Some(_) => return Err(VaultError::NoKey.into()),
+                None => self.vault.check_value(),
+            };
+            let Some(value) = write else {
+                return Ok(());
+            };
+            let written = match &self.backend {
+                Backend::Redis(store) => store.set_vault_check(stored, value).await?,
+                Backend::Embedded(store) => store.set_vault_check(stored, value).await?,
+            };
+            if written {
+                return Ok(());
             }
         }
-        Ok(())
+        Err(VaultError::Damaged.into())
     }
 
     /// Reads a person's state; a person never seen gets the default state at version 0.

@@ -314,12 +314,29 @@ impl RedisStore {
         Ok(connection.get(format!("{}:vault", self.prefix)).await?)
     }
 
-    pub(super) async fn set_vault_check(&self, value: String) -> Result<(), StorageError> {
+    /// Writes the check value if the stored one is still `expected` (`None`: absent), so two
+    /// instances starting at once with different keys cannot both take a fresh store.
+    pub(super) async fn set_vault_check(
+        &self,
+        expected: Option<String>,
+        value: String,
+    ) -> Result<bool, StorageError> {
         let mut connection = self.connection.clone();
-        let _: () = connection
-            .set(format!("{}:vault", self.prefix), value)
-            .await?;
-        Ok(())
+        let written: i64 = redis::Script::new(
+            r"
+local current = redis.call('GET', KEYS[1])
+if current == false then current = '' end
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+",
+        )
+        .key(format!("{}:vault", self.prefix))
+        .arg(expected.unwrap_or_default())
+        .arg(value)
+        .invoke_async(&mut connection)
+        .await?;
+        Ok(written == 1)
     }
 
     pub(super) async fn keys_of(&self, person: PersonId) -> Result<Vec<String>, StorageError> {
