@@ -242,6 +242,24 @@ fn safety_replies_give_resources_for_any_country() {
     }
     let safety = library.bot.safety.as_ref().expect("[safety] in bot.toml");
     assert!(library.flow(&safety.flow.0).is_some());
+    // /safety shows them at once, before anything is asked.
+    let opened = kintsugi::dialogue::advance(
+        &library,
+        &kintsugi::dialogue::PersonState::default(),
+        &kintsugi::dialogue::Input::from_text("/safety"),
+        0,
+    );
+    let first = &opened.replies[0].text;
+    for resource in [
+        "local emergency number",
+        "findahelpline.com",
+        "hotpeachpages.net",
+    ] {
+        assert!(
+            first.contains(resource),
+            "{resource} missing from {first:?}"
+        );
+    }
 }
 
 /// A sign of abuse in the welcome's safety question sets the flows about staying aside.
