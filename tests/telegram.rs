@@ -61,6 +61,28 @@ impl Harness {
         }
     }
 
+    /// A harness whose Redis is not there: nothing listens on its loopback port.
+    fn unreachable_store() -> Harness {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("its address")
+            .port();
+        let storage = Storage::redis(
+            RedisStore::connect(
+                &format!("redis://127.0.0.1:{port}/"),
+                "test",
+                Retention(None),
+            )
+            .expect("a lazy client"),
+        );
+        Harness::with(
+            storage,
+            tempfile::tempdir().expect("a temporary folder"),
+            FloodLimit::default(),
+        )
+    }
+
     /// Sends a text from the default private chat; returns the texts the bot sent.
     async fn send(&mut self, text: &str) -> Vec<String> {
         self.bot.update(MockMessageText::new().text(text));
@@ -313,27 +335,23 @@ async fn in_a_group_the_bot_says_one_line_and_keeps_no_state() {
 
 #[tokio::test]
 async fn when_the_store_is_unreachable_the_person_is_told_kindly() {
-    // A Redis that is not there: nothing listens on this loopback port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("its address")
-        .port();
-    let storage = Storage::redis(
-        RedisStore::connect(
-            &format!("redis://127.0.0.1:{port}/"),
-            "test",
-            Retention(None),
-        )
-        .expect("a lazy client"),
-    );
-    let mut harness = Harness::with(
-        storage,
-        tempfile::tempdir().expect("a temporary folder"),
-        FloodLimit::default(),
-    );
+    let mut harness = Harness::unreachable_store();
     let texts = harness.send("/start").await;
     assert_eq!(texts, [harness.message("storage_down")]);
+}
+
+#[tokio::test]
+async fn crisis_words_get_the_safety_reply_even_when_the_store_is_unreachable() {
+    let mut harness = Harness::unreachable_store();
+    let texts = harness.send("I want to kill myself").await;
+    assert_eq!(texts, [harness.message("safety_self_harm")]);
+    assert!(
+        harness
+            .labels()
+            .contains(&harness.message("safety_grounding")),
+        "{:?}",
+        harness.labels()
+    );
 }
 
 #[tokio::test]

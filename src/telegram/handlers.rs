@@ -414,34 +414,25 @@ where
         };
         return sent.await.map(drop);
     };
+    // sendPhoto and sendDocument are different types with the same setters.
+    macro_rules! with_caption {
+        ($request:expr) => {{
+            let mut request = $request;
+            if !text.is_empty() {
+                request = request.caption(text);
+            }
+            if let Some(keyboard) = keyboard {
+                request = request.reply_markup(keyboard);
+            }
+            request.send()
+        }};
+    }
     let input = InputFile::memory(file.bytes.clone()).file_name(file.name.clone());
     match file.kind {
-        AttachmentKind::Photo => {
-            let sent = {
-                let mut request = bot.send_photo(chat, input);
-                if !text.is_empty() {
-                    request = request.caption(text);
-                }
-                if let Some(keyboard) = keyboard {
-                    request = request.reply_markup(keyboard);
-                }
-                request.send()
-            };
-            sent.await.map(drop)
-        }
-        AttachmentKind::Document => {
-            let sent = {
-                let mut request = bot.send_document(chat, input);
-                if !text.is_empty() {
-                    request = request.caption(text);
-                }
-                if let Some(keyboard) = keyboard {
-                    request = request.reply_markup(keyboard);
-                }
-                request.send()
-            };
-            sent.await.map(drop)
-        }
+        AttachmentKind::Photo => with_caption!(bot.send_photo(chat, input)).await.map(drop),
+        AttachmentKind::Document => with_caption!(bot.send_document(chat, input))
+            .await
+            .map(drop),
     }
 }
 
