@@ -832,3 +832,41 @@ fn an_unknown_effect_suggests_the_effects_there_are() {
         ]
     );
 }
+
+#[test]
+fn safety_steps_must_exist_and_show_nothing_asked_before_them() {
+    let steps = r#"[steps.hello]
+say = "Are you safe?"
+ask = { save = "danger" }
+next = "ground"
+
+[steps.ground]
+say = "Breathe."
+next = "close"
+
+[steps.close]
+say = "You said {danger}."
+end = true
+"#;
+    let text = format!(
+        "{}\n[safety]\nflow = \"start\"\ngrounding = \"ground\"\nplan = \"plna\"\n",
+        bot_toml("start")
+    );
+    let line = after_bot_toml() + 2;
+    assert_eq!(
+        problems(&[
+            source(BOT_PATH, &text),
+            source(FLOW_PATH, &flow("start", steps))
+        ]),
+        [
+            format!(
+                "dialogues/bot.toml:{}:13: error: a safety reply opens flow \"start\" at step \"ground\", and from there step \"close\" shows {{danger}}, which is never asked on the way\n    help: remove {{danger}} from step \"close\", or start the safety reply's button at a step before the one that saves it",
+                line + 1
+            ),
+            format!(
+                "dialogues/bot.toml:{}:8: error: `plan` names step \"plna\", which flow \"start\" does not have",
+                line + 2
+            ),
+        ]
+    );
+}

@@ -464,6 +464,19 @@ fn check_safety(
         ));
     } else if let Some(flow) = flows.iter().find(|flow| flow.id.0 == *flow_id) {
         for (field, step) in [("grounding", &safety.grounding), ("plan", &safety.plan)] {
+            // A safety reply opens the flow here, so nothing before this step was answered.
+            for (shown_at, name) in unsaved_from(flow, step.get_ref()) {
+                problems.push(
+                    at(
+                        step.span(),
+                        format!(
+                            "a safety reply opens flow \"{flow_id}\" at step \"{}\", and from there step \"{shown_at}\" shows {{{name}}}, which is never asked on the way",
+                            step.get_ref()
+                        ),
+                    )
+                    .help(format!("remove {{{name}}} from step \"{shown_at}\", or start the safety reply's button at a step before the one that saves it")),
+                );
+            }
             if flow.step(step.get_ref()).is_none() {
                 let diagnostic = at(
                     step.span(),
@@ -1559,23 +1572,7 @@ impl FlowChecker<'_> {
 
     /// Reachability, traps, loops without a pause, placeholders and message length.
     fn check_graph(&mut self, flow: &Flow, facts: &[StepFacts]) {
-        let position: HashMap<&str, usize> = flow
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(index, step)| (step.id.0.as_str(), index))
-            .collect();
-        let edges: Vec<Vec<usize>> = flow
-            .steps
-            .iter()
-            .map(|step| {
-                step.kind
-                    .targets()
-                    .into_iter()
-                    .filter_map(|target| position.get(target.0.as_str()).copied())
-                    .collect()
-            })
-            .collect();
+        let (position, edges) = graph_of(flow);
         let Some(&entry) = position.get(flow.entry.0.as_str()) else {
             return;
         };
@@ -1771,6 +1768,58 @@ fn reach(start: usize, edges: &[Vec<usize>]) -> HashSet<usize> {
 
 /// For each reachable step, the answers saved on every path from the entry to it (a forward
 /// "must" data-flow analysis). Unreachable steps get `None`.
+/// Each step's index by id, and the steps each step can go to.
+fn graph_of(flow: &Flow) -> (HashMap<&str, usize>, Vec<Vec<usize>>) {
+    let position: HashMap<&str, usize> = flow
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| (step.id.0.as_str(), index))
+        .collect();
+    let edges = flow
+        .steps
+        .iter()
+        .map(|step| {
+            step.kind
+                .targets()
+                .into_iter()
+                .filter_map(|target| position.get(target.0.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    (position, edges)
+}
+
+/// The answers a flow entered at step `start` (not its entry) would show without ever having
+/// saved them: `(step, answer)` pairs.
+fn unsaved_from(flow: &Flow, start: &str) -> Vec<(String, String)> {
+    let (position, edges) = graph_of(flow);
+    let Some(&start) = position.get(start) else {
+        return Vec::new();
+    };
+    let saved = must_be_saved(flow, start, &edges);
+    let mut missing = Vec::new();
+    for (step, available) in flow.steps.iter().zip(&saved) {
+        let Some(available) = available else {
+            continue;
+        };
+        let mut shown: Vec<&str> = step
+            .texts()
+            .into_iter()
+            .flat_map(|text| text.placeholders())
+            .collect();
+        if let StepKind::Review { answer, .. } = &step.kind {
+            shown.push(answer);
+        }
+        for name in shown {
+            if !available.contains(name) {
+                missing.push((step.id.0.clone(), name.to_owned()));
+            }
+        }
+    }
+    missing
+}
+
 fn must_be_saved(flow: &Flow, entry: usize, edges: &[Vec<usize>]) -> Vec<Option<BTreeSet<String>>> {
     let mut saved: Vec<Option<BTreeSet<String>>> = vec![None; flow.steps.len()];
     saved[entry] = Some(BTreeSet::new());
