@@ -148,12 +148,18 @@ fn check(dir: Option<PathBuf>) -> ExitCode {
 
 /// Loads the configured dialogue folder, refusing an invalid one with every problem listed.
 fn load_library(config: &Config) -> anyhow::Result<Library> {
-    dialogue_dir::load_dir(&config.dialogues).map_err(|diagnostics| {
+    let mut library = dialogue_dir::load_dir(&config.dialogues).map_err(|diagnostics| {
         anyhow::anyhow!(
             "the dialogue folder {} has problems:\n{diagnostics}",
             config.dialogues.display()
         )
-    })
+    })?;
+    // `/privacy` tells people how long their data is kept, as configured.
+    library.retention_days = config
+        .retention
+        .0
+        .map(|period| period.as_secs() / (24 * 60 * 60));
+    Ok(library)
 }
 
 fn graph(flow_id: &str) -> anyhow::Result<()> {

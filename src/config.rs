@@ -97,7 +97,7 @@ pub enum ConfigError {
 }
 
 /// Days of inactivity after which a person's data expires, unless configured.
-pub const DEFAULT_RETENTION_DAYS: u64 = 180;
+pub use crate::dialogue::model::DEFAULT_RETENTION_DAYS;
 
 impl Config {
     /// Reads the settings from the process environment.

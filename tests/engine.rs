@@ -880,5 +880,13 @@ fn forget_asks_first_and_then_asks_storage_to_delete_everything() {
 #[test]
 fn privacy_explains_itself() {
     let mut person = Person::new();
-    assert_eq!(person.send("/privacy"), ["What is kept."]);
+    assert_eq!(person.send("/privacy"), ["What is kept: 180 days."]);
+    let mut configured = library();
+    configured.retention_days = Some(30);
+    let mut person = Person::with_library(configured);
+    assert_eq!(person.send("/privacy"), ["What is kept: 30 days."]);
+    let mut kept = library();
+    kept.retention_days = None;
+    let mut person = Person::with_library(kept);
+    assert_eq!(person.send("/privacy"), ["What is kept: until deleted."]);
 }

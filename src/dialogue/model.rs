@@ -72,8 +72,14 @@ pub struct Library {
     /// The crisis-language screen from `crisis-language.toml`; the dialogue folder must have
     /// one (`dialogue_dir` insists), files loaded one by one in tests may not.
     pub screen: Option<CrisisScreen>,
+    /// Days without a visit after which a person's data expires (`None`: kept until they
+    /// delete it), for `/privacy` to say; set from the configuration.
+    pub retention_days: Option<u64>,
     index: HashMap<FlowId, usize>,
 }
+
+/// How long data is kept unless the configuration says otherwise.
+pub const DEFAULT_RETENTION_DAYS: u64 = 180;
 
 impl Library {
     pub fn new(flows: Vec<Flow>, bot: BotText, faq: Faq, screen: Option<CrisisScreen>) -> Library {
@@ -87,6 +93,7 @@ impl Library {
             bot,
             faq,
             screen,
+            retention_days: Some(DEFAULT_RETENTION_DAYS),
             index,
         }
     }
@@ -654,7 +661,15 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
     ),
     (
         "privacy",
-        "the reply to /privacy: what is kept, why, how long, who sees it, how to delete it",
+        "the reply to /privacy: what is kept, why, how long ({retention}), who sees it, how to delete it",
+    ),
+    (
+        "privacy_retention",
+        "the {retention} of /privacy when data expires, with the {days} without a visit",
+    ),
+    (
+        "privacy_retention_none",
+        "the {retention} of /privacy when data is kept until deleted",
     ),
     ("export", "the words sent with the /export file"),
     (

@@ -353,7 +353,7 @@ impl<'a> Turn<'a> {
             "faq" => self.faq(argument),
             "checkin" => self.checkin(argument),
             "progress" => self.progress(),
-            "privacy" => self.note("privacy"),
+            "privacy" => self.privacy(),
             "export" => self.export(),
             "forget" => self.ask_to_forget(),
             "takeaways" => {

@@ -54,6 +54,20 @@ pub fn export_json(state: &PersonState, now: i64) -> String {
 }
 
 impl Turn<'_> {
+    /// `/privacy`: what is kept and for how long, as configured.
+    pub(super) fn privacy(&mut self) {
+        let retention = match self.library.retention_days {
+            Some(days) => self
+                .bot_message("privacy_retention")
+                .replace("{days}", &days.to_string()),
+            None => self.bot_message("privacy_retention_none"),
+        };
+        let text = self
+            .bot_message("privacy")
+            .replace("{retention}", &retention);
+        self.say(text);
+    }
+
     /// `/export`: the person's data as a file.
     pub(super) fn export(&mut self) {
         self.replies.push(Reply {
