@@ -51,6 +51,8 @@ pub enum VaultError {
     WrongKey(String),
     #[error("a sealed value is damaged (not the format this version writes)")]
     Damaged,
+    #[error("encrypting failed, so nothing was written")]
+    Sealing,
 }
 
 /// A master key and its id.
@@ -166,11 +168,13 @@ impl Vault {
 
     /// A fresh data key for a person, wrapped by the current master key. `None` in plaintext
     /// mode.
-    pub fn new_data_key(&self, person: i64) -> Option<(DataKey, String)> {
-        let master = self.current.as_ref()?;
+    pub fn new_data_key(&self, person: i64) -> Result<Option<(DataKey, String)>, VaultError> {
+        let Some(master) = &self.current else {
+            return Ok(None);
+        };
         let key = XChaCha20Poly1305::generate_key(&mut OsRng);
-        let wrapped = wrap(master, &key_context(person), &key);
-        Some((DataKey(XChaCha20Poly1305::new(&key)), wrapped))
+        let wrapped = wrap(master, &key_context(person), &key)?;
+        Ok(Some((DataKey(XChaCha20Poly1305::new(&key)), wrapped)))
     }
 
     /// Rewraps an opened data key with the current master key (for rotation).
@@ -183,7 +187,7 @@ impl Vault {
             return Ok(None);
         }
         let bytes = self.unwrap_bytes(&key_context(person), wrapped)?;
-        Ok(Some(wrap(master, &key_context(person), &bytes)))
+        wrap(master, &key_context(person), &bytes).map(Some)
     }
 
     /// Opens a person's wrapped data key.
@@ -199,23 +203,15 @@ impl Vault {
     }
 
     /// Seals `plaintext` for `person`'s `field`.
-    pub fn seal(&self, key: &DataKey, person: i64, field: &str, plaintext: &[u8]) -> String {
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let aad = field_context(person, field);
-        // Encrypting into a Vec cannot fail for inputs this small.
-        let sealed = key
-            .0
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plaintext,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .unwrap_or_default();
-        let mut bytes = nonce.to_vec();
-        bytes.extend_from_slice(&sealed);
-        format!("{SEALED_PREFIX}{}", BASE64.encode(bytes))
+    pub fn seal(
+        &self,
+        key: &DataKey,
+        person: i64,
+        field: &str,
+        plaintext: &[u8],
+    ) -> Result<String, VaultError> {
+        let sealed = encrypt(&key.0, &field_context(person, field), plaintext)?;
+        Ok(format!("{SEALED_PREFIX}{sealed}"))
     }
 
     /// Opens what `seal` sealed for the same person and field.
@@ -252,9 +248,11 @@ impl Vault {
     }
 
     /// The value a store keeps to recognise its master key later.
-    pub fn check_value(&self) -> Option<String> {
-        let master = self.current.as_ref()?;
-        Some(wrap(master, CHECK_CONTEXT, CHECK_VALUE))
+    pub fn check_value(&self) -> Result<Option<String>, VaultError> {
+        match &self.current {
+            Some(master) => wrap(master, CHECK_CONTEXT, CHECK_VALUE).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Checks a store's check value against the configured keys. `Ok(Some(new))` asks the
@@ -270,7 +268,11 @@ impl Vault {
         let is_current = stored
             .split_once(':')
             .is_some_and(|(id, _)| Some(id) == self.key_id());
-        Ok((!is_current).then(|| self.check_value()).flatten())
+        if is_current {
+            Ok(None)
+        } else {
+            self.check_value()
+        }
     }
 
     fn unwrap_bytes(&self, context: &str, wrapped: &str) -> Result<Vec<u8>, VaultError> {
@@ -315,10 +317,20 @@ fn field_context(person: i64, field: &str) -> String {
     format!("kintsugi:{person}:{field}")
 }
 
-fn wrap(master: &MasterKey, context: &str, plaintext: &[u8]) -> String {
+fn wrap(master: &MasterKey, context: &str, plaintext: &[u8]) -> Result<String, VaultError> {
+    let sealed = encrypt(&master.cipher, context, plaintext)?;
+    Ok(format!("{}:{sealed}", master.id))
+}
+
+/// Base64 of a random nonce followed by `plaintext` encrypted with `context` as associated
+/// data.
+fn encrypt(
+    cipher: &XChaCha20Poly1305,
+    context: &str,
+    plaintext: &[u8],
+) -> Result<String, VaultError> {
     let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-    let sealed = master
-        .cipher
+    let sealed = cipher
         .encrypt(
             &nonce,
             Payload {
@@ -326,10 +338,10 @@ fn wrap(master: &MasterKey, context: &str, plaintext: &[u8]) -> String {
                 aad: context.as_bytes(),
             },
         )
-        .unwrap_or_default();
+        .map_err(|_| VaultError::Sealing)?;
     let mut bytes = nonce.to_vec();
     bytes.extend_from_slice(&sealed);
-    format!("{}:{}", master.id, BASE64.encode(bytes))
+    Ok(BASE64.encode(bytes))
 }
 
 #[cfg(test)]
@@ -347,8 +359,8 @@ mod tests {
     #[test]
     fn sealed_text_opens_for_the_same_person_and_field_only() {
         let vault = vault("k1");
-        let (key, _) = vault.new_data_key(7).unwrap();
-        let sealed = vault.seal(&key, 7, "state", b"my secret words");
+        let (key, _) = vault.new_data_key(7).unwrap().unwrap();
+        let sealed = vault.seal(&key, 7, "state", b"my secret words").unwrap();
         assert!(!sealed.contains("secret"));
         assert_eq!(
             vault.open(&key, 7, "state", &sealed).unwrap(),
@@ -361,17 +373,17 @@ mod tests {
     #[test]
     fn two_seals_of_the_same_text_differ() {
         let vault = vault("k1");
-        let (key, _) = vault.new_data_key(1).unwrap();
+        let (key, _) = vault.new_data_key(1).unwrap().unwrap();
         assert_ne!(
-            vault.seal(&key, 1, "state", b"same"),
-            vault.seal(&key, 1, "state", b"same")
+            vault.seal(&key, 1, "state", b"same").unwrap(),
+            vault.seal(&key, 1, "state", b"same").unwrap()
         );
     }
 
     #[test]
     fn a_data_key_opens_only_for_its_person_and_with_its_master_key() {
         let vault_a = vault("k1");
-        let (_, wrapped) = vault_a.new_data_key(5).unwrap();
+        let (_, wrapped) = vault_a.new_data_key(5).unwrap().unwrap();
         assert!(wrapped.starts_with("k1:"));
         assert!(vault_a.open_data_key(5, &wrapped).unwrap().current);
         assert!(matches!(
@@ -397,9 +409,9 @@ mod tests {
     fn rotation_opens_old_keys_and_rewraps_them() {
         let old_text = MasterKey::generate("k1");
         let old = Vault::new(MasterKey::parse(&old_text).unwrap(), Vec::new()).unwrap();
-        let (key, wrapped) = old.new_data_key(3).unwrap();
-        let sealed = old.seal(&key, 3, "state", b"kept");
-        let check = old.check_value().unwrap();
+        let (key, wrapped) = old.new_data_key(3).unwrap().unwrap();
+        let sealed = old.seal(&key, 3, "state", b"kept").unwrap();
+        let check = old.check_value().unwrap().unwrap();
 
         let rotated = Vault::new(
             MasterKey::parse(&MasterKey::generate("k2")).unwrap(),
@@ -422,7 +434,7 @@ mod tests {
     #[test]
     fn the_check_value_tells_a_wrong_key_apart() {
         let right = vault("k1");
-        let check = right.check_value().unwrap();
+        let check = right.check_value().unwrap().unwrap();
         assert_eq!(right.verify_check_value(&check).unwrap(), None);
         assert_eq!(
             vault("k1").verify_check_value(&check).unwrap_err(),
@@ -470,7 +482,7 @@ mod tests {
     #[test]
     fn damaged_values_are_errors_not_panics() {
         let vault = vault("k1");
-        let (key, _) = vault.new_data_key(1).unwrap();
+        let (key, _) = vault.new_data_key(1).unwrap().unwrap();
         for bad in ["", "xc1:", "xc1:@@@", "xc1:AAAA", "plain"] {
             assert!(vault.open(&key, 1, "state", bad).is_err(), "{bad}");
             assert!(vault.open_data_key(1, bad).is_err(), "{bad}");

@@ -229,7 +229,7 @@ impl Storage {
             let write = match &stored {
                 Some(value) if self.vault.encrypts() => self.vault.verify_check_value(value)?,
                 Some(_) => return Err(VaultError::NoKey.into()),
-                None => self.vault.check_value(),
+                None => self.vault.check_value()?,
             };
             let Some(value) = write else {
                 return Ok(());
@@ -339,12 +339,15 @@ impl Storage {
             Some(key) if key.current => (key.key.clone(), None),
             Some(key) => (key.key.clone(), self.vault.rewrap(person.0, &key.wrapped)?),
             None => {
-                let (key, wrapped) = self.vault.new_data_key(person.0).ok_or(VaultError::NoKey)?;
+                let (key, wrapped) = self
+                    .vault
+                    .new_data_key(person.0)?
+                    .ok_or(VaultError::NoKey)?;
                 (key, Some(wrapped))
             }
         };
         Ok(RawWrite {
-            data: self.vault.seal(&data_key, person.0, STATE_FIELD, &json),
+            data: self.vault.seal(&data_key, person.0, STATE_FIELD, &json)?,
             new_key,
         })
     }
