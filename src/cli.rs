@@ -286,18 +286,9 @@ pub async fn open_checked_storage(config: &Config, telegram: bool) -> anyhow::Re
         Err(crate::storage::StorageError::Vault(error)) => {
             anyhow::bail!("the master key does not fit the store: {error}")
         }
-        Err(error) => log::warn!("event=vault_check_deferred kind={}", error_kind(&error)),
+        Err(error) => log::warn!("event=vault_check_deferred error={error}"),
     }
     Ok(storage)
-}
-
-/// A short, text-free name for a storage error, for logs.
-fn error_kind(error: &crate::storage::StorageError) -> &'static str {
-    match error {
-        crate::storage::StorageError::Redis(_) => "redis",
-        crate::storage::StorageError::Embedded(_) => "embedded",
-        _ => "other",
-    }
 }
 
 /// Opens Redis when configured, the embedded store otherwise (in plaintext mode until given a

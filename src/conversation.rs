@@ -70,8 +70,7 @@ pub async fn handle(
 /// delivers again after a crash or restart) gets no replies and changes nothing, and the id
 /// is written in the same compare-and-set as the state.
 ///
-/// Text is screened for crisis language first. A concern gets its safety reply even when
-/// the store cannot be reached: the reply needs nothing stored.
+/// Text is screened for crisis language first.
 pub async fn handle_update(
     storage: &Storage,
     library: &Library,
@@ -80,9 +79,24 @@ pub async fn handle_update(
     now: i64,
     update_id: Option<i64>,
 ) -> Result<Vec<Reply>, ConversationError> {
-    let input = input.clone().screened(library);
-    let handled = handle_stored(storage, library, person, &input, now, update_id).await;
-    match (handled, &input) {
+    let concern = input.concern(library);
+    let input = concern.as_ref().unwrap_or(input);
+    handle_screened_update(storage, library, person, input, now, update_id).await
+}
+
+/// Like `handle_update`, for an input the caller has already screened (`Input::concern`):
+/// Telegram screens before its flood gate, so each text is screened once. A concern gets its
+/// safety reply even when the store cannot be reached: the reply needs nothing stored.
+pub async fn handle_screened_update(
+    storage: &Storage,
+    library: &Library,
+    person: PersonId,
+    input: &Input,
+    now: i64,
+    update_id: Option<i64>,
+) -> Result<Vec<Reply>, ConversationError> {
+    let handled = handle_stored(storage, library, person, input, now, update_id).await;
+    match (handled, input) {
         (Err(error), Input::Concern { concern, .. }) => {
             log::warn!("event=safety_reply_without_storage error={error}");
             Ok(safety_replies(library, *concern))

@@ -103,6 +103,17 @@ impl Drop for Bot {
     }
 }
 
+/// Ana starts ground-rules, writes `time_place` as her time and place and picks 30 minutes,
+/// which brings the question about a pause signal.
+fn ground_rules_to_the_pause_signal(fake: &FakeTelegram, time_place: &str) {
+    fake.send_text(ANA, "/start ground-rules");
+    fake.press_when_shown(ANA, "Let's begin", PATIENCE);
+    fake.press_when_shown(ANA, "I'll think of one", PATIENCE);
+    fake.wait_for_text(ANA, 0, "When and where could that be", PATIENCE);
+    fake.send_text(ANA, time_place);
+    fake.press_when_shown(ANA, "30 minutes", PATIENCE);
+}
+
 fn texts(sent: &[fake_telegram::Sent]) -> Vec<&str> {
     sent.iter().map(|message| message.text.as_str()).collect()
 }
@@ -111,12 +122,7 @@ fn texts(sent: &[fake_telegram::Sent]) -> Vec<&str> {
 fn a_person_walks_a_whole_flow_and_gets_their_card() {
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
-    fake.send_text(ANA, "/start ground-rules");
-    fake.press_when_shown(ANA, "Let's begin", PATIENCE);
-    fake.press_when_shown(ANA, "I'll think of one", PATIENCE);
-    fake.wait_for_text(ANA, 0, "When and where could that be", PATIENCE);
-    fake.send_text(ANA, "Sunday morning <by the river> & no phones");
-    fake.press_when_shown(ANA, "30 minutes", PATIENCE);
+    ground_rules_to_the_pause_signal(&fake, "Sunday morning <by the river> & no phones");
     let asked = fake.sent_to(ANA).len();
     fake.wait_for_text(ANA, asked - 1, "What will your pause signal be?", PATIENCE);
     fake.send_text(ANA, "A hand on the heart");
@@ -375,12 +381,7 @@ fn neither_the_token_nor_what_people_write_reaches_the_log_even_at_trace_level()
     ];
     let bot = Bot::start_with(&fake, &redis, token, "trace");
     // The whole ground-rules flow, every answer typed, a crisis message and /export on the way.
-    fake.send_text(ANA, "/start ground-rules");
-    fake.press_when_shown(ANA, "Let's begin", PATIENCE);
-    fake.press_when_shown(ANA, "I'll think of one", PATIENCE);
-    fake.wait_for_text(ANA, 0, "When and where could that be", PATIENCE);
-    fake.send_text(ANA, typed[0]);
-    fake.press_when_shown(ANA, "30 minutes", PATIENCE);
+    ground_rules_to_the_pause_signal(&fake, typed[0]);
     let asked = fake.sent_to(ANA).len();
     fake.wait_for_text(ANA, asked - 1, "What will your pause signal be?", PATIENCE);
     fake.send_text(ANA, typed[1]);
@@ -705,12 +706,7 @@ fn export_sends_every_answer_and_forget_leaves_nothing_of_the_person_in_redis() 
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     let words = "Sunday-walks-by-the-canal-1618";
-    fake.send_text(ANA, "/start ground-rules");
-    fake.press_when_shown(ANA, "Let's begin", PATIENCE);
-    fake.press_when_shown(ANA, "I'll think of one", PATIENCE);
-    fake.wait_for_text(ANA, 0, "When and where could that be", PATIENCE);
-    fake.send_text(ANA, words);
-    fake.press_when_shown(ANA, "30 minutes", PATIENCE);
+    ground_rules_to_the_pause_signal(&fake, words);
     // Someone else's data must stay.
     fake.send_text(BEN, "/start ground-rules");
     fake.wait_for_messages(BEN, 2, PATIENCE);

@@ -443,11 +443,11 @@ async fn two_instances_starting_at_once_with_different_keys_cannot_both_take_the
 
 #[tokio::test]
 async fn every_redis_key_of_a_person_expires() {
-    let server = RedisServer::start();
-    let storage = Storage::redis(
-        RedisStore::connect(&server.url(), "test", retention()).expect("a redis client"),
-    )
-    .with_vault(vault("k1"));
+    let backend = redis_backend(retention());
+    let (storage, server) = (
+        &backend.storage,
+        backend._server.as_ref().expect("a server"),
+    );
     let person = PersonId(77);
     storage
         .save(person, &state_with("a", "b"), 0, NOW)
@@ -467,11 +467,11 @@ async fn every_redis_key_of_a_person_expires() {
 
 #[tokio::test]
 async fn a_sealed_state_copied_to_another_person_does_not_open() {
-    let server = RedisServer::start();
-    let storage = Storage::redis(
-        RedisStore::connect(&server.url(), "test", retention()).expect("a redis client"),
-    )
-    .with_vault(vault("k1"));
+    let backend = redis_backend(retention());
+    let (storage, server) = (
+        &backend.storage,
+        backend._server.as_ref().expect("a server"),
+    );
     storage
         .save(PersonId(1), &state_with("a", "secret"), 0, NOW)
         .await

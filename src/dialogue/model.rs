@@ -430,6 +430,15 @@ pub struct SafetySteps {
     pub plan: StepId,
 }
 
+impl BotText {
+    /// Whether `flow` is the safety flow named in `[safety]`.
+    pub fn is_safety_flow(&self, flow: &FlowId) -> bool {
+        self.safety
+            .as_ref()
+            .is_some_and(|safety| safety.flow == *flow)
+    }
+}
+
 /// The flows `/checkin` opens: the setup of reminders, and the check-in itself.
 #[derive(Debug, Clone)]
 pub struct CheckinFlows {

@@ -210,11 +210,6 @@ impl Storage {
         }
     }
 
-    /// Whether new states are encrypted.
-    pub fn encrypts(&self) -> bool {
-        self.vault.encrypts()
-    }
-
     /// Checks that the master key is the one the store was written with (a precise error if
     /// not, before anything is read or written), and records it in a store seen for the first
     /// time.
@@ -328,10 +323,10 @@ impl Storage {
         state: &PersonState,
         key: Option<&PersonKey>,
     ) -> Result<RawWrite, StorageError> {
-        let json = serde_json::to_vec(state)?;
+        let json = serde_json::to_string(state)?;
         if !self.vault.encrypts() {
             return Ok(RawWrite {
-                data: String::from_utf8(json).unwrap_or_default(),
+                data: json,
                 new_key: None,
             });
         }
@@ -347,7 +342,9 @@ impl Storage {
             }
         };
         Ok(RawWrite {
-            data: self.vault.seal(&data_key, person.0, STATE_FIELD, &json)?,
+            data: self
+                .vault
+                .seal(&data_key, person.0, STATE_FIELD, json.as_bytes())?,
             new_key,
         })
     }

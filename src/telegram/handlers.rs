@@ -131,25 +131,25 @@ where
         if !message.chat.is_private() {
             return leave(&bot, &app, message.chat.id).await;
         }
-        let input = match (message.text(), message.caption()) {
-            (Some(text), _) => Input::from_text(text),
-            // A photo or file is unreadable, but its caption is screened like any text.
-            (None, Some(caption)) => match Input::Text(caption.to_owned()).screened(&app.library) {
-                concern @ Input::Concern { .. } => concern,
-                _ => Input::Unsupported,
-            },
-            (None, None) => match message.kind {
-                // Service messages (a pinned message, a changed photo...) ask nothing of us.
-                MessageKind::Common(_) => Input::Unsupported,
-                _ => return Ok(()),
-            },
-        };
         // Safety first: crisis language is answered before the flood gate, and before storage.
-        let input = input.screened(&app.library);
-        let is_concern = matches!(input, Input::Concern { .. });
-        if !is_concern && !app.admits(&bot, message.chat.id).await? {
-            return Ok(());
-        }
+        let input = match concern_in(&app.library, &message) {
+            Some(concern) => concern,
+            None => {
+                let input = match message.text() {
+                    Some(text) => Input::from_text(text),
+                    None => match message.kind {
+                        // A photo or file is unreadable (its caption was screened above).
+                        MessageKind::Common(_) => Input::Unsupported,
+                        // Service messages (a pinned message, a changed photo...) ask nothing.
+                        _ => return Ok(()),
+                    },
+                };
+                if !app.admits(&bot, message.chat.id).await? {
+                    return Ok(());
+                }
+                input
+            }
+        };
         converse(&bot, &app, message.chat.id, &input, update.id).await
     })
     .await
@@ -170,19 +170,11 @@ where
         if !message.chat.is_private() {
             return Ok(());
         }
-        let Some(text) = message.text().or(message.caption()) else {
-            return Ok(());
-        };
-        let screened = Input::Text(text.to_owned()).screened(&app.library);
-        log::debug!(
-            "event=edit_screened concern={}",
-            matches!(screened, Input::Concern { .. })
-        );
-        match screened {
-            concern @ Input::Concern { .. } => {
-                converse(&bot, &app, message.chat.id, &concern, update.id).await
-            }
-            _ => Ok(()),
+        let concern = concern_in(&app.library, &message);
+        log::debug!("event=edit_screened concern={}", concern.is_some());
+        match concern {
+            Some(concern) => converse(&bot, &app, message.chat.id, &concern, update.id).await,
+            None => Ok(()),
         }
     })
     .await
@@ -288,7 +280,8 @@ where
     let person = PersonId(chat.0);
     let now = (app.clock)();
     let update_id = i64::from(update.0);
-    let handled = conversation::handle_update(
+    // Text was screened by `concern_in` before the flood gate; a press carries none.
+    let handled = conversation::handle_screened_update(
         &app.storage,
         &app.library,
         person,
@@ -450,6 +443,12 @@ fn is_transient(error: &RequestError) -> bool {
         .any(|prefix| description.starts_with(prefix)),
         _ => false,
     }
+}
+
+/// What the crisis screen finds in a message's text, or in the caption of a photo or file.
+fn concern_in(library: &Library, message: &Message) -> Option<Input> {
+    let text = message.text().or(message.caption())?;
+    Input::from_text(text).concern(library)
 }
 
 /// Says one neutral line in a group or channel and leaves; no state is ever made for it.

@@ -141,22 +141,23 @@ impl Input {
     /// Runs the crisis screen over typed text (a command's too): a concern turns the input
     /// into `Input::Concern`, before anything else sees it.
     pub fn screened(self, library: &Library) -> Input {
-        let text = match &self {
+        self.concern(library).unwrap_or(self)
+    }
+
+    /// What the crisis screen finds in typed text (a command's too), as `Input::Concern`;
+    /// `None` when it finds nothing or there is no text.
+    pub fn concern(&self, library: &Library) -> Option<Input> {
+        let screened = match self {
             Input::Text(text) => text.as_str(),
             Input::Command { argument, .. } if !argument.is_empty() => argument.as_str(),
-            _ => return self,
+            _ => return None,
         };
-        match library.screen(text) {
-            Some(concern) => {
-                let text = match self {
-                    Input::Text(text) => text,
-                    Input::Command { name, argument } => format!("/{name} {argument}"),
-                    other => return other,
-                };
-                Input::Concern { concern, text }
-            }
-            None => self,
-        }
+        let concern = library.screen(screened)?;
+        let text = match self {
+            Input::Command { name, argument } => format!("/{name} {argument}"),
+            _ => screened.to_owned(),
+        };
+        Some(Input::Concern { concern, text })
     }
 
     /// Reads typed text: `/start payload` and `/menu@SomeBot` are commands, the rest is text.
@@ -838,13 +839,7 @@ impl<'a> Turn<'a> {
     /// Opens a flow because the person chose it. Choosing anything but the safety flow ends
     /// an open safety episode: that is their choice to go on.
     fn enter_flow(&mut self, id: &FlowId) {
-        let is_safety_flow = self
-            .library
-            .bot
-            .safety
-            .as_ref()
-            .is_some_and(|safety| safety.flow == *id);
-        if !is_safety_flow {
+        if !self.library.bot.is_safety_flow(id) {
             self.state.safety = None;
         }
         match self.library.flow(&id.0) {

@@ -97,10 +97,10 @@ fn unsure_reply(library: &Library, kind: ConcernKind) -> Reply {
 impl Turn<'_> {
     /// Whether the person is inside the safety flow right now.
     fn in_safety_flow(&self) -> bool {
-        match (&self.state.position, &self.library.bot.safety) {
-            (Some(position), Some(safety)) => position.flow == safety.flow,
-            _ => false,
-        }
+        self.state
+            .position
+            .as_ref()
+            .is_some_and(|position| self.library.bot.is_safety_flow(&position.flow))
     }
 
     /// The crisis screen found `concern` in `text`.
