@@ -759,6 +759,37 @@ fn unsure_words_get_a_gentle_question_first() {
 }
 
 #[test]
+fn an_unsure_self_harm_message_while_a_violence_reply_waits_gets_the_self_harm_question() {
+    use kintsugi::safety::ConcernKind;
+    let kind = |person: &Person| {
+        person
+            .state
+            .safety
+            .as_ref()
+            .map(|episode| (episode.kind, episode.confirmed))
+    };
+    let mut person = Person::in_practice();
+    assert_eq!(person.send("i am going to hurt him"), ["Safety: violence."]);
+    assert_eq!(person.send("i cant go on"), ["Ask: self-harm?"]);
+    assert_eq!(person.buttons(), ["Yes", "No"]);
+    assert_eq!(person.send("/continue"), ["Ask: self-harm?"]);
+
+    // "No" to the question leaves the violence reply waiting, not closed.
+    assert_eq!(person.press("No"), ["Still here."]);
+    assert_eq!(kind(&person), Some((ConcernKind::Violence, true)));
+    assert_eq!(person.step(), None, "the flow still waits");
+
+    // "Yes" turns the reply to the self-harm one.
+    assert_eq!(person.send("i cant go on"), ["Ask: self-harm?"]);
+    assert_eq!(person.press("Yes"), ["Safety: self-harm."]);
+    assert_eq!(kind(&person), Some((ConcernKind::SelfHarm, true)));
+    assert_eq!(
+        person.press("I'm safe"),
+        ["Resources again. Back we go.", "What's on your mind?"]
+    );
+}
+
+#[test]
 fn crisis_words_in_a_command_or_outside_any_flow_are_caught_too() {
     let mut person = Person::new();
     assert_eq!(

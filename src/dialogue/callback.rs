@@ -38,11 +38,15 @@ pub enum SafetyAction {
     Safe,
     /// "That's not what I meant": back to where they were.
     NotMeant,
+    /// "No" to the gentle question: as `NotMeant`, unless another reply is waiting behind
+    /// the question, which then stays open.
+    No,
 }
 
 impl SafetyAction {
-    const ALL: [SafetyAction; 5] = [
+    const ALL: [SafetyAction; 6] = [
         SafetyAction::Yes,
+        SafetyAction::No,
         SafetyAction::Grounding,
         SafetyAction::Plan,
         SafetyAction::Safe,
@@ -56,6 +60,7 @@ impl SafetyAction {
             SafetyAction::Plan => "plan",
             SafetyAction::Safe => "safe",
             SafetyAction::NotMeant => "not_meant",
+            SafetyAction::No => "no",
         }
     }
 

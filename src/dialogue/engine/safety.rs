@@ -28,6 +28,10 @@ pub struct SafetyEpisode {
     /// turns it back on).
     #[serde(default)]
     pub stopped_coaching: bool,
+    /// A gentle question about another kind of concern, asked while the reply to `kind`
+    /// waits: an unsure word about hurting oneself is not answered with the violence text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asking: Option<ConcernKind>,
 }
 
 /// The reply to a concern, from the library alone: what is sent even when the person's state
@@ -88,7 +92,7 @@ fn unsure_reply(library: &Library, kind: ConcernKind) -> Reply {
         text: message(library, key),
         buttons: vec![
             button(library, "safety_yes", SafetyAction::Yes),
-            button(library, "safety_no", SafetyAction::NotMeant),
+            button(library, "safety_no", SafetyAction::No),
         ],
         attachment: None,
     }
@@ -117,11 +121,16 @@ impl Turn<'_> {
             opened: self.now,
             paused: self.state.position.take(),
             stopped_coaching: false,
+            asking: None,
         });
-        // The reply answers what was just said; an unsure word does not undo a clear one.
+        // The reply answers what was just said. An unsure word does not undo a clear one, but
+        // an unsure word of another kind gets its own gentle question while the reply waits.
         if clear || !episode.confirmed {
             episode.kind = concern.kind;
             episode.confirmed = clear;
+            episode.asking = None;
+        } else if concern.kind != episode.kind {
+            episode.asking = Some(concern.kind);
         }
         self.confirm_abuse();
         // Buttons of the paused step are stale from now on.
@@ -148,6 +157,11 @@ impl Turn<'_> {
             self.show_menu();
             return;
         };
+        if let Some(asked) = episode.asking {
+            let question = unsure_reply(self.library, asked);
+            self.replies.push(question);
+            return;
+        }
         if episode.confirmed && !full {
             self.replies.push(Reply {
                 text: self.bot_message("safety_waiting"),
@@ -172,11 +186,22 @@ impl Turn<'_> {
         match action {
             SafetyAction::Yes => match &mut self.state.safety {
                 Some(episode) => {
+                    if let Some(asked) = episode.asking.take() {
+                        episode.kind = asked;
+                    }
                     episode.confirmed = true;
                     self.confirm_abuse();
                     self.show_episode(true);
                 }
                 None => self.open_safety_step(None),
+            },
+            // "No" to a question asked while another reply waits: that reply stays open.
+            SafetyAction::No => match &mut self.state.safety {
+                Some(episode) if episode.asking.is_some() => {
+                    episode.asking = None;
+                    self.show_episode(false);
+                }
+                _ => self.close_episode(true),
             },
             SafetyAction::Grounding => {
                 let step = self
