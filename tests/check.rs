@@ -870,3 +870,26 @@ end = true
         ]
     );
 }
+
+#[test]
+fn a_concern_rule_names_a_known_concern_and_tests_nothing_else() {
+    let steps = r#"[steps.hello]
+branch = [
+  { concern = "self-harm", goto = "bye" },
+  { concern = "anger", goto = "bye" },
+  { concern = "abuse", role = "hurt", goto = "bye" },
+]
+otherwise = "bye"
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:11:15: error: a rule of step \"hello\" tests an unknown concern \"anger\"\n    help: use \"self-harm\", \"violence\" or \"abuse\"",
+            "dialogues/start.toml:12:3: error: a rule of step \"hello\" must test exactly one of an `answer`, a `role` or a `concern`"
+        ]
+    );
+}

@@ -52,6 +52,7 @@ pub fn mermaid(flow: &Flow) -> String {
                         }
                         BranchTest::AnswerAtMost { answer, bound } => format!("{answer} ≤ {bound}"),
                         BranchTest::RoleIs(role) => format!("role {}", role.as_str()),
+                        BranchTest::ConcernIs(kind) => format!("concern {kind:?}"),
                     };
                     let _ = writeln!(
                         out,

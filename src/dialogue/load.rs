@@ -22,7 +22,7 @@ use super::source::{
     BotFile, ChoiceFile, CommandFile, FaqFile, FlowFile, NoteFile, RuleFile, SourceFile, StepFile,
 };
 use super::template::{Template, is_answer_name};
-use crate::safety::CrisisScreen;
+use crate::safety::{ConcernKind, CrisisScreen};
 
 /// The file that holds the bot's own messages rather than a flow.
 pub const BOT_FILE: &str = "bot.toml";
@@ -1494,14 +1494,55 @@ impl FlowChecker<'_> {
         .iter()
         .filter(|present| **present)
         .count();
-        let test = match (&raw.answer, &raw.role) {
-            (Some(_), Some(_)) | (None, None) => {
-                self.report(self.at(
-                    rule.span(),
-                    format!("a rule of step \"{id}\" must test either an `answer` or a `role`"),
-                ));
-                return None;
+        let subjects = [
+            raw.answer.is_some(),
+            raw.role.is_some(),
+            raw.concern.is_some(),
+        ]
+        .iter()
+        .filter(|present| **present)
+        .count();
+        if subjects != 1 {
+            self.report(self.at(
+                rule.span(),
+                format!(
+                    "a rule of step \"{id}\" must test exactly one of an `answer`, a `role` or a `concern`"
+                ),
+            ));
+            return None;
+        }
+        if let Some(concern) = &raw.concern {
+            if tests > 0 {
+                self.report(
+                    self.at(
+                        rule.span(),
+                        format!("a concern rule of step \"{id}\" cannot also compare an answer"),
+                    )
+                    .help("remove `equals`, `at_least` and `at_most`"),
+                );
             }
+            let kind = match concern.get_ref().as_str() {
+                "self-harm" => ConcernKind::SelfHarm,
+                "violence" => ConcernKind::Violence,
+                "abuse" => ConcernKind::Abuse,
+                other => {
+                    self.report(
+                        self.at(
+                            concern.span(),
+                            format!("a rule of step \"{id}\" tests an unknown concern \"{other}\""),
+                        )
+                        .help("use \"self-harm\", \"violence\" or \"abuse\""),
+                    );
+                    return None;
+                }
+            };
+            return Some(BranchRule {
+                test: BranchTest::ConcernIs(kind),
+                goto,
+            });
+        }
+        let test = match (&raw.answer, &raw.role) {
+            (Some(_), Some(_)) | (None, None) => return None,
             (None, Some(role)) => {
                 if tests > 0 {
                     self.report(

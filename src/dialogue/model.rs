@@ -402,10 +402,22 @@ pub struct BranchRule {
 
 #[derive(Debug, Clone)]
 pub enum BranchTest {
-    AnswerEquals { answer: String, value: String },
-    AnswerAtLeast { answer: String, bound: i64 },
-    AnswerAtMost { answer: String, bound: i64 },
+    AnswerEquals {
+        answer: String,
+        value: String,
+    },
+    AnswerAtLeast {
+        answer: String,
+        bound: i64,
+    },
+    AnswerAtMost {
+        answer: String,
+        bound: i64,
+    },
     RoleIs(Role),
+    /// The person's safety concern is of this kind: the open safety episode's, or abuse once
+    /// a sign of it set the flows about staying aside.
+    ConcernIs(crate::safety::ConcernKind),
 }
 
 /// The bot's own messages (from `bot.toml`), with the flow `/start` opens.

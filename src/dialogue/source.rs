@@ -90,6 +90,8 @@ pub struct RuleFile {
     pub at_least: Option<Spanned<i64>>,
     pub at_most: Option<Spanned<i64>>,
     pub role: Option<Spanned<String>>,
+    /// `self-harm`, `violence` or `abuse`: what the person's safety concern is about.
+    pub concern: Option<Spanned<String>>,
     pub goto: Spanned<String>,
 }
 

@@ -1024,6 +1024,7 @@ impl<'a> Turn<'a> {
         };
         match test {
             BranchTest::RoleIs(role) => self.state.role == Some(*role),
+            BranchTest::ConcernIs(kind) => self.concern_kind() == Some(*kind),
             BranchTest::AnswerEquals {
                 answer: name,
                 value,

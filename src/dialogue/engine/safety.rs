@@ -107,6 +107,16 @@ impl Turn<'_> {
             .is_some_and(|position| self.library.bot.is_safety_flow(&position.flow))
     }
 
+    /// What the person's safety concern is about: the open episode's kind, or abuse once a
+    /// sign of it set the flows about staying aside; `None` when nothing was said.
+    pub(super) fn concern_kind(&self) -> Option<ConcernKind> {
+        match &self.state.safety {
+            Some(episode) => Some(episode.kind),
+            None if self.state.coaching_off => Some(ConcernKind::Abuse),
+            None => None,
+        }
+    }
+
     /// The crisis screen found `concern` in `text`.
     pub(super) fn concern(&mut self, concern: Concern, text: &str) {
         // Inside the safety flow, an unsure phrase is most likely part of a safety plan.
