@@ -131,9 +131,17 @@ fn check(dir: Option<PathBuf>) -> ExitCode {
     };
     match dialogue_dir::load_dir(&dir) {
         Ok(library) => {
+            for warning in &library.warnings {
+                eprintln!("{warning}");
+            }
             let (steps, prompts) = library.counts();
+            let verdict = match library.warnings.len() {
+                0 => "all good".to_owned(),
+                1 => "no errors, 1 warning".to_owned(),
+                count => format!("no errors, {count} warnings"),
+            };
             println!(
-                "{}: {} flows, {steps} steps, {prompts} prompts: all good",
+                "{}: {} flows, {steps} steps, {prompts} prompts: {verdict}",
                 dir.display(),
                 library.flows.len()
             );

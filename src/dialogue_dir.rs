@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::dialogue::diagnostic::Severity;
 use crate::dialogue::load::CRISIS_FILE;
 use crate::dialogue::{Diagnostic, Diagnostics, Library, SourceFile, load};
 
@@ -15,6 +16,7 @@ pub fn read(directory: &Path) -> Result<Vec<SourceFile>, Diagnostics> {
             column: 1,
             message,
             help: Some(help.to_owned()),
+            severity: Severity::Error,
         }])
     };
     let entries = std::fs::read_dir(directory).map_err(|error| {
@@ -43,6 +45,7 @@ pub fn read(directory: &Path) -> Result<Vec<SourceFile>, Diagnostics> {
                 column: 1,
                 message: format!("cannot read this file: {error}"),
                 help: Some("save it as UTF-8 text".to_owned()),
+                severity: Severity::Error,
             }),
         }
     }
@@ -68,6 +71,7 @@ pub fn load_dir(directory: &Path) -> Result<Library, Diagnostics> {
             help: Some(format!(
                 "copy {CRISIS_FILE} from the project's dialogues/ folder"
             )),
+            severity: Severity::Error,
         }]));
     }
     Ok(library)

@@ -872,6 +872,49 @@ end = true
 }
 
 #[test]
+fn a_button_that_speaks_of_fear_without_a_concern_is_a_warning_and_the_flow_still_loads() {
+    let steps = r#"[steps.hello]
+say = "How do you feel around them?"
+choices = [
+  { label = "Safe", goto = "bye" },
+  { label = "I feel afraid of them", goto = "bye", id = "afraid" },
+  { label = "Threatened or controlled", goto = "bye", id = "controlled", safety = "concern" },
+]
+
+[steps.bye]
+say = "Bye."
+end = true
+"#;
+    let library = load(&[
+        source(BOT_PATH, &bot_toml("start")),
+        source(FLOW_PATH, &flow("start", steps)),
+    ])
+    .expect("a warning does not stop the flow loading");
+    let warnings: Vec<String> = library.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "dialogues/start.toml:12:13: warning: the button \"I feel afraid of them\" of step \"hello\" speaks of fear, threats or control but sets no concern\n    help: add `safety = \"concern\"`, so the flows about staying together are set aside once it is pressed"
+        ]
+    );
+}
+
+#[test]
+fn a_warning_is_listed_beside_the_errors_of_a_folder_that_does_not_load() {
+    let steps = r#"[steps.hello]
+say = "How do you feel around them?"
+choices = [{ label = "Scared", goto = "gone" }]
+"#;
+    assert_eq!(
+        flow_problems(steps),
+        [
+            "dialogues/start.toml:10:22: warning: the button \"Scared\" of step \"hello\" speaks of fear, threats or control but sets no concern\n    help: add `safety = \"concern\"`, so the flows about staying together are set aside once it is pressed",
+            "dialogues/start.toml:10:39: error: step \"hello\" goes to unknown step \"gone\"\n    help: steps in this flow: hello"
+        ]
+    );
+}
+
+#[test]
 fn a_concern_rule_names_a_known_concern_and_tests_nothing_else() {
     let steps = r#"[steps.hello]
 branch = [

@@ -298,3 +298,48 @@ fn not_feeling_safe_in_the_welcome_sets_coaching_toward_staying_aside() {
         assert_eq!(choice.safety, expected, "{}", choice.id);
     }
 }
+
+/// Every button in which a person says they are afraid, threatened, controlled or pressured
+/// sets the concern, and `kintsugi check` finds no such button without one.
+#[test]
+fn every_button_that_says_the_person_is_afraid_sets_the_concern() {
+    use kintsugi::dialogue::model::SafetyMark;
+    let library = library();
+    let warnings: Vec<String> = library.warnings.iter().map(ToString::to_string).collect();
+    assert!(warnings.is_empty(), "{}", warnings.join("\n"));
+    let afraid = [
+        ("genuine-remorse", "feel_safe", "afraid"),
+        ("genuine-remorse", "feel_safe", "controlled"),
+        ("genuine-remorse", "reflect_warning", "afraid"),
+        ("genuine-remorse", "uneasy", "unsafe"),
+        ("listening", "safe_talks", "unsafe"),
+        ("remorse", "transparency", "unsafe"),
+        ("intimacy", "touch_safety", "unsafe"),
+        ("boundaries", "not_control", "unsafe"),
+        ("couples-therapy", "safety_first", "unsafe"),
+        ("pillars", "respect_safety", "safety"),
+        ("damage", "control_note", "safety"),
+        ("worth-rebuilding", "respect", "afraid"),
+        ("worth-rebuilding", "wellbeing", "unsafe"),
+    ];
+    for (flow, step, choice) in afraid {
+        let step = library
+            .flow(flow)
+            .and_then(|flow| flow.step(step))
+            .unwrap_or_else(|| panic!("{flow}/{step} exists"));
+        let StepKind::Choice { choices, .. } = &step.kind else {
+            panic!("{flow}/{} has buttons", step.id);
+        };
+        let button = choices
+            .iter()
+            .find(|button| button.id == choice)
+            .unwrap_or_else(|| panic!("{flow}/{}/{choice} exists", step.id));
+        assert_eq!(
+            button.safety,
+            Some(SafetyMark::Concern),
+            "{flow}/{}/{choice}: {:?}",
+            step.id,
+            button.label
+        );
+    }
+}

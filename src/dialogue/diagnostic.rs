@@ -14,6 +14,17 @@ pub struct Diagnostic {
     pub column: usize,
     pub message: String,
     pub help: Option<String>,
+    pub severity: Severity,
+}
+
+/// Whether a problem stops the folder from loading.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Severity {
+    /// The folder is refused until it is fixed.
+    #[default]
+    Error,
+    /// Probably a mistake, worth a look; the folder still loads.
+    Warning,
 }
 
 impl Diagnostic {
@@ -26,7 +37,14 @@ impl Diagnostic {
             column,
             message: message.into(),
             help: None,
+            severity: Severity::Error,
         }
+    }
+
+    /// Makes this a warning: worth a look, but the folder still loads.
+    pub fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
     }
 
     /// Adds a hint on how to fix the problem.
@@ -40,8 +58,15 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}:{}:{}: error: {}",
-            self.path, self.line, self.column, self.message
+            "{}:{}:{}: {}: {}",
+            self.path,
+            self.line,
+            self.column,
+            match self.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            },
+            self.message
         )?;
         if let Some(help) = &self.help {
             write!(f, "\n    help: {help}")?;
@@ -142,6 +167,7 @@ mod tests {
             column: 8,
             message: "step \"release\" goes to unknown step \"let_go\"".to_owned(),
             help: Some("did you mean \"letting_go\"?".to_owned()),
+            severity: Severity::Error,
         };
         assert_eq!(
             diagnostic.to_string(),

@@ -7,7 +7,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::callback;
-use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use super::diagnostic::{Diagnostic, Diagnostics, Severity, did_you_mean};
 use super::faq::{Faq, Question};
 use crate::reminders::schedule::parse_frequency;
 use crate::reminders::zones::is_zone_name;
@@ -17,7 +17,7 @@ use super::model::{
     CheckinFlows, Choice, CommandAction, EndEffect, Flow, FlowId, Library, Role, SafetyMark,
     SafetySteps, Step, StepId, StepKind, zone_time_name,
 };
-use super::review::{Note, NoteTest, Phrase};
+use super::review::{Note, NoteTest, Phrase, Words};
 use super::source::{
     BotFile, ChoiceFile, CommandFile, FaqFile, FlowFile, NoteFile, RuleFile, SourceFile, StepFile,
 };
@@ -142,11 +142,13 @@ fn load_with_screen<'a>(
             file,
             known_flows: &known_flows,
             problems: Vec::new(),
+            warnings: Vec::new(),
         };
         if let Some(flow) = checker.check(flow) {
             flows.push(flow);
         }
         problems.extend(checker.problems);
+        problems.extend(checker.warnings);
     }
 
     let screen = match screen() {
@@ -181,12 +183,16 @@ fn load_with_screen<'a>(
                 help: Some(format!(
                     "copy {BOT_FILE} from the project's dialogues/ folder"
                 )),
+                severity: Severity::Error,
             });
             None
         }
     };
 
-    if !problems.is_empty() {
+    if problems
+        .iter()
+        .any(|problem| problem.severity == Severity::Error)
+    {
         return Err(Diagnostics::sorted(problems));
     }
     let Some((bot, menu_order)) = bot else {
@@ -197,7 +203,33 @@ fn load_with_screen<'a>(
         let rank = menu_order.iter().position(|id| *id == flow.id.0);
         (rank.unwrap_or(usize::MAX), flow.id.clone())
     });
-    Ok(Library::new(flows, bot, faq, screen))
+    let mut library = Library::new(flows, bot, faq, screen);
+    library.warnings = Diagnostics::sorted(problems).0;
+    Ok(library)
+}
+
+/// Words in a button's label that say the person is afraid, threatened, controlled or
+/// pressured: such a button should mark a safety concern.
+const FEAR_WORDS: [&str; 10] = [
+    "afraid",
+    "scared",
+    "fear*",
+    "frighten*",
+    "threat*",
+    "control*",
+    "unsafe",
+    "pressured",
+    "forced",
+    "abus*",
+];
+
+/// Whether a button's label speaks of fear, threats or control.
+fn speaks_of_fear(label: &str) -> bool {
+    let words = Words::of(label);
+    FEAR_WORDS
+        .iter()
+        .filter_map(|word| Phrase::parse(word))
+        .any(|phrase| words.mention(&phrase))
 }
 
 fn is_named(path: &str, file_name: &str) -> bool {
@@ -700,6 +732,8 @@ struct FlowChecker<'a> {
     file: &'a SourceFile,
     known_flows: &'a KnownFlows<'a>,
     problems: Vec<Diagnostic>,
+    /// Kept apart from `problems`: a warning does not stop the flow from loading.
+    warnings: Vec<Diagnostic>,
 }
 
 /// A step's location and the names it touches, kept for the graph checks.
@@ -1348,6 +1382,16 @@ impl FlowChecker<'_> {
                     None
                 }
             };
+            if safety.is_none() && speaks_of_fear(label) {
+                let warning = self
+                    .at(
+                        raw.label.span(),
+                        format!("the button \"{label}\" of step \"{id}\" speaks of fear, threats or control but sets no concern"),
+                    )
+                    .help("add `safety = \"concern\"`, so the flows about staying together are set aside once it is pressed")
+                    .warning();
+                self.warnings.push(warning);
+            }
             built.push(Choice {
                 id: choice_id,
                 label: label.to_owned(),

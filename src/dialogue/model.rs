@@ -75,6 +75,8 @@ pub struct Library {
     /// Days without a visit after which a person's data expires (`None`: kept until they
     /// delete it), for `/privacy` to say; set from the configuration.
     pub retention_days: Option<u64>,
+    /// What `kintsugi check` warns about: worth a look, but the folder loads.
+    pub warnings: Vec<crate::dialogue::Diagnostic>,
     index: HashMap<FlowId, usize>,
 }
 
@@ -94,6 +96,7 @@ impl Library {
             faq,
             screen,
             retention_days: Some(DEFAULT_RETENTION_DAYS),
+            warnings: Vec::new(),
             index,
         }
     }
