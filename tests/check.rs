@@ -936,3 +936,26 @@ end = true
         ]
     );
 }
+
+#[test]
+fn an_faq_question_offering_an_unknown_flow_lists_the_flows() {
+    let faq = r#"takeaways = "Go gently."
+
+[[questions]]
+id = "how-long"
+button = "How long it takes"
+question = "How long does it take?"
+answer = "A while."
+flows = ["strat"]
+"#;
+    assert_eq!(
+        problems(&[
+            source(BOT_PATH, &bot_toml("start")),
+            source("dialogues/faq.toml", faq),
+            source(FLOW_PATH, &flow("start", GOODBYE)),
+        ]),
+        [
+            "dialogues/faq.toml:8:10: error: question 1 offers unknown flow \"strat\"\n    help: did you mean \"start\"? flows: start"
+        ]
+    );
+}

@@ -343,3 +343,49 @@ fn every_button_that_says_the_person_is_afraid_sets_the_concern() {
         );
     }
 }
+
+/// After a sign of abuse the flows about staying together go, but those about the person's
+/// own feelings and limits stay, for every role.
+#[test]
+fn after_a_concern_the_flows_about_feelings_and_limits_stay_on_every_menu() {
+    let library = library();
+    for role in Role::ALL {
+        let menu: Vec<&str> = library
+            .menu_for(Some(role), true)
+            .map(|flow| flow.id.0.as_str())
+            .collect();
+        for id in ["damage", "boundaries", "safety"] {
+            assert!(menu.contains(&id), "{id} is missing for {role:?}: {menu:?}");
+        }
+        for id in ["forgiveness", "ground-rules", "couples-therapy"] {
+            assert!(!menu.contains(&id), "{id} is offered to {role:?}: {menu:?}");
+        }
+    }
+}
+
+/// An FAQ answer names no conversation in its own words: it lists them in `flows`, which the
+/// engine leaves out once they are set aside.
+#[test]
+fn faq_answers_point_to_flows_only_through_their_flows_list() {
+    let library = library();
+    let staying: Vec<&kintsugi::dialogue::Flow> = library
+        .flows
+        .iter()
+        .filter(|flow| flow.toward_staying)
+        .collect();
+    for question in &library.faq.questions {
+        for flow in &staying {
+            assert!(
+                !question.answer.contains(&format!("'{}'", flow.title)),
+                "{}: names {:?} in its text",
+                question.id,
+                flow.title
+            );
+        }
+    }
+    let infidelity = library
+        .faq
+        .by_id("infidelity")
+        .expect("the affair question");
+    assert!(infidelity.flows.iter().any(|flow| flow.0 == "forgiveness"));
+}

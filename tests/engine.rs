@@ -861,6 +861,43 @@ fn abuse_sets_the_flows_about_staying_aside_until_it_was_not_meant() {
 }
 
 #[test]
+fn a_flow_set_aside_by_abuse_is_not_picked_up_again_after_i_am_safe() {
+    let mut person = Person::in_practice();
+    person.send("he hits me");
+    assert_eq!(
+        person.press("I'm safe"),
+        [
+            "Resources again. Back we go.",
+            "Rebuilding is set aside.",
+            "What would you like to work on?"
+        ]
+    );
+    assert_eq!(person.step(), None);
+    assert!(!person.buttons().contains(&"Practice".to_owned()));
+}
+
+#[test]
+fn an_faq_answer_names_the_flows_it_offers_only_while_they_are_not_set_aside() {
+    let mut library = library();
+    library.faq.questions[1].flows = vec![
+        kintsugi::dialogue::FlowId("practice".to_owned()),
+        kintsugi::dialogue::FlowId("other".to_owned()),
+    ];
+    let mut person = Person::with_library(library);
+    person.send("/start");
+    person.press("Hurt");
+    let try_line = |flows: &str| {
+        format!(
+            "How can I tell if remorse is genuine?\n\nWatch what they do over time. When you're ready, send /menu and try {flows}."
+        )
+    };
+    assert_eq!(person.send("/faq 2"), [try_line("'Practice' or 'Other'")]);
+    person.send("he hits me");
+    person.press("I'm safe");
+    assert_eq!(person.send("/faq 2"), [try_line("'Other'")]);
+}
+
+#[test]
 fn an_open_episode_ends_when_the_person_chooses_another_flow() {
     let mut person = Person::in_practice();
     person.send("he hits me");

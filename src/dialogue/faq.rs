@@ -23,6 +23,9 @@ pub struct Question {
     pub answer: String,
     /// Other words people use when they ask this.
     pub keywords: Vec<String>,
+    /// Flows the answer points to: named after it (`faq_try` in `bot.toml`) only when they
+    /// are on the person's menu, so an answer never points to a flow set aside.
+    pub flows: Vec<super::model::FlowId>,
 }
 
 /// How many questions a typed message is offered at most.
@@ -121,6 +124,7 @@ mod tests {
             question: text.to_owned(),
             answer: format!("About {id}."),
             keywords: keywords.iter().map(|word| (*word).to_owned()).collect(),
+            flows: Vec::new(),
         };
         Faq {
             questions: vec![

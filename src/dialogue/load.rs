@@ -82,13 +82,14 @@ fn load_with_screen<'a>(
     let mut bot = None;
     let mut broken_flow_files = 0;
 
-    let mut faq = Faq::default();
+    let mut parsed_faq = None;
     for file in files {
         if is_named(&file.path, CRISIS_FILE) {
             // Compiled on its own thread; collected below.
         } else if is_named(&file.path, FAQ_FILE) {
             match toml::from_str::<FaqFile>(&file.text) {
-                Ok(parsed) => faq = check_faq(file, parsed, &mut problems),
+                // Checked once the flow ids are known: an answer may offer flows.
+                Ok(parsed) => parsed_faq = Some((file, parsed)),
                 Err(error) => problems.push(toml_problem(file, &error)),
             }
         } else if is_named(&file.path, BOT_FILE) {
@@ -134,6 +135,11 @@ fn load_with_screen<'a>(
         // A flow named in a file that did not parse may well exist: reporting it as unknown
         // would only bury the real problem, the broken file, under echoes of it.
         complete: broken_flow_files == 0,
+    };
+
+    let faq = match parsed_faq {
+        Some((file, parsed)) => check_faq(file, parsed, &known_flows, &mut problems),
+        None => Faq::default(),
     };
 
     let mut flows = Vec::new();
@@ -238,8 +244,14 @@ fn is_named(path: &str, file_name: &str) -> bool {
         .is_some_and(|name| name == file_name)
 }
 
-/// Checks `faq.toml`: unique ids, short buttons, and answers that fit one message.
-fn check_faq(file: &SourceFile, parsed: FaqFile, problems: &mut Vec<Diagnostic>) -> Faq {
+/// Checks `faq.toml`: unique ids, short buttons, answers that fit one message, and flows
+/// offered that exist.
+fn check_faq(
+    file: &SourceFile,
+    parsed: FaqFile,
+    known_flows: &KnownFlows,
+    problems: &mut Vec<Diagnostic>,
+) -> Faq {
     let at =
         |span: Range<usize>, message: String| Diagnostic::at(&file.path, &file.text, span, message);
     let takeaways = parsed.takeaways.get_ref().trim();
@@ -317,12 +329,29 @@ fn check_faq(file: &SourceFile, parsed: FaqFile, problems: &mut Vec<Diagnostic>)
                 .help("shorten the answer"),
             );
         }
+        let mut flows = Vec::new();
+        for flow in raw.flows.iter().flatten() {
+            if known_flows.lacks(flow.get_ref()) {
+                problems.push(known_flows.suggest(
+                    at(
+                        flow.span(),
+                        format!(
+                            "question {number} offers unknown flow \"{}\"",
+                            flow.get_ref()
+                        ),
+                    ),
+                    flow.get_ref(),
+                ));
+            }
+            flows.push(FlowId(flow.get_ref().clone()));
+        }
         questions.push(Question {
             id: id.clone(),
             button: button.to_owned(),
             question: raw.question.get_ref().trim().to_owned(),
             answer: raw.answer.get_ref().trim().to_owned(),
             keywords: raw.keywords.clone().unwrap_or_default(),
+            flows,
         });
     }
     Faq {

@@ -558,6 +558,10 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "said above the questions that match what someone typed",
     ),
     (
+        "faq_try",
+        "added to an FAQ answer that offers flows, with {flows}: the titles of those the person is offered",
+    ),
+    (
         "takeaways_missing",
         "the reply to /takeaways when faq.toml is missing",
     ),

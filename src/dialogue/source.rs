@@ -112,6 +112,8 @@ pub struct QuestionFile {
     pub question: Spanned<String>,
     pub answer: Spanned<String>,
     pub keywords: Option<Vec<String>>,
+    /// Flows the answer points to, named after it only while the person is offered them.
+    pub flows: Option<Vec<Spanned<String>>>,
 }
 
 /// `bot.toml`: the bot's own messages and the flow `/start` opens.

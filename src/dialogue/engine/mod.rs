@@ -578,8 +578,26 @@ impl<'a> Turn<'a> {
         self.say(text);
     }
 
+    /// An FAQ answer, ending with the flows it points to that are on the person's menu: never
+    /// one set aside, nor one for another role.
     fn answer_question(&mut self, question: &Question) {
-        self.say(format!("{}\n\n{}", question.question, question.answer));
+        let titles: Vec<String> = self
+            .library
+            .menu_for(self.state.role, self.state.coaching_off)
+            .filter(|flow| question.flows.contains(&flow.id))
+            .map(|flow| format!("'{}'", flow.title))
+            .collect();
+        let mut text = format!("{}\n\n{}", question.question, question.answer);
+        if let Some((last, others)) = titles.split_last() {
+            let flows = if others.is_empty() {
+                last.clone()
+            } else {
+                format!("{} or {last}", others.join(", "))
+            };
+            text.push(' ');
+            text.push_str(&self.bot_message("faq_try").replace("{flows}", &flows));
+        }
+        self.say(text);
     }
 
     /// Offers FAQ questions as buttons, numbered as `/faq` numbers them.

@@ -261,6 +261,15 @@ impl Turn<'_> {
             "safety_back"
         });
         self.state.position = episode.paused;
+        // A flow about staying together that was set aside since is not picked up again.
+        if let Some((flow, _)) = self.current_step()
+            && self.held_back(flow)
+        {
+            self.state.position = None;
+            self.note("coaching_off");
+            self.show_menu();
+            return;
+        }
         self.show_current();
     }
 }
