@@ -389,3 +389,26 @@ fn faq_answers_point_to_flows_only_through_their_flows_list() {
         .expect("the affair question");
     assert!(infidelity.flows.iter().any(|flow| flow.0 == "forgiveness"));
 }
+
+/// The welcome asks about the person holding the phone, never about "either of you", and
+/// what a couple sees after a worrying answer is safe to be seen by the other partner.
+#[test]
+fn the_welcome_asks_about_each_person_and_its_reply_to_a_couple_is_safe_to_be_seen() {
+    let library = library();
+    let welcome = library.flow("welcome").expect("welcome");
+    for step in &welcome.steps {
+        for text in step.texts() {
+            let text = text.render(|_| None).to_lowercase();
+            assert!(!text.contains("either of you"), "{}: {text}", step.id);
+        }
+    }
+    let reply = welcome
+        .step("together_concern")
+        .and_then(|step| step.say.as_ref())
+        .expect("a reply for a couple")
+        .render(|_| None)
+        .to_lowercase();
+    for word in ["abuse", "violence", "hotpeachpages", "delete", "danger"] {
+        assert!(!reply.contains(word), "{word:?} in {reply:?}");
+    }
+}
