@@ -54,7 +54,12 @@ pub enum Command {
     /// Screen messages for crisis language: one message per line on stdin, one verdict per
     /// line on stdout (`ok`, or the kind found: `self-harm`, `violence`, `abuse`, followed by
     /// ` (unsure)` when the bot would ask a gentle question first).
-    Screen,
+    Screen {
+        /// Also say, on each line, which layer decided (patterns or classifier), what each
+        /// layer found alone, and the classifier's score for each kind.
+        #[arg(long)]
+        explain: bool,
+    },
     /// Print a new random master key for KINTSUGI_MASTER_KEY.
     Keygen {
         /// The key's id, written in front of everything it wraps (change it at each rotation).
@@ -101,7 +106,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Check { dir } => return check(dir),
         Command::Graph { flow } => graph(&flow),
         Command::Keygen { id } => keygen(&id),
-        Command::Screen => screen(),
+        Command::Screen { explain } => screen(explain),
         Command::Shell { record } => shell(record),
         Command::Load {
             people,
@@ -188,7 +193,7 @@ fn graph(flow_id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn screen() -> anyhow::Result<()> {
+fn screen(explain: bool) -> anyhow::Result<()> {
     use std::io::{BufRead, Write};
     let config = Config::from_env()?;
     let library = load_library(&config)?;
@@ -196,17 +201,41 @@ fn screen() -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     for line in std::io::stdin().lock().lines() {
         let line = line.context("cannot read standard input")?;
-        let verdict = match library.screen(&line) {
-            None => "ok".to_owned(),
-            Some(concern) => match concern.certainty {
-                crate::safety::Certainty::Clear => concern.kind.as_str().to_owned(),
-                crate::safety::Certainty::Unsure => format!("{} (unsure)", concern.kind.as_str()),
-            },
+        let Some(screen) = &library.screen else {
+            anyhow::bail!("the dialogue folder has no crisis-language.toml");
         };
-        writeln!(out, "{verdict}")?;
+        let explanation = screen.explain(&line);
+        if explain {
+            let scores = crate::safety::ConcernKind::ALL
+                .iter()
+                .map(|&kind| format!("{} {:.3}", kind.as_str(), explanation.scores.of(kind)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            writeln!(
+                out,
+                "{}\tdecided by: {}\tpatterns: {}\tclassifier: {}\tscores: {scores}",
+                verdict(explanation.concern),
+                explanation.decided_by.map_or("-", |layer| layer.as_str()),
+                verdict(explanation.patterns),
+                verdict(explanation.classifier),
+            )?;
+        } else {
+            writeln!(out, "{}", verdict(explanation.concern))?;
+        }
     }
     out.flush()?;
     Ok(())
+}
+
+/// A verdict as `kintsugi screen` prints it.
+fn verdict(concern: Option<crate::safety::Concern>) -> String {
+    match concern {
+        None => "ok".to_owned(),
+        Some(concern) => match concern.certainty {
+            crate::safety::Certainty::Clear => concern.kind.as_str().to_owned(),
+            crate::safety::Certainty::Unsure => format!("{} (unsure)", concern.kind.as_str()),
+        },
+    }
 }
 
 fn keygen(id: &str) -> anyhow::Result<()> {

@@ -377,7 +377,7 @@ fn neither_the_token_nor_what_people_write_reaches_the_log_even_at_trace_level()
         "my-private-words-27182",
         "a-pause-signal-31415",
         "a-promise-16180",
-        "i-want-to-kill-myself-but-this-is-a-test-14142",
+        "i-want-to-kill-myself-14142",
     ];
     let bot = Bot::start_with(&fake, &redis, token, "trace");
     // The whole ground-rules flow, every answer typed, a crisis message and /export on the way.
@@ -779,7 +779,7 @@ fn an_edited_message_or_a_photo_caption_with_crisis_words_gets_the_safety_reply(
     fake.wait_for_messages(ANA, 1, PATIENCE);
     // An ordinary edit is left alone.
     fake.edit_text(ANA, "/help please");
-    fake.send_photo(ANA, "us at the lake last summer");
+    fake.send_photo(ANA, "the two of us at my sister's wedding");
     let unreadable = fake.wait_for_text(ANA, 1, "I can only read words", PATIENCE);
     assert!(!unreadable.text.is_empty());
     let seen = fake.sent_to(ANA).len();

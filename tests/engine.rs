@@ -736,7 +736,10 @@ fn crisis_words_mid_flow_get_the_safety_reply_and_the_flow_waits_with_its_answer
 #[test]
 fn unsure_words_get_a_gentle_question_first() {
     let mut person = Person::in_practice();
-    assert_eq!(person.send("i cant go on like this"), ["Ask: self-harm?"]);
+    assert_eq!(
+        person.send("i just want it all to stop"),
+        ["Ask: self-harm?"]
+    );
     assert_eq!(person.buttons(), ["Yes", "No"]);
     assert_eq!(
         person.press("No"),
@@ -747,7 +750,10 @@ fn unsure_words_get_a_gentle_question_first() {
     );
     assert_eq!(person.step(), Some(("practice".into(), "name".into())));
 
-    assert_eq!(person.send("i cant go on"), ["Ask: self-harm?"]);
+    assert_eq!(
+        person.send("i just want it all to stop now"),
+        ["Ask: self-harm?"]
+    );
     assert_eq!(person.press("Yes"), ["Safety: self-harm."]);
     assert!(
         person
@@ -770,7 +776,10 @@ fn an_unsure_self_harm_message_while_a_violence_reply_waits_gets_the_self_harm_q
     };
     let mut person = Person::in_practice();
     assert_eq!(person.send("i am going to hurt him"), ["Safety: violence."]);
-    assert_eq!(person.send("i cant go on"), ["Ask: self-harm?"]);
+    assert_eq!(
+        person.send("i just want it all to stop now"),
+        ["Ask: self-harm?"]
+    );
     assert_eq!(person.buttons(), ["Yes", "No"]);
     assert_eq!(person.send("/continue"), ["Ask: self-harm?"]);
 
@@ -780,7 +789,10 @@ fn an_unsure_self_harm_message_while_a_violence_reply_waits_gets_the_self_harm_q
     assert_eq!(person.step(), None, "the flow still waits");
 
     // "Yes" turns the reply to the self-harm one.
-    assert_eq!(person.send("i cant go on"), ["Ask: self-harm?"]);
+    assert_eq!(
+        person.send("i just want it all to stop now"),
+        ["Ask: self-harm?"]
+    );
     assert_eq!(person.press("Yes"), ["Safety: self-harm."]);
     assert_eq!(kind(&person), Some((ConcernKind::SelfHarm, true)));
     assert_eq!(

@@ -22,7 +22,7 @@ use super::source::{
     BotFile, ChoiceFile, CommandFile, FaqFile, FlowFile, NoteFile, RuleFile, SourceFile, StepFile,
 };
 use super::template::{Template, is_answer_name};
-use crate::safety::{ConcernKind, CrisisScreen};
+use crate::safety::{BuildError, ConcernKind, CrisisScreen};
 
 /// The file that holds the bot's own messages rather than a flow.
 pub const BOT_FILE: &str = "bot.toml";
@@ -51,7 +51,7 @@ pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
         let crisis = files
             .iter()
             .find(|file| is_named(&file.path, CRISIS_FILE))
-            .map(|file| (file, scope.spawn(|| CrisisScreen::parse(&file.text))));
+            .map(|file| (file, scope.spawn(|| build_screen(&file.text))));
         load_with_screen(files, move || {
             crisis.map(|(file, compiling)| {
                 let compiled = compiling.join().unwrap_or_else(|_| {
@@ -64,6 +64,21 @@ pub fn load(files: &[SourceFile]) -> Result<Library, Diagnostics> {
                 (file, compiled)
             })
         })
+    })
+}
+
+/// The crisis screen from the pattern file's source, its problems as the file's diagnostics.
+fn build_screen(source: &str) -> Result<CrisisScreen, Vec<crate::safety::ScreenError>> {
+    CrisisScreen::parse(source).map_err(|error| match error {
+        BuildError::Patterns(problems) => problems,
+        BuildError::Model(error) => vec![crate::safety::ScreenError {
+            span: 0..0,
+            message: error.to_string(),
+            help: Some(
+                "the model in models/ is built into the binary: retrain it with                  tools/screen-model/train and rebuild"
+                    .to_owned(),
+            ),
+        }],
     })
 }
 

@@ -1,7 +1,19 @@
-//! Safety before coaching: the crisis-language screen that every text passes first. What the
-//! bot then says and does (a safety episode, the flow paused) is the engine's; this module
-//! only recognises.
+//! Safety before coaching: the crisis screen that every text passes first. What the bot then
+//! says and does (a safety episode, the flow paused) is the engine's; this module only
+//! recognises.
+//!
+//! - [`patterns`]: the coach's patterns from `dialogues/crisis-language.toml`, and the ignore list.
+//! - [`vectors`]: the static word-piece vectors the classifier reads (`models/word-vectors.bin`).
+//! - [`classifier`]: the learned layer (`models/crisis-screen.bin`), scored sentence by sentence.
+//! - [`training`]: how the classifier is trained from `corpus/safety/train/`.
+//! - [`screen`]: both layers combined into the verdict the bot acts on.
 
+pub mod classifier;
+pub mod patterns;
 pub mod screen;
+pub mod training;
+pub mod vectors;
 
-pub use screen::{Certainty, Concern, ConcernKind, CrisisScreen, ScreenError};
+pub use classifier::Classifier;
+pub use patterns::{Certainty, Concern, ConcernKind, PatternScreen, ScreenError};
+pub use screen::{BuildError, CrisisScreen, Explanation, Layer};

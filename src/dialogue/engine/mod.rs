@@ -149,7 +149,13 @@ impl Input {
     pub fn concern(&self, library: &Library) -> Option<Input> {
         let screened = match self {
             Input::Text(text) => text.as_str(),
-            Input::Command { argument, .. } if !argument.is_empty() => argument.as_str(),
+            // A flow's id after a command (`/start pillars`, a deep link) is the bot's own word,
+            // not something the person wrote.
+            Input::Command { argument, .. }
+                if !argument.is_empty() && library.flow(argument).is_none() =>
+            {
+                argument.as_str()
+            }
             _ => return None,
         };
         let concern = library.screen(screened)?;

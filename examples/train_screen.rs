@@ -1,0 +1,138 @@
+//! Trains the crisis screen's classifier from `corpus/safety/train/` and writes
+//! `models/crisis-screen.bin`: `cargo run --release --example train_screen`. The same corpus,
+//! word vectors and seed give the same file. Also prints how the layers do on the held-out
+//! split, which training never reads: `--evaluate` does only that, with the shipped model.
+//! `--cross-validated-scores` prints each training message's scores from the fold that did not
+//! see its writer, and writes nothing.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use kintsugi::safety::training::{self, Example, Figures, Settings};
+use kintsugi::safety::vectors::WordVectors;
+use kintsugi::safety::{Classifier, CrisisScreen, PatternScreen};
+
+/// Files by name, with their bytes.
+type Files = Vec<(String, Vec<u8>)>;
+
+fn read_folder(folder: &Path) -> anyhow::Result<(Vec<Example>, Files)> {
+    let mut files = Vec::new();
+    for entry in
+        std::fs::read_dir(folder).with_context(|| format!("cannot read {}", folder.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "jsonl") {
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            files.push((name, std::fs::read(&path)?));
+        }
+    }
+    files.sort();
+    let mut examples = Vec::new();
+    for (name, bytes) in &files {
+        let text = std::str::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8"))?;
+        examples.extend(training::parse_corpus(name, text).map_err(anyhow::Error::msg)?);
+    }
+    Ok((examples, files))
+}
+
+fn main() -> anyhow::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let evaluate_only = std::env::args().any(|arg| arg == "--evaluate");
+    let scores_only = std::env::args().any(|arg| arg == "--cross-validated-scores");
+    let vectors_bytes = std::fs::read(root.join("models/word-vectors.bin"))?;
+    let vectors = Arc::new(WordVectors::parse(&vectors_bytes)?);
+    let patterns = PatternScreen::parse(&std::fs::read_to_string(
+        root.join("dialogues/crisis-language.toml"),
+    )?)
+    .map_err(|problems| anyhow::anyhow!("the pattern file has problems: {problems:?}"))?;
+
+    let classifier = if evaluate_only {
+        Classifier::parse(
+            &std::fs::read(root.join("models/crisis-screen.bin"))?,
+            vectors,
+        )?
+    } else {
+        let (examples, files) = read_folder(&root.join("corpus/safety/train"))?;
+        let settings = Settings::default();
+        let trained = training::train(
+            &examples,
+            vectors,
+            &settings,
+            training::corpus_digest(&files),
+            training::sha256(&vectors_bytes),
+        );
+        let header = &trained.classifier.header;
+        println!(
+            "trained on {} messages; temperature {:.2}",
+            header.examples, header.temperature
+        );
+        for (kind, t) in kintsugi::safety::ConcernKind::ALL
+            .iter()
+            .zip(&header.thresholds)
+        {
+            println!(
+                "  {:9} unsure {:.3} clear {:.3}",
+                kind.as_str(),
+                t.unsure,
+                t.clear
+            );
+        }
+        let mut scores = trained.cross_validated.iter();
+        let cv = Figures::measure(&examples, |_| {
+            trained
+                .classifier
+                .concern(*scores.next().expect("one score each"))
+        });
+        println!("cross-validated by writer (classifier): {}", cv.summary());
+        if scores_only {
+            // One line a training message: its writer, label, cross-validated scores and the
+            // patterns' verdict, to weigh a way of combining the layers on training data.
+            {
+                for (e, s) in examples.iter().zip(&trained.cross_validated) {
+                    let p = patterns.check(&e.text).map_or("ok".to_owned(), |c| {
+                        format!("{}:{}", c.kind.as_str(), c.certainty.as_str())
+                    });
+                    println!(
+                        "{}\t{}\t{:.3}\t{:.3}\t{:.3}\t{}\t{}",
+                        e.group,
+                        e.label.map_or("none", |k| k.as_str()),
+                        s.0[0],
+                        s.0[1],
+                        s.0[2],
+                        p,
+                        e.text
+                    );
+                }
+            }
+            return Ok(());
+        }
+        std::fs::write(
+            root.join("models/crisis-screen.bin"),
+            trained.classifier.to_bytes(),
+        )?;
+        println!("wrote models/crisis-screen.bin");
+        trained.classifier
+    };
+
+    let (held_out, _) = read_folder(&root.join("corpus/safety/held-out"))?;
+    let screen = CrisisScreen::new(patterns.clone(), Arc::new(classifier));
+    println!("held-out ({} messages):", held_out.len());
+    println!(
+        "  combined    {}",
+        Figures::measure(&held_out, |t| screen.check(t)).summary()
+    );
+    println!(
+        "  classifier  {}",
+        Figures::measure(&held_out, |t| screen.explain(t).classifier).summary()
+    );
+    println!(
+        "  patterns    {}",
+        Figures::measure(&held_out, |t| patterns.check(t)).summary()
+    );
+    Ok(())
+}

@@ -1,0 +1,430 @@
+//! The learned layer of the crisis screen: a linear model over hashed word and character
+//! n-grams and a static sentence vector, with a calibrated score per kind and two thresholds
+//! (clear, unsure) per kind. A message is scored whole and in overlapping windows of words,
+//! and the highest score of each kind counts, so a concern inside a long message is not
+//! diluted. Pure: the model file's bytes in, scores out; training lives in
+//! [`super::training`].
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::patterns::normalise;
+use super::vectors::WordVectors;
+use super::{Certainty, Concern, ConcernKind};
+
+/// The classes the model tells apart: nothing, then the kinds in [`ConcernKind::ALL`] order.
+pub const CLASSES: usize = 4;
+/// The model file's first bytes.
+const MAGIC: &[u8; 8] = b"KSMODEL1";
+
+/// The model as shipped, and the word-vector table it reads (both in `models/`).
+pub const SHIPPED_MODEL: &[u8] = include_bytes!("../../models/crisis-screen.bin");
+pub const SHIPPED_VECTORS: &[u8] = include_bytes!("../../models/word-vectors.bin");
+
+/// A text's n-grams hashed into buckets, and its sentence vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features {
+    /// (bucket, value), sorted by bucket, scaled to length 1.
+    pub sparse: Vec<(u32, f32)>,
+    /// The mean word-piece vector, scaled by the model's `dense_weight`.
+    pub dense: Vec<f32>,
+}
+
+/// What the model file says about itself, before its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelHeader {
+    /// The SHA-256 of the corpus it was trained on (see `training::corpus_digest`).
+    pub corpus_sha256: String,
+    /// The SHA-256 of the word-vector table it was trained with.
+    pub vectors_sha256: String,
+    /// The seed of the shuffles.
+    pub seed: u64,
+    /// How many hash buckets the n-grams go into.
+    pub buckets: u32,
+    /// How much the sentence vector weighs beside the n-grams.
+    pub dense_weight: f32,
+    /// The temperature that calibrates the scores.
+    pub temperature: f32,
+    /// Per kind, in [`ConcernKind::ALL`] order: the scores from which a message is flagged.
+    pub thresholds: [Thresholds; 3],
+    /// How many messages it was trained on.
+    pub examples: usize,
+}
+
+/// The two scores that decide a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// At or above: the safety message at once.
+    pub clear: f32,
+    /// At or above (and below `clear`): a gentle question first.
+    pub unsure: f32,
+}
+
+/// The raw weights, as training makes them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weights {
+    pub bias: [f32; CLASSES],
+    /// `dims x CLASSES`, a row per dimension.
+    pub dense: Vec<f32>,
+    /// `buckets x CLASSES`, a row per bucket.
+    pub sparse: Vec<f32>,
+}
+
+/// The trained model, ready to score.
+pub struct Classifier {
+    pub header: ModelHeader,
+    weights: Weights,
+    vectors: Arc<WordVectors>,
+}
+
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Classifier({} buckets)", self.header.buckets)
+    }
+}
+
+/// Why a model file cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error("the crisis-screen model is damaged: {0}")]
+    Damaged(String),
+    #[error(transparent)]
+    Vectors(#[from] super::vectors::VectorsError),
+}
+
+/// The scores of one text: per kind, in [`ConcernKind::ALL`] order, the highest over its pieces.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scores(pub [f32; 3]);
+
+impl Scores {
+    /// The score of `kind`.
+    pub fn of(&self, kind: ConcernKind) -> f32 {
+        self.0[kind_index(kind)]
+    }
+}
+
+fn kind_index(kind: ConcernKind) -> usize {
+    ConcernKind::ALL
+        .iter()
+        .position(|&k| k == kind)
+        .expect("every kind is in ALL")
+}
+
+impl Classifier {
+    /// The model shipped in `models/`.
+    pub fn shipped() -> Result<Classifier, ModelError> {
+        let vectors = WordVectors::parse(SHIPPED_VECTORS)?;
+        Classifier::parse(SHIPPED_MODEL, Arc::new(vectors))
+    }
+
+    /// A model from its parts, as training makes it.
+    pub fn new(header: ModelHeader, weights: Weights, vectors: Arc<WordVectors>) -> Classifier {
+        Classifier {
+            header,
+            weights,
+            vectors,
+        }
+    }
+
+    /// Reads a model file written by [`Classifier::to_bytes`].
+    pub fn parse(bytes: &[u8], vectors: Arc<WordVectors>) -> Result<Classifier, ModelError> {
+        let damaged = |why: &str| ModelError::Damaged(why.to_owned());
+        let rest = bytes
+            .strip_prefix(MAGIC.as_slice())
+            .ok_or_else(|| damaged("it does not start with KSMODEL1"))?;
+        let (len, rest) = rest
+            .split_first_chunk::<4>()
+            .ok_or_else(|| damaged("it ends in its header"))?;
+        let len = u32::from_le_bytes(*len) as usize;
+        if rest.len() < len {
+            return Err(damaged("it ends in its header"));
+        }
+        let (header, rest) = rest.split_at(len);
+        let header: ModelHeader = serde_json::from_slice(header)
+            .map_err(|error| ModelError::Damaged(format!("its header: {error}")))?;
+        let dims = vectors.dims();
+        let buckets = header.buckets as usize;
+        let expected = (CLASSES + dims * CLASSES + buckets * CLASSES) * 4;
+        if rest.len() != expected || buckets == 0 {
+            return Err(damaged(
+                "its weights do not fit its header and the word vectors",
+            ));
+        }
+        let mut floats = rest
+            .chunks_exact(4)
+            .map(|chunk| f32::from_le_bytes(chunk.try_into().expect("four bytes")));
+        let mut bias = [0f32; CLASSES];
+        bias.iter_mut()
+            .for_each(|b| *b = floats.next().unwrap_or_default());
+        let dense: Vec<f32> = floats.by_ref().take(dims * CLASSES).collect();
+        let sparse: Vec<f32> = floats.collect();
+        if !bias
+            .iter()
+            .chain(&dense)
+            .chain(&sparse)
+            .all(|x| x.is_finite())
+        {
+            return Err(damaged("a weight is not a finite number"));
+        }
+        Ok(Classifier {
+            header,
+            weights: Weights {
+                bias,
+                dense,
+                sparse,
+            },
+            vectors,
+        })
+    }
+
+    /// The model file: magic, header length, header JSON, then the weights as little-endian
+    /// f32 (bias, dense rows, sparse rows).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = serde_json::to_vec(&self.header).expect("a header always serialises");
+        let mut out = MAGIC.to_vec();
+        out.extend((header.len() as u32).to_le_bytes());
+        out.extend(header);
+        for x in self
+            .weights
+            .bias
+            .iter()
+            .chain(&self.weights.dense)
+            .chain(&self.weights.sparse)
+        {
+            out.extend(x.to_le_bytes());
+        }
+        out
+    }
+
+    /// The word vectors this model reads.
+    pub fn vectors(&self) -> &Arc<WordVectors> {
+        &self.vectors
+    }
+
+    /// The concern the scores of `text` reach, if any: the most serious kind at or above its
+    /// clear threshold, else the most serious at or above its unsure one.
+    pub fn check(&self, text: &str) -> Option<Concern> {
+        self.concern(self.scores(text))
+    }
+
+    /// The concern `scores` reach, by the model's thresholds.
+    pub fn concern(&self, scores: Scores) -> Option<Concern> {
+        let reached = |certainty: Certainty| {
+            ConcernKind::ALL.into_iter().find(|&kind| {
+                let thresholds = self.header.thresholds[kind_index(kind)];
+                let threshold = match certainty {
+                    Certainty::Clear => thresholds.clear,
+                    Certainty::Unsure => thresholds.unsure,
+                };
+                scores.of(kind) >= threshold
+            })
+        };
+        Certainty::ALL
+            .into_iter()
+            .find_map(|certainty| reached(certainty).map(|kind| Concern { kind, certainty }))
+    }
+
+    /// The calibrated scores of `text`: per kind, the highest over the text's pieces.
+    pub fn scores(&self, text: &str) -> Scores {
+        self.scores_with(text, normalise)
+    }
+
+    /// [`Classifier::scores`], each piece read through `read` (normalising, and perhaps
+    /// taking out phrases) instead of [`normalise`] alone.
+    pub fn scores_with(&self, text: &str, read: impl Fn(&str) -> String) -> Scores {
+        let mut best = [0f32; 3];
+        for piece in pieces_with(text, read) {
+            let probabilities = self.probabilities(&self.features(&piece));
+            for (best, &p) in best.iter_mut().zip(&probabilities[1..]) {
+                *best = best.max(p);
+            }
+        }
+        Scores(best)
+    }
+
+    /// The features of one piece (already normalised words).
+    pub fn features(&self, words: &str) -> Features {
+        features(
+            words,
+            &self.vectors,
+            self.header.buckets,
+            self.header.dense_weight,
+        )
+    }
+
+    /// The calibrated probability of each class for one piece's features.
+    pub fn probabilities(&self, features: &Features) -> [f32; CLASSES] {
+        let logits = logits(&self.weights, features);
+        softmax(logits, self.header.temperature)
+    }
+}
+
+/// The raw scores of each class for `features`.
+pub fn logits(weights: &Weights, features: &Features) -> [f32; CLASSES] {
+    let mut z = weights.bias;
+    for (dim, &x) in features.dense.iter().enumerate() {
+        let row = &weights.dense[dim * CLASSES..(dim + 1) * CLASSES];
+        for (z, w) in z.iter_mut().zip(row) {
+            *z += w * x;
+        }
+    }
+    for &(bucket, x) in &features.sparse {
+        let at = bucket as usize * CLASSES;
+        let row = &weights.sparse[at..at + CLASSES];
+        for (z, w) in z.iter_mut().zip(row) {
+            *z += w * x;
+        }
+    }
+    z
+}
+
+/// Probabilities from raw scores, softened by `temperature`.
+pub fn softmax(logits: [f32; CLASSES], temperature: f32) -> [f32; CLASSES] {
+    let scaled = logits.map(|z| z / temperature);
+    let max = scaled.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp = scaled.map(|z| (z - max).exp());
+    let sum: f32 = exp.iter().sum();
+    exp.map(|e| e / sum)
+}
+
+/// The pieces a text is scored in, each as normalised words: the whole text; and when it is
+/// longer than [`SHORT`] words, windows of [`WINDOW`] words, each overlapping the last by half,
+/// so a concern in the middle of a long message is read on its own. (Windows did better than
+/// cutting at sentences on the training writers held out in turn: a sentence alone loses the
+/// "I'm not..." of the one before it.)
+pub fn pieces(text: &str) -> Vec<String> {
+    pieces_with(text, normalise)
+}
+
+/// [`pieces`], the text read through `read` instead of [`normalise`] alone.
+pub fn pieces_with(text: &str, read: impl Fn(&str) -> String) -> Vec<String> {
+    let whole = read(text);
+    let words: Vec<&str> = whole.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut out = Vec::new();
+    if words.len() > SHORT {
+        let mut start = 0;
+        while start < words.len() {
+            let end = (start + WINDOW).min(words.len());
+            out.push(words[start..end].join(" "));
+            if end == words.len() {
+                break;
+            }
+            start += WINDOW / 2;
+        }
+    }
+    out.insert(0, whole);
+    out
+}
+
+/// Texts of at most this many words are scored whole only.
+const SHORT: usize = 12;
+/// The width of a window over a long sentence, in words.
+const WINDOW: usize = 20;
+
+/// The features of `words` (normalised, separated by single spaces): word unigrams, bigrams
+/// and skip-bigrams, and character 3-5-grams of each word with its edges marked, hashed into
+/// `buckets`, counted sub-linearly and scaled to length 1; beside them the sentence vector.
+pub fn features(words: &str, vectors: &WordVectors, buckets: u32, dense_weight: f32) -> Features {
+    let tokens: Vec<&str> = words.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut hashed: Vec<u32> = Vec::with_capacity(tokens.len() * 16);
+    let bucket = |parts: &[&[u8]]| -> u32 {
+        let mut hash = FNV_OFFSET;
+        for part in parts {
+            for &byte in *part {
+                hash = (hash ^ byte as u64).wrapping_mul(FNV_PRIME);
+            }
+            hash = (hash ^ 0xff).wrapping_mul(FNV_PRIME);
+        }
+        (hash % buckets as u64) as u32
+    };
+    // Words within a few of a negation ("not", "never", "dont") also count as negated words, so
+    // "not suicidal" can weigh against "suicidal".
+    let mut negated = 0;
+    for (index, token) in tokens.iter().enumerate() {
+        hashed.push(bucket(&[b"w", token.as_bytes()]));
+        if negated > 0 {
+            hashed.push(bucket(&[b"n", token.as_bytes()]));
+            negated -= 1;
+        }
+        if NEGATIONS.contains(token) {
+            negated = NEGATION_SCOPE;
+        }
+        if let Some(next) = tokens.get(index + 1) {
+            hashed.push(bucket(&[b"b", token.as_bytes(), next.as_bytes()]));
+        }
+        if let Some(after) = tokens.get(index + 2) {
+            hashed.push(bucket(&[b"s", token.as_bytes(), after.as_bytes()]));
+        }
+        let marked: Vec<char> = std::iter::once('<')
+            .chain(token.chars())
+            .chain(std::iter::once('>'))
+            .collect();
+        let mut gram = String::new();
+        for n in 3..=5 {
+            for window in marked.windows(n) {
+                gram.clear();
+                gram.extend(window);
+                hashed.push(bucket(&[b"c", gram.as_bytes()]));
+            }
+        }
+    }
+    hashed.sort_unstable();
+    let mut sparse: Vec<(u32, f32)> = Vec::with_capacity(hashed.len());
+    for bucket in hashed {
+        match sparse.last_mut() {
+            Some((last, count)) if *last == bucket => *count += 1.0,
+            _ => sparse.push((bucket, 1.0)),
+        }
+    }
+    for (_, value) in &mut sparse {
+        *value = 1.0 + value.ln();
+    }
+    let norm = sparse.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        sparse.iter_mut().for_each(|(_, x)| *x /= norm);
+    }
+    let mut dense = vectors.embed(words);
+    dense.iter_mut().for_each(|x| *x *= dense_weight);
+    Features { sparse, dense }
+}
+
+/// Words that negate the few after them.
+const NEGATIONS: [&str; 22] = [
+    "not", "no", "never", "dont", "didnt", "doesnt", "isnt", "wasnt", "werent", "wont", "wouldnt",
+    "havent", "hasnt", "hadnt", "aint", "nothing", "nobody", "none", "neither", "nor", "without",
+    "arent",
+];
+/// How many words after a negation count as negated.
+const NEGATION_SCOPE: usize = 4;
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_texts_are_one_piece_and_long_ones_are_read_in_windows() {
+        assert_eq!(pieces("I can't do this"), ["i cant do this"]);
+        let words: Vec<String> = (0..45).map(|i| format!("w{i}")).collect();
+        let pieces = pieces(&words.join(" "));
+        assert_eq!(pieces[0], words.join(" "));
+        assert_eq!(pieces[1], words[0..20].join(" "));
+        assert_eq!(pieces[2], words[10..30].join(" "));
+        assert_eq!(pieces.last().unwrap(), &words[30..45].join(" "));
+        assert_eq!(pieces.len(), 5);
+    }
+
+    #[test]
+    fn features_have_length_one_and_sorted_buckets() {
+        let vectors = WordVectors::parse(SHIPPED_VECTORS).unwrap();
+        let f = features("i am not ok", &vectors, 1 << 12, 1.0);
+        let norm: f32 = f.sparse.iter().map(|(_, x)| x * x).sum();
+        assert!((norm - 1.0).abs() < 1e-4);
+        assert!(f.sparse.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(f.dense.len(), vectors.dims());
+        assert!(features("", &vectors, 16, 1.0).sparse.is_empty());
+    }
+}

@@ -1,0 +1,217 @@
+//! Static word-piece vectors: a table distilled from a sentence encoder (all-MiniLM-L6-v2, by
+//! `tools/screen-model/distill.py`), and the WordPiece split that finds a word's pieces in it. A
+//! text's vector is the mean of its pieces' rows, so words the corpus never used still land near
+//! their synonyms. Pure: parses bytes it is given, never panics on them.
+
+use std::collections::HashMap;
+
+/// The file's first bytes.
+const MAGIC: &[u8; 8] = b"KSWVEC01";
+/// Words longer than this are not split (as BERT's tokenizer does): they have no vector.
+const MAX_WORD_CHARS: usize = 100;
+
+/// The table: each piece's row, quantised to bytes with a scale per row.
+pub struct WordVectors {
+    dims: usize,
+    pieces: HashMap<Box<str>, u32>,
+    scales: Vec<f32>,
+    rows: Vec<i8>,
+}
+
+impl std::fmt::Debug for WordVectors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "WordVectors({} pieces x {})",
+            self.scales.len(),
+            self.dims
+        )
+    }
+}
+
+/// Why a vector file cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the word-vector table is damaged: {0}")]
+pub struct VectorsError(&'static str);
+
+impl WordVectors {
+    /// Reads the table written by the distillation script.
+    pub fn parse(bytes: &[u8]) -> Result<WordVectors, VectorsError> {
+        let mut reader = Reader { bytes, at: 0 };
+        if reader.take(MAGIC.len())? != MAGIC {
+            return Err(VectorsError("it does not start with KSWVEC01"));
+        }
+        let count = reader.u32()? as usize;
+        let dims = reader.u32()? as usize;
+        if dims == 0 || dims > 4096 || count > 1_000_000 {
+            return Err(VectorsError("its sizes are out of range"));
+        }
+        let mut pieces = HashMap::with_capacity(count);
+        for id in 0..count {
+            let len = reader.take(1)?[0] as usize;
+            let piece = std::str::from_utf8(reader.take(len)?)
+                .map_err(|_| VectorsError("a piece is not UTF-8"))?;
+            pieces.insert(piece.into(), id as u32);
+        }
+        let mut scales = Vec::with_capacity(count);
+        let mut rows = Vec::with_capacity(count * dims);
+        for _ in 0..count {
+            scales.push(f32::from_le_bytes(
+                reader.take(4)?.try_into().expect("four bytes"),
+            ));
+            rows.extend(reader.take(dims)?.iter().map(|&b| b as i8));
+        }
+        if reader.at != bytes.len() {
+            return Err(VectorsError("it has bytes after the last row"));
+        }
+        Ok(WordVectors {
+            dims,
+            pieces,
+            scales,
+            rows,
+        })
+    }
+
+    /// How many numbers a vector has.
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// The mean of the rows of every piece of every word in `words` (already lower case,
+    /// separated by spaces), scaled to length 1; all zeros when no word has pieces.
+    pub fn embed(&self, words: &str) -> Vec<f32> {
+        let mut sum = vec![0f32; self.dims];
+        let mut pieces = Vec::new();
+        for word in words.split(' ').filter(|word| !word.is_empty()) {
+            pieces.clear();
+            self.split(word, &mut pieces);
+            for &id in &pieces {
+                let id = id as usize;
+                let scale = self.scales[id];
+                let row = &self.rows[id * self.dims..(id + 1) * self.dims];
+                for (total, &value) in sum.iter_mut().zip(row) {
+                    *total += value as f32 * scale;
+                }
+            }
+        }
+        let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            sum.iter_mut().for_each(|x| *x /= norm);
+        }
+        sum
+    }
+
+    /// WordPiece: the longest known piece from the start, then the longest `##` piece from
+    /// there, and so on. A word with a part no piece covers has no pieces at all (BERT's
+    /// `[UNK]`, which the static model skips).
+    fn split(&self, word: &str, out: &mut Vec<u32>) {
+        let chars: Vec<(usize, char)> = word.char_indices().collect();
+        if chars.len() > MAX_WORD_CHARS {
+            return;
+        }
+        let first = out.len();
+        let mut key = String::with_capacity(word.len() + 2);
+        let mut start = 0;
+        while start < chars.len() {
+            let mut end = chars.len();
+            let mut found = None;
+            while end > start {
+                key.clear();
+                if start > 0 {
+                    key.push_str("##");
+                }
+                let from = chars[start].0;
+                let to = chars.get(end).map_or(word.len(), |&(at, _)| at);
+                key.push_str(&word[from..to]);
+                if let Some(&id) = self.pieces.get(key.as_str()) {
+                    found = Some(id);
+                    break;
+                }
+                end -= 1;
+            }
+            match found {
+                Some(id) => out.push(id),
+                None => {
+                    out.truncate(first);
+                    return;
+                }
+            }
+            start = end;
+        }
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8], VectorsError> {
+        let end = self
+            .at
+            .checked_add(len)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or(VectorsError("it ends too soon"))?;
+        let taken = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(taken)
+    }
+
+    fn u32(&mut self) -> Result<u32, VectorsError> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("four bytes"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table of three pieces in two dimensions.
+    fn tiny() -> WordVectors {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend(3u32.to_le_bytes());
+        bytes.extend(2u32.to_le_bytes());
+        for piece in ["pill", "##s", "sad"] {
+            bytes.push(piece.len() as u8);
+            bytes.extend(piece.as_bytes());
+        }
+        for row in [[127i8, 0], [0, 127], [-127, 0]] {
+            bytes.extend((1.0f32 / 127.0).to_le_bytes());
+            bytes.extend(row.iter().map(|&v| v as u8));
+        }
+        WordVectors::parse(&bytes).unwrap()
+    }
+
+    #[test]
+    fn words_split_into_the_longest_pieces() {
+        let vectors = tiny();
+        let mut pieces = Vec::new();
+        vectors.split("pills", &mut pieces);
+        assert_eq!(pieces, [0, 1]);
+        pieces.clear();
+        vectors.split("pillx", &mut pieces);
+        assert!(pieces.is_empty(), "a part no piece covers drops the word");
+    }
+
+    #[test]
+    fn a_text_is_the_normalised_mean_of_its_pieces() {
+        let vectors = tiny();
+        let v = vectors.embed("pills");
+        assert!((v[0] - v[1]).abs() < 1e-6 && (v[0] - 0.70710677).abs() < 1e-5);
+        assert_eq!(vectors.embed("nothing known"), [0.0, 0.0]);
+    }
+
+    #[test]
+    fn damaged_tables_are_refused() {
+        assert!(WordVectors::parse(b"KSWVEC01").is_err());
+        assert!(WordVectors::parse(b"nonsense").is_err());
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend(1u32.to_le_bytes());
+        bytes.extend(2u32.to_le_bytes());
+        bytes.extend([1, b'a', 0, 0, 0, 0, 1]);
+        assert!(WordVectors::parse(&bytes).is_err(), "a row cut short");
+    }
+}

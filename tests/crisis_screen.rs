@@ -1,0 +1,215 @@
+//! The crisis screen measured as people will meet it: on the held-out split of `corpus/safety/`,
+//! written by writers whose messages were never trained on, nor used to tune a pattern or a
+//! threshold. Also: the corpus keeps the shape it promises, the shipped model was trained from
+//! the corpus in the repo, and training gives the same model twice.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use kintsugi::safety::training::{self, Example, Figures, Settings};
+use kintsugi::safety::vectors::WordVectors;
+use kintsugi::safety::{Classifier, ConcernKind, CrisisScreen, PatternScreen};
+
+/// Every `.jsonl` file in `corpus/safety/<folder>`, by name, and the examples in them.
+fn corpus(folder: &str) -> (Vec<(String, Vec<u8>)>, Vec<Example>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus/safety")
+        .join(folder);
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .expect("the corpus folder")
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "jsonl"))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).expect("readable"))
+        })
+        .collect();
+    files.sort();
+    let examples = files
+        .iter()
+        .flat_map(|(name, bytes)| {
+            training::parse_corpus(name, std::str::from_utf8(bytes).expect("UTF-8"))
+                .unwrap_or_else(|error| panic!("{error}"))
+        })
+        .collect();
+    (files, examples)
+}
+
+fn count(examples: &[Example], label: Option<ConcernKind>) -> usize {
+    examples.iter().filter(|e| e.label == label).count()
+}
+
+#[test]
+fn the_corpus_has_the_size_and_split_it_promises() {
+    let (_, train) = corpus("train");
+    let (_, held_out) = corpus("held-out");
+    let total = train.len() + held_out.len();
+    assert!(total >= 3000, "{total} messages");
+    for kind in ConcernKind::ALL {
+        let all = count(&train, Some(kind)) + count(&held_out, Some(kind));
+        assert!(all >= 600, "{} {all}", kind.as_str());
+        let held = count(&held_out, Some(kind));
+        assert!(held >= 150, "held-out {} {held}", kind.as_str());
+    }
+    let pass = count(&train, None) + count(&held_out, None);
+    assert!(pass >= 1200, "{pass} that should pass");
+    assert!(
+        held_out.len() * 5 >= total,
+        "held-out {} of {total}",
+        held_out.len()
+    );
+    let train_writers: HashSet<&str> = train.iter().map(|e| e.group.as_str()).collect();
+    assert!(
+        held_out
+            .iter()
+            .all(|e| !train_writers.contains(e.group.as_str())),
+        "no writer is on both sides"
+    );
+}
+
+/// Word 3-grams of a message, as the corpus README defines a near-duplicate.
+fn shingles(text: &str) -> HashSet<String> {
+    let words: Vec<String> = kintsugi::safety::patterns::normalise(text)
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    if words.len() < 4 {
+        return HashSet::from([words.join(" ")]);
+    }
+    words.windows(3).map(|w| w.join(" ")).collect()
+}
+
+#[test]
+fn no_training_message_is_a_near_copy_of_a_held_out_one() {
+    let (_, train) = corpus("train");
+    let (_, held_out) = corpus("held-out");
+    let held: Vec<HashSet<String>> = held_out.iter().map(|e| shingles(&e.text)).collect();
+    let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (at, set) in held.iter().enumerate() {
+        for shingle in set {
+            index.entry(shingle).or_default().push(at);
+        }
+    }
+    let mut near = Vec::new();
+    for example in &train {
+        let set = shingles(&example.text);
+        let mut shared: HashMap<usize, usize> = HashMap::new();
+        for shingle in &set {
+            for &at in index.get(shingle.as_str()).into_iter().flatten() {
+                *shared.entry(at).or_default() += 1;
+            }
+        }
+        for (at, common) in shared {
+            let union = set.len() + held[at].len() - common;
+            if common as f64 / union as f64 >= 0.6 {
+                near.push((example.text.clone(), held_out[at].text.clone()));
+            }
+        }
+    }
+    assert!(near.is_empty(), "near copies: {near:#?}");
+}
+
+#[test]
+fn the_shipped_model_was_trained_from_the_corpus_in_the_repo() {
+    let (files, _) = corpus("train");
+    let model = Classifier::shipped().expect("the shipped model loads");
+    assert_eq!(
+        model.header.corpus_sha256,
+        training::corpus_digest(&files),
+        "corpus/safety/train changed since the model was trained: run tools/screen-model/train"
+    );
+    assert_eq!(
+        model.header.vectors_sha256,
+        training::sha256(kintsugi::safety::classifier::SHIPPED_VECTORS),
+        "the model was trained with other word vectors"
+    );
+}
+
+#[test]
+fn training_gives_the_same_model_twice_and_another_with_another_seed() {
+    let (_, train) = corpus("train");
+    let small: Vec<Example> = train.iter().step_by(12).cloned().collect();
+    let vectors =
+        Arc::new(WordVectors::parse(kintsugi::safety::classifier::SHIPPED_VECTORS).unwrap());
+    let settings = Settings {
+        buckets: 1 << 12,
+        epochs: 2,
+        runs: 2,
+        ..Settings::default()
+    };
+    let train_with = |settings: &Settings| {
+        training::train(
+            &small,
+            Arc::clone(&vectors),
+            settings,
+            "corpus".to_owned(),
+            "vectors".to_owned(),
+        )
+        .classifier
+        .to_bytes()
+    };
+    let first = train_with(&settings);
+    assert_eq!(first, train_with(&settings), "same corpus, same seed");
+    let other = Settings {
+        seed: settings.seed + 1,
+        ..settings.clone()
+    };
+    assert_ne!(first, train_with(&other), "the seed is used");
+    let vectors = Arc::clone(&vectors);
+    let parsed = Classifier::parse(&first, vectors).expect("a model file reads back");
+    assert_eq!(parsed.to_bytes(), first);
+}
+
+/// The figures on the held-out split, for the screen the bot uses and for each layer alone:
+/// recall at least 0.95 for each kind (the target), clear false alarms at most 0.02 (the
+/// target), all false alarms no more than measured. A change that makes the screen worse for
+/// people it has never seen fails here.
+#[test]
+fn the_held_out_figures_hold() {
+    let (_, held_out) = corpus("held-out");
+    let source = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues/crisis-language.toml"),
+    )
+    .expect("the pattern file");
+    let screen = CrisisScreen::parse(&source).expect("the screen builds");
+    let patterns = PatternScreen::parse(&source).expect("the patterns compile");
+    let combined = Figures::measure(&held_out, |text| screen.check(text));
+    let classifier = Figures::measure(&held_out, |text| screen.explain(text).classifier);
+    let alone = Figures::measure(&held_out, |text| patterns.check(text));
+    println!("held-out, combined:   {}", combined.summary());
+    println!("held-out, classifier: {}", classifier.summary());
+    println!("held-out, patterns:   {}", alone.summary());
+
+    for (kind, figures) in ConcernKind::ALL.iter().zip(&combined.kinds) {
+        assert!(
+            figures.recall() >= RECALL_FLOOR,
+            "{} recall {:.3}",
+            kind.as_str(),
+            figures.recall()
+        );
+    }
+    assert!(
+        combined.false_alarm_rate() <= FALSE_ALARM_CEILING,
+        "false alarms {:.3}",
+        combined.false_alarm_rate()
+    );
+    assert!(
+        combined.clear_false_alarm_rate() <= 0.02,
+        "clear false alarms {:.3}",
+        combined.clear_false_alarm_rate()
+    );
+    // The pair must do at least as well as the better layer alone on recall.
+    for index in 0..3 {
+        assert!(combined.kinds[index].flagged >= classifier.kinds[index].flagged);
+        assert!(combined.kinds[index].flagged >= alone.kinds[index].flagged);
+    }
+}
+
+/// The target for every kind (measured at the last training: 0.977, 0.980 and 0.971).
+const RECALL_FLOOR: f64 = 0.95;
+/// The target is 0.05; measured at the last training: 0.075 (0.011 of them clear). The
+/// classifier's thresholds and the way the layers combine were chosen on the training writers
+/// (at most 0.10 false alarms there), never on this split, so the ceiling is what was measured,
+/// rounded up, not the target: see the README.
+const FALSE_ALARM_CEILING: f64 = 0.08;
