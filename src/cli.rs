@@ -1,5 +1,6 @@
-//! The `kintsugi` command line: `shell`, `check` and `graph`. Reads configuration, builds the
-//! storage and hands over; errors for operators are precise and end with a non-zero exit.
+//! The `kintsugi` command line: `run` (the default), `shell`, `check`, `graph`, `load`,
+//! `screen` and `keygen`. Reads configuration, builds the storage and hands over; errors for
+//! operators are precise and end with a non-zero exit.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

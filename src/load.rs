@@ -6,8 +6,9 @@
 //! that hold on a noisy machine.
 //!
 //! It measures replies per second, bot-side latency (from `getUpdates` handing out an update
-//! to the first reply request arriving) at p50 and p99, Redis commands per update (from
-//! `INFO commandstats`), and the bot's peak memory (VmHWM).
+//! to the first reply request arriving) at p50 and p99, Redis commands per update (watched
+//! with `MONITOR` for two seconds after the measured window), and the bot's peak memory
+//! (VmHWM).
 //!
 //! A simulated person knows how many replies to wait for by running the same engine on a
 //! shadow copy of their state: the bot is deterministic, so the shadow stays in step.
