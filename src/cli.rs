@@ -199,12 +199,12 @@ fn screen(explain: bool) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let library = load_library(&config)?;
     let stdout = std::io::stdout();
+    let Some(screen) = &library.screen else {
+        anyhow::bail!("the dialogue folder has no crisis-language.toml");
+    };
     let mut out = std::io::BufWriter::new(stdout.lock());
     for line in std::io::stdin().lock().lines() {
         let line = line.context("cannot read standard input")?;
-        let Some(screen) = &library.screen else {
-            anyhow::bail!("the dialogue folder has no crisis-language.toml");
-        };
         let explanation = screen.explain(&line);
         if explain {
             let scores = crate::safety::ConcernKind::ALL

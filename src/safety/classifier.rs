@@ -227,14 +227,14 @@ impl Classifier {
 
     /// The calibrated scores of `text`: per kind, the highest over the text's pieces.
     pub fn scores(&self, text: &str) -> Scores {
-        self.scores_with(text, normalise)
+        self.scores_of_words(&normalise(text))
     }
 
-    /// [`Classifier::scores`], each piece read through `read` (normalising, and perhaps
-    /// taking out phrases) instead of [`normalise`] alone.
-    pub fn scores_with(&self, text: &str, read: impl Fn(&str) -> String) -> Scores {
+    /// [`Classifier::scores`] of a text already normalised (by [`normalise`], perhaps with
+    /// phrases taken out).
+    pub fn scores_of_words(&self, words: &str) -> Scores {
         let mut best = [0f32; 3];
-        for piece in pieces_with(text, read) {
+        for piece in pieces_of_words(words) {
             let probabilities = self.probabilities(&self.features(&piece));
             for (best, &p) in best.iter_mut().zip(&probabilities[1..]) {
                 *best = best.max(p);
@@ -294,12 +294,11 @@ pub fn softmax(logits: [f32; CLASSES], temperature: f32) -> [f32; CLASSES] {
 /// cutting at sentences on the training writers held out in turn: a sentence alone loses the
 /// "I'm not..." of the one before it.)
 pub fn pieces(text: &str) -> Vec<String> {
-    pieces_with(text, normalise)
+    pieces_of_words(&normalise(text))
 }
 
-/// [`pieces`], the text read through `read` instead of [`normalise`] alone.
-pub fn pieces_with(text: &str, read: impl Fn(&str) -> String) -> Vec<String> {
-    let whole = read(text);
+/// [`pieces`] of a text already normalised.
+pub fn pieces_of_words(whole: &str) -> Vec<String> {
     let words: Vec<&str> = whole.split(' ').filter(|w| !w.is_empty()).collect();
     let mut out = Vec::new();
     if words.len() > SHORT {
@@ -313,7 +312,7 @@ pub fn pieces_with(text: &str, read: impl Fn(&str) -> String) -> Vec<String> {
             start += WINDOW / 2;
         }
     }
-    out.insert(0, whole);
+    out.insert(0, whole.to_owned());
     out
 }
 

@@ -383,9 +383,13 @@ impl PatternScreen {
     /// The most serious concern in the text, if any (clear beats unsure; when several kinds
     /// are clear, self-harm > violence > abuse).
     pub fn check(&self, text: &str) -> Option<Concern> {
-        let text = self.screened(text);
+        self.check_screened(&self.screened(text))
+    }
+
+    /// [`PatternScreen::check`] of a text already [`screened`](Self::screened).
+    pub fn check_screened(&self, screened: &str) -> Option<Concern> {
         self.patterns
-            .matching(&text)
+            .matching(screened)
             .into_iter()
             .map(|index| self.concerns[index])
             .min_by_key(|concern| concern.rank())

@@ -86,11 +86,10 @@ impl CrisisScreen {
 
     /// The verdict on `text`, with what each layer found.
     pub fn explain(&self, text: &str) -> Explanation {
-        let patterns = self.patterns.check(text);
-        // The ignore phrases ("this is killing me") are taken out before the classifier reads.
-        let scores = self
-            .classifier
-            .scores_with(text, |piece| self.patterns.screened(piece));
+        // Normalised once, the ignore phrases ("this is killing me") taken out, for both layers.
+        let screened = self.patterns.screened(text);
+        let patterns = self.patterns.check_screened(&screened);
+        let scores = self.classifier.scores_of_words(&screened);
         let classifier = self
             .classifier
             .concern(scores)
