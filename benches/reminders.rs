@@ -54,7 +54,8 @@ async fn people_due(storage: &Storage, ids: std::ops::RangeInclusive<i64>, now: 
             .await
             .expect("save");
         storage
-            .schedule_reminder(PersonId(id), now)
+            .reminders()
+            .schedule(PersonId(id), now)
             .await
             .expect("schedule");
     }
@@ -85,7 +86,7 @@ fn main() {
         .expect("a runtime");
     let server = RedisServer::start();
     let _runtime_context = runtime.enter();
-    let storage = Storage::redis(
+    let storage = Storage::new(
         RedisStore::connect(&server.url(), PREFIX, Retention(None)).expect("a redis client"),
     );
     let now = Utc::now().timestamp();
@@ -113,7 +114,11 @@ fn main() {
     let mut claimed = 0;
     runtime.block_on(async {
         loop {
-            let batch = storage.claim_due(now, BATCH, 300).await.expect("claim");
+            let batch = storage
+                .reminders()
+                .claim_due(now, BATCH, 300)
+                .await
+                .expect("claim");
             if batch.is_empty() {
                 break;
             }

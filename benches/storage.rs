@@ -37,14 +37,13 @@ fn storage(c: &mut Criterion) {
     let server = kintsugi::testkit::RedisServer::start();
     let retention = Retention(Some(std::time::Duration::from_secs(3600)));
     let redis_store = RedisStore::connect(&server.url(), "bench", retention).expect("redis");
-    let redis = Storage::redis(redis_store.clone());
+    let redis = Storage::new(redis_store.clone());
     let key = kintsugi::vault::MasterKey::parse(&kintsugi::vault::MasterKey::generate("bench"))
         .expect("a key");
-    let sealed = Storage::redis(redis_store.clone())
+    let sealed = Storage::new(redis_store.clone())
         .with_vault(kintsugi::vault::Vault::new(key, Vec::new()).expect("a vault"));
     let directory = tempfile::tempdir().expect("a temporary directory");
-    let embedded =
-        Storage::embedded(EmbeddedStore::open(directory.path(), retention).expect("redb"));
+    let embedded = Storage::new(EmbeddedStore::open(directory.path(), retention).expect("redb"));
 
     let mut group = c.benchmark_group("state round trip");
     group.bench_function("baseline: redis PING", |b| {

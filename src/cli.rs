@@ -333,11 +333,11 @@ pub async fn open_checked_storage(config: &Config, telegram: bool) -> anyhow::Re
 /// vault).
 pub fn open_storage(config: &Config) -> anyhow::Result<Storage> {
     Ok(match &config.redis_url {
-        Some(url) => Storage::redis(
+        Some(url) => Storage::new(
             RedisStore::connect(url, &config.redis_prefix, config.retention)
                 .context("REDIS_URL is not a usable Redis address")?,
         ),
-        None => Storage::embedded(
+        None => Storage::new(
             EmbeddedStore::open(&config.data_dir, config.retention).with_context(|| {
                 format!(
                     "cannot open the embedded store in {} (set KINTSUGI_DATA_DIR to another folder)",

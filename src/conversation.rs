@@ -29,22 +29,25 @@ async fn apply(
 ) -> Result<(), StorageError> {
     for effect in effects {
         match effect {
-            Effect::ScheduleReminder { due } => storage.schedule_reminder(person, *due).await?,
+            Effect::ScheduleReminder { due } => storage.reminders().schedule(person, *due).await?,
             // Carried out instead of the save, in `handle_update`.
             Effect::Forget => {}
-            Effect::CancelReminder => storage.cancel_reminder(person).await?,
+            Effect::CancelReminder => storage.reminders().cancel(person).await?,
             Effect::ScheduleNextCheckin => {
                 let Some(schedule) = &state.checkin else {
                     continue;
                 };
                 // A new time or zone brings no second reminder on a day one already went out.
-                let last_sent = storage.last_sent(person).await?;
+                let last_sent = storage.reminders().last_sent(person).await?;
                 let skip_through = last_sent
                     .and_then(|sent| DateTime::from_timestamp(sent, 0))
                     .map(|sent| schedule.local_date(sent));
                 let now = DateTime::from_timestamp(now, 0).unwrap_or_default();
                 let due = schedule.next_due(now, skip_through);
-                storage.schedule_reminder(person, due.timestamp()).await?;
+                storage
+                    .reminders()
+                    .schedule(person, due.timestamp())
+                    .await?;
             }
         }
     }

@@ -1,23 +1,21 @@
-//! One input for one person against a real (embedded) store: the engine's decision written
-//! with compare-and-set, and Telegram's redeliveries applied once.
+//! One input for one person against the in-memory store (which passes the same conformance
+//! suite as Redis and the embedded store): the engine's decision written with compare-and-set,
+//! and Telegram's redeliveries applied once.
 
 use std::path::Path;
 
 use kintsugi::conversation::{REDELIVERY_WINDOW_SECONDS, handle_update};
 use kintsugi::dialogue::{Input, Library};
 use kintsugi::dialogue_dir::load_dir;
-use kintsugi::storage::{EmbeddedStore, PersonId, Retention, Storage};
+use kintsugi::storage::{MemoryStore, PersonId, Retention, Storage};
 
 const NOW: i64 = 1_800_000_000;
 const PERSON: PersonId = PersonId(7);
 
-fn setup() -> (Library, Storage, tempfile::TempDir) {
+fn setup() -> (Library, Storage, ()) {
     let library = load_dir(Path::new("tests/fixtures/engine")).expect("the fixtures load");
-    let directory = tempfile::tempdir().expect("a temporary folder");
-    let storage = Storage::embedded(
-        EmbeddedStore::open(directory.path(), Retention(None)).expect("an embedded store"),
-    );
-    (library, storage, directory)
+    let storage = Storage::new(MemoryStore::new(Retention(None)));
+    (library, storage, ())
 }
 
 #[tokio::test]
@@ -67,10 +65,13 @@ async fn setting_up_check_ins_schedules_the_reminder_and_turning_them_off_remove
     )
     .await;
     // 18:30 in Berlin on 15 January 2027 is 17:30 UTC, later the same day as NOW.
-    let due = storage.reminder_due(PERSON).await.expect("read");
+    let due = storage.reminders().due_at(PERSON).await.expect("read");
     assert_eq!(due, Some(NOW + 9 * 3600 + 1800));
     walk(&library, &storage, &["/checkin off"], NOW).await;
-    assert_eq!(storage.reminder_due(PERSON).await.expect("read"), None);
+    assert_eq!(
+        storage.reminders().due_at(PERSON).await.expect("read"),
+        None
+    );
 }
 
 /// Walks `inputs` (a `press:` prefix presses the button with that label) at `now`.
@@ -111,12 +112,22 @@ async fn moving_to_a_new_zone_brings_no_second_reminder_that_day() {
     .await;
     let first = NOW + 3600;
     assert_eq!(
-        storage.reminder_due(PERSON).await.expect("read"),
+        storage.reminders().due_at(PERSON).await.expect("read"),
         Some(first)
     );
     // It is sent.
-    let claimed = storage.claim_due(first, 10, 300).await.expect("claim");
-    assert!(storage.mark_sending(claimed[0]).await.expect("mark"));
+    let claimed = storage
+        .reminders()
+        .claim_due(first, 10, 300)
+        .await
+        .expect("claim");
+    assert!(
+        storage
+            .reminders()
+            .mark_sending(claimed[0])
+            .await
+            .expect("mark")
+    );
 
     // An hour later they move their zone to New York, where 10:00 that same day is still ahead.
     let later = first + 3600;
@@ -134,6 +145,6 @@ async fn moving_to_a_new_zone_brings_no_second_reminder_that_day() {
     )
     .await;
     // 10:00 in New York on 16 January, not on the 15th: 15:00 UTC the next day.
-    let next = storage.reminder_due(PERSON).await.expect("read");
+    let next = storage.reminders().due_at(PERSON).await.expect("read");
     assert_eq!(next, Some(NOW + 7 * 3600 + 24 * 3600));
 }

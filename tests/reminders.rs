@@ -78,7 +78,8 @@ async fn people_due(storage: &Storage, people: i64) -> i64 {
             .await
             .expect("save");
         storage
-            .schedule_reminder(PersonId(id), due)
+            .reminders()
+            .schedule(PersonId(id), due)
             .await
             .expect("schedule");
     }
@@ -86,7 +87,7 @@ async fn people_due(storage: &Storage, people: i64) -> i64 {
 }
 
 fn redis_storage(server: &RedisServer) -> Storage {
-    Storage::redis(
+    Storage::new(
         RedisStore::connect(&server.url(), "test", Retention(None)).expect("a redis client"),
     )
 }
@@ -136,7 +137,7 @@ async fn two_workers_and_a_thousand_due_reminders_send_each_exactly_once() {
     let next = at("2026-11-27T08:00:00Z").timestamp();
     for id in [1, 500, 1000] {
         assert_eq!(
-            setup.reminder_due(PersonId(id)).await.expect("due"),
+            setup.reminders().due_at(PersonId(id)).await.expect("due"),
             Some(next)
         );
     }
@@ -181,7 +182,7 @@ async fn on_redis_a_worker_that_dies_mid_batch_loses_none_and_repeats_none() {
 #[tokio::test]
 async fn on_the_embedded_store_a_worker_that_dies_mid_batch_loses_none_and_repeats_none() {
     let directory = tempfile::tempdir().expect("a temporary folder");
-    let storage = Storage::embedded(
+    let storage = Storage::new(
         EmbeddedStore::open(directory.path(), Retention(None)).expect("an embedded store"),
     );
     a_worker_that_dies_mid_batch_loses_none_and_repeats_none(storage).await;
@@ -202,7 +203,7 @@ async fn after_downtime_an_old_reminder_is_skipped_to_its_next_occurrence() {
     assert!(recorder.sent().is_empty(), "no burst of old reminders");
     let next = at("2026-11-27T08:00:00Z").timestamp();
     assert_eq!(
-        storage.reminder_due(PersonId(2)).await.expect("due"),
+        storage.reminders().due_at(PersonId(2)).await.expect("due"),
         Some(next)
     );
 }
@@ -224,8 +225,14 @@ async fn reminders_stop_for_a_person_who_blocked_the_bot_or_turned_them_off() {
         .await
         .expect("a pass");
     assert_eq!((pass.sent, pass.stopped), (1, 2));
-    assert_eq!(storage.reminder_due(PersonId(2)).await.expect("due"), None);
-    assert_eq!(storage.reminder_due(PersonId(3)).await.expect("due"), None);
+    assert_eq!(
+        storage.reminders().due_at(PersonId(2)).await.expect("due"),
+        None
+    );
+    assert_eq!(
+        storage.reminders().due_at(PersonId(3)).await.expect("due"),
+        None
+    );
     assert!(!storage.is_reachable(PersonId(3), 0).await.expect("read"));
     let again = run_pass(
         &storage,
@@ -281,7 +288,8 @@ async fn a_reminder_waits_while_a_safety_episode_is_open() {
     );
     // Not dropped: the next occurrence waits for tomorrow.
     let next = storage
-        .reminder_due(PersonId(1))
+        .reminders()
+        .due_at(PersonId(1))
         .await
         .expect("due")
         .expect("still scheduled");

@@ -1,12 +1,16 @@
-//! One conformance suite for both storage backends. Every behaviour is a function taking a
-//! `Storage`; the `conformance!` macro runs it twice: against a real `redis-server` started on a
-//! free loopback port, and against the embedded redb store in a temporary directory.
+//! One conformance suite for every store. Every behaviour is a function taking a `Backend`; the
+//! `conformance!` macro runs it three times: against a real `redis-server` started on a free
+//! loopback port, against the embedded redb store in a temporary directory, and against the
+//! in-memory store.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kintsugi::dialogue::{Answer, FlowId, PersonState, Role};
-use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Saved, Storage};
+use kintsugi::storage::{
+    DueReminder, EmbeddedStore, MemoryStore, PersonId, PersonStore, RedisStore, Retention, Saved,
+    Storage,
+};
 use kintsugi::testkit::RedisServer;
 use kintsugi::vault::{MasterKey, Vault};
 
@@ -18,6 +22,7 @@ struct Backend {
     storage: Storage,
     _server: Option<RedisServer>,
     _directory: Option<tempfile::TempDir>,
+    memory: Option<MemoryStore>,
 }
 
 /// A vault with a fresh master key called `id`.
@@ -39,7 +44,21 @@ impl Backend {
             (None, Some(directory)) => {
                 std::fs::read(directory.path().join("kintsugi.redb")).expect("the redb file")
             }
-            (None, None) => unreachable!("every backend has a server or a directory"),
+            (None, None) => {
+                // Memory has no file: what it holds is what it gives back.
+                let memory = self.memory.as_ref().expect("the memory store");
+                let mut held = Vec::new();
+                for person in 0..100 {
+                    let raw = tokio::task::block_in_place(|| {
+                        tokio::runtime::Handle::current()
+                            .block_on(memory.read_state(PersonId(person), NOW))
+                    })
+                    .expect("read");
+                    held.extend(raw.data.unwrap_or_default().into_bytes());
+                    held.extend(raw.key.unwrap_or_default().into_bytes());
+                }
+                held
+            }
         }
     }
 }
@@ -48,9 +67,10 @@ fn redis_backend(retention: Retention) -> Backend {
     let server = RedisServer::start();
     let store = RedisStore::connect(&server.url(), "test", retention).expect("a redis client");
     Backend {
-        storage: Storage::redis(store).with_vault(vault("k1")),
+        storage: Storage::new(store).with_vault(vault("k1")),
         _server: Some(server),
         _directory: None,
+        memory: None,
     }
 }
 
@@ -58,13 +78,24 @@ fn embedded_backend(retention: Retention) -> Backend {
     let directory = tempfile::tempdir().expect("a temporary directory");
     let store = EmbeddedStore::open(directory.path(), retention).expect("an embedded store");
     Backend {
-        storage: Storage::embedded(store).with_vault(vault("k1")),
+        storage: Storage::new(store).with_vault(vault("k1")),
         _server: None,
         _directory: Some(directory),
+        memory: None,
     }
 }
 
-/// Runs each listed behaviour against both backends, as two tests in a module per behaviour.
+fn memory_backend(retention: Retention) -> Backend {
+    let store = MemoryStore::new(retention);
+    Backend {
+        storage: Storage::new(store.clone()).with_vault(vault("k1")),
+        _server: None,
+        _directory: None,
+        memory: Some(store),
+    }
+}
+
+/// Runs each listed behaviour against every store, as three tests in a module per behaviour.
 macro_rules! conformance {
     ($($behaviour:ident),* $(,)?) => {$(
         mod $behaviour {
@@ -75,6 +106,10 @@ macro_rules! conformance {
             #[tokio::test]
             async fn on_the_embedded_store() {
                 super::$behaviour(super::embedded_backend(super::retention())).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn in_memory() {
+                super::$behaviour(super::memory_backend(super::retention())).await;
             }
         }
     )*};
@@ -92,6 +127,10 @@ conformance!(
     a_wrong_or_missing_master_key_is_a_clear_error_and_loses_nothing,
     a_rotated_master_key_still_opens_old_data_and_rewraps_it,
     two_instances_starting_at_once_with_different_keys_cannot_both_take_the_store,
+    a_scheduled_reminder_replaces_the_pending_one_and_can_be_cancelled,
+    a_claimed_reminder_is_leased_and_comes_back_when_the_lease_ends,
+    each_occurrence_is_marked_as_sending_once,
+    forgetting_a_person_removes_their_pending_reminder,
 );
 
 fn retention() -> Retention {
@@ -281,7 +320,8 @@ async fn deleting_a_person_removes_every_key_and_only_theirs(backend: Backend) {
             .expect("write");
         backend
             .storage
-            .schedule_reminder(person, NOW + 60)
+            .reminders()
+            .schedule(person, NOW + 60)
             .await
             .expect("schedule");
     }
@@ -303,12 +343,22 @@ async fn deleting_a_person_removes_every_key_and_only_theirs(backend: Backend) {
         Vec::<String>::new()
     );
     assert_eq!(
-        backend.storage.reminder_due(leaving).await.expect("due"),
+        backend
+            .storage
+            .reminders()
+            .due_at(leaving)
+            .await
+            .expect("due"),
         None,
         "their reminder goes too"
     );
     assert_eq!(
-        backend.storage.reminder_due(staying).await.expect("due"),
+        backend
+            .storage
+            .reminders()
+            .due_at(staying)
+            .await
+            .expect("due"),
         Some(NOW + 60)
     );
     let gone = backend.storage.load(leaving, NOW).await.expect("load");
@@ -441,6 +491,89 @@ async fn two_instances_starting_at_once_with_different_keys_cannot_both_take_the
     winner.check_vault().await.expect("the winner's key fits");
 }
 
+async fn a_scheduled_reminder_replaces_the_pending_one_and_can_be_cancelled(backend: Backend) {
+    let queue = backend.storage.reminders();
+    let person = PersonId(50);
+    assert_eq!(queue.due_at(person).await.expect("due"), None);
+    queue.schedule(person, NOW + 60).await.expect("schedule");
+    queue.schedule(person, NOW + 120).await.expect("reschedule");
+    assert_eq!(queue.due_at(person).await.expect("due"), Some(NOW + 120));
+    assert!(
+        queue
+            .claim_due(NOW + 60, 10, 30)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "the replaced time is gone"
+    );
+    queue.cancel(person).await.expect("cancel");
+    assert_eq!(queue.due_at(person).await.expect("due"), None);
+    assert!(
+        queue
+            .claim_due(NOW + 999, 10, 30)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+}
+
+async fn a_claimed_reminder_is_leased_and_comes_back_when_the_lease_ends(backend: Backend) {
+    let queue = backend.storage.reminders();
+    for id in 1..=3 {
+        queue
+            .schedule(PersonId(id), NOW + id)
+            .await
+            .expect("schedule");
+    }
+    let claimed = queue.claim_due(NOW + 2, 10, 30).await.expect("claim");
+    let due = |id: i64| DueReminder {
+        person: PersonId(id),
+        occurrence: NOW + id,
+    };
+    assert_eq!(claimed, vec![due(1), due(2)], "due ones only, in order");
+    assert!(
+        queue.claim_due(NOW + 3, 10, 30).await.expect("claim") == vec![due(3)],
+        "leased ones are not claimed twice"
+    );
+    assert_eq!(
+        queue.claim_due(NOW + 40, 1, 30).await.expect("claim"),
+        vec![due(1)],
+        "after the lease, at most `limit`"
+    );
+}
+
+async fn each_occurrence_is_marked_as_sending_once(backend: Backend) {
+    let queue = backend.storage.reminders();
+    let person = PersonId(60);
+    queue.schedule(person, NOW).await.expect("schedule");
+    let due = DueReminder {
+        person,
+        occurrence: NOW,
+    };
+    assert!(queue.mark_sending(due).await.expect("mark"));
+    assert!(!queue.mark_sending(due).await.expect("mark again"));
+    assert_eq!(queue.last_sent(person).await.expect("last"), Some(NOW));
+    queue.unmark_sending(due).await.expect("unmark");
+    assert_eq!(queue.last_sent(person).await.expect("last"), None);
+    assert!(queue.mark_sending(due).await.expect("mark after unmark"));
+    // The mark stays with the person when the next occurrence is scheduled.
+    queue.schedule(person, NOW + 86_400).await.expect("next");
+    assert_eq!(queue.last_sent(person).await.expect("last"), Some(NOW));
+}
+
+async fn forgetting_a_person_removes_their_pending_reminder(backend: Backend) {
+    let queue = backend.storage.reminders();
+    queue.schedule(PersonId(70), NOW).await.expect("schedule");
+    queue.schedule(PersonId(71), NOW).await.expect("schedule");
+    backend
+        .storage
+        .delete_person(PersonId(70))
+        .await
+        .expect("delete");
+    assert_eq!(queue.due_at(PersonId(70)).await.expect("due"), None);
+    assert_eq!(queue.due_at(PersonId(71)).await.expect("due"), Some(NOW));
+}
+
 #[tokio::test]
 async fn every_redis_key_of_a_person_expires() {
     let backend = redis_backend(retention());
@@ -488,7 +621,7 @@ async fn a_sealed_state_copied_to_another_person_does_not_open() {
 async fn redis_keys_of_one_person_share_a_hash_tag_under_the_prefix() {
     let server = RedisServer::start();
     let store = RedisStore::connect(&server.url(), "bot-a", retention()).expect("a client");
-    Storage::redis(store)
+    Storage::new(store)
         .save(PersonId(314), &state_with("a", "b"), 0, NOW)
         .await
         .expect("save");
@@ -499,8 +632,8 @@ async fn redis_keys_of_one_person_share_a_hash_tag_under_the_prefix() {
 #[tokio::test]
 async fn two_bots_with_different_prefixes_share_a_redis_without_meeting() {
     let server = RedisServer::start();
-    let a = Storage::redis(RedisStore::connect(&server.url(), "bot-a", retention()).expect("a"));
-    let b = Storage::redis(RedisStore::connect(&server.url(), "bot-b", retention()).expect("b"));
+    let a = Storage::new(RedisStore::connect(&server.url(), "bot-a", retention()).expect("a"));
+    let b = Storage::new(RedisStore::connect(&server.url(), "bot-b", retention()).expect("b"));
     a.save(PersonId(1), &state_with("x", "from a"), 0, NOW)
         .await
         .expect("save");
@@ -517,7 +650,7 @@ async fn two_bots_with_different_prefixes_share_a_redis_without_meeting() {
 async fn redis_recovers_by_itself_when_the_server_comes_back() {
     let mut server = RedisServer::start();
     let storage =
-        Storage::redis(RedisStore::connect(&server.url(), "test", retention()).expect("a client"));
+        Storage::new(RedisStore::connect(&server.url(), "test", retention()).expect("a client"));
     storage.load(PersonId(1), NOW).await.expect("load");
     server.stop();
     assert!(storage.load(PersonId(1), NOW).await.is_err());
@@ -576,13 +709,13 @@ async fn the_embedded_store_keeps_state_across_a_reopen() {
     let directory = tempfile::tempdir().expect("a temporary directory");
     let state = state_with("hurt", "kept");
     {
-        let store = Storage::embedded(
+        let store = Storage::new(
             EmbeddedStore::open(directory.path(), retention()).expect("an embedded store"),
         );
         store.save(PersonId(3), &state, 0, NOW).await.expect("save");
     }
     let reopened =
-        Storage::embedded(EmbeddedStore::open(directory.path(), retention()).expect("reopen"));
+        Storage::new(EmbeddedStore::open(directory.path(), retention()).expect("reopen"));
     let stored = reopened.load(PersonId(3), NOW).await.expect("load");
     assert_eq!((stored.version, stored.state), (1, state));
 }
@@ -640,5 +773,10 @@ mod the_last_update_is_written_with_the_state {
     #[tokio::test]
     async fn on_the_embedded_store() {
         check(super::embedded_backend(super::retention())).await;
+    }
+
+    #[tokio::test]
+    async fn in_memory() {
+        check(super::memory_backend(super::retention())).await;
     }
 }

@@ -38,7 +38,7 @@ struct Harness {
 impl Harness {
     fn new() -> Harness {
         let directory = tempfile::tempdir().expect("a temporary folder");
-        let storage = Storage::embedded(
+        let storage = Storage::new(
             EmbeddedStore::open(directory.path(), Retention(None)).expect("an embedded store"),
         );
         Harness::with(storage, directory, FloodLimit::default())
@@ -68,7 +68,7 @@ impl Harness {
             .local_addr()
             .expect("its address")
             .port();
-        let storage = Storage::redis(
+        let storage = Storage::new(
             RedisStore::connect(
                 &format!("redis://127.0.0.1:{port}/"),
                 "test",
@@ -373,7 +373,7 @@ async fn the_keyboard_is_inline_under_the_message() {
 #[tokio::test]
 async fn a_flood_gets_one_gentle_note_and_the_rest_is_dropped() {
     let directory = tempfile::tempdir().expect("a temporary folder");
-    let storage = Storage::embedded(
+    let storage = Storage::new(
         EmbeddedStore::open(directory.path(), Retention(None)).expect("an embedded store"),
     );
     let limit = FloodLimit {

@@ -94,6 +94,7 @@ pub async fn run_pass<D: Deliver>(
 ) -> Result<Pass, WorkerError> {
     let mut pass = Pass::default();
     let claimed = storage
+        .reminders()
         .claim_due(
             now.timestamp(),
             settings.batch,
@@ -126,7 +127,7 @@ async fn handle<D: Deliver>(
     let stored = storage.load(due.person, now.timestamp()).await?;
     let reachable = storage.is_reachable(due.person, now.timestamp()).await?;
     let Some(schedule) = stored.state.checkin.filter(|_| reachable) else {
-        storage.cancel_reminder(due.person).await?;
+        storage.reminders().cancel(due.person).await?;
         pass.stopped += 1;
         return Ok(());
     };
@@ -135,12 +136,12 @@ async fn handle<D: Deliver>(
         Catchup::Skip => pass.skipped += 1,
         // Nothing about check-ins while someone may be in crisis.
         Catchup::Send if stored.state.safety.is_some() => pass.paused += 1,
-        Catchup::Send if !storage.mark_sending(due).await? => pass.already_sent += 1,
+        Catchup::Send if !storage.reminders().mark_sending(due).await? => pass.already_sent += 1,
         Catchup::Send => match deliver.deliver(due.person, due.occurrence).await {
             Ok(Delivered::Yes) => pass.sent += 1,
             Err(error) => {
                 if !error.maybe_sent {
-                    storage.unmark_sending(due).await?;
+                    storage.reminders().unmark_sending(due).await?;
                 }
                 // The rest of the batch stays leased and comes back after the lease.
                 return Err(error.into());
@@ -149,7 +150,7 @@ async fn handle<D: Deliver>(
                 storage
                     .set_reachable(due.person, false, now.timestamp())
                     .await?;
-                storage.cancel_reminder(due.person).await?;
+                storage.reminders().cancel(due.person).await?;
                 pass.stopped += 1;
                 return Ok(());
             }
@@ -158,7 +159,8 @@ async fn handle<D: Deliver>(
     // The next one falls after now and after this occurrence's day, whatever happened to it.
     let next = schedule.next_due(now.max(occurrence), Some(schedule.local_date(occurrence)));
     storage
-        .schedule_reminder(due.person, next.timestamp())
+        .reminders()
+        .schedule(due.person, next.timestamp())
         .await?;
     Ok(())
 }

@@ -8,8 +8,11 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
+use async_trait::async_trait;
+
 use super::{
-    DueReminder, LastUpdate, PersonId, RawState, RawWrite, Retention, Saved, StorageError,
+    DueReminder, LastUpdate, PersonId, PersonStore, RawState, RawWrite, ReminderQueue, Retention,
+    Saved, StorageError,
 };
 
 /// (person id, key name) → a JSON `Record`.
@@ -83,7 +86,35 @@ impl EmbeddedStore {
         tokio::task::spawn_blocking(move || work(&database)).await?
     }
 
-    pub(super) async fn load(&self, person: PersonId, now: i64) -> Result<RawState, StorageError> {
+    /// Runs `work` in one write transaction and commits it.
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&redb::WriteTransaction) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        self.blocking(move |database| {
+            let write = database.begin_write().map_err(redb::Error::from)?;
+            let result = work(&write)?;
+            write.commit().map_err(redb::Error::from)?;
+            Ok(result)
+        })
+        .await
+    }
+
+    /// When a record written at `now` expires.
+    fn expires_at(&self, now: i64) -> Option<i64> {
+        self.retention
+            .0
+            .map(|period| now.saturating_add(i64::try_from(period.as_secs()).unwrap_or(i64::MAX)))
+    }
+}
+
+#[async_trait]
+impl PersonStore for EmbeddedStore {
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn read_state(&self, person: PersonId, now: i64) -> Result<RawState, StorageError> {
         self.blocking(move |database| {
             let read = database.begin_read().map_err(redb::Error::from)?;
             let table = read.open_table(PEOPLE).map_err(redb::Error::from)?;
@@ -101,7 +132,7 @@ impl EmbeddedStore {
         .await
     }
 
-    pub(super) async fn save(
+    async fn write_state(
         &self,
         person: PersonId,
         write: RawWrite,
@@ -143,7 +174,7 @@ impl EmbeddedStore {
         .await
     }
 
-    pub(super) async fn set_reachable(
+    async fn set_reachable(
         &self,
         person: PersonId,
         reachable: bool,
@@ -174,11 +205,7 @@ impl EmbeddedStore {
         .await
     }
 
-    pub(super) async fn is_reachable(
-        &self,
-        person: PersonId,
-        now: i64,
-    ) -> Result<bool, StorageError> {
+    async fn is_reachable(&self, person: PersonId, now: i64) -> Result<bool, StorageError> {
         self.blocking(move |database| {
             let read = database.begin_read().map_err(redb::Error::from)?;
             let table = read.open_table(PEOPLE).map_err(redb::Error::from)?;
@@ -189,11 +216,91 @@ impl EmbeddedStore {
         .await
     }
 
-    pub(super) async fn schedule_reminder(
+    async fn delete_person(&self, person: PersonId) -> Result<(), StorageError> {
+        self.write(move |write| {
+            {
+                let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
+                table
+                    .retain_in((person.0, "")..(person.0.saturating_add(1), ""), |_, _| {
+                        false
+                    })
+                    .map_err(redb::Error::from)?;
+            }
+            remove_reminder(write, person)
+        })
+        .await
+    }
+
+    async fn vault_check(&self) -> Result<Option<String>, StorageError> {
+        self.blocking(move |database| {
+            let read = database.begin_read().map_err(redb::Error::from)?;
+            let table = read.open_table(VAULT).map_err(redb::Error::from)?;
+            Ok(table
+                .get("check")
+                .map_err(redb::Error::from)?
+                .map(|value| value.value().to_owned()))
+        })
+        .await
+    }
+
+    async fn set_vault_check(
         &self,
-        person: PersonId,
-        due: i64,
-    ) -> Result<(), StorageError> {
+        expected: Option<String>,
+        value: String,
+    ) -> Result<bool, StorageError> {
+        self.write(move |write| {
+            let mut table = write.open_table(VAULT).map_err(redb::Error::from)?;
+            let current = table
+                .get("check")
+                .map_err(redb::Error::from)?
+                .map(|stored| stored.value().to_owned());
+            if current != expected {
+                return Ok(false);
+            }
+            table
+                .insert("check", value.as_str())
+                .map_err(redb::Error::from)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn keys_of(&self, person: PersonId, now: i64) -> Result<Vec<String>, StorageError> {
+        self.blocking(move |database| {
+            let read = database.begin_read().map_err(redb::Error::from)?;
+            let table = read.open_table(PEOPLE).map_err(redb::Error::from)?;
+            let mut keys = Vec::new();
+            for entry in table
+                .range((person.0, "")..(person.0.saturating_add(1), ""))
+                .map_err(redb::Error::from)?
+            {
+                let (key, value) = entry.map_err(redb::Error::from)?;
+                let record: Record = serde_json::from_slice(value.value())?;
+                if record.alive(now) {
+                    keys.push(key.value().1.to_owned());
+                }
+            }
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn expires_in(&self, person: PersonId, now: i64) -> Result<Option<i64>, StorageError> {
+        self.blocking(move |database| {
+            let read = database.begin_read().map_err(redb::Error::from)?;
+            let table = read.open_table(PEOPLE).map_err(redb::Error::from)?;
+            Ok(read_record(&table, person, "state")?
+                .filter(|record| record.alive(now))
+                .and_then(|record| record.expires_at)
+                .map(|expires_at| expires_at - now))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ReminderQueue for EmbeddedStore {
+    async fn schedule(&self, person: PersonId, due: i64) -> Result<(), StorageError> {
         self.write(move |write| {
             let mut reminders = write.open_table(REMINDERS).map_err(redb::Error::from)?;
             let mut by_time = write
@@ -224,12 +331,12 @@ impl EmbeddedStore {
         .await
     }
 
-    pub(super) async fn cancel_reminder(&self, person: PersonId) -> Result<(), StorageError> {
+    async fn cancel(&self, person: PersonId) -> Result<(), StorageError> {
         self.write(move |write| remove_reminder(write, person))
             .await
     }
 
-    pub(super) async fn reminder_due(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
+    async fn due_at(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
         self.blocking(move |database| {
             let read = database.begin_read().map_err(redb::Error::from)?;
             let reminders = read.open_table(REMINDERS).map_err(redb::Error::from)?;
@@ -238,7 +345,7 @@ impl EmbeddedStore {
         .await
     }
 
-    pub(super) async fn last_sent(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
+    async fn last_sent(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
         self.blocking(move |database| {
             let read = database.begin_read().map_err(redb::Error::from)?;
             let reminders = read.open_table(REMINDERS).map_err(redb::Error::from)?;
@@ -247,7 +354,7 @@ impl EmbeddedStore {
         .await
     }
 
-    pub(super) async fn claim_due(
+    async fn claim_due(
         &self,
         now: i64,
         limit: usize,
@@ -289,7 +396,7 @@ impl EmbeddedStore {
         .await
     }
 
-    pub(super) async fn mark_sending(&self, due: DueReminder) -> Result<bool, StorageError> {
+    async fn mark_sending(&self, due: DueReminder) -> Result<bool, StorageError> {
         self.write(move |write| {
             let mut reminders = write.open_table(REMINDERS).map_err(redb::Error::from)?;
             let Some(mut reminder) = read_reminder(&reminders, due.person)? else {
@@ -305,7 +412,7 @@ impl EmbeddedStore {
         .await
     }
 
-    pub(super) async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError> {
+    async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError> {
         self.write(move |write| {
             let mut reminders = write.open_table(REMINDERS).map_err(redb::Error::from)?;
             if let Some(mut reminder) = read_reminder(&reminders, due.person)?
@@ -315,118 +422,6 @@ impl EmbeddedStore {
                 write_reminder(&mut reminders, due.person, &reminder)?;
             }
             Ok(())
-        })
-        .await
-    }
-
-    /// Runs `work` in one write transaction and commits it.
-    async fn write<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&redb::WriteTransaction) -> Result<T, StorageError> + Send + 'static,
-    ) -> Result<T, StorageError> {
-        self.blocking(move |database| {
-            let write = database.begin_write().map_err(redb::Error::from)?;
-            let result = work(&write)?;
-            write.commit().map_err(redb::Error::from)?;
-            Ok(result)
-        })
-        .await
-    }
-
-    /// When a record written at `now` expires.
-    fn expires_at(&self, now: i64) -> Option<i64> {
-        self.retention
-            .0
-            .map(|period| now.saturating_add(i64::try_from(period.as_secs()).unwrap_or(i64::MAX)))
-    }
-
-    pub(super) async fn delete_person(&self, person: PersonId) -> Result<(), StorageError> {
-        self.write(move |write| {
-            {
-                let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
-                table
-                    .retain_in((person.0, "")..(person.0.saturating_add(1), ""), |_, _| {
-                        false
-                    })
-                    .map_err(redb::Error::from)?;
-            }
-            remove_reminder(write, person)
-        })
-        .await
-    }
-
-    /// The value that recognises the master key, if one was stored.
-    pub(super) async fn vault_check(&self) -> Result<Option<String>, StorageError> {
-        self.blocking(move |database| {
-            let read = database.begin_read().map_err(redb::Error::from)?;
-            let table = read.open_table(VAULT).map_err(redb::Error::from)?;
-            Ok(table
-                .get("check")
-                .map_err(redb::Error::from)?
-                .map(|value| value.value().to_owned()))
-        })
-        .await
-    }
-
-    /// Writes the check value if the stored one is still `expected` (`None`: absent).
-    pub(super) async fn set_vault_check(
-        &self,
-        expected: Option<String>,
-        value: String,
-    ) -> Result<bool, StorageError> {
-        self.write(move |write| {
-            let mut table = write.open_table(VAULT).map_err(redb::Error::from)?;
-            let current = table
-                .get("check")
-                .map_err(redb::Error::from)?
-                .map(|stored| stored.value().to_owned());
-            if current != expected {
-                return Ok(false);
-            }
-            table
-                .insert("check", value.as_str())
-                .map_err(redb::Error::from)?;
-            Ok(true)
-        })
-        .await
-    }
-
-    pub(super) async fn keys_of(
-        &self,
-        person: PersonId,
-        now: i64,
-    ) -> Result<Vec<String>, StorageError> {
-        self.blocking(move |database| {
-            let read = database.begin_read().map_err(redb::Error::from)?;
-            let table = read.open_table(PEOPLE).map_err(redb::Error::from)?;
-            let mut keys = Vec::new();
-            for entry in table
-                .range((person.0, "")..(person.0.saturating_add(1), ""))
-                .map_err(redb::Error::from)?
-            {
-                let (key, value) = entry.map_err(redb::Error::from)?;
-                let record: Record = serde_json::from_slice(value.value())?;
-                if record.alive(now) {
-                    keys.push(key.value().1.to_owned());
-                }
-            }
-            Ok(keys)
-        })
-        .await
-    }
-
-    pub(super) async fn expires_in(
-        &self,
-        person: PersonId,
-        now: i64,
-    ) -> Result<Option<i64>, StorageError> {
-        self.blocking(move |database| {
-            let read = database.begin_read().map_err(redb::Error::from)?;
-            let table = read.open_table(PEOPLE).map_err(redb::Error::from)?;
-            Ok(read_record(&table, person, "state")?
-                .filter(|record| record.alive(now))
-                .and_then(|record| record.expires_at)
-                .map(|expires_at| expires_at - now))
         })
         .await
     }

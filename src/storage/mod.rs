@@ -1,6 +1,7 @@
-//! Per-person state, kept in Redis (when `REDIS_URL` is set) or in an embedded store on disk.
-//! This folder is the only code that talks to either. Both backends offer the same operations
-//! with the same guarantees, and one conformance suite (`tests/storage.rs`) runs against both.
+//! Per-person state and the reminder queue, kept in Redis (when `REDIS_URL` is set), in an
+//! embedded store on disk, or in memory (for tests). This folder is the only code that talks
+//! to any of them. Each implements two traits, [`PersonStore`] and [`ReminderQueue`], with the
+//! same guarantees, and one conformance suite (`tests/storage.rs`) runs against all three.
 //!
 //! # Key layout (Redis)
 //!
@@ -27,17 +28,21 @@
 //! `<prefix>` comes from `KINTSUGI_REDIS_PREFIX` (default `kintsugi`), so several bots can share
 //! one Redis. Each key expires after the retention period, refreshed on every write.
 //!
-//! The backends keep strings; this module seals and opens them with the `Vault`, so neither
-//! backend ever sees a person's words in the clear.
+//! The stores keep strings; [`Storage`] seals and opens them with the `Vault`, so no store
+//! ever sees a person's words in the clear.
 
 mod embedded;
+mod memory;
 mod redis;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::embedded::EmbeddedStore;
+pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
+use async_trait::async_trait;
+
 use crate::dialogue::PersonState;
 use crate::vault::{DataKey, Vault, VaultError};
 
@@ -91,20 +96,24 @@ impl Eq for PersonKey {}
 
 /// A person's state as a backend keeps it: still sealed.
 #[derive(Debug, Clone, Default)]
-struct RawState {
-    version: u64,
+pub struct RawState {
+    /// The state's version: how many times it was written (0: never).
+    pub version: u64,
     /// The state, sealed (or plain JSON, written in plaintext mode); `None` if none is stored.
-    data: Option<String>,
+    pub data: Option<String>,
     /// The wrapped data key.
-    key: Option<String>,
-    last_update: Option<LastUpdate>,
+    pub key: Option<String>,
+    /// The last Telegram update applied.
+    pub last_update: Option<LastUpdate>,
 }
 
 /// What a backend writes: the sealed state, and the wrapped data key when it is new.
 #[derive(Debug, Clone)]
-struct RawWrite {
-    data: String,
-    new_key: Option<String>,
+pub struct RawWrite {
+    /// The state, sealed (or plain JSON in plaintext mode).
+    pub data: String,
+    /// The person's wrapped data key, when it is new or rewrapped; otherwise the stored one stays.
+    pub new_key: Option<String>,
 }
 
 /// A reminder found due: whose, and which occurrence (its due time, seconds since the epoch),
@@ -164,32 +173,96 @@ pub enum StorageError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention(pub Option<Duration>);
 
-/// The store in use: one of the two backends, and the vault that seals what goes into it.
+/// Where people's state is kept, as sealed strings: Redis, the embedded store on disk, or
+/// memory. [`Storage`] seals and opens what goes through it; an implementation never sees a
+/// person's words in the clear. `tests/storage.rs` holds every implementation to the same
+/// guarantees. `now` is seconds since the epoch (stores that expire keys themselves ignore it).
+#[async_trait]
+pub trait PersonStore: Send + Sync {
+    /// A short name for logs: `redis`, `embedded` or `memory`.
+    fn kind(&self) -> &'static str;
+    /// A person's state as kept; [`RawState::default`] if there is none (or it expired).
+    async fn read_state(&self, person: PersonId, now: i64) -> Result<RawState, StorageError>;
+    /// Writes the state if its version is still `expected`, with `update` as the last update
+    /// applied (when given), and refreshes its expiry.
+    async fn write_state(
+        &self,
+        person: PersonId,
+        write: RawWrite,
+        expected: u64,
+        now: i64,
+        update: Option<LastUpdate>,
+    ) -> Result<Saved, StorageError>;
+    /// Records whether the person can be written to (see [`Storage::set_reachable`]).
+    async fn set_reachable(
+        &self,
+        person: PersonId,
+        reachable: bool,
+        now: i64,
+    ) -> Result<(), StorageError>;
+    /// Whether the person can be written to.
+    async fn is_reachable(&self, person: PersonId, now: i64) -> Result<bool, StorageError>;
+    /// Deletes every key of a person, their pending reminder included.
+    async fn delete_person(&self, person: PersonId) -> Result<(), StorageError>;
+    /// The value that recognises the master key, if one was stored.
+    async fn vault_check(&self) -> Result<Option<String>, StorageError>;
+    /// Writes the check value if the stored one is still `expected` (`None`: absent).
+    async fn set_vault_check(
+        &self,
+        expected: Option<String>,
+        value: String,
+    ) -> Result<bool, StorageError>;
+    /// The names of the keys stored for a person (for audits and tests).
+    async fn keys_of(&self, person: PersonId, now: i64) -> Result<Vec<String>, StorageError>;
+    /// Seconds until a person's state expires; `None` when it does not or does not exist.
+    async fn expires_in(&self, person: PersonId, now: i64) -> Result<Option<i64>, StorageError>;
+}
+
+/// The queue of check-in reminders, one pending reminder a person, which the scheduler claims
+/// and sends at most once. Kept in the same place as people's state.
+#[async_trait]
+pub trait ReminderQueue: Send + Sync {
+    /// Schedules a person's next reminder for `due` (seconds since the epoch), replacing any
+    /// pending one.
+    async fn schedule(&self, person: PersonId, due: i64) -> Result<(), StorageError>;
+    /// Removes a person's pending reminder.
+    async fn cancel(&self, person: PersonId) -> Result<(), StorageError>;
+    /// When a person's pending reminder is due, if they have one.
+    async fn due_at(&self, person: PersonId) -> Result<Option<i64>, StorageError>;
+    /// When the last reminder marked as sent to a person was due, if any.
+    async fn last_sent(&self, person: PersonId) -> Result<Option<i64>, StorageError>;
+    /// Claims up to `limit` reminders due at `now`, leasing each for `lease` seconds: another
+    /// scheduler sees them again only if this one has not rescheduled them by then.
+    async fn claim_due(
+        &self,
+        now: i64,
+        limit: usize,
+        lease: i64,
+    ) -> Result<Vec<DueReminder>, StorageError>;
+    /// Marks an occurrence as being sent, right before sending it. True if this call marked
+    /// it; false if it was marked before, and so must not be sent again (at most once).
+    async fn mark_sending(&self, due: DueReminder) -> Result<bool, StorageError>;
+    /// Takes back the mark of an occurrence that was certainly not sent (the request failed
+    /// before reaching Telegram), so it is tried again once its lease ends.
+    async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError>;
+}
+
+/// People's state in one [`PersonStore`], sealed by a vault, and the reminder queue kept
+/// beside it.
 #[derive(Clone)]
 pub struct Storage {
-    backend: Backend,
+    people: Arc<dyn PersonStore>,
+    reminders: Arc<dyn ReminderQueue>,
     vault: Arc<Vault>,
 }
 
-#[derive(Clone)]
-enum Backend {
-    Redis(RedisStore),
-    Embedded(EmbeddedStore),
-}
-
 impl Storage {
-    /// Redis, storing plain JSON until `with_vault` gives it a master key.
-    pub fn redis(store: RedisStore) -> Storage {
+    /// A store that keeps plain JSON until `with_vault` gives it a master key.
+    pub fn new<S: PersonStore + ReminderQueue + 'static>(store: S) -> Storage {
+        let store = Arc::new(store);
         Storage {
-            backend: Backend::Redis(store),
-            vault: Arc::new(Vault::plaintext()),
-        }
-    }
-
-    /// The embedded store, storing plain JSON until `with_vault` gives it a master key.
-    pub fn embedded(store: EmbeddedStore) -> Storage {
-        Storage {
-            backend: Backend::Embedded(store),
+            people: store.clone(),
+            reminders: store,
             vault: Arc::new(Vault::plaintext()),
         }
     }
@@ -202,12 +275,14 @@ impl Storage {
         }
     }
 
-    /// A short name for logs: `redis` or `embedded`.
+    /// A short name for logs: `redis`, `embedded` or `memory`.
     pub fn kind(&self) -> &'static str {
-        match &self.backend {
-            Backend::Redis(_) => "redis",
-            Backend::Embedded(_) => "embedded",
-        }
+        self.people.kind()
+    }
+
+    /// The reminder queue kept beside people's state.
+    pub fn reminders(&self) -> &Arc<dyn ReminderQueue> {
+        &self.reminders
     }
 
     /// Checks that the master key is the one the store was written with (a precise error if
@@ -217,10 +292,7 @@ impl Storage {
         // Another instance may write the check value between our read and our write: then
         // read again and check against what it wrote.
         for _ in 0..3 {
-            let stored = match &self.backend {
-                Backend::Redis(store) => store.vault_check().await?,
-                Backend::Embedded(store) => store.vault_check().await?,
-            };
+            let stored = self.people.vault_check().await?;
             let write = match &stored {
                 Some(value) if self.vault.encrypts() => self.vault.verify_check_value(value)?,
                 Some(_) => return Err(VaultError::NoKey.into()),
@@ -229,10 +301,7 @@ impl Storage {
             let Some(value) = write else {
                 return Ok(());
             };
-            let written = match &self.backend {
-                Backend::Redis(store) => store.set_vault_check(stored, value).await?,
-                Backend::Embedded(store) => store.set_vault_check(stored, value).await?,
-            };
+            let written = self.people.set_vault_check(stored, value).await?;
             if written {
                 return Ok(());
             }
@@ -243,10 +312,7 @@ impl Storage {
     /// Reads a person's state; a person never seen gets the default state at version 0.
     /// `now` (seconds since the epoch) decides expiry in the embedded store.
     pub async fn load(&self, person: PersonId, now: i64) -> Result<Stored, StorageError> {
-        let raw = match &self.backend {
-            Backend::Redis(store) => store.load(person).await?,
-            Backend::Embedded(store) => store.load(person, now).await?,
-        };
+        let raw = self.people.read_state(person, now).await?;
         self.open(person, raw)
     }
 
@@ -278,10 +344,9 @@ impl Storage {
     ) -> Result<Saved, StorageError> {
         let write = self.seal(person, state, base.key.as_ref())?;
         let expected = base.version;
-        match &self.backend {
-            Backend::Redis(store) => store.save(person, write, expected, update).await,
-            Backend::Embedded(store) => store.save(person, write, expected, now, update).await,
-        }
+        self.people
+            .write_state(person, write, expected, now, update)
+            .await
     }
 
     /// Opens what a backend read.
@@ -357,99 +422,22 @@ impl Storage {
         reachable: bool,
         now: i64,
     ) -> Result<(), StorageError> {
-        match &self.backend {
-            Backend::Redis(store) => store.set_reachable(person, reachable, now).await,
-            Backend::Embedded(store) => store.set_reachable(person, reachable, now).await,
-        }
+        self.people.set_reachable(person, reachable, now).await
     }
 
     /// Whether the person can be written to (has not blocked the bot).
     pub async fn is_reachable(&self, person: PersonId, now: i64) -> Result<bool, StorageError> {
-        match &self.backend {
-            Backend::Redis(store) => store.is_reachable(person).await,
-            Backend::Embedded(store) => store.is_reachable(person, now).await,
-        }
-    }
-
-    /// Schedules a person's next reminder for `due` (seconds since the epoch), replacing any
-    /// pending one.
-    pub async fn schedule_reminder(&self, person: PersonId, due: i64) -> Result<(), StorageError> {
-        match &self.backend {
-            Backend::Redis(store) => store.schedule_reminder(person, due).await,
-            Backend::Embedded(store) => store.schedule_reminder(person, due).await,
-        }
-    }
-
-    /// Removes a person's pending reminder.
-    pub async fn cancel_reminder(&self, person: PersonId) -> Result<(), StorageError> {
-        match &self.backend {
-            Backend::Redis(store) => store.cancel_reminder(person).await,
-            Backend::Embedded(store) => store.cancel_reminder(person).await,
-        }
-    }
-
-    /// When a person's pending reminder is due, if they have one.
-    pub async fn reminder_due(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
-        match &self.backend {
-            Backend::Redis(store) => store.reminder_due(person).await,
-            Backend::Embedded(store) => store.reminder_due(person).await,
-        }
-    }
-
-    /// Claims up to `limit` reminders due at `now`, leasing each for `lease` seconds: another
-    /// scheduler sees them again only if this one has not rescheduled them by then.
-    pub async fn claim_due(
-        &self,
-        now: i64,
-        limit: usize,
-        lease: i64,
-    ) -> Result<Vec<DueReminder>, StorageError> {
-        match &self.backend {
-            Backend::Redis(store) => store.claim_due(now, limit, lease).await,
-            Backend::Embedded(store) => store.claim_due(now, limit, lease).await,
-        }
-    }
-
-    /// Marks an occurrence as being sent, right before sending it. True if this call marked
-    /// it; false if it was marked before, and so must not be sent again (at most once).
-    pub async fn mark_sending(&self, due: DueReminder) -> Result<bool, StorageError> {
-        match &self.backend {
-            Backend::Redis(store) => store.mark_sending(due).await,
-            Backend::Embedded(store) => store.mark_sending(due).await,
-        }
-    }
-
-    /// When the last reminder marked as sent to a person was due, if any.
-    pub async fn last_sent(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
-        match &self.backend {
-            Backend::Redis(store) => store.last_sent(person).await,
-            Backend::Embedded(store) => store.last_sent(person).await,
-        }
-    }
-
-    /// Takes back the mark of an occurrence that was certainly not sent (the request failed
-    /// before reaching Telegram), so it is tried again once its lease ends.
-    pub async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError> {
-        match &self.backend {
-            Backend::Redis(store) => store.unmark_sending(due).await,
-            Backend::Embedded(store) => store.unmark_sending(due).await,
-        }
+        self.people.is_reachable(person, now).await
     }
 
     /// Deletes every key of a person.
     pub async fn delete_person(&self, person: PersonId) -> Result<(), StorageError> {
-        match &self.backend {
-            Backend::Redis(store) => store.delete_person(person).await,
-            Backend::Embedded(store) => store.delete_person(person).await,
-        }
+        self.people.delete_person(person).await
     }
 
     /// The names of the keys stored for a person (for audits and tests).
     pub async fn keys_of(&self, person: PersonId, now: i64) -> Result<Vec<String>, StorageError> {
-        match &self.backend {
-            Backend::Redis(store) => store.keys_of(person).await,
-            Backend::Embedded(store) => store.keys_of(person, now).await,
-        }
+        self.people.keys_of(person, now).await
     }
 
     /// Seconds until a person's state expires; `None` when it does not or does not exist.
@@ -458,10 +446,7 @@ impl Storage {
         person: PersonId,
         now: i64,
     ) -> Result<Option<i64>, StorageError> {
-        match &self.backend {
-            Backend::Redis(store) => store.expires_in(person).await,
-            Backend::Embedded(store) => store.expires_in(person, now).await,
-        }
+        self.people.expires_in(person, now).await
     }
 }
 

@@ -7,9 +7,11 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use async_trait::async_trait;
+
 use super::{
-    DueReminder, LastUpdate, PERSON_KEYS, PersonId, RawState, RawWrite, Retention, Saved,
-    StorageError,
+    DueReminder, LastUpdate, PERSON_KEYS, PersonId, PersonStore, RawState, RawWrite, ReminderQueue,
+    Retention, Saved, StorageError,
 };
 
 /// Claims up to ARGV[2] reminders due at ARGV[1] and leases them for ARGV[3] seconds, so no
@@ -118,11 +120,165 @@ impl RedisStore {
         format!("{}:{{reminders}}:{name}", self.prefix)
     }
 
-    pub(super) async fn schedule_reminder(
+    /// Adds to `pipe` the commands that take a person out of the reminder index.
+    fn forget_reminder(&self, pipe: &mut redis::Pipeline, person: PersonId) {
+        pipe.zrem(self.reminders("due"), person.0)
+            .ignore()
+            .hdel(self.reminders("occurrence"), person.0)
+            .ignore()
+            .hdel(self.reminders("sent"), person.0)
+            .ignore();
+    }
+}
+
+#[async_trait]
+impl PersonStore for RedisStore {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn read_state(&self, person: PersonId, _now: i64) -> Result<RawState, StorageError> {
+        let mut connection = self.connection.clone();
+        type Fields = (Option<u64>, Option<String>, Option<String>, Option<String>);
+        let (version, data, update, key): Fields = redis::cmd("HMGET")
+            .arg(self.key(person, "state"))
+            .arg("v")
+            .arg("d")
+            .arg("u")
+            .arg("k")
+            .query_async(&mut connection)
+            .await?;
+        match (version, data) {
+            (Some(version), Some(data)) => Ok(RawState {
+                version,
+                data: Some(data),
+                key,
+                last_update: update.as_deref().and_then(LastUpdate::decode),
+            }),
+            _ => Ok(RawState::default()),
+        }
+    }
+
+    async fn write_state(
         &self,
         person: PersonId,
-        due: i64,
+        write: RawWrite,
+        expected: u64,
+        _now: i64,
+        update: Option<LastUpdate>,
+    ) -> Result<Saved, StorageError> {
+        let mut connection = self.connection.clone();
+        let ttl = self.retention.0.map_or(0, |period| period.as_secs().max(1));
+        let version: i64 = self
+            .scripts
+            .compare_and_set
+            .key(self.key(person, "state"))
+            .arg(expected)
+            .arg(write.data)
+            .arg(ttl)
+            .arg(update.map(LastUpdate::encode).unwrap_or_default())
+            .arg(write.new_key.unwrap_or_default())
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(match u64::try_from(version) {
+            Ok(version) => Saved::Written { version },
+            Err(_) => Saved::Conflict,
+        })
+    }
+
+    async fn set_reachable(
+        &self,
+        person: PersonId,
+        reachable: bool,
+        now: i64,
     ) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let key = self.key(person, "meta");
+        if reachable {
+            let _: () = connection.hdel(key, "blocked").await?;
+        } else {
+            let mut pipe = redis::pipe();
+            pipe.atomic().hset(&key, "blocked", now).ignore();
+            match self.retention.0 {
+                Some(period) => pipe.expire(&key, period.as_secs().max(1) as i64).ignore(),
+                None => pipe.persist(&key).ignore(),
+            };
+            let _: () = pipe.query_async(&mut connection).await?;
+        }
+        Ok(())
+    }
+
+    async fn is_reachable(&self, person: PersonId, _now: i64) -> Result<bool, StorageError> {
+        let mut connection = self.connection.clone();
+        let blocked: bool = connection
+            .hexists(self.key(person, "meta"), "blocked")
+            .await?;
+        Ok(!blocked)
+    }
+
+    async fn delete_person(&self, person: PersonId) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let keys: Vec<String> = PERSON_KEYS
+            .iter()
+            .map(|name| self.key(person, name))
+            .collect();
+        let mut pipe = redis::pipe();
+        pipe.del(keys).ignore();
+        self.forget_reminder(&mut pipe, person);
+        let _: () = pipe.query_async(&mut connection).await?;
+        Ok(())
+    }
+
+    async fn vault_check(&self) -> Result<Option<String>, StorageError> {
+        let mut connection = self.connection.clone();
+        Ok(connection.get(format!("{}:vault", self.prefix)).await?)
+    }
+
+    async fn set_vault_check(
+        &self,
+        expected: Option<String>,
+        value: String,
+    ) -> Result<bool, StorageError> {
+        let mut connection = self.connection.clone();
+        let written: i64 = redis::Script::new(
+            r"
+local current = redis.call('GET', KEYS[1])
+if current == false then current = '' end
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+",
+        )
+        .key(format!("{}:vault", self.prefix))
+        .arg(expected.unwrap_or_default())
+        .arg(value)
+        .invoke_async(&mut connection)
+        .await?;
+        Ok(written == 1)
+    }
+
+    async fn keys_of(&self, person: PersonId, _now: i64) -> Result<Vec<String>, StorageError> {
+        let mut connection = self.connection.clone();
+        let pattern = format!("{}:{{u:{}}}:*", self.prefix, person.0);
+        let mut keys: Vec<String> = Vec::new();
+        let mut iter: redis::AsyncIter<String> = connection.scan_match(pattern).await?;
+        while let Some(key) = iter.next_item().await {
+            keys.push(key?);
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn expires_in(&self, person: PersonId, _now: i64) -> Result<Option<i64>, StorageError> {
+        let mut connection = self.connection.clone();
+        let ttl: i64 = connection.ttl(self.key(person, "state")).await?;
+        Ok((ttl >= 0).then_some(ttl))
+    }
+}
+
+#[async_trait]
+impl ReminderQueue for RedisStore {
+    async fn schedule(&self, person: PersonId, due: i64) -> Result<(), StorageError> {
         let mut connection = self.connection.clone();
         let _: () = redis::pipe()
             .atomic()
@@ -135,7 +291,7 @@ impl RedisStore {
         Ok(())
     }
 
-    pub(super) async fn cancel_reminder(&self, person: PersonId) -> Result<(), StorageError> {
+    async fn cancel(&self, person: PersonId) -> Result<(), StorageError> {
         let mut connection = self.connection.clone();
         let mut pipe = redis::pipe();
         self.forget_reminder(pipe.atomic(), person);
@@ -143,29 +299,19 @@ impl RedisStore {
         Ok(())
     }
 
-    /// Adds to `pipe` the commands that take a person out of the reminder index.
-    fn forget_reminder(&self, pipe: &mut redis::Pipeline, person: PersonId) {
-        pipe.zrem(self.reminders("due"), person.0)
-            .ignore()
-            .hdel(self.reminders("occurrence"), person.0)
-            .ignore()
-            .hdel(self.reminders("sent"), person.0)
-            .ignore();
-    }
-
-    pub(super) async fn reminder_due(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
+    async fn due_at(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
         let mut connection = self.connection.clone();
         Ok(connection
             .hget(self.reminders("occurrence"), person.0)
             .await?)
     }
 
-    pub(super) async fn last_sent(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
+    async fn last_sent(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
         let mut connection = self.connection.clone();
         Ok(connection.hget(self.reminders("sent"), person.0).await?)
     }
 
-    pub(super) async fn claim_due(
+    async fn claim_due(
         &self,
         now: i64,
         limit: usize,
@@ -191,7 +337,7 @@ impl RedisStore {
             .collect())
     }
 
-    pub(super) async fn mark_sending(&self, due: DueReminder) -> Result<bool, StorageError> {
+    async fn mark_sending(&self, due: DueReminder) -> Result<bool, StorageError> {
         let mut connection = self.connection.clone();
         let marked: i64 = self
             .scripts
@@ -204,7 +350,7 @@ impl RedisStore {
         Ok(marked == 1)
     }
 
-    pub(super) async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError> {
+    async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError> {
         let mut connection = self.connection.clone();
         let _: i64 = self
             .scripts
@@ -215,145 +361,5 @@ impl RedisStore {
             .invoke_async(&mut connection)
             .await?;
         Ok(())
-    }
-
-    pub(super) async fn load(&self, person: PersonId) -> Result<RawState, StorageError> {
-        let mut connection = self.connection.clone();
-        type Fields = (Option<u64>, Option<String>, Option<String>, Option<String>);
-        let (version, data, update, key): Fields = redis::cmd("HMGET")
-            .arg(self.key(person, "state"))
-            .arg("v")
-            .arg("d")
-            .arg("u")
-            .arg("k")
-            .query_async(&mut connection)
-            .await?;
-        match (version, data) {
-            (Some(version), Some(data)) => Ok(RawState {
-                version,
-                data: Some(data),
-                key,
-                last_update: update.as_deref().and_then(LastUpdate::decode),
-            }),
-            _ => Ok(RawState::default()),
-        }
-    }
-
-    pub(super) async fn save(
-        &self,
-        person: PersonId,
-        write: RawWrite,
-        expected: u64,
-        update: Option<LastUpdate>,
-    ) -> Result<Saved, StorageError> {
-        let mut connection = self.connection.clone();
-        let ttl = self.retention.0.map_or(0, |period| period.as_secs().max(1));
-        let version: i64 = self
-            .scripts
-            .compare_and_set
-            .key(self.key(person, "state"))
-            .arg(expected)
-            .arg(write.data)
-            .arg(ttl)
-            .arg(update.map(LastUpdate::encode).unwrap_or_default())
-            .arg(write.new_key.unwrap_or_default())
-            .invoke_async(&mut connection)
-            .await?;
-        Ok(match u64::try_from(version) {
-            Ok(version) => Saved::Written { version },
-            Err(_) => Saved::Conflict,
-        })
-    }
-
-    pub(super) async fn set_reachable(
-        &self,
-        person: PersonId,
-        reachable: bool,
-        now: i64,
-    ) -> Result<(), StorageError> {
-        let mut connection = self.connection.clone();
-        let key = self.key(person, "meta");
-        if reachable {
-            let _: () = connection.hdel(key, "blocked").await?;
-        } else {
-            let mut pipe = redis::pipe();
-            pipe.atomic().hset(&key, "blocked", now).ignore();
-            match self.retention.0 {
-                Some(period) => pipe.expire(&key, period.as_secs().max(1) as i64).ignore(),
-                None => pipe.persist(&key).ignore(),
-            };
-            let _: () = pipe.query_async(&mut connection).await?;
-        }
-        Ok(())
-    }
-
-    pub(super) async fn is_reachable(&self, person: PersonId) -> Result<bool, StorageError> {
-        let mut connection = self.connection.clone();
-        let blocked: bool = connection
-            .hexists(self.key(person, "meta"), "blocked")
-            .await?;
-        Ok(!blocked)
-    }
-
-    pub(super) async fn delete_person(&self, person: PersonId) -> Result<(), StorageError> {
-        let mut connection = self.connection.clone();
-        let keys: Vec<String> = PERSON_KEYS
-            .iter()
-            .map(|name| self.key(person, name))
-            .collect();
-        let mut pipe = redis::pipe();
-        pipe.del(keys).ignore();
-        self.forget_reminder(&mut pipe, person);
-        let _: () = pipe.query_async(&mut connection).await?;
-        Ok(())
-    }
-
-    /// The value that recognises the master key, if one was stored.
-    pub(super) async fn vault_check(&self) -> Result<Option<String>, StorageError> {
-        let mut connection = self.connection.clone();
-        Ok(connection.get(format!("{}:vault", self.prefix)).await?)
-    }
-
-    /// Writes the check value if the stored one is still `expected` (`None`: absent), so two
-    /// instances starting at once with different keys cannot both take a fresh store.
-    pub(super) async fn set_vault_check(
-        &self,
-        expected: Option<String>,
-        value: String,
-    ) -> Result<bool, StorageError> {
-        let mut connection = self.connection.clone();
-        let written: i64 = redis::Script::new(
-            r"
-local current = redis.call('GET', KEYS[1])
-if current == false then current = '' end
-if current ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-return 1
-",
-        )
-        .key(format!("{}:vault", self.prefix))
-        .arg(expected.unwrap_or_default())
-        .arg(value)
-        .invoke_async(&mut connection)
-        .await?;
-        Ok(written == 1)
-    }
-
-    pub(super) async fn keys_of(&self, person: PersonId) -> Result<Vec<String>, StorageError> {
-        let mut connection = self.connection.clone();
-        let pattern = format!("{}:{{u:{}}}:*", self.prefix, person.0);
-        let mut keys: Vec<String> = Vec::new();
-        let mut iter: redis::AsyncIter<String> = connection.scan_match(pattern).await?;
-        while let Some(key) = iter.next_item().await {
-            keys.push(key?);
-        }
-        keys.sort();
-        Ok(keys)
-    }
-
-    pub(super) async fn expires_in(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
-        let mut connection = self.connection.clone();
-        let ttl: i64 = connection.ttl(self.key(person, "state")).await?;
-        Ok((ttl >= 0).then_some(ttl))
     }
 }
