@@ -1,12 +1,34 @@
 //! Runs one input for one person against storage: screen it for crisis language, read the
 //! state, let the engine decide, write the new state with compare-and-set, and retry if
-//! another instance wrote first. Shared by the shell and the Telegram handlers.
+//! another instance wrote first; then make the files the replies ask for (a chart, an export
+//! with what storage keeps). Shared by the shell and the Telegram handlers.
 
 use chrono::DateTime;
 
-use crate::dialogue::engine::{Effect, PersonState, safety_replies};
+use crate::dialogue::engine::{Attachment, Effect, PersonState, safety_replies};
 use crate::dialogue::{Input, Library, Reply, advance};
+use crate::files::{File, KeptBeside, file_of};
 use crate::storage::{LastUpdate, PersonId, Saved, Storage, StorageError};
+
+/// A reply ready to show: the engine's reply, and the file its attachment became.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyReply {
+    pub reply: Reply,
+    pub file: Option<File>,
+}
+
+impl ReadyReply {
+    /// A reply with no file.
+    pub fn plain(reply: Reply) -> ReadyReply {
+        ReadyReply { reply, file: None }
+    }
+}
+
+impl From<Reply> for ReadyReply {
+    fn from(reply: Reply) -> ReadyReply {
+        ReadyReply::plain(reply)
+    }
+}
 
 /// How often a write that lost a compare-and-set race is retried before giving up.
 const MAX_ATTEMPTS: usize = 8;
@@ -65,7 +87,7 @@ pub async fn handle(
     person: PersonId,
     input: &Input,
     now: i64,
-) -> Result<Vec<Reply>, ConversationError> {
+) -> Result<Vec<ReadyReply>, ConversationError> {
     handle_update(storage, library, person, input, now, None).await
 }
 
@@ -81,7 +103,7 @@ pub async fn handle_update(
     input: &Input,
     now: i64,
     update_id: Option<i64>,
-) -> Result<Vec<Reply>, ConversationError> {
+) -> Result<Vec<ReadyReply>, ConversationError> {
     let concern = input.concern(library);
     let input = concern.as_ref().unwrap_or(input);
     handle_screened_update(storage, library, person, input, now, update_id).await
@@ -97,12 +119,15 @@ pub async fn handle_screened_update(
     input: &Input,
     now: i64,
     update_id: Option<i64>,
-) -> Result<Vec<Reply>, ConversationError> {
+) -> Result<Vec<ReadyReply>, ConversationError> {
     let handled = handle_stored(storage, library, person, input, now, update_id).await;
     match (handled, input) {
         (Err(error), Input::Concern { concern, .. }) => {
             log::warn!("event=safety_reply_without_storage error={error}");
-            Ok(safety_replies(library, *concern))
+            Ok(safety_replies(library, *concern)
+                .into_iter()
+                .map(ReadyReply::plain)
+                .collect())
         }
         (handled, _) => handled,
     }
@@ -115,7 +140,7 @@ async fn handle_stored(
     input: &Input,
     now: i64,
     update_id: Option<i64>,
-) -> Result<Vec<Reply>, ConversationError> {
+) -> Result<Vec<ReadyReply>, ConversationError> {
     let update = update_id.map(|id| LastUpdate { id, at: now });
     for _ in 0..MAX_ATTEMPTS {
         let stored = storage.load(person, now).await?;
@@ -130,12 +155,21 @@ async fn handle_stored(
         if outcome.effects.contains(&Effect::Forget) {
             storage.delete_person(person).await?;
             log::info!("event=person_forgotten");
-            return Ok(outcome.replies);
+            return Ok(outcome.replies.into_iter().map(ReadyReply::plain).collect());
         }
         // Without an update id to record, an unchanged state needs no write.
         if !outcome.changed && update.is_none() {
             apply(storage, person, &outcome.state, &outcome.effects, now).await?;
-            return Ok(outcome.replies);
+            let last_update = stored.last_update;
+            return ready(
+                storage,
+                person,
+                last_update,
+                &outcome.state,
+                outcome.replies,
+                now,
+            )
+            .await;
         }
         match storage
             .save_handled(person, &outcome.state, &stored, now, update)
@@ -143,10 +177,52 @@ async fn handle_stored(
         {
             Saved::Written { .. } => {
                 apply(storage, person, &outcome.state, &outcome.effects, now).await?;
-                return Ok(outcome.replies);
+                let last_update = update.or(stored.last_update);
+                return ready(
+                    storage,
+                    person,
+                    last_update,
+                    &outcome.state,
+                    outcome.replies,
+                    now,
+                )
+                .await;
             }
             Saved::Conflict => continue,
         }
     }
     Err(ConversationError::Contended)
+}
+
+/// Makes the files `replies` ask for; an export reads what storage keeps beside the state.
+async fn ready(
+    storage: &Storage,
+    person: PersonId,
+    last_update: Option<LastUpdate>,
+    state: &PersonState,
+    replies: Vec<Reply>,
+    now: i64,
+) -> Result<Vec<ReadyReply>, ConversationError> {
+    let mut kept = KeptBeside::default();
+    if replies
+        .iter()
+        .any(|reply| reply.attachment == Some(Attachment::Export))
+    {
+        kept = KeptBeside {
+            last_update,
+            reachable: storage.is_reachable(person, now).await?,
+            reminder_due: storage.reminders().due_at(person).await?,
+            reminder_last_sent: storage.reminders().last_sent(person).await?,
+        };
+    }
+    Ok(replies
+        .into_iter()
+        .map(|reply| {
+            let file = reply
+                .attachment
+                .as_ref()
+                .and_then(|attachment| file_of(attachment, state, &kept, now));
+            ReadyReply { reply, file }
+        })
+        .collect())
 }

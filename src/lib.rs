@@ -19,6 +19,7 @@ pub mod config;
 pub mod conversation;
 pub mod dialogue;
 pub mod dialogue_dir;
+pub mod files;
 pub mod load;
 pub mod reminders;
 pub mod safety;

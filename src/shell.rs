@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
-use crate::conversation::{self, ConversationError};
+use crate::conversation::{self, ConversationError, ReadyReply};
 use crate::dialogue::transcript::{
     describe_line, live_buttons, read_line, render_replies, replay_time,
 };
@@ -96,7 +96,8 @@ pub async fn run(
         };
         let replies = send(library, storage, person, &line, &last_buttons, at).await?;
         if let Some(transcript) = &mut transcript {
-            transcript.push_str(&format!("> {described}\n{}", render_replies(&replies)));
+            let shown: Vec<Reply> = replies.iter().map(|ready| ready.reply.clone()).collect();
+            transcript.push_str(&format!("> {described}\n{}", render_replies(&shown)));
         }
         show(&mut out, &replies, &mut last_buttons).await?;
     }
@@ -114,19 +115,20 @@ async fn send(
     line: &str,
     last_buttons: &[Button],
     now: i64,
-) -> Result<Vec<Reply>, ShellError> {
+) -> Result<Vec<ReadyReply>, ShellError> {
     let input: Input = read_line(line, last_buttons);
     Ok(conversation::handle(storage, library, person, &input, now).await?)
 }
 
 async fn show(
     out: &mut (impl AsyncWrite + Unpin),
-    replies: &[Reply],
+    ready: &[ReadyReply],
     last_buttons: &mut Vec<Button>,
 ) -> Result<(), ShellError> {
-    *last_buttons = live_buttons(replies);
-    out.write_all(render_replies(replies).as_bytes()).await?;
-    for file in replies.iter().filter_map(|reply| reply.attachment.as_ref()) {
+    let replies: Vec<Reply> = ready.iter().map(|ready| ready.reply.clone()).collect();
+    *last_buttons = live_buttons(&replies);
+    out.write_all(render_replies(&replies).as_bytes()).await?;
+    for file in ready.iter().filter_map(|ready| ready.file.as_ref()) {
         let line = match save_attachment(&file.name, &file.bytes) {
             Ok(path) => format!("  (saved as {})\n", path.display()),
             Err(error) => format!("  (could not save {}: {error})\n", file.name),

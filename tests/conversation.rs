@@ -93,7 +93,7 @@ async fn walk(library: &Library, storage: &Storage, inputs: &[&str], now: i64) {
             .expect("handled");
         buttons = replies
             .iter()
-            .flat_map(|reply| reply.buttons.iter())
+            .flat_map(|ready| ready.reply.buttons.iter())
             .map(|button| (button.label.clone(), button.data.clone()))
             .collect();
     }
@@ -147,4 +147,77 @@ async fn moving_to_a_new_zone_brings_no_second_reminder_that_day() {
     // 10:00 in New York on 16 January, not on the 15th: 15:00 UTC the next day.
     let next = storage.reminders().due_at(PERSON).await.expect("read");
     assert_eq!(next, Some(NOW + 7 * 3600 + 24 * 3600));
+}
+
+#[tokio::test]
+async fn export_sends_every_answer_and_what_storage_keeps_beside_it() {
+    let (library, storage, _directory) = setup();
+    walk(
+        &library,
+        &storage,
+        &["/checkin", "press:Daily", "18:30", "press:Berlin"],
+        NOW,
+    )
+    .await;
+    handle_update(
+        &storage,
+        &library,
+        PERSON,
+        &Input::from_text("/help"),
+        NOW,
+        Some(41),
+    )
+    .await
+    .expect("handled");
+    storage
+        .set_reachable(PERSON, false, NOW)
+        .await
+        .expect("blocked");
+    let replies = handle_update(
+        &storage,
+        &library,
+        PERSON,
+        &Input::from_text("/export"),
+        NOW + 60,
+        Some(42),
+    )
+    .await
+    .expect("handled");
+    let file = replies[0].file.clone().expect("a file");
+    assert_eq!(file.name, "kintsugi-export.json");
+    assert_eq!(file.kind, kintsugi::files::FileKind::Document);
+    let json: serde_json::Value = serde_json::from_slice(&file.bytes).expect("JSON");
+    assert_eq!(json["checkin_reminders"]["zone"], "Europe/Berlin");
+    assert_eq!(json["next_reminder_due"], "2027-01-15T17:30:00+00:00");
+    assert_eq!(json["last_reminder_sent"], serde_json::Value::Null);
+    assert_eq!(json["blocked_the_bot"], true);
+    assert_eq!(json["last_telegram_update"]["id"], 42);
+    assert_eq!(json["exported_at"], "2027-01-15T08:01:00+00:00");
+}
+
+#[tokio::test]
+async fn progress_with_ratings_sends_the_chart_as_a_png() {
+    let (library, storage, _directory) = setup();
+    walk(
+        &library,
+        &storage,
+        &["/checkin now", "7", "A calm evening."],
+        NOW,
+    )
+    .await;
+    let replies = kintsugi::conversation::handle(
+        &storage,
+        &library,
+        PERSON,
+        &Input::from_text("/progress"),
+        NOW + 60,
+    )
+    .await
+    .expect("handled");
+    let file = replies[0].file.clone().expect("a chart");
+    assert_eq!(
+        (file.kind, file.name.as_str()),
+        (kintsugi::files::FileKind::Photo, "progress.png")
+    );
+    assert!(file.bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
 }

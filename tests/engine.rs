@@ -649,6 +649,14 @@ fn a_check_in_is_recorded_and_progress_reports_it() {
     assert!(progress[0].contains("Check-ins so far: 1."), "{progress:?}");
     assert!(progress[0].contains("7 out of 10"), "{progress:?}");
     assert!(progress[0].contains("15 January 2027"), "{progress:?}");
+    // The chart goes out as data for the rings to draw: the rating, when, in the person's zone.
+    match &person.last[0].attachment {
+        Some(kintsugi::dialogue::engine::Attachment::Chart(chart)) => {
+            assert_eq!(chart.ratings, [(NOW, 7)]);
+            assert_eq!(chart.zone, chrono_tz::UTC);
+        }
+        other => panic!("no chart: {other:?}"),
+    }
 }
 
 #[test]
@@ -920,19 +928,14 @@ fn an_open_episode_ends_when_the_person_chooses_another_flow() {
 // --- Privacy: /export and /forget -----------------------------------------------------------
 
 #[test]
-fn export_sends_every_answer_as_a_json_file() {
+fn export_asks_the_rings_for_the_export_file() {
     let mut person = Person::in_practice();
     person.send("A quiet walk");
     assert_eq!(person.send("/export"), ["Your data."]);
-    let file = person.last[0].attachment.clone().expect("a file");
-    assert_eq!(file.name, "kintsugi-export.json");
-    let json: serde_json::Value = serde_json::from_slice(&file.bytes).expect("JSON");
     assert_eq!(
-        json["answers"]["practice"]["thought"]["value"],
-        "A quiet walk"
+        person.last[0].attachment,
+        Some(kintsugi::dialogue::engine::Attachment::Export)
     );
-    assert_eq!(json["answers"]["practice"]["mood"]["value"], "calm");
-    assert_eq!(json["role"], "hurt");
 }
 
 #[test]

@@ -16,7 +16,7 @@
 //! button press. A bot message starts with `< `; its further lines are indented two spaces,
 //! and its buttons follow as `[n] Label`.
 
-use super::engine::{AttachmentKind, Input, PersonState, Reply, advance};
+use super::engine::{Attachment, Input, PersonState, Reply, advance};
 use super::model::Library;
 
 /// Renders the bot's replies as transcript lines (also what the shell prints).
@@ -31,12 +31,10 @@ pub fn render_replies(replies: &[Reply]) -> String {
         if reply.text.is_empty() {
             out.push_str("<\n");
         }
-        if let Some(file) = &reply.attachment {
-            let kind = match file.kind {
-                AttachmentKind::Photo => "photo",
-                AttachmentKind::Document => "file",
-            };
-            out.push_str(&format!("  ({kind}: {})\n", file.name));
+        match &reply.attachment {
+            Some(Attachment::Chart(_)) => out.push_str("  (photo: progress.png)\n"),
+            Some(Attachment::Export) => out.push_str("  (file: kintsugi-export.json)\n"),
+            None => {}
         }
         for (index, button) in reply.buttons.iter().enumerate() {
             out.push_str(&format!("  [{}] {}\n", index + 1, button.label));

@@ -19,10 +19,10 @@ use teloxide::{ApiError, RequestError};
 
 use super::flood::{FloodGate, Verdict};
 use super::render::{Outgoing, render};
-use crate::conversation;
+use crate::conversation::{self, ReadyReply};
 use crate::dialogue::callback::{self, Action};
-use crate::dialogue::engine::AttachmentKind;
 use crate::dialogue::{Button, Input, Library, Reply};
+use crate::files::FileKind;
 use crate::reminders::worker::{Deliver, DeliverError, Delivered};
 use crate::storage::{PersonId, Storage};
 
@@ -46,7 +46,7 @@ impl App {
             Verdict::NoteAndDrop => {
                 log::info!("event=flood_noted");
                 let note = Reply::text(self.library.bot.message("flood"));
-                if send(bot, chat, &[note]).await? == Delivery::Blocked {
+                if send(bot, chat, &[note.into()]).await? == Delivery::Blocked {
                     mark_reachable(self, PersonId(chat.0), false).await;
                 }
                 Ok(false)
@@ -294,7 +294,7 @@ where
         Ok(replies) => replies,
         Err(error) => {
             log::warn!("event=storage_unavailable error={error}");
-            vec![Reply::text(app.library.bot.message("storage_down"))]
+            vec![Reply::text(app.library.bot.message("storage_down")).into()]
         }
     };
     if send(bot, chat, &replies).await? == Delivery::Blocked {
@@ -319,7 +319,11 @@ pub enum Delivery {
 }
 
 /// Sends replies in order; stops at once if the person has blocked the bot.
-pub async fn send<B>(bot: &B, chat: ChatId, replies: &[Reply]) -> Result<Delivery, HandlerError>
+pub async fn send<B>(
+    bot: &B,
+    chat: ChatId,
+    replies: &[ReadyReply],
+) -> Result<Delivery, HandlerError>
 where
     B: Requester<Err = RequestError>,
 {
@@ -422,8 +426,8 @@ where
     }
     let input = InputFile::memory(file.bytes.clone()).file_name(file.name.clone());
     match file.kind {
-        AttachmentKind::Photo => with_caption!(bot.send_photo(chat, input)).await.map(drop),
-        AttachmentKind::Document => with_caption!(bot.send_document(chat, input))
+        FileKind::Photo => with_caption!(bot.send_photo(chat, input)).await.map(drop),
+        FileKind::Document => with_caption!(bot.send_document(chat, input))
             .await
             .map(drop),
     }
@@ -493,7 +497,7 @@ where
 {
     async fn deliver(&self, person: PersonId, _occurrence: i64) -> Result<Delivered, DeliverError> {
         let reminder = crate::dialogue::engine::reminder(&self.library);
-        match send(&self.bot, ChatId(person.0), &[reminder]).await {
+        match send(&self.bot, ChatId(person.0), &[reminder.into()]).await {
             Ok(Delivery::Delivered) => Ok(Delivered::Yes),
             Ok(Delivery::Blocked) => Ok(Delivered::Blocked),
             // Telegram refused it outright, so it was not sent; after a network failure it

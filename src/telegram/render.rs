@@ -6,8 +6,9 @@
 
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
-use crate::dialogue::engine::Attachment;
-use crate::dialogue::{Button, Reply};
+use crate::conversation::ReadyReply;
+use crate::dialogue::Button;
+use crate::files::File;
 
 /// Telegram refuses a longer message text, in UTF-16 code units.
 pub const TELEGRAM_TEXT_LIMIT: usize = 4096;
@@ -20,13 +21,13 @@ pub const TELEGRAM_CAPTION_LIMIT: usize = 1024;
 pub struct Outgoing {
     pub text: String,
     pub keyboard: Option<InlineKeyboardMarkup>,
-    pub file: Option<Attachment>,
+    pub file: Option<File>,
 }
 
 /// The messages that show `replies`, in order.
-pub fn render(replies: &[Reply]) -> Vec<Outgoing> {
+pub fn render(replies: &[ReadyReply]) -> Vec<Outgoing> {
     let mut out = Vec::new();
-    for reply in replies {
+    for ReadyReply { reply, file } in replies {
         let text = if reply.text.trim().is_empty() {
             // Telegram refuses an empty message; a step with buttons always has text, but a
             // zero-width space keeps a reply from being lost if one ever does not.
@@ -35,7 +36,7 @@ pub fn render(replies: &[Reply]) -> Vec<Outgoing> {
             reply.text.clone()
         };
         let keyboard = (!reply.buttons.is_empty()).then(|| keyboard(&reply.buttons));
-        if let Some(file) = &reply.attachment {
+        if let Some(file) = file {
             // A short text rides along as the caption; a long one goes first on its own.
             let caption = if utf16_len(&reply.text) <= TELEGRAM_CAPTION_LIMIT {
                 reply.text.clone()
@@ -127,6 +128,7 @@ fn utf16_len(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialogue::Reply;
     use proptest::prelude::*;
 
     #[test]
@@ -174,27 +176,31 @@ mod tests {
             }],
             attachment: None,
         };
-        let out = render(&[reply]);
+        let out = render(&[reply.into()]);
         assert_eq!(out.len(), 2);
         assert!(out[0].keyboard.is_none());
         assert_eq!(out[1].text, "b".repeat(200));
         assert!(out[1].keyboard.is_some());
     }
 
-    fn chart() -> Attachment {
-        Attachment {
-            kind: crate::dialogue::engine::AttachmentKind::Photo,
+    fn chart() -> File {
+        File {
+            kind: crate::files::FileKind::Photo,
             name: "progress.png".to_owned(),
             bytes: vec![1, 2, 3],
         }
     }
 
+    fn with_chart(reply: Reply) -> ReadyReply {
+        ReadyReply {
+            reply,
+            file: Some(chart()),
+        }
+    }
+
     #[test]
     fn a_short_text_is_the_caption_of_its_file() {
-        let reply = Reply {
-            attachment: Some(chart()),
-            ..Reply::text("Three check-ins so far.")
-        };
+        let reply = with_chart(Reply::text("Three check-ins so far."));
         let out = render(&[reply]);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].text, "Three check-ins so far.");
@@ -204,10 +210,7 @@ mod tests {
     #[test]
     fn a_text_too_long_for_a_caption_goes_first_on_its_own() {
         let long = "word ".repeat(300);
-        let reply = Reply {
-            attachment: Some(chart()),
-            ..Reply::text(long.clone())
-        };
+        let reply = with_chart(Reply::text(long.clone()));
         let out = render(&[reply]);
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].text, long);

@@ -23,7 +23,6 @@ use super::model::{
 use super::progress;
 use super::review;
 use super::template::Template;
-use crate::chart::{ChartPoint, ChartText, progress_chart};
 use crate::reminders::schedule::{Schedule, parse_frequency, parse_wall_time};
 use crate::reminders::zones::{find_zones, is_zone_name};
 use crate::safety::Concern;
@@ -203,35 +202,27 @@ impl Reply {
     }
 }
 
-/// A file a reply carries.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Attachment {
-    pub kind: AttachmentKind,
-    /// The file name the person sees.
-    pub name: String,
-    pub bytes: Vec<u8>,
+/// What a reply carries beside its text, as data: the rings make the file (the chart drawn,
+/// the export filled in with what storage keeps) and send it with the text as its caption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attachment {
+    /// `/progress`: the check-in ratings as a chart.
+    Chart(ProgressChart),
+    /// `/export`: everything kept about the person.
+    Export,
 }
 
-/// Shows the name and size only: the bytes may be what a person wrote.
-impl std::fmt::Debug for Attachment {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Attachment({:?}, {}, {} bytes)",
-            self.kind,
-            self.name,
-            self.bytes.len()
-        )
-    }
-}
-
-/// How a file is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttachmentKind {
-    /// A picture shown in the chat.
-    Photo,
-    /// A file to download.
-    Document,
+/// The chart `/progress` shows: each check-in's trust rating, and the chart's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressChart {
+    /// (when, in seconds since the epoch; the rating, 0 to 10), oldest first.
+    pub ratings: Vec<(i64, u8)>,
+    /// The zone the dates are shown in: the person's check-in zone, or UTC.
+    pub zone: chrono_tz::Tz,
+    /// Above the chart.
+    pub title: String,
+    /// In place of the line when there are no ratings.
+    pub empty: String,
 }
 
 /// One button under a message.
@@ -455,29 +446,22 @@ impl<'a> Turn<'a> {
             .as_ref()
             .map_or(chrono_tz::UTC, |schedule| schedule.zone);
         let summary = progress::summary(&self.state.history, &self.library.bot, zone);
-        let points: Vec<ChartPoint> = progress::ratings(&self.state.history)
+        let ratings: Vec<(i64, u8)> = progress::ratings(&self.state.history)
             .into_iter()
-            .map(|(at, rating)| ChartPoint {
-                at,
-                rating: u8::try_from(rating.clamp(0, 255)).unwrap_or(u8::MAX),
-            })
+            .map(|(at, rating)| (at, u8::try_from(rating.clamp(0, 255)).unwrap_or(u8::MAX)))
             .collect();
-        let text = ChartText {
-            title: self.bot_message("progress_chart_title"),
-            empty: self.bot_message("progress_empty"),
-        };
-        // The words matter more than the picture: a chart that cannot be drawn is left out.
-        let chart = (!points.is_empty())
-            .then(|| progress_chart(&points, zone, &text).ok())
-            .flatten();
+        let chart = (!ratings.is_empty()).then(|| {
+            Attachment::Chart(ProgressChart {
+                ratings,
+                zone,
+                title: self.bot_message("progress_chart_title"),
+                empty: self.bot_message("progress_empty"),
+            })
+        });
         self.replies.push(Reply {
             text: summary,
             buttons: Vec::new(),
-            attachment: chart.map(|bytes| Attachment {
-                kind: AttachmentKind::Photo,
-                name: "progress.png".to_owned(),
-                bytes,
-            }),
+            attachment: chart,
         });
     }
 

@@ -1,57 +1,9 @@
-//! A person's data rights: `/export` (everything kept about them, as a JSON file) and
-//! `/forget` (after a confirmation, everything deleted). `/privacy` is a message in
+//! A person's data rights: `/export` (asks the rings for everything kept about the person, as
+//! a file) and `/forget` (after a confirmation, everything deleted). `/privacy` is a message in
 //! `bot.toml`.
 
-use chrono::DateTime;
-
-use super::{Attachment, AttachmentKind, Button, Effect, PersonState, Reply, Screen, Turn};
+use super::{Attachment, Button, Effect, PersonState, Reply, Screen, Turn};
 use crate::dialogue::callback::{self, Action};
-
-/// The file `/export` sends.
-pub const EXPORT_FILE_NAME: &str = "kintsugi-export.json";
-
-/// Everything kept about a person, as the JSON `/export` sends: their whole state, with
-/// times also written out in UTC so the file reads without tools.
-pub fn export_json(state: &PersonState, now: i64) -> String {
-    let when = |at: i64| {
-        DateTime::from_timestamp(at, 0)
-            .map(|time| time.to_rfc3339())
-            .unwrap_or_default()
-    };
-    let checkins: Vec<serde_json::Value> = state
-        .history
-        .iter()
-        .map(|entry| serde_json::json!({ "at": when(entry.at), "answers": entry.answers }))
-        .collect();
-    let answers: serde_json::Map<String, serde_json::Value> = state
-        .answers
-        .iter()
-        .map(|(flow, answers)| {
-            let answers: serde_json::Map<String, serde_json::Value> = answers
-                .iter()
-                .map(|(name, answer)| {
-                    (
-                        name.clone(),
-                        serde_json::json!({ "value": answer.value, "at": when(answer.at) }),
-                    )
-                })
-                .collect();
-            (flow.0.clone(), serde_json::Value::Object(answers))
-        })
-        .collect();
-    let document = serde_json::json!({
-        "about": "Everything Kintsugi keeps about you, as of exported_at. Times are in UTC.",
-        "exported_at": when(now),
-        "answers": answers,
-        "checkins": checkins,
-        "checkin_reminders": state.checkin,
-        "role": state.role,
-        "where_you_are": state.position,
-        "safety_episode": state.safety,
-        "rebuilding_conversations_paused": state.coaching_off,
-    });
-    serde_json::to_string_pretty(&document).unwrap_or_default()
-}
 
 impl Turn<'_> {
     /// `/privacy`: what is kept and for how long, as configured.
@@ -73,11 +25,7 @@ impl Turn<'_> {
         self.replies.push(Reply {
             text: self.bot_message("export"),
             buttons: Vec::new(),
-            attachment: Some(Attachment {
-                kind: AttachmentKind::Document,
-                name: EXPORT_FILE_NAME.to_owned(),
-                bytes: export_json(&self.state, self.now).into_bytes(),
-            }),
+            attachment: Some(Attachment::Export),
         });
     }
 
