@@ -11,9 +11,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveTime, Utc};
+use kintsugi::calendar::{Frequency, Schedule};
 use kintsugi::dialogue::PersonState;
-use kintsugi::reminders::schedule::{Frequency, Schedule};
-use kintsugi::reminders::worker::{Deliver, DeliverError, Delivered, WorkerSettings, run_pass};
+use kintsugi::reminders::{Deliver, DeliverError, Delivered, WorkerSettings, run_pass};
 use kintsugi::storage::{PersonId, RedisStore, Retention, Storage};
 use kintsugi::testkit::RedisServer;
 

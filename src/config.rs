@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::storage::Retention;
-use crate::telegram::flood::FloodLimit;
 
 /// Every setting Kintsugi reads. `.env.example` lists them all.
 #[derive(Debug, Clone)]
@@ -65,6 +64,22 @@ pub struct ReminderConfig {
     pub tick: Duration,
     pub grace: Duration,
     pub per_second: u32,
+}
+
+/// How many messages a chat may send at once, and how fast that allowance comes back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FloodLimit {
+    pub burst: u32,
+    pub per_minute: u32,
+}
+
+impl Default for FloodLimit {
+    fn default() -> FloodLimit {
+        FloodLimit {
+            burst: 12,
+            per_minute: 30,
+        }
+    }
 }
 
 /// Where the webhook server listens unless `KINTSUGI_WEBHOOK_ADDRESS` says otherwise.

@@ -5,7 +5,8 @@
 
 use chrono::DateTime;
 
-use crate::dialogue::engine::{Attachment, Effect, PersonState, safety_replies};
+use crate::dialogue::PersonState;
+use crate::dialogue::engine::{Attachment, Effect, safety_replies};
 use crate::dialogue::{Input, Library, Reply, advance};
 use crate::files::{File, KeptBeside, file_of};
 use crate::storage::{LastUpdate, PersonId, Saved, Storage, StorageError};

@@ -1,18 +1,32 @@
 //! Kintsugi: a companion bot for rebuilding trust after a betrayal.
 //!
-//! A pure core with thin rings around it:
-//! - [`dialogue`]: the flow model, loading and validation, the engine, transcripts (pure).
-//! - [`dialogue_dir`]: reads the flow files from disk.
-//! - [`storage`]: per-person state in Redis or the embedded store; the only code touching either.
-//! - [`conversation`]: one input for one person: load, advance, compare-and-set save.
-//! - [`shell`]: the terminal player.
+//! A pure core with rings around it; each ring owns one kind of I/O, and arrows only point
+//! inward (no module imports one that imports it back).
+//!
+//! The pure core:
+//! - [`dialogue`]: the flow model, loading and validation, the engine, person state,
+//!   transcripts. The engine returns replies and effects as data and never renders or stores.
+//! - [`safety`]: the crisis screen (patterns and a learned classifier).
+//! - [`calendar`]: check-in schedules and time zones.
+//! - [`chart`]: the `/progress` chart drawn as PNG bytes; [`files`]: the files replies carry.
+//! - [`vault`]: encryption at rest.
+//!
+//! The rings:
+//! - [`storage`]: people's state and the reminder queue, behind two traits, in Redis, the
+//!   embedded store or memory; the only code touching any of them.
+//! - [`conversation`]: one input for one person: screen, read, advance, compare-and-set
+//!   write, and the files the replies ask for.
+//! - [`reminders`]: the scheduler that claims due reminders and sends them at most once.
 //! - [`telegram`]: the bot on Telegram: handler tree, rendering, polling, webhook.
-//! - [`testkit`]: a real redis-server and a fake Bot API, for tests and the load tool.
-//! - [`config`]: the only reader of environment variables.
-//! - [`cli`]: the `kintsugi` command and its subcommands.
-//! - [`load`]: the load tool (`kintsugi load`).
-//! - [`reminders`]: check-in schedules (pure arithmetic on local time and zone).
+//! - [`shell`]: the terminal player; [`dialogue_dir`]: reads the flow files from disk.
+//! - [`config`]: the only reader of environment variables; [`cli`]: the `kintsugi` command.
+//! - [`load`]: the load tool (`kintsugi load`); [`testkit`]: a real redis-server and a fake
+//!   Bot API, for tests and the load tool.
+//!
+//! One update, top to bottom: `telegram::handlers` -> `conversation` -> `dialogue::advance`
+//! -> `storage` -> back through `conversation` (files) -> `telegram::render`.
 
+pub mod calendar;
 pub mod chart;
 pub mod cli;
 pub mod config;

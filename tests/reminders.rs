@@ -7,9 +7,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use kintsugi::calendar::{Frequency, Schedule};
 use kintsugi::dialogue::PersonState;
-use kintsugi::reminders::schedule::{Frequency, Schedule};
-use kintsugi::reminders::worker::{Deliver, DeliverError, Delivered, WorkerSettings, run_pass};
+use kintsugi::reminders::{Deliver, DeliverError, Delivered, WorkerSettings, run_pass};
 use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Storage};
 use kintsugi::testkit::RedisServer;
 

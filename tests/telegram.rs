@@ -4,10 +4,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use kintsugi::config::FloodLimit;
 use kintsugi::dialogue::Library;
 use kintsugi::dialogue_dir::load_dir;
 use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Storage};
-use kintsugi::telegram::flood::{FloodGate, FloodLimit};
+use kintsugi::telegram::flood::FloodGate;
 use kintsugi::telegram::{App, schema};
 use teloxide::dptree;
 use teloxide::prelude::*;

@@ -1,32 +1,10 @@
-//! The questions people often ask (`dialogues/faq.toml`) and the key takeaways: the model,
-//! and the pure lookup that matches a typed question against them. No I/O.
+//! The pure lookup that matches a typed question against the questions people often ask
+//! (`dialogues/faq.toml`; the types are in `model`). No I/O.
 
 use std::collections::BTreeSet;
 
+use super::model::{Faq, Question};
 use super::review::Words;
-
-/// The FAQ and the key takeaways.
-#[derive(Debug, Clone, Default)]
-pub struct Faq {
-    pub questions: Vec<Question>,
-    pub takeaways: String,
-}
-
-/// One question and its answer.
-#[derive(Debug, Clone)]
-pub struct Question {
-    /// Stable id, for translations and buttons.
-    pub id: String,
-    /// The short label of its button.
-    pub button: String,
-    pub question: String,
-    pub answer: String,
-    /// Other words people use when they ask this.
-    pub keywords: Vec<String>,
-    /// Flows the answer points to: named after it (`faq_try` in `bot.toml`) only when they
-    /// are on the person's menu, so an answer never points to a flow set aside.
-    pub flows: Vec<super::model::FlowId>,
-}
 
 /// How many questions a typed message is offered at most.
 pub const MAX_SUGGESTIONS: usize = 3;

@@ -8,9 +8,9 @@ use toml::Spanned;
 
 use super::callback;
 use super::diagnostic::{Diagnostic, Diagnostics, Severity, did_you_mean};
-use super::faq::{Faq, Question};
-use crate::reminders::schedule::parse_frequency;
-use crate::reminders::zones::is_zone_name;
+use super::model::{Faq, Question};
+use crate::calendar::parse_frequency;
+use crate::calendar::zones::is_zone_name;
 
 use super::model::{
     AnswerRule, BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, BranchRule, BranchTest,

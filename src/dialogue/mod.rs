@@ -12,11 +12,13 @@ pub mod model;
 pub mod progress;
 pub mod review;
 pub mod source;
+pub mod state;
 pub mod template;
 pub mod transcript;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use engine::{Answer, Button, Input, Outcome, PersonState, Position, Reply, Screen, advance};
+pub use engine::{Button, Input, Outcome, Reply, advance};
 pub use load::load;
 pub use model::{Flow, FlowId, Library, Role, StepId};
 pub use source::SourceFile;
+pub use state::{Answer, PersonState, Position, Screen};

@@ -6,7 +6,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::faq::Faq;
 use super::review::Note;
 use super::template::Template;
 use crate::safety::CrisisScreen;
@@ -718,4 +717,27 @@ impl BotText {
     pub fn message<'a>(&'a self, key: &'a str) -> &'a str {
         self.messages.get(key).map_or(key, String::as_str)
     }
+}
+
+/// The FAQ and the key takeaways.
+#[derive(Debug, Clone, Default)]
+pub struct Faq {
+    pub questions: Vec<Question>,
+    pub takeaways: String,
+}
+
+/// One question and its answer.
+#[derive(Debug, Clone)]
+pub struct Question {
+    /// Stable id, for translations and buttons.
+    pub id: String,
+    /// The short label of its button.
+    pub button: String,
+    pub question: String,
+    pub answer: String,
+    /// Other words people use when they ask this.
+    pub keywords: Vec<String>,
+    /// Flows the answer points to: named after it (`faq_try` in `bot.toml`) only when they
+    /// are on the person's menu, so an answer never points to a flow set aside.
+    pub flows: Vec<FlowId>,
 }

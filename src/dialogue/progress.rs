@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration};
 use chrono_tz::Tz;
 
-use super::engine::CheckinEntry;
 use super::model::BotText;
+use super::state::CheckinEntry;
 
 /// Check-ins further apart than this end a run.
 const RUN_GAP: Duration = Duration::days(8);

@@ -16,8 +16,9 @@
 //! button press. A bot message starts with `< `; its further lines are indented two spaces,
 //! and its buttons follow as `[n] Label`.
 
-use super::engine::{Attachment, Input, PersonState, Reply, advance};
+use super::engine::{Attachment, Input, Reply, advance};
 use super::model::Library;
+use super::state::PersonState;
 
 /// Renders the bot's replies as transcript lines (also what the shell prints).
 pub fn render_replies(replies: &[Reply]) -> String {

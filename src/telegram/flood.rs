@@ -7,21 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// How many messages a chat may send at once, and how fast that allowance comes back.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FloodLimit {
-    pub burst: u32,
-    pub per_minute: u32,
-}
-
-impl Default for FloodLimit {
-    fn default() -> FloodLimit {
-        FloodLimit {
-            burst: 12,
-            per_minute: 30,
-        }
-    }
-}
+use crate::config::FloodLimit;
 
 /// What to do with one incoming message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,7 +23,7 @@ use crate::conversation::{self, ReadyReply};
 use crate::dialogue::callback::{self, Action};
 use crate::dialogue::{Button, Input, Library, Reply};
 use crate::files::FileKind;
-use crate::reminders::worker::{Deliver, DeliverError, Delivered};
+use crate::reminders::{Deliver, DeliverError, Delivered};
 use crate::storage::{PersonId, Storage};
 
 /// What every handler needs: the flows, the store, the clock and the flood gate.

@@ -18,7 +18,6 @@ pub use self::handlers::{App, schema};
 use crate::config::ReminderConfig;
 use crate::dialogue::Library;
 use crate::dialogue::model::CommandAction;
-use crate::reminders::worker::{WorkerSettings, run_pass};
 
 /// What to tell an operator who starts the bot without a token.
 pub const NO_TOKEN_HELP: &str = "\
@@ -175,10 +174,15 @@ where
     };
     let app = Arc::new(app);
     let worker = (mode == Mode::Kintsugi).then(|| {
-        tokio::spawn(reminder_loop(
-            requester.clone(),
-            Arc::clone(&app),
+        let deliver = handlers::TelegramReminders {
+            bot: requester.clone(),
+            library: Arc::clone(&app.library),
+        };
+        tokio::spawn(crate::reminders::run(
+            app.storage.clone(),
+            deliver,
             reminders,
+            app.clock,
         ))
     });
     let mut dispatcher = Dispatcher::builder(requester.clone(), tree)
@@ -239,50 +243,4 @@ where
     }
     log::info!("event=stopped");
     Ok(())
-}
-
-/// Looks for due reminders every tick and sends them, a claimed batch at a time.
-async fn reminder_loop<B>(bot: B, app: Arc<App>, config: ReminderConfig)
-where
-    B: Requester<Err = teloxide::RequestError> + Send + Sync + 'static,
-{
-    let deliver = handlers::TelegramReminders {
-        bot,
-        library: Arc::clone(&app.library),
-    };
-    let settings = WorkerSettings {
-        grace: chrono::Duration::from_std(config.grace).unwrap_or(chrono::Duration::hours(2)),
-        min_interval: Some(std::time::Duration::from_secs(1) / config.per_second.max(1)),
-        ..WorkerSettings::default()
-    };
-    let mut ticks = tokio::time::interval(config.tick);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        loop {
-            let now = chrono::DateTime::from_timestamp((app.clock)(), 0).unwrap_or_default();
-            match run_pass(&app.storage, &deliver, settings, now).await {
-                Ok(pass) => {
-                    if pass.claimed > 0 {
-                        log::info!(
-                            "event=reminders claimed={} sent={} already_sent={} skipped={} stopped={}",
-                            pass.claimed,
-                            pass.sent,
-                            pass.already_sent,
-                            pass.skipped,
-                            pass.stopped
-                        );
-                    }
-                    // A full batch means more may be due right away.
-                    if pass.claimed < settings.batch {
-                        break;
-                    }
-                }
-                Err(error) => {
-                    log::warn!("event=reminders_failed error={error}");
-                    break;
-                }
-            }
-        }
-    }
 }

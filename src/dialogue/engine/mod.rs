@@ -8,68 +8,23 @@
 mod privacy;
 mod safety;
 
-pub use safety::{SafetyEpisode, safety_replies};
+pub use safety::safety_replies;
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::callback::{self, Action, ReminderAction};
-use super::faq::Question;
+use super::model::Question;
 use super::model::{
-    AnswerRule, BranchTest, CommandAction, EndEffect, Flow, FlowId, Library, Role, SafetyMark,
-    Step, StepId, StepKind, zone_time_name,
+    AnswerRule, BranchTest, CommandAction, EndEffect, Flow, FlowId, Library, SafetyMark, Step,
+    StepId, StepKind, zone_time_name,
 };
 use super::progress;
 use super::review;
+use super::state::{Answer, CheckinEntry, HISTORY_LIMIT, PersonState, Position, Screen};
 use super::template::Template;
-use crate::reminders::schedule::{Schedule, parse_frequency, parse_wall_time};
-use crate::reminders::zones::{find_zones, is_zone_name};
+use crate::calendar::zones::{find_zones, is_zone_name};
+use crate::calendar::{Schedule, parse_frequency, parse_wall_time};
 use crate::safety::Concern;
-
-/// A person's place in the conversation, and what they have answered. This is what storage
-/// keeps for each person.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PersonState {
-    #[serde(default)]
-    pub role: Option<Role>,
-    /// The flow and step the person is in; `None` between flows.
-    #[serde(default)]
-    pub position: Option<Position>,
-    /// What the most recent buttons were shown for.
-    #[serde(default)]
-    pub screen: Screen,
-    /// Bumped whenever new buttons are shown; a press must carry the current value.
-    #[serde(default)]
-    pub seq: u32,
-    /// Saved answers, by flow and then by answer name.
-    #[serde(default)]
-    pub answers: BTreeMap<FlowId, BTreeMap<String, Answer>>,
-    /// When the person wants check-in reminders; `None` when they have none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checkin: Option<Schedule>,
-    /// Their check-ins, oldest first: each one's answers and when it was made.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub history: Vec<CheckinEntry>,
-    /// An open safety episode: the crisis screen found something, and the flow waits until
-    /// the person chooses to go back to it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub safety: Option<SafetyEpisode>,
-    /// A sign of abuse was seen: flows that coach toward staying together are not offered.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub coaching_off: bool,
-}
-
-/// One check-in as it was recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckinEntry {
-    /// Seconds since the Unix epoch.
-    pub at: i64,
-    pub answers: BTreeMap<String, String>,
-}
-
-/// The most check-ins kept; older ones give way.
-pub const HISTORY_LIMIT: usize = 1000;
 
 /// Something outside the person's state the engine asks its caller to do, once the new state
 /// is saved.
@@ -84,40 +39,6 @@ pub enum Effect {
     CancelReminder,
     /// Delete everything stored about the person, instead of saving the state.
     Forget,
-}
-
-/// Where in a flow a person is, and which version of the flow it was.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Position {
-    pub flow: FlowId,
-    pub step: StepId,
-    pub version: u32,
-}
-
-/// What the buttons currently on screen belong to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Screen {
-    #[default]
-    Nothing,
-    /// The choice step at the person's position.
-    Step,
-    Menu,
-    /// The end step of a flow, with its suggestions.
-    End {
-        flow: FlowId,
-        step: StepId,
-    },
-    /// The question whether to delete everything.
-    Forget,
-}
-
-/// One saved answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Answer {
-    pub value: String,
-    /// When it was given, in seconds since the Unix epoch.
-    pub at: i64,
 }
 
 /// Something a person did.

@@ -4,35 +4,11 @@
 //! resumes only when they choose to go back ("I'm safe", "That's not what I meant"), after
 //! the resources once more. Reminders wait while an episode is open.
 
-use serde::{Deserialize, Serialize};
-
-use super::{Button, Position, Reply, Screen, Turn};
+use super::{Button, Reply, Screen, Turn};
 use crate::dialogue::callback::{self, Action, SafetyAction};
 use crate::dialogue::model::Library;
+use crate::dialogue::state::SafetyEpisode;
 use crate::safety::{Certainty, Concern, ConcernKind};
-
-/// An open safety episode.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SafetyEpisode {
-    /// The kind of concern the reply answers: the latest clear one.
-    pub kind: ConcernKind,
-    /// Whether it is clear (or the person confirmed it); false while the gentle question is
-    /// waiting for an answer.
-    pub confirmed: bool,
-    /// When it opened, in seconds since the Unix epoch.
-    pub opened: i64,
-    /// Where the person was, to go back to when they choose.
-    #[serde(default)]
-    pub paused: Option<Position>,
-    /// Whether this episode turned coaching toward staying off (so "That's not what I meant"
-    /// turns it back on).
-    #[serde(default)]
-    pub stopped_coaching: bool,
-    /// A gentle question about another kind of concern, asked while the reply to `kind`
-    /// waits: an unsure word about hurting oneself is not answered with the violence text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub asking: Option<ConcernKind>,
-}
 
 /// The reply to a concern, from the library alone: what is sent even when the person's state
 /// cannot be read (the store is down).

@@ -1,5 +1,6 @@
-//! The reminder worker: claims the reminders that are due from the store, sends each at most
-//! once, and schedules the next occurrence. Several workers (one per bot instance) can share
+//! The reminder scheduler, a ring of its own: every tick it claims the reminders that are due
+//! from the store's [`ReminderQueue`](crate::storage::ReminderQueue), sends each at most once,
+//! and schedules the next occurrence (the arithmetic is [`crate::calendar`]'s). Several workers (one per bot instance) can share
 //! one store: a claim leases a reminder to one worker, and each occurrence is marked right
 //! before it is sent, so a crash can lose at most the one being sent at that moment and
 //! never repeats one. The clock is passed in; the sending is behind [`Deliver`], so the
@@ -9,7 +10,8 @@ use std::future::Future;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use super::schedule::{Catchup, catch_up};
+use crate::calendar::{Catchup, catch_up};
+use crate::config::ReminderConfig;
 use crate::storage::{DueReminder, PersonId, Storage, StorageError};
 
 /// Whether a reminder reached the person.
@@ -163,4 +165,50 @@ async fn handle<D: Deliver>(
         .schedule(due.person, next.timestamp())
         .await?;
     Ok(())
+}
+
+/// Looks for due reminders every `config.tick` and sends them through `deliver`, a claimed
+/// batch at a time, until the task is dropped. `clock` gives the time in seconds since the
+/// epoch.
+pub async fn run(
+    storage: Storage,
+    deliver: impl Deliver,
+    config: ReminderConfig,
+    clock: fn() -> i64,
+) {
+    let settings = WorkerSettings {
+        grace: Duration::from_std(config.grace).unwrap_or(Duration::hours(2)),
+        min_interval: Some(std::time::Duration::from_secs(1) / config.per_second.max(1)),
+        ..WorkerSettings::default()
+    };
+    let mut ticks = tokio::time::interval(config.tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        loop {
+            let now = DateTime::from_timestamp(clock(), 0).unwrap_or_default();
+            match run_pass(&storage, &deliver, settings, now).await {
+                Ok(pass) => {
+                    if pass.claimed > 0 {
+                        log::info!(
+                            "event=reminders claimed={} sent={} already_sent={} skipped={} stopped={}",
+                            pass.claimed,
+                            pass.sent,
+                            pass.already_sent,
+                            pass.skipped,
+                            pass.stopped
+                        );
+                    }
+                    // A full batch means more may be due right away.
+                    if pass.claimed < settings.batch {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    log::warn!("event=reminders_failed error={error}");
+                    break;
+                }
+            }
+        }
+    }
 }

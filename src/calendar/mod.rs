@@ -1,8 +1,11 @@
-//! When a check-in reminder is next due: pure arithmetic on a person's local wall time and
-//! IANA time zone (never a fixed UTC offset), so 09:00 stays 09:00 across daylight saving.
+//! Check-in schedules and when a reminder is next due: pure arithmetic on a person's local wall
+//! time and IANA time zone (never a fixed UTC offset), so 09:00 stays 09:00 across daylight
+//! saving. `zones` finds a zone from what a person types.
 //! A local time that does not exist that day (a spring-forward gap) fires at the first valid
 //! instant after it; one that happens twice (an autumn fold) fires once, at the earlier.
 //! The clock is always passed in.
+
+pub mod zones;
 
 use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,

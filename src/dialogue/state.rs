@@ -1,0 +1,112 @@
+//! What storage keeps for each person: their place in the conversation, their answers and
+//! check-ins, their check-in schedule and an open safety episode. Plain data with serde; the
+//! engine reads and changes it, storage seals and keeps it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{FlowId, Role, StepId};
+use crate::calendar::Schedule;
+use crate::safety::ConcernKind;
+
+/// A person's place in the conversation, and what they have answered. This is what storage
+/// keeps for each person.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonState {
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// The flow and step the person is in; `None` between flows.
+    #[serde(default)]
+    pub position: Option<Position>,
+    /// What the most recent buttons were shown for.
+    #[serde(default)]
+    pub screen: Screen,
+    /// Bumped whenever new buttons are shown; a press must carry the current value.
+    #[serde(default)]
+    pub seq: u32,
+    /// Saved answers, by flow and then by answer name.
+    #[serde(default)]
+    pub answers: BTreeMap<FlowId, BTreeMap<String, Answer>>,
+    /// When the person wants check-in reminders; `None` when they have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkin: Option<Schedule>,
+    /// Their check-ins, oldest first: each one's answers and when it was made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<CheckinEntry>,
+    /// An open safety episode: the crisis screen found something, and the flow waits until
+    /// the person chooses to go back to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety: Option<SafetyEpisode>,
+    /// A sign of abuse was seen: flows that coach toward staying together are not offered.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub coaching_off: bool,
+}
+
+/// One check-in as it was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckinEntry {
+    /// Seconds since the Unix epoch.
+    pub at: i64,
+    pub answers: BTreeMap<String, String>,
+}
+
+/// The most check-ins kept; older ones give way.
+pub const HISTORY_LIMIT: usize = 1000;
+
+/// Where in a flow a person is, and which version of the flow it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub flow: FlowId,
+    pub step: StepId,
+    pub version: u32,
+}
+
+/// What the buttons currently on screen belong to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Screen {
+    #[default]
+    Nothing,
+    /// The choice step at the person's position.
+    Step,
+    Menu,
+    /// The end step of a flow, with its suggestions.
+    End {
+        flow: FlowId,
+        step: StepId,
+    },
+    /// The question whether to delete everything.
+    Forget,
+}
+
+/// One saved answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    pub value: String,
+    /// When it was given, in seconds since the Unix epoch.
+    pub at: i64,
+}
+
+/// An open safety episode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetyEpisode {
+    /// The kind of concern the reply answers: the latest clear one.
+    pub kind: ConcernKind,
+    /// Whether it is clear (or the person confirmed it); false while the gentle question is
+    /// waiting for an answer.
+    pub confirmed: bool,
+    /// When it opened, in seconds since the Unix epoch.
+    pub opened: i64,
+    /// Where the person was, to go back to when they choose.
+    #[serde(default)]
+    pub paused: Option<Position>,
+    /// Whether this episode turned coaching toward staying off (so "That's not what I meant"
+    /// turns it back on).
+    #[serde(default)]
+    pub stopped_coaching: bool,
+    /// A gentle question about another kind of concern, asked while the reply to `kind`
+    /// waits: an unsure word about hurting oneself is not answered with the violence text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asking: Option<ConcernKind>,
+}
