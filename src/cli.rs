@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, Encryption};
+use crate::config::{Config, Encryption, Settings};
 use crate::dialogue::Library;
 use crate::dialogue::graph::mermaid;
 use crate::dialogue_dir;
@@ -27,6 +27,8 @@ pub struct Cli {
     /// Without a subcommand, `run`.
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,21 +101,22 @@ impl Command {
 
 /// Runs a parsed command line.
 pub fn main(cli: Cli) -> ExitCode {
+    let config = cli.settings.config_from_env();
     let result = match cli.command.unwrap_or(Command::Run {
         webhook: false,
         baseline: false,
     }) {
-        Command::Run { webhook, baseline } => run(webhook, baseline),
-        Command::Check { dir } => return check(dir),
-        Command::Graph { flow } => graph(&flow),
+        Command::Run { webhook, baseline } => run(&config, webhook, baseline),
+        Command::Check { dir } => return check(dir.unwrap_or(config.dialogues)),
+        Command::Graph { flow } => graph(&config, &flow),
         Command::Keygen { id } => keygen(&id),
-        Command::Screen { explain } => screen(explain),
-        Command::Shell { record } => shell(record),
+        Command::Screen { explain } => screen(&config, explain),
+        Command::Shell { record } => shell(&config, record),
         Command::Load {
             people,
             pace_ms,
             seconds,
-        } => load(people, pace_ms, seconds),
+        } => load(&config, people, pace_ms, seconds),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -124,17 +127,7 @@ pub fn main(cli: Cli) -> ExitCode {
     }
 }
 
-fn check(dir: Option<PathBuf>) -> ExitCode {
-    let dir = match dir {
-        Some(dir) => dir,
-        None => match Config::from_env() {
-            Ok(config) => config.dialogues,
-            Err(error) => {
-                eprintln!("error: {error}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
+fn check(dir: PathBuf) -> ExitCode {
     match dialogue_dir::load_dir(&dir) {
         Ok(library) => {
             for warning in &library.warnings {
@@ -176,9 +169,8 @@ fn load_library(config: &Config) -> anyhow::Result<Library> {
     Ok(library)
 }
 
-fn graph(flow_id: &str) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
-    let library = load_library(&config)?;
+fn graph(config: &Config, flow_id: &str) -> anyhow::Result<()> {
+    let library = load_library(config)?;
     let Some(flow) = library.flow(flow_id) else {
         let known: Vec<&str> = library
             .flows
@@ -194,10 +186,9 @@ fn graph(flow_id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn screen(explain: bool) -> anyhow::Result<()> {
+fn screen(config: &Config, explain: bool) -> anyhow::Result<()> {
     use std::io::{BufRead, Write};
-    let config = Config::from_env()?;
-    let library = load_library(&config)?;
+    let library = load_library(config)?;
     let stdout = std::io::stdout();
     let Some(screen) = &library.screen else {
         anyhow::bail!("the dialogue folder has no crisis-language.toml");
@@ -348,17 +339,16 @@ pub fn open_storage(config: &Config) -> anyhow::Result<Storage> {
     })
 }
 
-fn run(webhook: bool, baseline: bool) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
+fn run(config: &Config, webhook: bool, baseline: bool) -> anyhow::Result<()> {
     let Some(token) = config.telegram_token.clone() else {
         anyhow::bail!("{}", crate::telegram::NO_TOKEN_HELP);
     };
     let listen = if webhook {
-        Listen::Webhook(webhook_settings(&config)?)
+        Listen::Webhook(webhook_settings(config)?)
     } else {
         Listen::Polling
     };
-    let library = load_library(&config)?;
+    let library = load_library(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -367,9 +357,9 @@ fn run(webhook: bool, baseline: bool) -> anyhow::Result<()> {
         let bot = crate::telegram::bot(token.expose(), config.telegram_api_url.as_deref())?;
         // The baseline never reads or writes a state, so it needs no key.
         let storage = if baseline {
-            open_storage(&config)?
+            open_storage(config)?
         } else {
-            open_checked_storage(&config, true).await?
+            open_checked_storage(config, true).await?
         };
         let app = crate::telegram::App {
             library: std::sync::Arc::new(library),
@@ -411,9 +401,8 @@ fn webhook_settings(config: &Config) -> anyhow::Result<Webhook> {
     })
 }
 
-fn load(people: Option<usize>, pace_ms: u64, seconds: u64) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
-    let library = load_library(&config)?;
+fn load(config: &Config, people: Option<usize>, pace_ms: u64, seconds: u64) -> anyhow::Result<()> {
+    let library = load_library(config)?;
     let scenarios = match people {
         None => crate::load::standard_suite(),
         Some(people) => vec![(
@@ -429,16 +418,15 @@ fn load(people: Option<usize>, pace_ms: u64, seconds: u64) -> anyhow::Result<()>
     crate::load::run_suite(&scenarios, &library)
 }
 
-fn shell(record: Option<PathBuf>) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
-    let library = load_library(&config)?;
+fn shell(config: &Config, record: Option<PathBuf>) -> anyhow::Result<()> {
+    let library = load_library(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let storage = open_checked_storage(&config, false).await?;
+        let storage = open_checked_storage(config, false).await?;
         log::info!(
             "kintsugi shell version={} flows={} store={}",
             env!("CARGO_PKG_VERSION"),

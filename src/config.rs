@@ -1,5 +1,7 @@
-//! Settings from the environment (and a `.env` file, loaded by `main`). This is the only
-//! module that reads environment variables; everything else receives a `Config`.
+//! Settings from the command line and the environment (and a `.env` file, loaded by `main`),
+//! declared once with clap so `--help` lists every one with its variable and default. This is
+//! the only module that reads environment variables; everything else receives a `Config`, and
+//! the settings types (`FloodLimit`, `ReminderConfig`, `Encryption`) live here.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -114,130 +116,177 @@ pub enum ConfigError {
 /// Days of inactivity after which a person's data expires, unless configured.
 pub use crate::dialogue::model::DEFAULT_RETENTION_DAYS;
 
-impl Config {
-    /// Reads the settings from the process environment.
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
+/// Every setting, each from its command-line option or its environment variable (or `.env`,
+/// loaded by `main`); `kintsugi <command> --help` lists them all with their defaults, and
+/// `.env.example` explains each. An empty variable counts as unset.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Keep state in Redis at this URL (redis://host:port/); without it, the embedded store.
+    #[arg(long, env = "REDIS_URL", global = true, value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// The first part of every Redis key, so several bots can share one Redis.
+    #[arg(
+        long,
+        env = "KINTSUGI_REDIS_PREFIX",
+        global = true,
+        default_value = "kintsugi"
+    )]
+    pub redis_prefix: String,
+    /// Where the embedded store keeps its file [default: $XDG_DATA_HOME/kintsugi or
+    /// ~/.local/share/kintsugi].
+    #[arg(long, env = "KINTSUGI_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The folder of flow files.
+    #[arg(
+        long,
+        env = "KINTSUGI_DIALOGUES",
+        global = true,
+        default_value = "dialogues"
+    )]
+    pub dialogues: PathBuf,
+    /// Days without a visit after which a person's data expires (0 keeps it until deleted).
+    #[arg(long, env = "KINTSUGI_RETENTION_DAYS", global = true, default_value_t = DEFAULT_RETENTION_DAYS, value_name = "DAYS")]
+    pub retention_days: u64,
+    /// The bot's token from @BotFather (Telegram mode only).
+    #[arg(long, env = "TELOXIDE_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// A self-hosted or local Bot API server instead of Telegram's.
+    #[arg(long, env = "TELOXIDE_API_URL", global = true, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// How many messages one person may send at once.
+    #[arg(long, env = "KINTSUGI_FLOOD_BURST", global = true, default_value_t = FloodLimit::default().burst, value_parser = clap::value_parser!(u32).range(1..))]
+    pub flood_burst: u32,
+    /// How many messages a minute one person may send after a burst.
+    #[arg(long, env = "KINTSUGI_FLOOD_PER_MINUTE", global = true, default_value_t = FloodLimit::default().per_minute, value_parser = clap::value_parser!(u32).range(1..))]
+    pub flood_per_minute: u32,
+    /// Webhook mode: the public HTTPS address Telegram posts updates to.
+    #[arg(long, env = "KINTSUGI_WEBHOOK_URL", global = true, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// Webhook mode: where this process listens.
+    #[arg(long, env = "KINTSUGI_WEBHOOK_ADDRESS", global = true, default_value = DEFAULT_WEBHOOK_ADDRESS, value_name = "ADDRESS:PORT")]
+    pub webhook_address: std::net::SocketAddr,
+    /// Webhook mode: the secret Telegram sends with every update (1 to 256 of A-Z, a-z, 0-9,
+    /// _ and -; the same on every replica).
+    #[arg(
+        long,
+        env = "KINTSUGI_WEBHOOK_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub webhook_secret: Option<String>,
+    /// Telegram's send limits: `off` only for load tests against a local fake.
+    #[arg(long, env = "KINTSUGI_SEND_LIMITS", global = true, default_value = "on", value_parser = ["on", "off"])]
+    pub send_limits: String,
+    /// How often the scheduler looks for due reminders, in milliseconds.
+    #[arg(long, env = "KINTSUGI_REMINDER_TICK_MS", global = true, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub reminder_tick_ms: u32,
+    /// How late a reminder may still be sent after downtime, in minutes.
+    #[arg(long, env = "KINTSUGI_REMINDER_GRACE_MINUTES", global = true, default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
+    pub reminder_grace_minutes: u32,
+    /// How many reminders are sent a second at most.
+    #[arg(long, env = "KINTSUGI_REMINDER_RATE", global = true, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..))]
+    pub reminder_rate: u32,
+    /// The master key that wraps each person's data key (`kintsugi keygen` makes one).
+    #[arg(
+        long,
+        env = "KINTSUGI_MASTER_KEY",
+        global = true,
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub master_key: Option<String>,
+    /// Older master keys, comma-separated, that still open what they wrapped (for rotation).
+    #[arg(
+        long,
+        env = "KINTSUGI_PREVIOUS_MASTER_KEYS",
+        global = true,
+        hide_env_values = true,
+        value_delimiter = ',',
+        value_name = "KEYS"
+    )]
+    pub previous_master_keys: Vec<String>,
+    /// Store states in the clear (not recommended): true or false.
+    #[arg(long, env = "KINTSUGI_ALLOW_UNENCRYPTED", global = true, default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new(), value_name = "BOOL")]
+    pub allow_unencrypted: bool,
+}
+
+impl Settings {
+    /// The configuration these settings describe; `home` looks up `XDG_DATA_HOME` and `HOME`
+    /// for the default data folder.
+    pub fn config(&self, home: impl Fn(&str) -> Option<String>) -> Config {
+        let trimmed = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|value| !value.is_empty())
+                .map(str::to_owned)
+        };
+        let secret = |value: &Option<String>| trimmed(value).map(Secret);
+        let encryption = match (secret(&self.master_key), self.allow_unencrypted) {
+            (Some(current), _) => Encryption::Key {
+                current,
+                previous: self
+                    .previous_master_keys
+                    .iter()
+                    .map(|key| key.trim())
+                    .filter(|key| !key.is_empty())
+                    .map(|key| Secret(key.to_owned()))
+                    .collect(),
+            },
+            (None, true) => Encryption::Off,
+            (None, false) => Encryption::Unset,
+        };
+        Config {
+            redis_url: trimmed(&self.redis_url),
+            redis_prefix: self.redis_prefix.clone(),
+            data_dir: self
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| default_data_dir(&home)),
+            dialogues: self.dialogues.clone(),
+            retention: Retention(
+                (self.retention_days > 0)
+                    .then(|| Duration::from_secs(self.retention_days * 24 * 60 * 60)),
+            ),
+            telegram_token: secret(&self.token),
+            telegram_api_url: trimmed(&self.api_url),
+            flood: FloodLimit {
+                burst: self.flood_burst,
+                per_minute: self.flood_per_minute,
+            },
+            webhook_url: trimmed(&self.webhook_url),
+            webhook_address: self.webhook_address,
+            webhook_secret: secret(&self.webhook_secret),
+            send_limits: self.send_limits != "off",
+            reminders: ReminderConfig {
+                tick: Duration::from_millis(u64::from(self.reminder_tick_ms)),
+                grace: Duration::from_secs(60 * u64::from(self.reminder_grace_minutes)),
+                per_second: self.reminder_rate,
+            },
+            encryption,
+        }
     }
 
-    /// Reads the settings through `lookup`, so tests need not touch the real environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let non_empty = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let retention_days = match non_empty("KINTSUGI_RETENTION_DAYS") {
-            None => DEFAULT_RETENTION_DAYS,
-            Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
-                name: "KINTSUGI_RETENTION_DAYS",
-                expected: "a whole number of days (0 keeps data until it is deleted)",
-                value,
-            })?,
-        };
-        let whole = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
-            match non_empty(name) {
-                None => Ok(default),
-                Some(value) => value
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|number| *number > 0)
-                    .ok_or(ConfigError::Invalid {
-                        name,
-                        expected: "a whole number above 0",
-                        value,
-                    }),
-            }
-        };
-        let flood = FloodLimit {
-            burst: whole("KINTSUGI_FLOOD_BURST", FloodLimit::default().burst)?,
-            per_minute: whole(
-                "KINTSUGI_FLOOD_PER_MINUTE",
-                FloodLimit::default().per_minute,
-            )?,
-        };
-        let reminders = ReminderConfig {
-            tick: Duration::from_millis(u64::from(whole("KINTSUGI_REMINDER_TICK_MS", 5000)?)),
-            grace: Duration::from_secs(
-                60 * u64::from(whole("KINTSUGI_REMINDER_GRACE_MINUTES", 120)?),
-            ),
-            per_second: whole("KINTSUGI_REMINDER_RATE", 25)?,
-        };
-        let encryption = match (
-            non_empty("KINTSUGI_MASTER_KEY"),
-            non_empty("KINTSUGI_ALLOW_UNENCRYPTED"),
-        ) {
-            (Some(key), _) => Encryption::Key {
-                current: Secret(key.trim().to_owned()),
-                previous: non_empty("KINTSUGI_PREVIOUS_MASTER_KEYS")
-                    .map(|keys| {
-                        keys.split(',')
-                            .map(str::trim)
-                            .filter(|key| !key.is_empty())
-                            .map(|key| Secret(key.to_owned()))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            },
-            (None, Some(value)) => match value.trim().to_ascii_lowercase().as_str() {
-                "true" | "yes" | "1" => Encryption::Off,
-                "false" | "no" | "0" => Encryption::Unset,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "KINTSUGI_ALLOW_UNENCRYPTED",
-                        expected: "true or false",
-                        value,
-                    });
-                }
-            },
-            (None, None) => Encryption::Unset,
-        };
-        let retention = Retention(
-            (retention_days > 0).then(|| Duration::from_secs(retention_days * 24 * 60 * 60)),
-        );
-        Ok(Config {
-            redis_url: non_empty("REDIS_URL"),
-            redis_prefix: non_empty("KINTSUGI_REDIS_PREFIX")
-                .unwrap_or_else(|| "kintsugi".to_owned()),
-            data_dir: non_empty("KINTSUGI_DATA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| default_data_dir(&lookup)),
-            dialogues: non_empty("KINTSUGI_DIALOGUES")
-                .map_or_else(|| PathBuf::from("dialogues"), PathBuf::from),
-            retention,
-            encryption,
-            telegram_token: non_empty("TELOXIDE_TOKEN")
-                .map(|token| Secret(token.trim().to_owned())),
-            telegram_api_url: non_empty("TELOXIDE_API_URL").map(|url| url.trim().to_owned()),
-            flood,
-            webhook_url: non_empty("KINTSUGI_WEBHOOK_URL").map(|url| url.trim().to_owned()),
-            webhook_address: match non_empty("KINTSUGI_WEBHOOK_ADDRESS") {
-                None => DEFAULT_WEBHOOK_ADDRESS
-                    .parse()
-                    .map_err(|_| ConfigError::Invalid {
-                        name: "KINTSUGI_WEBHOOK_ADDRESS",
-                        expected: "an address and port such as 0.0.0.0:8443",
-                        value: DEFAULT_WEBHOOK_ADDRESS.to_owned(),
-                    })?,
-                Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
-                    name: "KINTSUGI_WEBHOOK_ADDRESS",
-                    expected: "an address and port such as 0.0.0.0:8443",
-                    value,
-                })?,
-            },
-            webhook_secret: non_empty("KINTSUGI_WEBHOOK_SECRET")
-                .map(|secret| Secret(secret.trim().to_owned())),
-            reminders,
-            send_limits: match non_empty("KINTSUGI_SEND_LIMITS").as_deref().map(str::trim) {
-                None | Some("on") => true,
-                Some("off") => false,
-                Some(other) => {
-                    return Err(ConfigError::Invalid {
-                        name: "KINTSUGI_SEND_LIMITS",
-                        expected: "on or off",
-                        value: other.to_owned(),
-                    });
-                }
-            },
-        })
+    /// The configuration, with the default data folder found from the real environment.
+    pub fn config_from_env(&self) -> Config {
+        self.config(|name| std::env::var(name).ok())
     }
+}
+
+/// Whether `name` is one of Kintsugi's settings variables.
+fn is_setting(name: &str) -> bool {
+    name == "REDIS_URL" || name.starts_with("KINTSUGI_") || name.starts_with("TELOXIDE_")
+}
+
+/// The settings variables that are set but blank (`KINTSUGI_DATA_DIR=` in a copied
+/// `.env.example`): `main` unsets them before parsing, so a blank one means its default.
+pub fn blank_settings() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| {
+            let name = name.into_string().ok()?;
+            (is_setting(&name) && value.to_string_lossy().trim().is_empty()).then_some(name)
+        })
+        .collect()
 }
 
 /// `$XDG_DATA_HOME/kintsugi`, else `~/.local/share/kintsugi`, else `./kintsugi-data`.
@@ -254,19 +303,26 @@ fn default_data_dir(lookup: &impl Fn(&str) -> Option<String>) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use clap::Parser;
 
-    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-            .collect();
-        Config::from_lookup(|name| map.get(name).cloned())
+    /// The settings' command line alone, as `kintsugi` parses it.
+    #[derive(Debug, Parser)]
+    struct Line {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    fn config(args: &[&str]) -> Result<Config, clap::Error> {
+        let line = Line::try_parse_from(std::iter::once("kintsugi").chain(args.iter().copied()))?;
+        Ok(line.settings.config(|name| match name {
+            "HOME" => Some("/home/ana".to_owned()),
+            _ => None,
+        }))
     }
 
     #[test]
     fn defaults_use_the_embedded_store_in_the_home_data_dir() {
-        let config = config(&[("HOME", "/home/ana")]).unwrap();
+        let config = config(&[]).unwrap();
         assert_eq!(config.redis_url, None);
         assert_eq!(config.redis_prefix, "kintsugi");
         assert_eq!(
@@ -277,11 +333,15 @@ mod tests {
             config.retention,
             Retention(Some(Duration::from_secs(180 * 86_400)))
         );
+        assert_eq!(config.flood, FloodLimit::default());
+        assert!(config.send_limits);
+        assert_eq!(config.reminders.tick, Duration::from_secs(5));
+        assert_eq!(config.webhook_address.to_string(), DEFAULT_WEBHOOK_ADDRESS);
     }
 
     #[test]
     fn the_token_never_shows_in_debug_output() {
-        let config = config(&[("TELOXIDE_TOKEN", "123:secret-token")]).unwrap();
+        let config = config(&["--token", "123:secret-token"]).unwrap();
         assert_eq!(
             config.telegram_token.as_ref().map(Secret::expose),
             Some("123:secret-token")
@@ -290,34 +350,40 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_redis_url_means_no_redis() {
-        assert_eq!(config(&[("REDIS_URL", " ")]).unwrap().redis_url, None);
+    fn a_blank_redis_url_means_no_redis() {
+        assert_eq!(config(&["--redis-url", " "]).unwrap().redis_url, None);
     }
 
     #[test]
-    fn a_bad_retention_is_a_precise_error() {
-        let error = config(&[("KINTSUGI_RETENTION_DAYS", "soon")]).unwrap_err();
+    fn bad_values_are_precise_errors() {
+        let error = config(&["--retention-days", "soon"])
+            .unwrap_err()
+            .to_string();
         assert!(
-            error
-                .to_string()
-                .contains("KINTSUGI_RETENTION_DAYS must be a whole number")
+            error.contains("invalid value 'soon' for '--retention-days <DAYS>'"),
+            "{error}"
         );
+        let error = config(&["--flood-burst", "0"]).unwrap_err().to_string();
+        assert!(error.contains("0 is not in 1.."), "{error}");
+        let error = config(&["--send-limits", "maybe"]).unwrap_err().to_string();
+        assert!(error.contains("[possible values: on, off]"), "{error}");
     }
 
     #[test]
     fn encryption_comes_from_a_master_key_or_an_explicit_opt_out() {
         assert_eq!(config(&[]).unwrap().encryption, Encryption::Unset);
         assert_eq!(
-            config(&[("KINTSUGI_ALLOW_UNENCRYPTED", "true")])
-                .unwrap()
-                .encryption,
+            config(&["--allow-unencrypted", "true"]).unwrap().encryption,
             Encryption::Off
         );
         assert_eq!(
             config(&[
-                ("KINTSUGI_MASTER_KEY", " k2:new "),
-                ("KINTSUGI_PREVIOUS_MASTER_KEYS", "k1:old, k0:older"),
-                ("KINTSUGI_ALLOW_UNENCRYPTED", "true"),
+                "--master-key",
+                " k2:new ",
+                "--previous-master-keys",
+                "k1:old, k0:older",
+                "--allow-unencrypted",
+                "true",
             ])
             .unwrap()
             .encryption,
@@ -326,11 +392,9 @@ mod tests {
                 previous: vec![Secret("k1:old".into()), Secret("k0:older".into())],
             }
         );
-        let error = config(&[("KINTSUGI_ALLOW_UNENCRYPTED", "maybe")]).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("KINTSUGI_ALLOW_UNENCRYPTED must be true or false")
-        );
+        let error = config(&["--allow-unencrypted", "maybe"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("invalid value 'maybe'"), "{error}");
     }
 }

@@ -7,6 +7,10 @@ use clap::Parser;
 fn main() -> ExitCode {
     // A missing .env is normal; the real environment still applies.
     let _ = dotenvy::dotenv();
+    for name in kintsugi::config::blank_settings() {
+        // SAFETY: nothing else runs yet (no other thread exists to read the environment).
+        unsafe { std::env::remove_var(name) };
+    }
     let cli = kintsugi::cli::Cli::parse();
     let filters = std::env::var("RUST_LOG").unwrap_or_else(|_| {
         cli.command

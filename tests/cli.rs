@@ -298,3 +298,54 @@ fn telegram_mode_refuses_to_start_without_a_master_key() {
         "{error}"
     );
 }
+
+#[test]
+fn run_help_lists_every_setting_of_the_env_example_with_its_default() {
+    let directory = tempfile::tempdir().expect("a temporary folder");
+    let output = kintsugi(directory.path())
+        .args(["run", "--help"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let help = text(&output.stdout);
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".env.example"))
+            .expect("the .env.example");
+    let names: Vec<&str> = example
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once('=').map(|(name, _)| name.trim()))
+        .filter(|name| !name.is_empty() && *name != "RUST_LOG")
+        .collect();
+    assert!(names.len() >= 19, "{names:?}");
+    for name in names {
+        assert!(
+            help.contains(&format!("[env: {name}")),
+            "{name} is not in --help"
+        );
+    }
+    assert!(help.contains("[default: 180]"), "{help}");
+}
+
+#[test]
+fn blank_settings_mean_their_defaults_and_a_bad_one_is_a_precise_error() {
+    let directory = tempfile::tempdir().expect("a temporary folder");
+    let output = kintsugi(directory.path())
+        .arg("check")
+        .env("KINTSUGI_DIALOGUES", "")
+        .env("KINTSUGI_RETENTION_DAYS", " ")
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = kintsugi(directory.path())
+        .arg("check")
+        .env("KINTSUGI_FLOOD_BURST", "lots")
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("invalid value 'lots' for '--flood-burst <FLOOD_BURST>'"),
+        "{}",
+        text(&output.stderr)
+    );
+}
