@@ -372,7 +372,16 @@ fn run(config: &Config, webhook: bool, baseline: bool) -> anyhow::Result<()> {
         } else {
             Mode::Kintsugi
         };
-        crate::telegram::run(bot, app, listen, mode, config.send_limits, config.reminders).await
+        crate::telegram::run(
+            bot,
+            app,
+            listen,
+            mode,
+            config.send_limits,
+            config.reminders,
+            stop_signal(),
+        )
+        .await
     })
 }
 
@@ -436,6 +445,27 @@ fn shell(config: &Config, record: Option<PathBuf>) -> anyhow::Result<()> {
         crate::shell::run(&library, &storage, record, unix_now).await?;
         Ok(())
     })
+}
+
+/// Completes at the first SIGINT (Ctrl-C) or SIGTERM.
+async fn stop_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => log::info!("event=signal name=SIGINT"),
+        () = terminate => log::info!("event=signal name=SIGTERM"),
+    }
 }
 
 /// The wall clock, in seconds since the Unix epoch.

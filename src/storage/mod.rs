@@ -267,6 +267,20 @@ impl Storage {
         }
     }
 
+    /// People's state in `people` and the reminder queue in `reminders` (for tests that wrap
+    /// one of them); the two must be one store in production, so forgetting a person also
+    /// removes their reminder.
+    pub fn with_queue(
+        people: impl PersonStore + 'static,
+        reminders: impl ReminderQueue + 'static,
+    ) -> Storage {
+        Storage {
+            people: Arc::new(people),
+            reminders: Arc::new(reminders),
+            vault: Arc::new(Vault::plaintext()),
+        }
+    }
+
     /// Seals every state with `vault`'s master key from now on.
     pub fn with_vault(self, vault: Vault) -> Storage {
         Storage {

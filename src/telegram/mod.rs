@@ -1,12 +1,13 @@
 //! Kintsugi on Telegram: the bot, its command list, and the dispatcher that feeds updates to
-//! the handler tree, by long polling or a webhook, with a graceful stop on SIGINT and SIGTERM. The only
-//! module that talks to the Bot API.
+//! the handler tree, by long polling or a webhook, with a graceful stop when the caller's
+//! shutdown future completes. The only module that talks to the Bot API.
 
 pub mod flood;
 pub mod handlers;
 pub mod render;
 pub mod webhook;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use teloxide::adaptors::throttle::Limits;
@@ -105,9 +106,9 @@ pub enum Mode {
     Baseline,
 }
 
-/// Runs the bot until SIGINT or SIGTERM; updates in flight finish first. With
-/// `send_limits` (always, except against a local fake under load) sends keep within
-/// Telegram's limits and wait out any 429.
+/// Runs the bot until `shutdown` completes (the command line passes SIGINT or SIGTERM); updates
+/// in flight finish first. With `send_limits` (always, except against a local fake under load)
+/// sends keep within Telegram's limits and wait out any 429.
 pub async fn run(
     bot: Bot,
     app: App,
@@ -115,6 +116,7 @@ pub async fn run(
     mode: Mode,
     send_limits: bool,
     reminders: ReminderConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let me = bot
         .get_me()
@@ -140,9 +142,9 @@ pub async fn run(
     if send_limits {
         // Throttle waits out Telegram's limits (and any 429 retry_after) before each send.
         let throttled = bot.clone().throttle(Limits::default());
-        dispatch(bot, throttled, app, listen, mode, reminders).await
+        dispatch(bot, throttled, app, listen, mode, reminders, shutdown).await
     } else {
-        dispatch(bot.clone(), bot, app, listen, mode, reminders).await
+        dispatch(bot.clone(), bot, app, listen, mode, reminders, shutdown).await
     }
 }
 
@@ -163,6 +165,7 @@ async fn dispatch<B>(
     listen: Listen,
     mode: Mode,
     reminders: ReminderConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()>
 where
     B: Requester<Err = teloxide::RequestError> + Clone + Send + Sync + 'static,
@@ -198,17 +201,17 @@ where
             futures::future::ready(())
         }))
         .distribution_function(worker_of)
-        .enable_ctrlc_handler()
         .build();
-    let shutdown = dispatcher.shutdown_token();
+    let token = dispatcher.shutdown_token();
     tokio::spawn(async move {
-        if let Ok(mut terminate) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            terminate.recv().await;
-            log::info!("event=stopping signal=SIGTERM");
-            if let Ok(stopped) = shutdown.shutdown() {
-                stopped.await;
+        shutdown.await;
+        log::info!("event=stopping");
+        // Fails only if the dispatcher is not running (yet, or any more): then try again
+        // until it has started, or stop trying once it has stopped.
+        loop {
+            match token.shutdown() {
+                Ok(stopped) => return stopped.await,
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
             }
         }
     });
