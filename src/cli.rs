@@ -1,5 +1,5 @@
-//! The `kintsugi` command line: `run` (the default), `shell`, `check`, `graph`, `load`,
-//! `screen` and `keygen`. Reads configuration, builds the storage and hands over; errors for
+//! The `kintsugi` command line: `run` (the default), `shell`, `check`, `graph`, `screen` and
+//! `keygen`. Reads configuration, builds the storage and hands over; errors for
 //! operators are precise and end with a non-zero exit.
 
 use std::path::PathBuf;
@@ -13,8 +13,8 @@ use crate::dialogue::Library;
 use crate::dialogue::graph::mermaid;
 use crate::dialogue_dir;
 use crate::storage::{EmbeddedStore, RedisStore, Storage};
+use crate::telegram::Listen;
 use crate::telegram::webhook::{Webhook, is_usable_secret};
-use crate::telegram::{Listen, Mode};
 use crate::vault::{MasterKey, Vault};
 
 #[derive(Debug, Parser)]
@@ -39,9 +39,6 @@ pub enum Command {
         /// KINTSUGI_WEBHOOK_ADDRESS) instead of long polling.
         #[arg(long)]
         webhook: bool,
-        /// For the load tool only: a bare bot that answers every message with one line.
-        #[arg(long, hide = true)]
-        baseline: bool,
     },
     /// Talk to Kintsugi in this terminal (embedded store, or Redis when REDIS_URL is set).
     Shell {
@@ -74,19 +71,6 @@ pub enum Command {
         /// The flow's id, for example `forgiveness`.
         flow: String,
     },
-    /// Measure the bot under load beside a baseline bot (starts its own redis-server and a
-    /// fake Bot API). Without --people, runs the README's three scenarios.
-    Load {
-        /// Simulated people talking at once.
-        #[arg(long)]
-        people: Option<usize>,
-        /// Milliseconds each person waits between messages (0: saturation).
-        #[arg(long, default_value_t = 1000)]
-        pace_ms: u64,
-        /// Seconds measured per bot, after a few seconds of warm-up.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-    },
 }
 
 impl Command {
@@ -102,21 +86,13 @@ impl Command {
 /// Runs a parsed command line.
 pub fn main(cli: Cli) -> ExitCode {
     let config = cli.settings.config_from_env();
-    let result = match cli.command.unwrap_or(Command::Run {
-        webhook: false,
-        baseline: false,
-    }) {
-        Command::Run { webhook, baseline } => run(&config, webhook, baseline),
+    let result = match cli.command.unwrap_or(Command::Run { webhook: false }) {
+        Command::Run { webhook } => run(&config, webhook),
         Command::Check { dir } => return check(dir.unwrap_or(config.dialogues)),
         Command::Graph { flow } => graph(&config, &flow),
         Command::Keygen { id } => keygen(&id),
         Command::Screen { explain } => screen(&config, explain),
         Command::Shell { record } => shell(&config, record),
-        Command::Load {
-            people,
-            pace_ms,
-            seconds,
-        } => load(&config, people, pace_ms, seconds),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -339,7 +315,7 @@ pub fn open_storage(config: &Config) -> anyhow::Result<Storage> {
     })
 }
 
-fn run(config: &Config, webhook: bool, baseline: bool) -> anyhow::Result<()> {
+fn run(config: &Config, webhook: bool) -> anyhow::Result<()> {
     let Some(token) = config.telegram_token.clone() else {
         anyhow::bail!("{}", crate::telegram::NO_TOKEN_HELP);
     };
@@ -355,28 +331,17 @@ fn run(config: &Config, webhook: bool, baseline: bool) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let bot = crate::telegram::bot(token.expose(), config.telegram_api_url.as_deref())?;
-        // The baseline never reads or writes a state, so it needs no key.
-        let storage = if baseline {
-            open_storage(config)?
-        } else {
-            open_checked_storage(config, true).await?
-        };
+        let storage = open_checked_storage(config, true).await?;
         let app = crate::telegram::App {
             library: std::sync::Arc::new(library),
             storage,
             clock: unix_now,
             flood: crate::telegram::flood::FloodGate::new(config.flood),
         };
-        let mode = if baseline {
-            Mode::Baseline
-        } else {
-            Mode::Kintsugi
-        };
         crate::telegram::run(
             bot,
             app,
             listen,
-            mode,
             config.send_limits,
             config.reminders,
             stop_signal(),
@@ -408,23 +373,6 @@ fn webhook_settings(config: &Config) -> anyhow::Result<Webhook> {
         url,
         secret,
     })
-}
-
-fn load(config: &Config, people: Option<usize>, pace_ms: u64, seconds: u64) -> anyhow::Result<()> {
-    let library = load_library(config)?;
-    let scenarios = match people {
-        None => crate::load::standard_suite(),
-        Some(people) => vec![(
-            "custom",
-            crate::load::Scenario {
-                people,
-                pace: std::time::Duration::from_millis(pace_ms),
-                warmup: std::time::Duration::from_secs(3),
-                measure: std::time::Duration::from_secs(seconds),
-            },
-        )],
-    };
-    crate::load::run_suite(&scenarios, &library)
 }
 
 fn shell(config: &Config, record: Option<PathBuf>) -> anyhow::Result<()> {

@@ -20,8 +20,8 @@
 //! - [`telegram`]: the bot on Telegram: handler tree, rendering, polling, webhook.
 //! - [`shell`]: the terminal player; [`dialogue_dir`]: reads the flow files from disk.
 //! - [`config`]: the only reader of environment variables; [`cli`]: the `kintsugi` command.
-//! - [`load`]: the load tool (`kintsugi load`); [`testkit`]: a real redis-server and a fake
-//!   Bot API, for tests and the load tool.
+//! - `testkit` (with the `testkit` feature only): a real redis-server and a fake Bot API, for
+//!   the tests and the load tool (`src/bin/kintsugi-load/`).
 //!
 //! One update, top to bottom: `telegram::handlers` -> `conversation` -> `dialogue::advance`
 //! -> `storage` -> back through `conversation` (files) -> `telegram::render`.
@@ -34,11 +34,11 @@ pub mod conversation;
 pub mod dialogue;
 pub mod dialogue_dir;
 pub mod files;
-pub mod load;
 pub mod reminders;
 pub mod safety;
 pub mod shell;
 pub mod storage;
 pub mod telegram;
+#[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod vault;

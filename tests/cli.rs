@@ -221,9 +221,11 @@ fn a_recorded_shell_session_replays_exactly_against_the_engine() {
 
 #[test]
 fn the_load_tool_measures_kintsugi_beside_the_baseline() {
-    let data = tempfile::tempdir().expect("a data folder");
-    let output = kintsugi(data.path())
-        .args(["load", "--people", "4", "--pace-ms", "0", "--seconds", "1"])
+    let output = Command::new(env!("CARGO_BIN_EXE_kintsugi-load"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("KINTSUGI_DIALOGUES")
+        .env("RUST_LOG", "warn")
+        .args(["--people", "4", "--pace-ms", "0", "--seconds", "1"])
         .output()
         .expect("the load tool runs");
     let stdout = text(&output.stdout);

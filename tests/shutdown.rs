@@ -14,7 +14,7 @@ use kintsugi::storage::{
     StorageError,
 };
 use kintsugi::telegram::flood::FloodGate;
-use kintsugi::telegram::{App, Listen, Mode};
+use kintsugi::telegram::{App, Listen};
 use kintsugi::testkit::FakeTelegram;
 use tokio::sync::{Notify, oneshot};
 
@@ -110,7 +110,6 @@ async fn a_stop_lets_the_update_in_flight_finish_before_run_returns() {
         bot,
         app,
         Listen::Polling,
-        Mode::Kintsugi,
         true,
         ReminderConfig {
             tick: Duration::from_secs(5),

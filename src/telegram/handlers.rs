@@ -21,7 +21,7 @@ use super::flood::{FloodGate, Verdict};
 use super::render::{Outgoing, render};
 use crate::conversation::{self, ReadyReply};
 use crate::dialogue::callback::{self, Action};
-use crate::dialogue::{Button, Input, Library, Reply};
+use crate::dialogue::{Input, Library, Reply};
 use crate::files::FileKind;
 use crate::reminders::{Deliver, DeliverError, Delivered};
 use crate::storage::{PersonId, Storage};
@@ -69,53 +69,6 @@ where
         .branch(Update::filter_edited_message().endpoint(on_edited::<B>))
         .branch(Update::filter_callback_query().endpoint(on_callback::<B>))
         .branch(Update::filter_my_chat_member().endpoint(on_membership::<B>))
-}
-
-/// The data of the baseline's one button.
-pub const BASELINE_BUTTON: &str = "next";
-
-/// The load tool's baseline: the same Telegram work as Kintsugi for every update (a press is
-/// answered and its keyboard removed; every update gets a message with a button back), at
-/// once, with no engine and no storage. Kintsugi's figures divided by its are the cost of the
-/// engine and the store.
-pub fn baseline_schema<B>() -> UpdateHandler<HandlerError>
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
-    async fn reply<B: Requester<Err = RequestError>>(
-        bot: &B,
-        chat: ChatId,
-    ) -> Result<(), HandlerError> {
-        let button = Button {
-            label: "Next".to_owned(),
-            data: BASELINE_BUTTON.to_owned(),
-        };
-        bot.send_message(chat, "ok")
-            .reply_markup(super::render::keyboard(&[button]))
-            .await?;
-        Ok(())
-    }
-    dptree::entry()
-        .branch(
-            Update::filter_message().endpoint(|bot: B, message: Message| async move {
-                reply(&bot, message.chat.id).await
-            }),
-        )
-        .branch(Update::filter_callback_query().endpoint(
-            |bot: B, query: CallbackQuery| async move {
-                let Some(MaybeInaccessibleMessage::Regular(shown)) = &query.message else {
-                    return Ok(());
-                };
-                let (answered, edited, replied) = tokio::join!(
-                    bot.answer_callback_query(query.id.clone()),
-                    bot.edit_message_reply_markup(shown.chat.id, shown.id),
-                    reply(&bot, shown.chat.id)
-                );
-                answered?;
-                edited?;
-                replied
-            },
-        ))
 }
 
 async fn on_message<B>(

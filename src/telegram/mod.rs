@@ -10,7 +10,9 @@ pub mod webhook;
 use std::future::Future;
 use std::sync::Arc;
 
+use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, BotCommand};
 use teloxide::update_listeners::Polling;
@@ -97,15 +99,6 @@ pub enum Listen {
 }
 
 /// Which bot to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Kintsugi itself.
-    Kintsugi,
-    /// For the load tool: answers every message at once with one line and keeps no state,
-    /// so Kintsugi's figures can be read as a share of what the same stack does bare.
-    Baseline,
-}
-
 /// Runs the bot until `shutdown` completes (the command line passes SIGINT or SIGTERM); updates
 /// in flight finish first. With `send_limits` (always, except against a local fake under load)
 /// sends keep within Telegram's limits and wait out any 429.
@@ -113,7 +106,6 @@ pub async fn run(
     bot: Bot,
     app: App,
     listen: Listen,
-    mode: Mode,
     send_limits: bool,
     reminders: ReminderConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -123,7 +115,7 @@ pub async fn run(
         .await
         .map_err(|error| anyhow::anyhow!("cannot reach the Bot API: {error}"))?;
     log::info!(
-        "kintsugi telegram version={} bot_id={} flows={} store={} listen={} mode={mode:?} send_limits={send_limits}",
+        "kintsugi telegram version={} bot_id={} flows={} store={} listen={} send_limits={send_limits}",
         env!("CARGO_PKG_VERSION"),
         me.id,
         app.library.flows.len(),
@@ -142,10 +134,37 @@ pub async fn run(
     if send_limits {
         // Throttle waits out Telegram's limits (and any 429 retry_after) before each send.
         let throttled = bot.clone().throttle(Limits::default());
-        dispatch(bot, throttled, app, listen, mode, reminders, shutdown).await
+        let tree = schema::<Throttle<Bot>>();
+        dispatch(bot, throttled, app, listen, tree, Some(reminders), shutdown).await
     } else {
-        dispatch(bot.clone(), bot, app, listen, mode, reminders, shutdown).await
+        let tree = schema::<Bot>();
+        dispatch(
+            bot.clone(),
+            bot,
+            app,
+            listen,
+            tree,
+            Some(reminders),
+            shutdown,
+        )
+        .await
     }
+}
+
+/// Serves `tree` instead of Kintsugi's handlers, with no send limits and no reminders, until
+/// `shutdown` completes: the same dispatcher, workers and listener as `run`, for the load
+/// tool's baseline bot.
+pub async fn serve(
+    bot: Bot,
+    app: App,
+    listen: Listen,
+    tree: UpdateHandler<handlers::HandlerError>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    bot.get_me()
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot reach the Bot API: {error}"))?;
+    dispatch(bot.clone(), bot, app, listen, tree, None, shutdown).await
 }
 
 /// How many workers handle updates at once. teloxide gives each key its own worker, which
@@ -163,20 +182,16 @@ async fn dispatch<B>(
     requester: B,
     app: App,
     listen: Listen,
-    mode: Mode,
-    reminders: ReminderConfig,
+    tree: UpdateHandler<handlers::HandlerError>,
+    reminders: Option<ReminderConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()>
 where
     B: Requester<Err = teloxide::RequestError> + Clone + Send + Sync + 'static,
     <B as Requester>::GetUpdates: Send,
 {
-    let tree = match mode {
-        Mode::Kintsugi => schema::<B>(),
-        Mode::Baseline => handlers::baseline_schema::<B>(),
-    };
     let app = Arc::new(app);
-    let worker = (mode == Mode::Kintsugi).then(|| {
+    let worker = reminders.map(|reminders| {
         let deliver = handlers::TelegramReminders {
             bot: requester.clone(),
             library: Arc::clone(&app.library),

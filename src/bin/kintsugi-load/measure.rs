@@ -1,5 +1,5 @@
-//! `kintsugi load`: the load tool. It starts a real `redis-server` and the fake Bot API,
-//! runs the real bot as a child process against them, and drives N simulated people through
+//! The measuring: it starts a real `redis-server` and the fake Bot API, runs the real bot (the
+//! `kintsugi` binary beside this one) as a child process against them, and drives N simulated people through
 //! the flows: each presses the buttons the bot shows (or types an answer where it asks) and
 //! waits for the bot's replies before the next step. The same run drives a baseline bot (the
 //! same stack answering every message at once with no storage), so the figures are ratios
@@ -23,11 +23,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio::sync::mpsc;
 
-use crate::dialogue::{Input, Library, PersonState, advance};
-use crate::telegram::handlers::BASELINE_BUTTON;
-use crate::testkit::fake_telegram::{FakeEvent, FakeOptions, FakeTelegram};
-use crate::testkit::redis_server::{RedisServer, redis_server_binary};
-use crate::vault::MasterKey;
+use kintsugi::dialogue::{Input, Library, PersonState, advance};
+use kintsugi::testkit::fake_telegram::{FakeEvent, FakeOptions, FakeTelegram};
+use kintsugi::testkit::redis_server::{RedisServer, redis_server_binary};
+use kintsugi::vault::MasterKey;
+
+use crate::baseline::BASELINE_BUTTON;
 
 /// One load scenario.
 #[derive(Debug, Clone, Copy)]
@@ -280,12 +281,26 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
 }
 
 fn spawn_bot(bot: Bot, fake: &FakeTelegram, redis: &RedisServer) -> anyhow::Result<Child> {
-    let binary = std::env::current_exe().context("cannot find the kintsugi binary")?;
-    let mut command = Command::new(binary);
-    command.arg("run");
-    if bot == Bot::Baseline {
-        command.arg("--baseline");
-    }
+    let this = std::env::current_exe().context("cannot find the load tool's own binary")?;
+    let mut command = match bot {
+        // The baseline is served by this binary; Kintsugi is the real bot beside it.
+        Bot::Baseline => {
+            let mut command = Command::new(&this);
+            command.arg("--serve-baseline");
+            command
+        }
+        Bot::Kintsugi => {
+            let kintsugi = this.with_file_name("kintsugi");
+            anyhow::ensure!(
+                kintsugi.exists(),
+                "the kintsugi binary is not at {}: build both first (cargo build --release --features testkit)",
+                kintsugi.display()
+            );
+            let mut command = Command::new(kintsugi);
+            command.arg("run");
+            command
+        }
+    };
     command
         .env("TELOXIDE_TOKEN", "424242:LOAD-TEST")
         .env("TELOXIDE_API_URL", fake.url())
