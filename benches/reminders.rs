@@ -50,7 +50,7 @@ async fn people_due(storage: &Storage, ids: std::ops::RangeInclusive<i64>, now: 
             ..PersonState::default()
         };
         storage
-            .save(PersonId(id), &state, 0, now)
+            .write(PersonId(id), &state, 0, now)
             .await
             .expect("save");
         storage

@@ -17,9 +17,9 @@ fn sample_state() -> PersonState {
 }
 
 async fn round_trip(storage: &Storage, person: PersonId, state: &PersonState) {
-    let stored = storage.load(person, 0).await.expect("load");
+    let stored = storage.read(person, 0).await.expect("load");
     let saved = storage
-        .save_handled(person, state, &stored, 0, None)
+        .write_handled(person, state, &stored, 0, None)
         .await
         .expect("save");
     assert!(matches!(saved, Saved::Written { .. }));

@@ -144,7 +144,7 @@ async fn handle_stored(
 ) -> Result<Vec<ReadyReply>, ConversationError> {
     let update = update_id.map(|id| LastUpdate { id, at: now });
     for _ in 0..MAX_ATTEMPTS {
-        let stored = storage.load(person, now).await?;
+        let stored = storage.read(person, now).await?;
         if let (Some(update), Some(last)) = (update, stored.last_update)
             && update.id <= last.id
             && now - last.at < REDELIVERY_WINDOW_SECONDS
@@ -173,7 +173,7 @@ async fn handle_stored(
             .await;
         }
         match storage
-            .save_handled(person, &outcome.state, &stored, now, update)
+            .write_handled(person, &outcome.state, &stored, now, update)
             .await?
         {
             Saved::Written { .. } => {

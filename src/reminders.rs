@@ -126,7 +126,7 @@ async fn handle<D: Deliver>(
     due: DueReminder,
     pass: &mut Pass,
 ) -> Result<(), WorkerError> {
-    let stored = storage.load(due.person, now.timestamp()).await?;
+    let stored = storage.read(due.person, now.timestamp()).await?;
     let reachable = storage.is_reachable(due.person, now.timestamp()).await?;
     let Some(schedule) = stored.state.checkin.filter(|_| reachable) else {
         storage.reminders().cancel(due.person).await?;

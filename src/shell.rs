@@ -63,7 +63,7 @@ pub async fn run(
     // not carry (and break with every edit of) the welcome.
     if record.is_none() {
         let fresh = storage
-            .load(person, now())
+            .read(person, now())
             .await
             .map_err(ConversationError::from)?
             .version

@@ -26,12 +26,12 @@ async fn an_update_seen_before_gets_no_reply_and_changes_nothing() {
         .await
         .expect("handled");
     assert!(!first.is_empty());
-    let before = storage.load(PERSON, NOW).await.expect("load");
+    let before = storage.read(PERSON, NOW).await.expect("load");
     let again = handle_update(&storage, &library, PERSON, &start, NOW + 5, Some(10))
         .await
         .expect("handled");
     assert!(again.is_empty());
-    assert_eq!(storage.load(PERSON, NOW).await.expect("load"), before);
+    assert_eq!(storage.read(PERSON, NOW).await.expect("load"), before);
     let older = handle_update(&storage, &library, PERSON, &start, NOW + 5, Some(9))
         .await
         .expect("handled");
@@ -50,7 +50,7 @@ async fn a_lower_id_long_after_is_a_new_update_since_telegram_restarts_its_numbe
         .await
         .expect("handled");
     assert!(!replies.is_empty());
-    let stored = storage.load(PERSON, later).await.expect("load");
+    let stored = storage.read(PERSON, later).await.expect("load");
     assert_eq!(stored.last_update.map(|update| update.id), Some(3));
 }
 

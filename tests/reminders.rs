@@ -74,7 +74,7 @@ async fn people_due(storage: &Storage, people: i64) -> i64 {
             ..PersonState::default()
         };
         storage
-            .save(PersonId(id), &state, 0, due)
+            .write(PersonId(id), &state, 0, due)
             .await
             .expect("save");
         storage
@@ -215,7 +215,7 @@ async fn reminders_stop_for_a_person_who_blocked_the_bot_or_turned_them_off() {
     people_due(&storage, 3).await;
     // Person 2 turned check-ins off; person 3 has blocked the bot.
     let off = PersonState::default();
-    storage.save(PersonId(2), &off, 1, 0).await.expect("save");
+    storage.write(PersonId(2), &off, 1, 0).await.expect("save");
     let recorder = Recorder {
         blocked: vec![3],
         ..Recorder::default()
@@ -267,12 +267,12 @@ async fn a_reminder_waits_while_a_safety_episode_is_open() {
     let storage = redis_storage(&server);
     let due = people_due(&storage, 2).await;
     // Person 1 wrote something that opened a safety episode; person 2 did not.
-    let stored = storage.load(PersonId(1), due).await.expect("load");
+    let stored = storage.read(PersonId(1), due).await.expect("load");
     let crisis = Input::from_text("I want to end my life").screened(&library);
     let outcome = advance(&library, &stored.state, &crisis, due);
     assert!(outcome.state.safety.is_some());
     storage
-        .save_handled(PersonId(1), &outcome.state, &stored, due, None)
+        .write_handled(PersonId(1), &outcome.state, &stored, due, None)
         .await
         .expect("save");
 

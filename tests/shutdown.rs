@@ -139,7 +139,7 @@ async fn a_stop_lets_the_update_in_flight_finish_before_run_returns() {
         "the reply reached the person before run returned"
     );
     let stored = storage
-        .load(PersonId(PERSON), clock())
+        .read(PersonId(PERSON), clock())
         .await
         .expect("read back");
     assert_eq!(stored.version, 1, "the state was written");

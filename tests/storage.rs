@@ -154,7 +154,7 @@ fn state_with(answer: &str, value: &str) -> PersonState {
 }
 
 async fn a_person_never_seen_has_the_default_state_at_version_zero(backend: Backend) {
-    let stored = backend.storage.load(PersonId(1), NOW).await.expect("load");
+    let stored = backend.storage.read(PersonId(1), NOW).await.expect("load");
     assert_eq!(stored.version, 0);
     assert_eq!(stored.state, PersonState::default());
     let keys = backend
@@ -170,23 +170,23 @@ async fn a_saved_state_reads_back_equal_with_the_next_version(backend: Backend) 
     let state = state_with("hurt", "Ünïcode, \"quotes\" and\nnew lines ✨");
     let saved = backend
         .storage
-        .save(person, &state, 0, NOW)
+        .write(person, &state, 0, NOW)
         .await
         .expect("save");
     assert_eq!(saved, Saved::Written { version: 1 });
-    let stored = backend.storage.load(person, NOW).await.expect("load");
+    let stored = backend.storage.read(person, NOW).await.expect("load");
     assert_eq!(stored.version, 1);
     assert_eq!(stored.state, state);
 
     let second = state_with("hurt", "changed");
     let saved = backend
         .storage
-        .save(person, &second, 1, NOW)
+        .write(person, &second, 1, NOW)
         .await
         .expect("save");
     assert_eq!(saved, Saved::Written { version: 2 });
     assert_eq!(
-        backend.storage.load(person, NOW).await.expect("load").state,
+        backend.storage.read(person, NOW).await.expect("load").state,
         second
     );
 }
@@ -196,18 +196,18 @@ async fn a_write_at_a_stale_version_is_a_conflict_and_changes_nothing(backend: B
     let first = state_with("hurt", "first");
     backend
         .storage
-        .save(person, &first, 0, NOW)
+        .write(person, &first, 0, NOW)
         .await
         .expect("save");
     // A second writer that read before the first write still expects version 0.
     let late = state_with("hurt", "late");
     let saved = backend
         .storage
-        .save(person, &late, 0, NOW)
+        .write(person, &late, 0, NOW)
         .await
         .expect("save");
     assert_eq!(saved, Saved::Conflict);
-    let stored = backend.storage.load(person, NOW).await.expect("load");
+    let stored = backend.storage.read(person, NOW).await.expect("load");
     assert_eq!((stored.version, stored.state), (1, first));
 }
 
@@ -219,7 +219,7 @@ async fn concurrent_writers_that_retry_lose_no_update(backend: Backend) {
         let storage = backend.storage.clone();
         tasks.push(tokio::spawn(async move {
             loop {
-                let mut stored = storage.load(person, NOW).await.expect("load");
+                let mut stored = storage.read(person, NOW).await.expect("load");
                 stored
                     .state
                     .answers
@@ -233,7 +233,7 @@ async fn concurrent_writers_that_retry_lose_no_update(backend: Backend) {
                         },
                     );
                 match storage
-                    .save(person, &stored.state, stored.version, NOW)
+                    .write(person, &stored.state, stored.version, NOW)
                     .await
                     .expect("save")
                 {
@@ -246,7 +246,7 @@ async fn concurrent_writers_that_retry_lose_no_update(backend: Backend) {
     for task in tasks {
         task.await.expect("a writer task");
     }
-    let stored = backend.storage.load(person, NOW).await.expect("load");
+    let stored = backend.storage.read(person, NOW).await.expect("load");
     let written = &stored.state.answers[&FlowId("race".to_owned())];
     assert_eq!(written.len(), WRITERS, "an update was lost: {written:?}");
     assert_eq!(stored.version, WRITERS as u64);
@@ -260,7 +260,7 @@ async fn every_write_sets_the_retention_expiry(backend: Backend) {
     );
     backend
         .storage
-        .save(person, &state_with("a", "b"), 0, NOW)
+        .write(person, &state_with("a", "b"), 0, NOW)
         .await
         .expect("save");
     let ttl = backend
@@ -310,7 +310,7 @@ async fn deleting_a_person_removes_every_key_and_only_theirs(backend: Backend) {
     for person in [leaving, staying] {
         backend
             .storage
-            .save(person, &state_with("letter", "private words"), 0, NOW)
+            .write(person, &state_with("letter", "private words"), 0, NOW)
             .await
             .expect("save");
         backend
@@ -361,9 +361,9 @@ async fn deleting_a_person_removes_every_key_and_only_theirs(backend: Backend) {
             .expect("due"),
         Some(NOW + 60)
     );
-    let gone = backend.storage.load(leaving, NOW).await.expect("load");
+    let gone = backend.storage.read(leaving, NOW).await.expect("load");
     assert_eq!((gone.version, gone.state), (0, PersonState::default()));
-    let kept = backend.storage.load(staying, NOW).await.expect("load");
+    let kept = backend.storage.read(staying, NOW).await.expect("load");
     assert_eq!(kept.version, 1);
 }
 
@@ -377,11 +377,11 @@ async fn the_store_at_rest_holds_none_of_the_words_people_wrote(backend: Backend
     for person in 1..=20 {
         backend
             .storage
-            .save(PersonId(person), &state_with("letter", words), 0, NOW)
+            .write(PersonId(person), &state_with("letter", words), 0, NOW)
             .await
             .expect("save");
     }
-    let stored = backend.storage.load(PersonId(7), NOW).await.expect("load");
+    let stored = backend.storage.read(PersonId(7), NOW).await.expect("load");
     assert_eq!(stored.state, state_with("letter", words), "it opens again");
     let at_rest = backend.at_rest();
     assert!(at_rest.len() > 1000, "the store holds the 20 states");
@@ -400,7 +400,7 @@ async fn a_wrong_or_missing_master_key_is_a_clear_error_and_loses_nothing(backen
     backend.storage.check_vault().await.expect("first start");
     backend
         .storage
-        .save(person, &state_with("a", "kept"), 0, NOW)
+        .write(person, &state_with("a", "kept"), 0, NOW)
         .await
         .expect("save");
 
@@ -410,7 +410,7 @@ async fn a_wrong_or_missing_master_key_is_a_clear_error_and_loses_nothing(backen
         error.to_string(),
         "encrypted data could not be opened: master key `k1` cannot open data it claims to have sealed: the key is wrong, or the data was altered or copied from another person"
     );
-    assert!(wrong.load(person, NOW).await.is_err());
+    assert!(wrong.read(person, NOW).await.is_err());
     let renamed = backend.storage.clone().with_vault(vault("k9"));
     assert!(
         renamed
@@ -429,9 +429,9 @@ async fn a_wrong_or_missing_master_key_is_a_clear_error_and_loses_nothing(backen
             .to_string()
             .contains("no master key is set")
     );
-    assert!(missing.load(person, NOW).await.is_err());
+    assert!(missing.read(person, NOW).await.is_err());
 
-    let stored = backend.storage.load(person, NOW).await.expect("load");
+    let stored = backend.storage.read(person, NOW).await.expect("load");
     assert_eq!(stored.state, state_with("a", "kept"), "nothing was lost");
     assert_eq!(stored.version, 1);
 }
@@ -443,7 +443,7 @@ async fn a_rotated_master_key_still_opens_old_data_and_rewraps_it(backend: Backe
     let before = backend.storage.clone().with_vault(old());
     before.check_vault().await.expect("first start");
     before
-        .save(person, &state_with("a", "old"), 0, NOW)
+        .write(person, &state_with("a", "old"), 0, NOW)
         .await
         .expect("save");
 
@@ -456,10 +456,10 @@ async fn a_rotated_master_key_still_opens_old_data_and_rewraps_it(backend: Backe
         .expect("vault"),
     );
     rotated.check_vault().await.expect("the old key is listed");
-    let stored = rotated.load(person, NOW).await.expect("load");
+    let stored = rotated.read(person, NOW).await.expect("load");
     assert_eq!(stored.state, state_with("a", "old"));
     rotated
-        .save_handled(person, &state_with("a", "new"), &stored, NOW, None)
+        .write_handled(person, &state_with("a", "new"), &stored, NOW, None)
         .await
         .expect("save");
 
@@ -471,7 +471,7 @@ async fn a_rotated_master_key_still_opens_old_data_and_rewraps_it(backend: Backe
         .check_vault()
         .await
         .expect("the check value was rewrapped");
-    let stored = only_new.load(person, NOW).await.expect("load");
+    let stored = only_new.read(person, NOW).await.expect("load");
     assert_eq!(stored.state, state_with("a", "new"));
     assert!(before.check_vault().await.is_err());
 }
@@ -583,7 +583,7 @@ async fn every_redis_key_of_a_person_expires() {
     );
     let person = PersonId(77);
     storage
-        .save(person, &state_with("a", "b"), 0, NOW)
+        .write(person, &state_with("a", "b"), 0, NOW)
         .await
         .expect("save");
     storage
@@ -606,14 +606,14 @@ async fn a_sealed_state_copied_to_another_person_does_not_open() {
         backend._server.as_ref().expect("a server"),
     );
     storage
-        .save(PersonId(1), &state_with("a", "secret"), 0, NOW)
+        .write(PersonId(1), &state_with("a", "secret"), 0, NOW)
         .await
         .expect("save");
     for field in ["v", "d", "k"] {
         let value: String = server.query(&["HGET", "test:{u:1}:state", field]);
         server.command(&["HSET", "test:{u:2}:state", field, &value]);
     }
-    let error = storage.load(PersonId(2), NOW).await.expect_err("copied");
+    let error = storage.read(PersonId(2), NOW).await.expect_err("copied");
     assert!(error.to_string().contains("cannot open"), "{error}");
 }
 
@@ -622,7 +622,7 @@ async fn redis_keys_of_one_person_share_a_hash_tag_under_the_prefix() {
     let server = RedisServer::start();
     let store = RedisStore::connect(&server.url(), "bot-a", retention()).expect("a client");
     Storage::new(store)
-        .save(PersonId(314), &state_with("a", "b"), 0, NOW)
+        .write(PersonId(314), &state_with("a", "b"), 0, NOW)
         .await
         .expect("save");
     let keys: Vec<String> = server.query(&["KEYS", "*"]);
@@ -634,14 +634,14 @@ async fn two_bots_with_different_prefixes_share_a_redis_without_meeting() {
     let server = RedisServer::start();
     let a = Storage::new(RedisStore::connect(&server.url(), "bot-a", retention()).expect("a"));
     let b = Storage::new(RedisStore::connect(&server.url(), "bot-b", retention()).expect("b"));
-    a.save(PersonId(1), &state_with("x", "from a"), 0, NOW)
+    a.write(PersonId(1), &state_with("x", "from a"), 0, NOW)
         .await
         .expect("save");
-    let seen_by_b = b.load(PersonId(1), NOW).await.expect("load");
+    let seen_by_b = b.read(PersonId(1), NOW).await.expect("load");
     assert_eq!(seen_by_b.version, 0);
     b.delete_person(PersonId(1)).await.expect("delete");
     assert_eq!(
-        a.load(PersonId(1), NOW).await.expect("load").state,
+        a.read(PersonId(1), NOW).await.expect("load").state,
         state_with("x", "from a")
     );
 }
@@ -651,15 +651,15 @@ async fn redis_recovers_by_itself_when_the_server_comes_back() {
     let mut server = RedisServer::start();
     let storage =
         Storage::new(RedisStore::connect(&server.url(), "test", retention()).expect("a client"));
-    storage.load(PersonId(1), NOW).await.expect("load");
+    storage.read(PersonId(1), NOW).await.expect("load");
     server.stop();
-    assert!(storage.load(PersonId(1), NOW).await.is_err());
+    assert!(storage.read(PersonId(1), NOW).await.is_err());
     server.restart();
     // The connection manager reconnects on the next use; a couple of tries cover the first
     // request that only discovers the broken connection.
     let mut recovered = false;
     for _ in 0..5 {
-        if storage.load(PersonId(1), NOW).await.is_ok() {
+        if storage.read(PersonId(1), NOW).await.is_ok() {
             recovered = true;
             break;
         }
@@ -678,21 +678,21 @@ async fn the_embedded_store_forgets_a_person_once_the_retention_has_passed() {
     let person = PersonId(8);
     backend
         .storage
-        .save(person, &state_with("a", "b"), 0, NOW)
+        .write(person, &state_with("a", "b"), 0, NOW)
         .await
         .expect("save");
     let later = NOW + DAY as i64 - 1;
     assert_eq!(
         backend
             .storage
-            .load(person, later)
+            .read(person, later)
             .await
             .expect("load")
             .version,
         1
     );
     let expired = NOW + DAY as i64;
-    let stored = backend.storage.load(person, expired).await.expect("load");
+    let stored = backend.storage.read(person, expired).await.expect("load");
     assert_eq!((stored.version, stored.state), (0, PersonState::default()));
     assert!(
         backend
@@ -712,11 +712,11 @@ async fn the_embedded_store_keeps_state_across_a_reopen() {
         let store = Storage::new(
             EmbeddedStore::open(directory.path(), retention()).expect("an embedded store"),
         );
-        store.save(PersonId(3), &state, 0, NOW).await.expect("save");
+        store.write(PersonId(3), &state, 0, NOW).await.expect("save");
     }
     let reopened =
         Storage::new(EmbeddedStore::open(directory.path(), retention()).expect("reopen"));
-    let stored = reopened.load(PersonId(3), NOW).await.expect("load");
+    let stored = reopened.read(PersonId(3), NOW).await.expect("load");
     assert_eq!((stored.version, stored.state), (1, state));
 }
 
@@ -731,12 +731,12 @@ mod the_last_update_is_written_with_the_state {
         };
         let new_person = backend
             .storage
-            .load(person, super::NOW)
+            .read(person, super::NOW)
             .await
             .expect("load");
         backend
             .storage
-            .save_handled(
+            .write_handled(
                 person,
                 &super::state_with("a", "b"),
                 &new_person,
@@ -747,19 +747,19 @@ mod the_last_update_is_written_with_the_state {
             .expect("save");
         let stored = backend
             .storage
-            .load(person, super::NOW)
+            .read(person, super::NOW)
             .await
             .expect("load");
         assert_eq!(stored.last_update, Some(update));
         // A write without an update keeps the one recorded.
         backend
             .storage
-            .save(person, &super::state_with("a", "c"), 1, super::NOW)
+            .write(person, &super::state_with("a", "c"), 1, super::NOW)
             .await
             .expect("save");
         let stored = backend
             .storage
-            .load(person, super::NOW)
+            .read(person, super::NOW)
             .await
             .expect("load");
         assert_eq!(stored.last_update, Some(update));

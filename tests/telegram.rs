@@ -213,7 +213,7 @@ async fn forged_button_data_changes_nothing() {
     harness.send("/start ground-rules").await;
     let before = harness
         .storage
-        .load(PersonId(MockUser::ID as i64), NOW)
+        .read(PersonId(MockUser::ID as i64), NOW)
         .await
         .expect("load");
     let (message, _) = harness.button("Let's begin");
@@ -226,7 +226,7 @@ async fn forged_button_data_changes_nothing() {
     assert_eq!(harness.texts()[0], harness.message("stale_button"));
     let after = harness
         .storage
-        .load(PersonId(MockUser::ID as i64), NOW)
+        .read(PersonId(MockUser::ID as i64), NOW)
         .await
         .expect("load");
     assert_eq!(after.state.position, before.state.position);
@@ -242,7 +242,7 @@ async fn a_typed_answer_is_saved_and_shown_back_exactly_as_written() {
     harness.send(written).await;
     let stored = harness
         .storage
-        .load(PersonId(MockUser::ID as i64), NOW)
+        .read(PersonId(MockUser::ID as i64), NOW)
         .await
         .expect("load");
     assert_eq!(

@@ -325,30 +325,30 @@ impl Storage {
 
     /// Reads a person's state; a person never seen gets the default state at version 0.
     /// `now` (seconds since the epoch) decides expiry in the embedded store.
-    pub async fn load(&self, person: PersonId, now: i64) -> Result<Stored, StorageError> {
+    pub async fn read(&self, person: PersonId, now: i64) -> Result<Stored, StorageError> {
         let raw = self.people.read_state(person, now).await?;
         self.open(person, raw)
     }
 
     /// Writes `state` if the stored version is still `expected`, and refreshes its expiry.
     /// For tools and tests: it reads the person's data key first. The conversation uses
-    /// `save_handled` with what `load` returned.
-    pub async fn save(
+    /// `write_handled` with what `read` returned.
+    pub async fn write(
         &self,
         person: PersonId,
         state: &PersonState,
         expected: u64,
         now: i64,
     ) -> Result<Saved, StorageError> {
-        let mut base = self.load(person, now).await?;
+        let mut base = self.read(person, now).await?;
         base.version = expected;
-        self.save_handled(person, state, &base, now, None).await
+        self.write_handled(person, state, &base, now, None).await
     }
 
-    /// Writes `state` if the stored version is still `base`'s (what `load` returned), and
+    /// Writes `state` if the stored version is still `base`'s (what `read` returned), and
     /// records `update` as the last one applied, in the same atomic write (when given;
     /// otherwise the recorded one stays). Refreshes the expiry.
-    pub async fn save_handled(
+    pub async fn write_handled(
         &self,
         person: PersonId,
         state: &PersonState,
