@@ -1,4 +1,4 @@
-//! Engine benchmarks: one transition, and loading and validating the whole dialogues/ folder,
+//! Engine benchmarks: one transition, and compiling and validating the whole dialogues/ folder,
 //! each beside a baseline measured in the same run so the figure is a ratio that holds on a
 //! noisy machine. Run with `cargo bench --bench engine`.
 
@@ -6,11 +6,11 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kintsugi::dialogue::{Input, PersonState, advance, load};
-use kintsugi::dialogue_dir::{load_dir, read};
+use kintsugi::dialogue::{Input, PersonState, advance, compile};
+use kintsugi::dialogue_dir::{compile_dir, read};
 
 fn transition(c: &mut Criterion) {
-    let library = load_dir(Path::new("dialogues")).expect("valid dialogues");
+    let library = compile_dir(Path::new("dialogues")).expect("valid dialogues");
     // A person in the middle of ground-rules, at "How long should one talk last?", with an
     // answer saved: start the flow, press "Let's begin" and "I'll think of one", type a place.
     let (mut state, mut buttons) = (PersonState::default(), Vec::new());
@@ -61,7 +61,7 @@ fn transition(c: &mut Criterion) {
     group.finish();
 }
 
-fn loading(c: &mut Criterion) {
+fn compiling(c: &mut Criterion) {
     let sources = read(Path::new("dialogues")).expect("readable dialogues");
     let mut group = c.benchmark_group("dialogues");
     group.bench_function("baseline: parse TOML only", |b| {
@@ -71,17 +71,17 @@ fn loading(c: &mut Criterion) {
             }
         })
     });
-    group.bench_function("load and validate (in memory)", |b| {
-        b.iter(|| load(black_box(&sources)).expect("valid"))
+    group.bench_function("compile and validate (in memory)", |b| {
+        b.iter(|| compile(black_box(&sources)).expect("valid"))
     });
-    group.bench_function("read, load and validate the folder", |b| {
-        b.iter(|| load_dir(Path::new("dialogues")).expect("valid"))
+    group.bench_function("read, compile and validate the folder", |b| {
+        b.iter(|| compile_dir(Path::new("dialogues")).expect("valid"))
     });
     group.finish();
 }
 
 fn screening(c: &mut Criterion) {
-    let library = load_dir(Path::new("dialogues")).expect("valid dialogues");
+    let library = compile_dir(Path::new("dialogues")).expect("valid dialogues");
     let ordinary = "We talked for an hour tonight and it went better than last week, I think.";
     let crisis = "honestly I don't see the point of going on anymore";
     assert!(library.screen(ordinary).is_none() && library.screen(crisis).is_some());
@@ -98,5 +98,5 @@ fn screening(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, transition, loading, screening);
+criterion_group!(benches, transition, compiling, screening);
 criterion_main!(benches);

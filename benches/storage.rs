@@ -7,11 +7,11 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kintsugi::dialogue::{Input, PersonState, advance};
-use kintsugi::dialogue_dir::load_dir;
+use kintsugi::dialogue_dir::compile_dir;
 use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Saved, Storage};
 
 fn sample_state() -> PersonState {
-    let library = load_dir(std::path::Path::new("dialogues")).expect("valid dialogues");
+    let library = compile_dir(std::path::Path::new("dialogues")).expect("valid dialogues");
     let start = Input::from_text("/start forgiveness");
     advance(&library, &PersonState::default(), &start, 0).state
 }

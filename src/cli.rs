@@ -104,7 +104,7 @@ pub fn main(cli: Cli) -> ExitCode {
 }
 
 fn check(dir: PathBuf) -> ExitCode {
-    match dialogue_dir::load_dir(&dir) {
+    match dialogue_dir::compile_dir(&dir) {
         Ok(library) => {
             for warning in &library.warnings {
                 eprintln!("{warning}");
@@ -131,7 +131,7 @@ fn check(dir: PathBuf) -> ExitCode {
 
 /// Loads the configured dialogue folder, refusing an invalid one with every problem listed.
 fn load_library(config: &Config) -> anyhow::Result<Library> {
-    let mut library = dialogue_dir::load_dir(&config.dialogues).map_err(|diagnostics| {
+    let mut library = dialogue_dir::compile_dir(&config.dialogues).map_err(|diagnostics| {
         anyhow::anyhow!(
             "the dialogue folder {} has problems:\n{diagnostics}",
             config.dialogues.display()

@@ -1,11 +1,11 @@
-//! Reads the dialogue folder from disk and hands the text to the pure loader. The only code
+//! Reads the dialogue folder from disk and hands the text to the pure compiler (`dialogue::compile`). The only code
 //! that reads flow files.
 
 use std::path::Path;
 
+use crate::dialogue::compile::CRISIS_FILE;
 use crate::dialogue::diagnostic::Severity;
-use crate::dialogue::load::CRISIS_FILE;
-use crate::dialogue::{Diagnostic, Diagnostics, Library, SourceFile, load};
+use crate::dialogue::{Diagnostic, Diagnostics, Library, SourceFile, compile};
 
 /// Reads every `*.toml` file in `directory` (not its subfolders), sorted by name.
 pub fn read(directory: &Path) -> Result<Vec<SourceFile>, Diagnostics> {
@@ -57,9 +57,9 @@ pub fn read(directory: &Path) -> Result<Vec<SourceFile>, Diagnostics> {
 }
 
 /// Reads and validates the dialogue folder, which must screen for crisis language.
-pub fn load_dir(directory: &Path) -> Result<Library, Diagnostics> {
+pub fn compile_dir(directory: &Path) -> Result<Library, Diagnostics> {
     let files = read(directory)?;
-    let library = load(&files)?;
+    let library = compile(&files)?;
     if library.screen.is_none() {
         return Err(Diagnostics(vec![Diagnostic {
             path: directory.join(CRISIS_FILE).display().to_string(),

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use kintsugi::dialogue::model::BOT_MESSAGES;
-use kintsugi::dialogue::{SourceFile, load};
+use kintsugi::dialogue::{SourceFile, compile};
 
 const BOT_PATH: &str = "dialogues/bot.toml";
 const FLOW_PATH: &str = "dialogues/start.toml";
@@ -51,7 +51,7 @@ fn source(path: &str, text: &str) -> SourceFile {
 
 /// Every problem `load` reports for `files`, rendered as an author reads it.
 fn problems(files: &[SourceFile]) -> Vec<String> {
-    match load(files) {
+    match compile(files) {
         Ok(library) => panic!(
             "expected problems, but {} flows loaded cleanly",
             library.flows.len()
@@ -82,7 +82,7 @@ const GOODBYE: &str = "[steps.hello]\nsay = \"Hello and goodbye.\"\nend = true\n
 
 #[test]
 fn a_valid_flow_loads_with_no_problems() {
-    let library = load(&[
+    let library = compile(&[
         source(BOT_PATH, &bot_toml("start")),
         source(FLOW_PATH, &flow("start", GOODBYE)),
     ])
@@ -94,7 +94,7 @@ fn a_valid_flow_loads_with_no_problems() {
 #[test]
 fn the_real_dialogue_folder_loads_with_no_problems() {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues");
-    match kintsugi::dialogue_dir::load_dir(&folder) {
+    match kintsugi::dialogue_dir::compile_dir(&folder) {
         Ok(library) => {
             assert!(library.flow("welcome").is_some());
             assert!(library.flow("forgiveness").is_some());
@@ -786,7 +786,7 @@ next = "bye"
 say = "It is {zone_time} in {zone}."
 end = true
 "#;
-    let library = load(&[
+    let library = compile(&[
         source(BOT_PATH, &bot_toml("start")),
         source(FLOW_PATH, &flow("start", steps)),
     ]);
@@ -885,7 +885,7 @@ choices = [
 say = "Bye."
 end = true
 "#;
-    let library = load(&[
+    let library = compile(&[
         source(BOT_PATH, &bot_toml("start")),
         source(FLOW_PATH, &flow("start", steps)),
     ])

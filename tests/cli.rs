@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use kintsugi::dialogue::transcript::{normalize, replay};
-use kintsugi::dialogue_dir::load_dir;
+use kintsugi::dialogue_dir::compile_dir;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_kintsugi");
 
@@ -213,7 +213,7 @@ fn a_recorded_shell_session_replays_exactly_against_the_engine() {
 
     let recorded = std::fs::read_to_string(&transcript).expect("the transcript was written");
     assert!(recorded.contains("> Sunday, on a walk"), "{recorded}");
-    let library = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues"))
+    let library = compile_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues"))
         .expect("the shipped dialogues load");
     let expected = normalize(&recorded);
     assert_eq!(normalize(&replay(&library, &expected)), expected);

@@ -8,10 +8,10 @@ use std::process::Command;
 
 use kintsugi::dialogue::model::{Role, StepKind};
 use kintsugi::dialogue::{FlowId, Library};
-use kintsugi::dialogue_dir::load_dir;
+use kintsugi::dialogue_dir::compile_dir;
 
 fn library() -> Library {
-    load_dir(Path::new("dialogues")).expect("the shipped dialogues are valid")
+    compile_dir(Path::new("dialogues")).expect("the shipped dialogues are valid")
 }
 
 #[test]

@@ -6,14 +6,14 @@ use std::path::Path;
 
 use kintsugi::conversation::{REDELIVERY_WINDOW_SECONDS, handle_update};
 use kintsugi::dialogue::{Input, Library};
-use kintsugi::dialogue_dir::load_dir;
+use kintsugi::dialogue_dir::compile_dir;
 use kintsugi::storage::{MemoryStore, PersonId, Retention, Storage};
 
 const NOW: i64 = 1_800_000_000;
 const PERSON: PersonId = PersonId(7);
 
 fn setup() -> (Library, Storage, ()) {
-    let library = load_dir(Path::new("tests/fixtures/engine")).expect("the fixtures load");
+    let library = compile_dir(Path::new("tests/fixtures/engine")).expect("the fixtures load");
     let storage = Storage::new(MemoryStore::new(Retention(None)));
     (library, storage, ())
 }

@@ -4,12 +4,12 @@
 use std::path::Path;
 
 use kintsugi::dialogue::{Input, Library, Outcome, PersonState, Position, Reply, Role, advance};
-use kintsugi::dialogue_dir::load_dir;
+use kintsugi::dialogue_dir::compile_dir;
 
 const NOW: i64 = 1_800_000_000;
 
 fn library() -> Library {
-    load_dir(Path::new("tests/fixtures/engine")).expect("the engine fixtures are valid")
+    compile_dir(Path::new("tests/fixtures/engine")).expect("the engine fixtures are valid")
 }
 
 /// A person talking to the engine, keeping their state between inputs.
@@ -422,7 +422,7 @@ fn a_new_version_keeps_the_person_on_their_step_and_records_the_version() {
 
 #[test]
 fn the_real_dialogues_start_with_the_welcome_flow() {
-    let library = load_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
+    let library = compile_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
     let start = library.bot.start_flow.clone();
     let mut person = Person::with_library(library);
     let replies = person.send("/start");

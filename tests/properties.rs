@@ -7,13 +7,14 @@ use std::sync::OnceLock;
 
 use kintsugi::dialogue::model::{AnswerRule, StepKind};
 use kintsugi::dialogue::{Input, Library, PersonState, Reply, Screen, advance};
-use kintsugi::dialogue_dir::load_dir;
+use kintsugi::dialogue_dir::compile_dir;
 use proptest::prelude::*;
 
 fn library() -> &'static Library {
     static LIBRARY: OnceLock<Library> = OnceLock::new();
-    LIBRARY
-        .get_or_init(|| load_dir(Path::new("dialogues")).expect("the shipped dialogues are valid"))
+    LIBRARY.get_or_init(|| {
+        compile_dir(Path::new("dialogues")).expect("the shipped dialogues are valid")
+    })
 }
 
 /// One thing a person might do.

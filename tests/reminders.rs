@@ -261,8 +261,8 @@ async fn only_reminders_that_are_due_are_claimed() {
 #[tokio::test]
 async fn a_reminder_waits_while_a_safety_episode_is_open() {
     use kintsugi::dialogue::{Input, advance};
-    use kintsugi::dialogue_dir::load_dir;
-    let library = load_dir(std::path::Path::new("dialogues")).expect("the shipped dialogues");
+    use kintsugi::dialogue_dir::compile_dir;
+    let library = compile_dir(std::path::Path::new("dialogues")).expect("the shipped dialogues");
     let server = RedisServer::start();
     let storage = redis_storage(&server);
     let due = people_due(&storage, 2).await;

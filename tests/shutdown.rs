@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kintsugi::config::{FloodLimit, ReminderConfig};
-use kintsugi::dialogue_dir::load_dir;
+use kintsugi::dialogue_dir::compile_dir;
 use kintsugi::storage::{
     LastUpdate, MemoryStore, PersonId, PersonStore, RawState, RawWrite, Retention, Saved, Storage,
     StorageError,
@@ -97,7 +97,7 @@ async fn a_stop_lets_the_update_in_flight_finish_before_run_returns() {
         reading: Arc::clone(&reading),
     };
     let storage = Storage::with_queue(store, memory.clone());
-    let library = load_dir(Path::new("dialogues")).expect("the shipped dialogues");
+    let library = compile_dir(Path::new("dialogues")).expect("the shipped dialogues");
     let app = App {
         library: Arc::new(library),
         storage: storage.clone(),

@@ -712,7 +712,10 @@ async fn the_embedded_store_keeps_state_across_a_reopen() {
         let store = Storage::new(
             EmbeddedStore::open(directory.path(), retention()).expect("an embedded store"),
         );
-        store.write(PersonId(3), &state, 0, NOW).await.expect("save");
+        store
+            .write(PersonId(3), &state, 0, NOW)
+            .await
+            .expect("save");
     }
     let reopened =
         Storage::new(EmbeddedStore::open(directory.path(), retention()).expect("reopen"));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use kintsugi::config::FloodLimit;
 use kintsugi::dialogue::Library;
-use kintsugi::dialogue_dir::load_dir;
+use kintsugi::dialogue_dir::compile_dir;
 use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Storage};
 use kintsugi::telegram::flood::FloodGate;
 use kintsugi::telegram::{App, schema};
@@ -25,7 +25,7 @@ fn clock() -> i64 {
 }
 
 fn library() -> Arc<Library> {
-    Arc::new(load_dir(Path::new("dialogues")).expect("the shipped dialogues are valid"))
+    Arc::new(compile_dir(Path::new("dialogues")).expect("the shipped dialogues are valid"))
 }
 
 /// A fake Bot API and the real handler tree on an embedded store in a temporary folder.

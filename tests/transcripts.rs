@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use kintsugi::dialogue::transcript::{normalize, replay};
-use kintsugi::dialogue_dir::load_dir;
+use kintsugi::dialogue_dir::compile_dir;
 use similar::TextDiff;
 
 fn transcripts() -> Vec<(String, String)> {
@@ -24,7 +24,7 @@ fn transcripts() -> Vec<(String, String)> {
 
 #[test]
 fn every_transcript_replays_exactly() {
-    let library = load_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
+    let library = compile_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
     let mut failures = Vec::new();
     for (path, expected) in transcripts() {
         let expected = normalize(&expected);
@@ -48,7 +48,7 @@ fn every_transcript_replays_exactly() {
 
 #[test]
 fn every_flow_has_a_transcript_of_its_main_path() {
-    let library = load_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
+    let library = compile_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
     let names: Vec<String> = transcripts()
         .into_iter()
         .filter_map(|(path, _)| {
@@ -75,7 +75,7 @@ fn every_flow_has_a_transcript_of_its_main_path() {
 
 #[test]
 fn a_changed_bot_answer_is_reported_as_a_diff() {
-    let library = load_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
+    let library = compile_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
     let (_, original) = transcripts()
         .into_iter()
         .next()

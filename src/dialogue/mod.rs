@@ -3,11 +3,11 @@
 //! teloxide, redis or tokio.
 
 pub mod callback;
+pub mod compile;
 pub mod diagnostic;
 pub mod engine;
 pub mod faq;
 pub mod graph;
-pub mod load;
 pub mod model;
 pub mod progress;
 pub mod review;
@@ -16,9 +16,9 @@ pub mod state;
 pub mod template;
 pub mod transcript;
 
+pub use compile::compile;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use engine::{Button, Input, Outcome, Reply, advance};
-pub use load::load;
 pub use model::{Flow, FlowId, Library, Role, StepId};
 pub use source::SourceFile;
 pub use state::{Answer, PersonState, Position, Screen};

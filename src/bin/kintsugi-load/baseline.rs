@@ -72,7 +72,7 @@ pub fn serve() -> anyhow::Result<()> {
     runtime.block_on(async {
         let bot = kintsugi::telegram::bot(&token, api_url.as_deref())?;
         let dialogues = std::env::var("KINTSUGI_DIALOGUES").unwrap_or_else(|_| "dialogues".into());
-        let library = kintsugi::dialogue_dir::load_dir(std::path::Path::new(&dialogues))
+        let library = kintsugi::dialogue_dir::compile_dir(std::path::Path::new(&dialogues))
             .map_err(|problems| anyhow::anyhow!("{problems}"))?;
         let app = App {
             library: Arc::new(library),

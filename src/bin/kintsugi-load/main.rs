@@ -55,7 +55,7 @@ fn main() -> ExitCode {
 }
 
 fn measure_all(line: &Line) -> anyhow::Result<()> {
-    let library = kintsugi::dialogue_dir::load_dir(&line.dialogues).map_err(|problems| {
+    let library = kintsugi::dialogue_dir::compile_dir(&line.dialogues).map_err(|problems| {
         anyhow::anyhow!(
             "the dialogue folder {} has problems:\n{problems}",
             line.dialogues.display()

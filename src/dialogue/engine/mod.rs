@@ -439,7 +439,7 @@ impl<'a> Turn<'a> {
                 self.state.history.drain(..excess);
             }
             EndEffect::ScheduleCheckins => {
-                // The loader makes sure every answer is saved and every word readable.
+                // The compiler (`dialogue::compile`) makes sure every answer is saved and every word readable.
                 let Some(schedule) = schedule_from(&answers, self.now) else {
                     return;
                 };

@@ -1,0 +1,127 @@
+//! Checks `faq.toml`: the questions people often ask, their buttons, answers and flows.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::dialogue::diagnostic::Diagnostic;
+use crate::dialogue::model::FlowId;
+use crate::dialogue::model::{Faq, Question};
+use crate::dialogue::source::{FaqFile, SourceFile};
+
+use super::{KnownFlows, MAX_ID_LENGTH, MAX_LABEL_LENGTH, MAX_MESSAGE_LENGTH, is_flow_id};
+
+/// Checks `faq.toml`: unique ids, short buttons, answers that fit one message, and flows
+/// offered that exist.
+pub(super) fn check_faq(
+    file: &SourceFile,
+    parsed: FaqFile,
+    known_flows: &KnownFlows,
+    problems: &mut Vec<Diagnostic>,
+) -> Faq {
+    let at =
+        |span: Range<usize>, message: String| Diagnostic::at(&file.path, &file.text, span, message);
+    let takeaways = parsed.takeaways.get_ref().trim();
+    if takeaways.is_empty() {
+        problems.push(at(
+            parsed.takeaways.span(),
+            "`takeaways` is empty".to_owned(),
+        ));
+    }
+    if takeaways.chars().count() > MAX_MESSAGE_LENGTH {
+        problems.push(
+            at(
+                parsed.takeaways.span(),
+                format!(
+                    "the takeaways are {} characters long; Telegram allows {MAX_MESSAGE_LENGTH}",
+                    takeaways.chars().count()
+                ),
+            )
+            .help("shorten them"),
+        );
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut questions = Vec::new();
+    for (index, question) in parsed.questions.iter().enumerate() {
+        let raw = question.get_ref();
+        let id = raw.id.get_ref();
+        let number = index + 1;
+        if !is_flow_id(id) {
+            problems.push(
+                at(
+                    raw.id.span(),
+                    format!("question {number}: id \"{id}\" is not usable"),
+                )
+                .help(format!(
+                    "use lowercase letters, digits and \"-\", at most {MAX_ID_LENGTH} characters"
+                )),
+            );
+        } else if let Some(first) = seen.insert(id, number) {
+            problems.push(
+                at(
+                    raw.id.span(),
+                    format!("questions {first} and {number} have the same id \"{id}\""),
+                )
+                .help("give each question its own id"),
+            );
+        }
+        let button = raw.button.get_ref().trim();
+        let length = button.chars().count();
+        if length == 0 || length > MAX_LABEL_LENGTH || button.contains('\n') {
+            problems.push(
+                at(
+                    raw.button.span(),
+                    format!("question {number}: the button must be one line of 1 to {MAX_LABEL_LENGTH} characters, but it has {length}"),
+                )
+                .help("write a short label, such as \"How long it takes\""),
+            );
+        }
+        for (field, text) in [("question", &raw.question), ("answer", &raw.answer)] {
+            if text.get_ref().trim().is_empty() {
+                problems.push(at(
+                    text.span(),
+                    format!("question {number}: `{field}` is empty"),
+                ));
+            }
+        }
+        let shown = raw.question.get_ref().trim().chars().count()
+            + 2
+            + raw.answer.get_ref().trim().chars().count();
+        if shown > MAX_MESSAGE_LENGTH {
+            problems.push(
+                at(
+                    raw.answer.span(),
+                    format!("question {number}: the question and answer are {shown} characters together; Telegram allows {MAX_MESSAGE_LENGTH}"),
+                )
+                .help("shorten the answer"),
+            );
+        }
+        let mut flows = Vec::new();
+        for flow in raw.flows.iter().flatten() {
+            if known_flows.lacks(flow.get_ref()) {
+                problems.push(known_flows.suggest(
+                    at(
+                        flow.span(),
+                        format!(
+                            "question {number} offers unknown flow \"{}\"",
+                            flow.get_ref()
+                        ),
+                    ),
+                    flow.get_ref(),
+                ));
+            }
+            flows.push(FlowId(flow.get_ref().clone()));
+        }
+        questions.push(Question {
+            id: id.clone(),
+            button: button.to_owned(),
+            question: raw.question.get_ref().trim().to_owned(),
+            answer: raw.answer.get_ref().trim().to_owned(),
+            keywords: raw.keywords.clone().unwrap_or_default(),
+            flows,
+        });
+    }
+    Faq {
+        questions,
+        takeaways: takeaways.to_owned(),
+    }
+}
