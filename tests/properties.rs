@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use kintsugi::dialogue::model::{AnswerRule, StepKind};
-use kintsugi::dialogue::{Input, Library, PersonState, Reply, Screen, advance};
+use kintsugi::dialogue::{Input, Keyboard, Library, PersonState, Reply, advance};
 use kintsugi::dialogue_dir::compile_dir;
 use proptest::prelude::*;
 
@@ -138,7 +138,7 @@ proptest! {
         let outcome = advance(library, &PersonState::default(), &Input::from_text(&format!("/start {}", flow.id)), 0);
         let mut state = outcome.state;
         let mut buttons = last_buttons(&outcome.replies);
-        let mut ended = matches!(state.screen, Screen::End { .. });
+        let mut ended = matches!(state.keyboard, Keyboard::End { .. });
         for (time, pick) in picks.into_iter().enumerate() {
             if ended {
                 break;
@@ -168,7 +168,7 @@ proptest! {
                 buttons = shown;
             }
             state = outcome.state;
-            ended = matches!(state.screen, Screen::End { .. });
+            ended = matches!(state.keyboard, Keyboard::End { .. });
         }
         prop_assert!(ended, "no end within 400 sensible inputs");
     }

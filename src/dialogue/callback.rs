@@ -1,4 +1,4 @@
-//! The data a button carries back when pressed: which screen it was shown on (a sequence
+//! The data a button carries back when pressed: which keyboard it was shown on (a sequence
 //! number the engine bumps whenever it shows new buttons) and what it does. Pure.
 //!
 //! Format: `<seq>|c:<choice id>` (a flow's button), `<seq>|f:<flow id>` (open a flow) or
@@ -15,13 +15,13 @@ pub enum Action {
     Choice(String),
     OpenFlow(String),
     Menu,
-    /// Show the answer to an FAQ question; valid on any screen.
+    /// Show the answer to an FAQ question; valid under any keyboard.
     Question(String),
-    /// A button under a check-in reminder; valid on any screen.
+    /// A button under a check-in reminder; valid under any keyboard.
     Reminder(ReminderAction),
-    /// A button under a safety reply; valid on any screen.
+    /// A button under a safety reply; valid under any keyboard.
     Safety(SafetyAction),
-    /// The answer to "delete everything?": only on that question's screen.
+    /// The answer to "delete everything?": only under that question's keyboard.
     Forget(bool),
 }
 
@@ -113,7 +113,7 @@ pub struct Press {
     pub action: Action,
 }
 
-/// Encodes a button press for the screen numbered `seq`.
+/// Encodes a button press for the keyboard numbered `seq`.
 pub fn encode(seq: u32, action: &Action) -> String {
     match action {
         Action::Choice(id) => format!("{seq}|c:{id}"),

@@ -21,4 +21,4 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 pub use engine::{Button, Input, Outcome, Reply, advance};
 pub use model::{Flow, FlowId, Library, Role, StepId};
 pub use source::SourceFile;
-pub use state::{Answer, PersonState, Position, Screen};
+pub use state::{Answer, Keyboard, PersonState, Position};

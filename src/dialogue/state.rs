@@ -19,9 +19,9 @@ pub struct PersonState {
     /// The flow and step the person is in; `None` between flows.
     #[serde(default)]
     pub position: Option<Position>,
-    /// What the most recent buttons were shown for.
-    #[serde(default)]
-    pub screen: Screen,
+    /// What the most recent buttons were shown for. (Kept as `screen` by the first version.)
+    #[serde(default, alias = "screen")]
+    pub keyboard: Keyboard,
     /// Bumped whenever new buttons are shown; a press must carry the current value.
     #[serde(default)]
     pub seq: u32,
@@ -62,10 +62,10 @@ pub struct Position {
     pub version: u32,
 }
 
-/// What the buttons currently on screen belong to.
+/// What the buttons of the latest keyboard (the buttons under the last message) belong to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Screen {
+pub enum Keyboard {
     #[default]
     Nothing,
     /// The choice step at the person's position.
@@ -109,4 +109,22 @@ pub struct SafetyEpisode {
     /// waits: an unsure word about hurting oneself is not answered with the violence text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asking: Option<ConcernKind>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_the_first_version_stored_still_reads() {
+        let stored = r#"{"screen":{"kind":"menu"},"seq":3}"#;
+        let state: PersonState = serde_json::from_str(stored).expect("it reads");
+        assert_eq!(state.keyboard, Keyboard::Menu);
+        assert_eq!(state.seq, 3);
+        let written = serde_json::to_string(&state).expect("it writes");
+        assert!(
+            written.contains(r#""keyboard":{"kind":"menu"}"#),
+            "{written}"
+        );
+    }
 }

@@ -20,7 +20,7 @@ use super::model::{
 };
 use super::progress;
 use super::review;
-use super::state::{Answer, CheckinEntry, HISTORY_LIMIT, PersonState, Position, Screen};
+use super::state::{Answer, CheckinEntry, HISTORY_LIMIT, Keyboard, PersonState, Position};
 use super::template::Template;
 use crate::calendar::zones::{find_zones, is_zone_name};
 use crate::calendar::{Schedule, parse_frequency, parse_wall_time};
@@ -227,7 +227,7 @@ impl<'a> Turn<'a> {
         };
         let Some(flow) = self.library.flow(&position.flow.0) else {
             self.state.position = None;
-            self.state.screen = Screen::Nothing;
+            self.state.keyboard = Keyboard::Nothing;
             self.note("flow_gone");
             return true;
         };
@@ -237,7 +237,7 @@ impl<'a> Turn<'a> {
                 step: flow.entry.clone(),
                 version: flow.version,
             });
-            self.state.screen = Screen::Nothing;
+            self.state.keyboard = Keyboard::Nothing;
             self.note("flow_changed");
             return true;
         }
@@ -538,7 +538,7 @@ impl<'a> Turn<'a> {
             return;
         };
         match press.action {
-            // An FAQ answer changes nothing, so its button works on any screen, however old.
+            // An FAQ answer changes nothing, so its button works under any keyboard, however old.
             Action::Question(id) => {
                 match self.library.faq.by_id(&id) {
                     Some(question) => self.answer_question(question),
@@ -546,7 +546,7 @@ impl<'a> Turn<'a> {
                 }
                 return;
             }
-            // A reminder's buttons come with no screen of their own: they work whenever pressed.
+            // A reminder's buttons belong to no keyboard of the person's: they work whenever pressed.
             Action::Reminder(action) => {
                 self.reminder_pressed(action);
                 return;
@@ -562,10 +562,10 @@ impl<'a> Turn<'a> {
             }
             _ => {}
         }
-        match (press.action, self.state.screen.clone()) {
-            (Action::Choice(choice_id), Screen::Step) => self.choose(&choice_id),
-            (Action::Forget(confirmed), Screen::Forget) => self.forget_answered(confirmed),
-            (Action::OpenFlow(flow_id), Screen::Menu) => {
+        match (press.action, self.state.keyboard.clone()) {
+            (Action::Choice(choice_id), Keyboard::Step) => self.choose(&choice_id),
+            (Action::Forget(confirmed), Keyboard::Forget) => self.forget_answered(confirmed),
+            (Action::OpenFlow(flow_id), Keyboard::Menu) => {
                 let offered = self
                     .library
                     .menu_for(self.state.role, self.state.coaching_off)
@@ -576,7 +576,7 @@ impl<'a> Turn<'a> {
                     self.stale();
                 }
             }
-            (Action::OpenFlow(flow_id), Screen::End { flow, step }) => {
+            (Action::OpenFlow(flow_id), Keyboard::End { flow, step }) => {
                 let suggested = self
                     .library
                     .flow(&flow.0)
@@ -591,7 +591,7 @@ impl<'a> Turn<'a> {
                     self.stale();
                 }
             }
-            (Action::Menu, Screen::End { .. } | Screen::Menu) => {
+            (Action::Menu, Keyboard::End { .. } | Keyboard::Menu) => {
                 self.state.position = None;
                 self.show_menu();
             }
@@ -792,7 +792,7 @@ impl<'a> Turn<'a> {
     fn show_menu(&mut self) {
         self.state.position = None;
         self.state.seq = self.state.seq.wrapping_add(1);
-        self.state.screen = Screen::Menu;
+        self.state.keyboard = Keyboard::Menu;
         let seq = self.state.seq;
         let buttons: Vec<Button> = self
             .library
@@ -884,13 +884,13 @@ impl<'a> Turn<'a> {
                     step_id = flow.entry.clone();
                 }
                 StepKind::Ask { .. } => {
-                    self.state.screen = Screen::Nothing;
+                    self.state.keyboard = Keyboard::Nothing;
                     self.say(text.unwrap_or_default());
                     return;
                 }
                 StepKind::Choice { choices, .. } => {
                     self.state.seq = self.state.seq.wrapping_add(1);
-                    self.state.screen = Screen::Step;
+                    self.state.keyboard = Keyboard::Step;
                     let seq = self.state.seq;
                     let buttons = choices
                         .iter()
@@ -912,7 +912,7 @@ impl<'a> Turn<'a> {
                     }
                     self.state.position = None;
                     self.state.seq = self.state.seq.wrapping_add(1);
-                    self.state.screen = Screen::End {
+                    self.state.keyboard = Keyboard::End {
                         flow: flow.id.clone(),
                         step: step_id.clone(),
                     };
@@ -975,7 +975,7 @@ impl<'a> Turn<'a> {
 }
 
 /// The check-in reminder itself: discreet words (it may show on a lock screen) and its
-/// buttons. Its buttons carry no screen, so they work whenever they are pressed.
+/// buttons. Its buttons carry no keyboard number, so they work whenever they are pressed.
 pub fn reminder(library: &Library) -> Reply {
     let button = |key: &str, action: ReminderAction| Button {
         label: library.bot.message(key).to_owned(),

@@ -2,7 +2,7 @@
 //! a file) and `/forget` (after a confirmation, everything deleted). `/privacy` is a message in
 //! `bot.toml`.
 
-use super::{Attachment, Button, Effect, PersonState, Reply, Screen, Turn};
+use super::{Attachment, Button, Effect, Keyboard, PersonState, Reply, Turn};
 use crate::dialogue::callback::{self, Action};
 
 impl Turn<'_> {
@@ -32,7 +32,7 @@ impl Turn<'_> {
     /// `/forget`: asks first, since it cannot be undone.
     pub(super) fn ask_to_forget(&mut self) {
         self.state.seq = self.state.seq.wrapping_add(1);
-        self.state.screen = Screen::Forget;
+        self.state.keyboard = Keyboard::Forget;
         let seq = self.state.seq;
         let button = |key: &str, confirmed: bool| Button {
             label: self.bot_message(key),
@@ -53,7 +53,7 @@ impl Turn<'_> {
             self.effects.push(Effect::Forget);
             self.note("forget_done");
         } else {
-            self.state.screen = Screen::Nothing;
+            self.state.keyboard = Keyboard::Nothing;
             self.note("forget_kept");
             self.show_current();
         }

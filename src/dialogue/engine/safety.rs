@@ -4,7 +4,7 @@
 //! resumes only when they choose to go back ("I'm safe", "That's not what I meant"), after
 //! the resources once more. Reminders wait while an episode is open.
 
-use super::{Button, Reply, Screen, Turn};
+use super::{Button, Keyboard, Reply, Turn};
 use crate::dialogue::callback::{self, Action, SafetyAction};
 use crate::dialogue::model::Library;
 use crate::dialogue::state::SafetyEpisode;
@@ -121,7 +121,7 @@ impl Turn<'_> {
         self.confirm_abuse();
         // Buttons of the paused step are stale from now on.
         self.state.seq = self.state.seq.wrapping_add(1);
-        self.state.screen = Screen::Nothing;
+        self.state.keyboard = Keyboard::Nothing;
         self.show_episode(true);
     }
 
