@@ -1,0 +1,241 @@
+//! What a person sends inside a flow: a button press (checked against the keyboard it was
+//! shown under), a choice, or typed text checked against the step's rule and saved.
+
+use crate::calendar::parse_wall_time;
+use crate::calendar::zones::{find_zones, is_zone_name};
+use crate::dialogue::callback::{self, Action};
+use crate::dialogue::model::{AnswerRule, FlowId, SafetyMark, StepKind, zone_time_name};
+use crate::dialogue::state::{Answer, Keyboard};
+
+use super::Turn;
+use super::checkins::local_time_in;
+
+impl<'a> Turn<'a> {
+    pub(super) fn press(&mut self, data: &str) {
+        let Some(press) = callback::decode(data) else {
+            self.stale();
+            return;
+        };
+        match press.action {
+            // An FAQ answer changes nothing, so its button works under any keyboard, however old.
+            Action::Question(id) => {
+                match self.library.faq.by_id(&id) {
+                    Some(question) => self.answer_question(question),
+                    None => self.say_faq_missing(),
+                }
+                return;
+            }
+            // A reminder's buttons belong to no keyboard of the person's: they work whenever pressed.
+            Action::Reminder(action) => {
+                self.reminder_pressed(action);
+                return;
+            }
+            // So do a safety reply's: the way to help, or back, is never stale.
+            Action::Safety(action) => {
+                self.safety_pressed(action);
+                return;
+            }
+            _ if press.seq != self.state.seq => {
+                self.stale();
+                return;
+            }
+            _ => {}
+        }
+        match (press.action, self.state.keyboard.clone()) {
+            (Action::Choice(choice_id), Keyboard::Step) => self.choose(&choice_id),
+            (Action::Forget(confirmed), Keyboard::Forget) => self.forget_answered(confirmed),
+            (Action::OpenFlow(flow_id), Keyboard::Menu) => {
+                let offered = self
+                    .library
+                    .menu_for(self.state.role, self.state.coaching_off)
+                    .any(|flow| flow.id.0 == flow_id);
+                if offered {
+                    self.enter_flow(&FlowId(flow_id));
+                } else {
+                    self.stale();
+                }
+            }
+            (Action::OpenFlow(flow_id), Keyboard::End { flow, step }) => {
+                let suggested = self
+                    .library
+                    .flow(&flow.0)
+                    .and_then(|flow| flow.step(&step.0))
+                    .is_some_and(|step| match &step.kind {
+                        StepKind::End { suggest, .. } => suggest.iter().any(|id| id.0 == flow_id),
+                        _ => false,
+                    });
+                if suggested {
+                    self.enter_flow(&FlowId(flow_id));
+                } else {
+                    self.stale();
+                }
+            }
+            (Action::Menu, Keyboard::End { .. } | Keyboard::Menu) => {
+                self.state.position = None;
+                self.show_menu();
+            }
+            _ => self.stale(),
+        }
+    }
+
+    pub(super) fn stale(&mut self) {
+        self.note("stale_button");
+        self.show_current();
+    }
+
+    pub(super) fn choose(&mut self, choice_id: &str) {
+        let Some((flow, step)) = self.current_step() else {
+            self.stale();
+            return;
+        };
+        let StepKind::Choice { save, choices } = &step.kind else {
+            self.stale();
+            return;
+        };
+        let Some(choice) = choices.iter().find(|choice| choice.id == choice_id) else {
+            self.stale();
+            return;
+        };
+        if let Some(role) = choice.role {
+            self.state.role = Some(role);
+        }
+        match choice.safety {
+            Some(SafetyMark::Concern) => self.state.coaching_off = true,
+            Some(SafetyMark::Clear) => self.state.coaching_off = false,
+            None => {}
+        }
+        let answers = self.state.answers.entry(flow.id.clone()).or_default();
+        for name in &choice.clear {
+            answers.remove(name);
+        }
+        if let Some(name) = save {
+            // A button naming a zone (Europe/Berlin) brings its local time, as a typed zone does.
+            if is_zone_name(&choice.value) {
+                answers.insert(
+                    zone_time_name(name),
+                    Answer {
+                        value: local_time_in(&choice.value, self.now),
+                        at: self.now,
+                    },
+                );
+            }
+            answers.insert(
+                name.clone(),
+                Answer {
+                    value: choice.value.clone(),
+                    at: self.now,
+                },
+            );
+        }
+        self.run(flow, &choice.goto);
+    }
+
+    pub(super) fn text(&mut self, text: &str) {
+        if self.state.position.is_none() && self.state.safety.is_some() {
+            self.show_current();
+            return;
+        }
+        let Some((flow, step)) = self.current_step() else {
+            let found = self.library.faq.suggest(text);
+            if found.is_empty() {
+                self.note("nothing_open");
+            } else {
+                self.offer_questions(&found);
+            }
+            self.show_menu();
+            return;
+        };
+        match &step.kind {
+            StepKind::Ask { save, rule, next } => match self.check_answer(rule, text) {
+                Ok(value) => {
+                    let now = self.now;
+                    let answers = self.state.answers.entry(flow.id.clone()).or_default();
+                    if *rule == AnswerRule::Zone {
+                        answers.insert(
+                            zone_time_name(save),
+                            Answer {
+                                value: local_time_in(&value, now),
+                                at: now,
+                            },
+                        );
+                    }
+                    answers.insert(save.clone(), Answer { value, at: now });
+                    self.run(flow, next);
+                }
+                Err(note) => self.say(note),
+            },
+            _ => {
+                self.note("use_buttons");
+                self.show_current();
+            }
+        }
+    }
+
+    /// The answer to save, or the kind note explaining what is expected.
+    pub(super) fn check_answer(&self, rule: &AnswerRule, text: &str) -> Result<String, String> {
+        let trimmed = text.trim();
+        let fill = |key: &str, min: String, max: String| {
+            self.bot_message(key)
+                .replace("{min}", &min)
+                .replace("{max}", &max)
+        };
+        if trimmed.is_empty() {
+            return Err(self.bot_message("answer_empty"));
+        }
+        match rule {
+            AnswerRule::Text {
+                min_length,
+                max_length,
+            } => {
+                let length = trimmed.chars().count();
+                if length < *min_length {
+                    Err(fill(
+                        "answer_too_short",
+                        min_length.to_string(),
+                        max_length.to_string(),
+                    ))
+                } else if length > *max_length {
+                    Err(fill(
+                        "answer_too_long",
+                        min_length.to_string(),
+                        max_length.to_string(),
+                    ))
+                } else {
+                    Ok(trimmed.to_owned())
+                }
+            }
+            AnswerRule::Number { min, max } => match first_integer(trimmed) {
+                None => Err(fill(
+                    "answer_not_a_number",
+                    min.to_string(),
+                    max.to_string(),
+                )),
+                Some(number) if number < *min || number > *max => Err(fill(
+                    "answer_out_of_range",
+                    min.to_string(),
+                    max.to_string(),
+                )),
+                Some(number) => Ok(number.to_string()),
+            },
+            AnswerRule::Time => parse_wall_time(trimmed)
+                .map(|time| time.format("%H:%M").to_string())
+                .ok_or_else(|| self.bot_message("answer_not_a_time")),
+            AnswerRule::Zone => find_zones(trimmed, 1)
+                .first()
+                .map(|zone| zone.name().to_owned())
+                .ok_or_else(|| self.bot_message("answer_not_a_zone")),
+        }
+    }
+}
+
+/// The first whole number in `text` ("7", "about 7", "7/10"), forgivingly.
+pub(super) fn first_integer(text: &str) -> Option<i64> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let negative = text[..start].ends_with('-');
+    let digits: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let number: i64 = digits.parse().ok()?;
+    Some(if negative { -number } else { number })
+}

@@ -1,0 +1,182 @@
+//! Commands: the engine's own (`/start`, `/menu`, `/help`, `/faq`...) and the ones `bot.toml`
+//! adds, and the FAQ: numbered questions, answers, and questions offered for typed words.
+
+use crate::dialogue::callback::{self, Action};
+use crate::dialogue::model::Question;
+use crate::dialogue::model::{CommandAction, FlowId};
+
+use super::{Button, Reply, Turn};
+
+impl<'a> Turn<'a> {
+    pub(super) fn command(&mut self, name: &str, argument: &str) {
+        match name {
+            "start" => {
+                let start = self.library.bot.start_flow.clone();
+                if argument.is_empty() {
+                    self.enter_flow(&start);
+                } else if self.library.flow(argument).is_some() {
+                    self.enter_flow(&FlowId(argument.to_owned()));
+                } else {
+                    self.note("unknown_flow");
+                    self.enter_flow(&start);
+                }
+            }
+            "menu" => {
+                self.state.position = None;
+                self.show_menu();
+            }
+            "continue" => self.show_current(),
+            "faq" => self.faq(argument),
+            "checkin" => self.checkin(argument),
+            "progress" => self.progress(),
+            "privacy" => self.privacy(),
+            "export" => self.export(),
+            "forget" => self.ask_to_forget(),
+            "takeaways" => {
+                let takeaways = self.library.faq.takeaways.clone();
+                if takeaways.is_empty() {
+                    self.note("takeaways_missing");
+                } else {
+                    self.say(takeaways);
+                }
+            }
+            "help" => {
+                self.note("help");
+                if self.state.position.is_some() {
+                    self.show_current();
+                }
+            }
+            "cancel" => {
+                if self.state.position.take().is_some() {
+                    self.note("cancelled");
+                } else {
+                    self.note("nothing_to_cancel");
+                }
+                self.show_menu();
+            }
+            _ => match self.library.bot.commands.get(name) {
+                Some(command) => self.bot_command(&command.action),
+                None => {
+                    self.note("unknown_command");
+                    self.show_current();
+                }
+            },
+        }
+    }
+
+    /// Runs a command from `bot.toml`'s `[commands]`.
+    pub(super) fn bot_command(&mut self, action: &'a CommandAction) {
+        match action {
+            CommandAction::Open(flow) => self.enter_flow(flow),
+            CommandAction::Show {
+                flow,
+                text,
+                missing,
+            } => {
+                let answers = self.state.answers.get(flow);
+                let answer = |name: &str| {
+                    answers
+                        .and_then(|answers| answers.get(name))
+                        .map(|answer| answer.value.as_str())
+                };
+                let shown = if text.placeholders().any(|name| answer(name).is_some()) {
+                    text.render(answer)
+                } else {
+                    missing.clone()
+                };
+                self.say(shown);
+            }
+        }
+    }
+
+    /// `/faq` lists the questions, `/faq 3` answers the third, `/faq some words` looks them up.
+    pub(super) fn faq(&mut self, argument: &str) {
+        let faq = &self.library.faq;
+        if argument.is_empty() {
+            if faq.questions.is_empty() {
+                self.say_faq_missing();
+                return;
+            }
+            let buttons = faq
+                .questions
+                .iter()
+                .enumerate()
+                .map(|(index, question)| faq_button(index + 1, question))
+                .collect();
+            self.replies.push(Reply {
+                text: self.bot_message("faq"),
+                buttons,
+                attachment: None,
+            });
+        } else if let Ok(number) = argument.parse::<usize>() {
+            match faq.numbered(number) {
+                Some(question) => self.answer_question(question),
+                None => self.say_faq_missing(),
+            }
+        } else {
+            let found = faq.suggest(argument);
+            match found.as_slice() {
+                [] => self.faq(""),
+                [only] => self.answer_question(only),
+                several => self.offer_questions(several),
+            }
+        }
+    }
+
+    pub(super) fn say_faq_missing(&mut self) {
+        let count = self.library.faq.questions.len().to_string();
+        let text = self.bot_message("faq_missing").replace("{max}", &count);
+        self.say(text);
+    }
+
+    /// An FAQ answer, ending with the flows it points to that are on the person's menu: never
+    /// one set aside, nor one for another role.
+    pub(super) fn answer_question(&mut self, question: &Question) {
+        let titles: Vec<String> = self
+            .library
+            .menu_for(self.state.role, self.state.coaching_off)
+            .filter(|flow| question.flows.contains(&flow.id))
+            .map(|flow| format!("'{}'", flow.title))
+            .collect();
+        let mut text = format!("{}\n\n{}", question.question, question.answer);
+        if let Some((last, others)) = titles.split_last() {
+            let flows = if others.is_empty() {
+                last.clone()
+            } else {
+                format!("{} or {last}", others.join(", "))
+            };
+            text.push(' ');
+            text.push_str(&self.bot_message("faq_try").replace("{flows}", &flows));
+        }
+        self.say(text);
+    }
+
+    /// Offers FAQ questions as buttons, numbered as `/faq` numbers them.
+    pub(super) fn offer_questions(&mut self, questions: &[&Question]) {
+        let faq = &self.library.faq;
+        let buttons = questions
+            .iter()
+            .map(|wanted| {
+                let number = faq
+                    .questions
+                    .iter()
+                    .position(|question| question.id == wanted.id)
+                    .map_or(0, |index| index + 1);
+                faq_button(number, wanted)
+            })
+            .collect();
+        self.replies.push(Reply {
+            text: self.bot_message("faq_suggest"),
+            buttons,
+            attachment: None,
+        });
+    }
+}
+
+/// A button that shows FAQ question `number`'s answer.
+pub(super) fn faq_button(number: usize, question: &Question) -> Button {
+    Button {
+        label: format!("{number}. {}", question.button),
+        data: callback::encode(0, &Action::Question(question.id.clone())),
+    }
+}

@@ -1,0 +1,238 @@
+//! Walking a flow: entering one, showing the current step, running message and branch steps
+//! until one waits for the person, the menu, and the tests branches make.
+
+use crate::dialogue::callback::{self, Action};
+use crate::dialogue::model::{BranchTest, Flow, FlowId, Step, StepId, StepKind};
+use crate::dialogue::review;
+use crate::dialogue::state::{Keyboard, Position};
+use crate::dialogue::template::Template;
+
+use super::answers::first_integer;
+use super::{Button, MAX_AUTOMATIC_STEPS, Reply, Turn};
+
+impl<'a> Turn<'a> {
+    /// The flow and step at the person's position, if both exist.
+    pub(super) fn current_step(&self) -> Option<(&'a Flow, &'a Step)> {
+        let position = self.state.position.as_ref()?;
+        let flow = self.library.flow(&position.flow.0)?;
+        Some((flow, flow.step(&position.step.0)?))
+    }
+
+    /// Shows the person where they are again: their step, the safety episode waiting for
+    /// their choice, or the menu.
+    pub(super) fn show_current(&mut self) {
+        match self.current_step() {
+            Some((flow, step)) => self.run(flow, &step.id),
+            None if self.state.safety.is_some() => self.show_episode(false),
+            None => self.show_menu(),
+        }
+    }
+
+    /// Opens a flow because the person chose it. Choosing anything but the safety flow ends
+    /// an open safety episode: that is their choice to go on.
+    pub(super) fn enter_flow(&mut self, id: &FlowId) {
+        if !self.library.bot.is_safety_flow(id) {
+            self.state.safety = None;
+        }
+        match self.library.flow(&id.0) {
+            Some(flow) if self.held_back(flow) => {
+                self.note("coaching_off");
+                self.show_menu();
+            }
+            Some(flow) => self.run(flow, &flow.entry),
+            None => {
+                self.note("flow_gone");
+                self.show_menu();
+            }
+        }
+    }
+
+    /// Whether `flow` coaches toward staying together while a sign of abuse was seen.
+    pub(super) fn held_back(&self, flow: &Flow) -> bool {
+        self.state.coaching_off && flow.toward_staying
+    }
+
+    pub(super) fn show_menu(&mut self) {
+        self.state.position = None;
+        self.state.seq = self.state.seq.wrapping_add(1);
+        self.state.keyboard = Keyboard::Menu;
+        let seq = self.state.seq;
+        let buttons: Vec<Button> = self
+            .library
+            .menu_for(self.state.role, self.state.coaching_off)
+            .map(|flow| Button {
+                label: flow.title.clone(),
+                data: callback::encode(seq, &Action::OpenFlow(flow.id.0.clone())),
+            })
+            .collect();
+        let key = if buttons.is_empty() {
+            "menu_empty"
+        } else {
+            "menu"
+        };
+        self.replies.push(Reply {
+            text: self.bot_message(key),
+            buttons,
+            attachment: None,
+        });
+    }
+
+    /// Runs a flow from `start` until a step that waits for the person.
+    pub(super) fn run(&mut self, mut flow: &'a Flow, start: &StepId) {
+        let mut step_id = start.clone();
+        for _ in 0..MAX_AUTOMATIC_STEPS {
+            let Some(step) = flow.step(&step_id.0) else {
+                self.note("flow_changed");
+                self.show_menu();
+                return;
+            };
+            self.state.position = Some(Position {
+                flow: flow.id.clone(),
+                step: step_id.clone(),
+                version: flow.version,
+            });
+            let answers = self.state.answers.get(&flow.id);
+            let render = |template: &Template| {
+                template.render(|name| {
+                    answers
+                        .and_then(|answers| answers.get(name))
+                        .map(|answer| answer.value.as_str())
+                })
+            };
+            let text = step.say.as_ref().map(render);
+            match &step.kind {
+                StepKind::Message { next } => {
+                    self.say(text.unwrap_or_default());
+                    step_id = next.clone();
+                }
+                StepKind::Review {
+                    answer,
+                    notes,
+                    all_clear,
+                    next,
+                } => {
+                    let reviewed = answers
+                        .and_then(|answers| answers.get(answer))
+                        .map_or("", |answer| answer.value.as_str());
+                    let mut shown: Vec<String> = text.into_iter().collect();
+                    shown.extend(review::notes_for(notes, reviewed).map(|note| render(&note.text)));
+                    if shown.len() == usize::from(step.say.is_some()) {
+                        shown.extend(all_clear.as_ref().map(render));
+                    }
+                    self.say(shown.join("\n\n"));
+                    step_id = next.clone();
+                }
+                StepKind::Branch { rules, otherwise } => {
+                    step_id = rules
+                        .iter()
+                        .find(|rule| self.holds(&flow.id, &rule.test))
+                        .map_or(otherwise, |rule| &rule.goto)
+                        .clone();
+                }
+                StepKind::Jump { flow: target } => {
+                    if let Some(text) = text {
+                        self.say(text);
+                    }
+                    let Some(next_flow) = self.library.flow(&target.0) else {
+                        self.note("flow_gone");
+                        self.show_menu();
+                        return;
+                    };
+                    if self.held_back(next_flow) {
+                        self.note("coaching_off");
+                        self.show_menu();
+                        return;
+                    }
+                    flow = next_flow;
+                    step_id = flow.entry.clone();
+                }
+                StepKind::Ask { .. } => {
+                    self.state.keyboard = Keyboard::Nothing;
+                    self.say(text.unwrap_or_default());
+                    return;
+                }
+                StepKind::Choice { choices, .. } => {
+                    self.state.seq = self.state.seq.wrapping_add(1);
+                    self.state.keyboard = Keyboard::Step;
+                    let seq = self.state.seq;
+                    let buttons = choices
+                        .iter()
+                        .map(|choice| Button {
+                            label: choice.label.clone(),
+                            data: callback::encode(seq, &Action::Choice(choice.id.clone())),
+                        })
+                        .collect();
+                    self.replies.push(Reply {
+                        text: text.unwrap_or_default(),
+                        buttons,
+                        attachment: None,
+                    });
+                    return;
+                }
+                StepKind::End { suggest, effect } => {
+                    if let Some(effect) = effect {
+                        self.end_effect(&flow.id, *effect);
+                    }
+                    self.state.position = None;
+                    self.state.seq = self.state.seq.wrapping_add(1);
+                    self.state.keyboard = Keyboard::End {
+                        flow: flow.id.clone(),
+                        step: step_id.clone(),
+                    };
+                    let seq = self.state.seq;
+                    let mut buttons: Vec<Button> = suggest
+                        .iter()
+                        .filter_map(|id| self.library.flow(&id.0))
+                        .filter(|suggested| !self.held_back(suggested))
+                        .map(|suggested| Button {
+                            label: suggested.title.clone(),
+                            data: callback::encode(seq, &Action::OpenFlow(suggested.id.0.clone())),
+                        })
+                        .collect();
+                    buttons.push(Button {
+                        label: self.bot_message("menu_button"),
+                        data: callback::encode(seq, &Action::Menu),
+                    });
+                    self.replies.push(Reply {
+                        text: text.unwrap_or_else(|| self.bot_message("menu")),
+                        buttons,
+                        attachment: None,
+                    });
+                    return;
+                }
+            }
+        }
+        // Only a loop of automatic steps gets here, and validation refuses those.
+        self.show_menu();
+    }
+
+    pub(super) fn holds(&self, flow: &FlowId, test: &BranchTest) -> bool {
+        let answer = |name: &str| {
+            self.state
+                .answers
+                .get(flow)
+                .and_then(|answers| answers.get(name))
+                .map(|answer| answer.value.as_str())
+        };
+        match test {
+            BranchTest::RoleIs(role) => self.state.role == Some(*role),
+            BranchTest::ConcernIs(kind) => self.concern_kind() == Some(*kind),
+            BranchTest::AnswerEquals {
+                answer: name,
+                value,
+            } => answer(name).is_some_and(|given| given.trim().eq_ignore_ascii_case(value.trim())),
+            BranchTest::AnswerAtLeast {
+                answer: name,
+                bound,
+            } => answer(name)
+                .and_then(first_integer)
+                .is_some_and(|number| number >= *bound),
+            BranchTest::AnswerAtMost {
+                answer: name,
+                bound,
+            } => answer(name)
+                .and_then(first_integer)
+                .is_some_and(|number| number <= *bound),
+        }
+    }
+}
