@@ -51,10 +51,10 @@ pub enum Command {
         /// The dialogue folder (default: KINTSUGI_DIALOGUES, or ./dialogues).
         dir: Option<PathBuf>,
     },
-    /// Keyboard messages for crisis language: one message per line on stdin, one verdict per
+    /// Screen messages for crisis language: one message per line on stdin, one verdict per
     /// line on stdout (`ok`, or the kind found: `self-harm`, `violence`, `abuse`, followed by
     /// ` (unsure)` when the bot would ask a gentle question first).
-    Keyboard {
+    Screen {
         /// Also say, on each line, which layer decided (patterns or classifier), what each
         /// layer found alone, and the classifier's score for each kind.
         #[arg(long)]
@@ -91,7 +91,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Check { dir } => return check(dir.unwrap_or(config.dialogues)),
         Command::Graph { flow } => graph(&config, &flow),
         Command::Keygen { id } => keygen(&id),
-        Command::Keyboard { explain } => screen(&config, explain),
+        Command::Screen { explain } => screen(&config, explain),
         Command::Shell { record } => shell(&config, record),
     };
     match result {

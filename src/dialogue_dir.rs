@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
+use crate::diagnostics::Severity;
+use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::dialogue::compile::CRISIS_FILE;
-use crate::dialogue::diagnostic::Severity;
-use crate::dialogue::{Diagnostic, Diagnostics, Library, SourceFile, compile};
+use crate::dialogue::{Library, SourceFile, compile};
 
 /// Reads every `*.toml` file in `directory` (not its subfolders), sorted by name.
 pub fn read(directory: &Path) -> Result<Vec<SourceFile>, Diagnostics> {

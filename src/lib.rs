@@ -31,6 +31,7 @@ pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod conversation;
+pub mod diagnostics;
 pub mod dialogue;
 pub mod dialogue_dir;
 pub mod files;

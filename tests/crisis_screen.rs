@@ -70,7 +70,7 @@ fn the_corpus_has_the_size_and_split_it_promises() {
 
 /// Word 3-grams of a message, as the corpus README defines a near-duplicate.
 fn shingles(text: &str) -> HashSet<String> {
-    let words: Vec<String> = kintsugi::safety::patterns::normalise(text)
+    let words: Vec<String> = kintsugi::safety::normalise(text)
         .split(' ')
         .map(str::to_owned)
         .collect();

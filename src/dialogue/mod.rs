@@ -4,7 +4,6 @@
 
 pub mod callback;
 pub mod compile;
-pub mod diagnostic;
 pub mod engine;
 pub mod faq;
 pub mod graph;
@@ -17,7 +16,6 @@ pub mod template;
 pub mod transcript;
 
 pub use compile::compile;
-pub use diagnostic::{Diagnostic, Diagnostics};
 pub use engine::{Button, Input, Outcome, Reply, advance};
 pub use model::{Flow, FlowId, Library, Role, StepId};
 pub use source::SourceFile;

@@ -75,7 +75,7 @@ pub struct Library {
     /// delete it), for `/privacy` to say; set from the configuration.
     pub retention_days: Option<u64>,
     /// What `kintsugi check` warns about: worth a look, but the folder loads.
-    pub warnings: Vec<crate::dialogue::Diagnostic>,
+    pub warnings: Vec<crate::diagnostics::Diagnostic>,
     index: HashMap<FlowId, usize>,
 }
 

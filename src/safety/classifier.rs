@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::patterns::normalise;
+use super::normalise::normalise;
 use super::vectors::WordVectors;
 use super::{Certainty, Concern, ConcernKind};
 

@@ -177,7 +177,7 @@ fn supported(matched: Concern, scores: Scores) -> bool {
 pub const SHORTEST_UNSURE: usize = 2;
 
 fn too_short(text: &str) -> bool {
-    super::patterns::normalise(text)
+    super::normalise::normalise(text)
         .split(' ')
         .filter(|w| !w.is_empty())
         .count()

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::calendar::zones::is_zone_name;
-use crate::dialogue::diagnostic::did_you_mean;
+use crate::diagnostics::did_you_mean;
 use crate::dialogue::model::{AnswerRule, EndEffect, Flow, StepKind, zone_time_name};
 
 use super::{FlowChecker, MAX_MESSAGE_LENGTH, StepFacts};

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use toml::Spanned;
 
 use crate::calendar::parse_frequency;
-use crate::dialogue::diagnostic::did_you_mean;
+use crate::diagnostics::did_you_mean;
 use crate::dialogue::model::{AnswerRule, BranchRule, BranchTest, Flow, StepKind};
 use crate::dialogue::source::RuleFile;
 use crate::safety::ConcernKind;

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use crate::dialogue::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostics::{Diagnostic, did_you_mean};
 use crate::dialogue::model::{
     BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, CheckinFlows, CommandAction, Flow,
     FlowId, SafetySteps, StepId,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::dialogue::diagnostic::Diagnostic;
+use crate::diagnostics::Diagnostic;
 use crate::dialogue::model::FlowId;
 use crate::dialogue::model::{Faq, Question};
 use crate::dialogue::source::{FaqFile, SourceFile};

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use crate::dialogue::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostics::{Diagnostic, did_you_mean};
 use crate::dialogue::model::{Flow, FlowId, Role, StepId};
 use crate::dialogue::source::{FlowFile, StepFile};
 use crate::dialogue::template::is_answer_name;

@@ -18,10 +18,10 @@ use self::analysis::unsaved_from;
 use self::bot::check_bot;
 use self::faq::check_faq;
 use self::toml_errors::toml_problem;
-use super::diagnostic::{Diagnostic, Diagnostics, Severity, did_you_mean};
 use super::model::{Faq, Library};
 use super::review::{Phrase, Words};
 use super::source::{BotFile, FaqFile, FlowFile, SourceFile};
+use crate::diagnostics::{Diagnostic, Diagnostics, Severity, did_you_mean};
 use crate::safety::{BuildError, CrisisScreen};
 
 /// The file that holds the bot's own messages rather than a flow.
@@ -128,7 +128,7 @@ fn compile_with_screen<'a>(
     for (file, flow) in &parsed_flows {
         let id = flow.id.get_ref();
         if let Some((first, span)) = flow_ids.get(id) {
-            let (line, _) = super::diagnostic::line_and_column(&first.text, span.start);
+            let (line, _) = crate::diagnostics::line_and_column(&first.text, span.start);
             problems.push(
                 Diagnostic::at(
                     &file.path,

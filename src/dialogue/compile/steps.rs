@@ -5,8 +5,8 @@ use std::ops::Range;
 
 use toml::Spanned;
 
+use crate::diagnostics::did_you_mean;
 use crate::dialogue::callback;
-use crate::dialogue::diagnostic::did_you_mean;
 use crate::dialogue::model::{Choice, EndEffect, SafetyMark, Step, StepId, StepKind};
 use crate::dialogue::review::{Note, NoteTest, Phrase};
 use crate::dialogue::source::{ChoiceFile, NoteFile, StepFile};

@@ -1,6 +1,6 @@
 //! A TOML syntax or shape error, as a diagnostic with its line and column.
 
-use crate::dialogue::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostics::{Diagnostic, did_you_mean};
 use crate::dialogue::source::SourceFile;
 
 /// Rewords a TOML or shape error in the author's terms, with a hint where one helps.

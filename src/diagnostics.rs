@@ -1,5 +1,6 @@
-//! Diagnostics for flow authors: where a problem is (file, line, column), what is wrong in the
-//! author's words, and how to fix it. Pure: it formats, it never prints.
+//! Diagnostics for the authors of the flow files and the pattern file: where a problem is
+//! (file, line, column), what is wrong in the author's words, how to fix it, and the closest
+//! known name when one is misspelt. Pure: it formats, it never prints.
 
 use std::fmt;
 use std::ops::Range;

@@ -1,0 +1,349 @@
+//! The crisis-language screen: every text a person sends is checked here before anything else.
+//!
+//! The patterns live in `dialogues/crisis-language.toml`, a file a coach can read and edit (its
+//! top comment explains the format). [`PatternScreen::parse`] compiles it once, with precise errors;
+//! [`PatternScreen::check`] then normalises a text (see [`normalise`]), removes the `ignore`
+//! phrases and reports the most serious concern found, if any. Pure: no I/O, never panics.
+
+mod file;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use std::sync::{Arc, OnceLock};
+
+use regex::{Regex, RegexSet};
+use regex_automata::hybrid::dfa::{Cache, DFA};
+use regex_automata::nfa::thompson;
+use regex_automata::util::pool::Pool;
+use regex_automata::{Input, MatchKind, PatternSet};
+use toml::Spanned;
+
+use self::file::{
+    ascii_words, build_alternation, build_set, check_regex, check_text, matches_anything,
+    unknown_kind, unknown_list,
+};
+use super::concern::{Certainty, Concern, ConcernKind};
+use super::normalise::normalise;
+
+/// One problem in the pattern file: where (a byte range of the source), what, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ScreenError {
+    pub span: Range<usize>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl ScreenError {
+    fn new(span: Range<usize>, message: impl Into<String>, help: impl Into<String>) -> Self {
+        ScreenError {
+            span,
+            message: message.into(),
+            help: Some(help.into()),
+        }
+    }
+}
+
+/// The compiled patterns. Build once with [`PatternScreen::parse`], then [`check`](Self::check)
+/// every message.
+#[derive(Clone)]
+pub struct PatternScreen {
+    /// Every ignore phrase in one alternation; `None` when the file has none.
+    ignore: Option<Regex>,
+    /// Every clear and unsure pattern of every kind, scanned in one pass.
+    patterns: Arc<KindPatterns>,
+    /// The concern of each pattern in `patterns`, by index.
+    concerns: Vec<Concern>,
+}
+
+impl std::fmt::Debug for PatternScreen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PatternScreen({} patterns)", self.concerns.len())
+    }
+}
+
+type CachePool = Pool<Cache, Box<dyn Fn() -> Cache + Send + Sync>>;
+
+/// The kinds' patterns as forward lazy DFAs, which report every pattern that matches. Only
+/// "which patterns match" is ever asked, so nothing else is built: no reverse automaton, no
+/// prefilter. The patterns are split in halves compiled side by side, which keeps loading the
+/// folder fast (compiling them is most of its time) and memory small.
+struct KindPatterns {
+    parts: Vec<Part>,
+    /// The patterns, for the fallback.
+    sources: Vec<String>,
+    /// A full regex set, built only if a lazy DFA ever gives up on a text (they are configured
+    /// not to, so this is a belt and braces: a concern must never be missed for an error).
+    fallback: OnceLock<Option<RegexSet>>,
+}
+
+/// Some of the patterns, from `first` on, as one lazy DFA.
+struct Part {
+    first: usize,
+    dfa: Arc<DFA>,
+    /// A scratch cache per thread that searches at once.
+    caches: CachePool,
+}
+
+/// How many DFAs the patterns are split into, each compiled on its own thread.
+const PARTS: usize = 2;
+
+impl KindPatterns {
+    fn build(patterns: &[String]) -> Result<KindPatterns, String> {
+        let size = patterns.len().div_ceil(PARTS).max(1);
+        let parts = std::thread::scope(|scope| {
+            let compiling: Vec<_> = patterns
+                .chunks(size)
+                .enumerate()
+                .map(|(index, chunk)| (index * size, scope.spawn(|| build_dfa(chunk))))
+                .collect();
+            compiling
+                .into_iter()
+                .map(|(first, handle)| {
+                    let dfa = handle
+                        .join()
+                        .map_err(|_| "compiling failed unexpectedly".to_owned())??;
+                    let dfa = Arc::new(dfa);
+                    let for_caches = Arc::clone(&dfa);
+                    let caches: CachePool = Pool::new(Box::new(move || for_caches.create_cache()));
+                    Ok(Part { first, dfa, caches })
+                })
+                .collect::<Result<Vec<_>, String>>()
+        })?;
+        Ok(KindPatterns {
+            parts,
+            sources: patterns.to_vec(),
+            fallback: OnceLock::new(),
+        })
+    }
+
+    /// The indices of every pattern that matches `text`.
+    fn matching(&self, text: &str) -> Vec<usize> {
+        let mut matching = Vec::new();
+        for part in &self.parts {
+            let mut found = PatternSet::new(part.dfa.pattern_len());
+            let searched = {
+                let mut cache = part.caches.get();
+                part.dfa
+                    .try_which_overlapping_matches(&mut cache, &Input::new(text), &mut found)
+            };
+            if searched.is_err() {
+                return self
+                    .fallback
+                    .get_or_init(|| build_set(&self.sources).ok())
+                    .as_ref()
+                    .map(|set| set.matches(text).into_iter().collect())
+                    .unwrap_or_default();
+            }
+            matching.extend(found.iter().map(|pattern| part.first + pattern.as_usize()));
+        }
+        matching
+    }
+}
+
+fn build_dfa(patterns: &[String]) -> Result<DFA, String> {
+    DFA::builder()
+        .configure(
+            DFA::config()
+                .match_kind(MatchKind::All)
+                .cache_capacity(CACHE_CAPACITY),
+        )
+        .thompson(
+            thompson::Config::new()
+                .which_captures(thompson::WhichCaptures::None)
+                .nfa_size_limit(Some(SIZE_LIMIT)),
+        )
+        .build_many(patterns)
+        .map_err(|error| error.to_string())
+}
+
+/// The table of phrases removed before matching, and its one list.
+const IGNORE_TABLE: &str = "ignore";
+const IGNORE_LIST: &str = "phrases";
+/// Patterns are compiled with room to spare: the default limits suit one-off regexes, not a set
+/// of a few hundred.
+const SIZE_LIMIT: usize = 64 * 1024 * 1024;
+/// The most memory one lazy DFA cache may take; it grows to this only with use.
+const CACHE_CAPACITY: usize = 4 * 1024 * 1024;
+/// A pattern that matches any of these would flag (or hide) nearly every message.
+const BLAND_TEXTS: [&str; 5] = ["", "a", "ok", "ok thanks", "1"];
+
+type PatternList = Spanned<Vec<Spanned<String>>>;
+type TableSource = BTreeMap<Spanned<String>, PatternList>;
+type FileSource = BTreeMap<Spanned<String>, Spanned<TableSource>>;
+
+impl PatternScreen {
+    /// Parses the TOML source of `dialogues/crisis-language.toml`. On failure, every problem is
+    /// reported at once, in file order, each with the byte span of the pattern or name at fault
+    /// and why (the regex error, an unknown kind or list, an empty pattern, ...).
+    pub fn parse(source: &str) -> Result<PatternScreen, Vec<ScreenError>> {
+        let file: FileSource = toml::from_str(source).map_err(|error| {
+            vec![ScreenError::new(
+                error.span().unwrap_or(0..0),
+                error.message().trim().to_owned(),
+                "the comment at the top of dialogues/crisis-language.toml shows the format",
+            )]
+        })?;
+
+        let mut problems = Vec::new();
+        let mut seen: BTreeMap<&str, Range<usize>> = BTreeMap::new();
+        // Every pattern that passed the cheap checks; `None` marks an ignore phrase.
+        let mut patterns: Vec<(Option<Concern>, &Spanned<String>)> = Vec::new();
+        let mut kinds_seen = Vec::new();
+
+        // In file order, so "written twice" points at the later line.
+        let mut tables: Vec<_> = file.iter().collect();
+        tables.sort_by_key(|(name, _)| name.span().start);
+        for (table_name, table) in tables {
+            let name = table_name.get_ref().as_str();
+            let mut lists: Vec<_> = table.get_ref().iter().collect();
+            lists.sort_by_key(|(name, _)| name.span().start);
+            let kind = ConcernKind::ALL.into_iter().find(|k| k.as_str() == name);
+            if kind.is_none() && name != IGNORE_TABLE {
+                problems.push(unknown_kind(table_name));
+                continue;
+            }
+            let mut clear_count = 0;
+            for (list_name, list) in lists {
+                let concern = match kind {
+                    None if list_name.get_ref() == IGNORE_LIST => None,
+                    None => {
+                        problems.push(unknown_list(list_name, IGNORE_TABLE, &[IGNORE_LIST]));
+                        continue;
+                    }
+                    Some(kind) => {
+                        let Some(certainty) = Certainty::ALL
+                            .into_iter()
+                            .find(|c| c.as_str() == list_name.get_ref())
+                        else {
+                            problems.push(unknown_list(list_name, name, &["clear", "unsure"]));
+                            continue;
+                        };
+                        if certainty == Certainty::Clear {
+                            clear_count += list.get_ref().len();
+                        }
+                        Some(Concern { kind, certainty })
+                    }
+                };
+                for pattern in list.get_ref() {
+                    if let Some(problem) = check_text(source, pattern, &mut seen) {
+                        problems.push(problem);
+                    } else {
+                        patterns.push((concern, pattern));
+                    }
+                }
+            }
+            if let Some(kind) = kind {
+                kinds_seen.push(kind);
+                if clear_count == 0 {
+                    problems.push(ScreenError::new(
+                        table_name.span(),
+                        format!("[{name}] has no clear patterns"),
+                        "add `clear = [...]` with at least one pattern: without one, this kind \
+                         never gets the safety message at once",
+                    ));
+                }
+            }
+        }
+        for kind in ConcernKind::ALL {
+            if !kinds_seen.contains(&kind) {
+                problems.push(ScreenError::new(
+                    0..0,
+                    format!("the file has no [{}] table", kind.as_str()),
+                    format!(
+                        "add [{}] with `clear = [...]` and `unsure = [...]`: without it, \
+                         nothing is screened for this kind",
+                        kind.as_str()
+                    ),
+                ));
+            }
+        }
+
+        let (ignore, kinds): (Vec<_>, Vec<_>) =
+            patterns.iter().partition(|(concern, _)| concern.is_none());
+        let rewritten = |list: &[&(Option<Concern>, &Spanned<String>)]| -> Vec<String> {
+            list.iter()
+                .map(|(_, pattern)| ascii_words(pattern.get_ref()))
+                .collect()
+        };
+        let (ignore_patterns, kind_patterns) = (rewritten(&ignore), rewritten(&kinds));
+        let compiled = if problems.is_empty() {
+            // One compilation for all: fast. Only when it fails are patterns compiled one by
+            // one, to say which is at fault. The ignore phrases compile beside the kinds.
+            std::thread::scope(|scope| {
+                let ignore = scope.spawn(|| build_alternation(&ignore_patterns).ok());
+                let kinds = KindPatterns::build(&kind_patterns).ok();
+                ignore.join().ok().flatten().zip(kinds)
+            })
+        } else {
+            None
+        };
+        let Some((ignore_regex, kind_set)) = compiled else {
+            for (_, pattern) in &patterns {
+                problems.extend(check_regex(pattern));
+            }
+            if problems.is_empty() {
+                problems.push(ScreenError::new(
+                    0..source.len(),
+                    "the patterns together are too big to compile",
+                    "split long alternatives, shorten `{n,m}` repeats, or remove unused patterns",
+                ));
+            }
+            problems.sort_by_key(|problem| (problem.span.start, problem.span.end));
+            return Err(problems);
+        };
+        // A pattern that matches a bland text would flag (or hide) nearly every message.
+        let mut reported = vec![false; kinds.len()];
+        for bland in BLAND_TEXTS {
+            for index in kind_set.matching(bland) {
+                if !std::mem::replace(&mut reported[index], true) {
+                    problems.push(matches_anything(kinds[index].1.span(), bland));
+                }
+            }
+        }
+        if let Some(alternation) = &ignore_regex
+            && BLAND_TEXTS.iter().any(|bland| alternation.is_match(bland))
+        {
+            // Rare: only now is each phrase compiled alone, to say which one it is.
+            for (_, pattern) in &ignore {
+                problems.extend(check_regex(pattern));
+            }
+        }
+        if !problems.is_empty() {
+            problems.sort_by_key(|problem| (problem.span.start, problem.span.end));
+            return Err(problems);
+        }
+        Ok(PatternScreen {
+            ignore: ignore_regex,
+            patterns: Arc::new(kind_set),
+            concerns: kinds.iter().filter_map(|(concern, _)| *concern).collect(),
+        })
+    }
+
+    /// The most serious concern in the text, if any (clear beats unsure; when several kinds
+    /// are clear, self-harm > violence > abuse).
+    pub fn check(&self, text: &str) -> Option<Concern> {
+        self.check_screened(&self.screened(text))
+    }
+
+    /// [`PatternScreen::check`] of a text already [`screened`](Self::screened).
+    pub fn check_screened(&self, screened: &str) -> Option<Concern> {
+        self.patterns
+            .matching(screened)
+            .into_iter()
+            .map(|index| self.concerns[index])
+            .min_by_key(|concern| concern.rank())
+    }
+
+    /// The text as the patterns see it: normalised, with the ignore phrases taken out.
+    pub fn screened(&self, text: &str) -> String {
+        let text = normalise(text);
+        match &self.ignore {
+            Some(ignore) if ignore.is_match(&text) => normalise(&ignore.replace_all(&text, " ")),
+            _ => text,
+        }
+    }
+}
