@@ -142,7 +142,7 @@ fn the_faq_has_the_ten_questions_and_the_takeaways() {
 
 #[test]
 fn no_message_is_longer_than_telegram_allows() {
-    // The loader refuses longer texts; this guards the promise against a change to it.
+    // The compiler refuses longer texts; this guards the promise against a change to it.
     let library = library();
     for question in &library.faq.questions {
         assert!(question.question.chars().count() + 2 + question.answer.chars().count() <= 4096);

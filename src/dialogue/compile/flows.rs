@@ -141,6 +141,7 @@ impl FlowChecker<'_> {
         );
         flow.toward_staying = file.toward_staying.unwrap_or(false);
         self.check_graph(&flow, &facts);
+        self.check_style(&flow, &facts, file.id.span());
         self.problems.is_empty().then_some(flow)
     }
 

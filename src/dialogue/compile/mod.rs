@@ -1,7 +1,8 @@
 //! Compiles the text of the dialogue files into a validated `Library`, or reports every
 //! problem at once, like a compiler. Pure: the caller reads the files; this module never
 //! touches the disk. The parts: `bot` (bot.toml), `faq` (faq.toml), `flows`, `steps` and
-//! `asks` (flow files), `analysis` (a flow's graph), `toml_errors` (syntax errors).
+//! `asks` (flow files), `analysis` (a flow's graph), `style` (warnings: allowed but unwise),
+//! `toml_errors` (syntax errors).
 
 mod analysis;
 mod asks;
@@ -9,6 +10,7 @@ mod bot;
 mod faq;
 mod flows;
 mod steps;
+mod style;
 mod toml_errors;
 
 use std::collections::HashMap;

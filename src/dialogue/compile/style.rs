@@ -1,0 +1,164 @@
+//! Warnings for what a flow may do but should not, for people reading on a phone in a
+//! five-minute session: a long run of messages before the buttons, a message too long to read
+//! at a glance, and a session whose exercises never use what the person typed. A warning
+//! never stops a flow from loading.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use crate::dialogue::model::{Flow, StepKind};
+
+use super::analysis::graph_of;
+use super::{FlowChecker, StepFacts};
+
+/// More messages than this in a row, before buttons, scroll the first ones away.
+pub const MAX_MESSAGES_BEFORE_BUTTONS: usize = 3;
+/// A message longer than this is more than a phone shows at a glance.
+pub const LONG_MESSAGE: usize = 600;
+/// A menu flow with at least this many steps is a session, which should hold an exercise.
+pub const SESSION_STEPS: usize = 5;
+
+impl FlowChecker<'_> {
+    /// Adds the style warnings for `flow`; `id_span` is where the file names the flow.
+    pub(super) fn check_style(&mut self, flow: &Flow, facts: &[StepFacts], id_span: Range<usize>) {
+        self.warn_long_messages(flow, facts);
+        self.warn_messages_before_buttons(flow, facts);
+        self.warn_unused_answers(flow, id_span);
+    }
+
+    fn warn_long_messages(&mut self, flow: &Flow, facts: &[StepFacts]) {
+        for (step, fact) in flow.steps.iter().zip(facts) {
+            for (text, span) in step.texts().into_iter().zip(&fact.text_spans) {
+                let length = text.worst_case_length(|_| 0);
+                if length > LONG_MESSAGE {
+                    let warning = self
+                        .at(
+                            span.clone(),
+                            format!(
+                                "a text of step \"{}\" is {length} characters long, more than a phone shows at a glance ({LONG_MESSAGE})",
+                                step.id
+                            ),
+                        )
+                        .help("split it over two steps, or say less: a few short lines read best")
+                        .warning();
+                    self.warnings.push(warning);
+                }
+            }
+        }
+    }
+
+    fn warn_messages_before_buttons(&mut self, flow: &Flow, facts: &[StepFacts]) {
+        let (_, edges) = graph_of(flow);
+        let mut before: Vec<Vec<usize>> = vec![Vec::new(); edges.len()];
+        for (from, targets) in edges.iter().enumerate() {
+            for &to in targets {
+                before[to].push(from);
+            }
+        }
+        // The longest run of messages the bot sends on its own, without a pause, ending with
+        // each step's own message; loops without a pause are errors reported elsewhere.
+        let mut run: Vec<Option<usize>> = vec![None; edges.len()];
+        for (index, step) in flow.steps.iter().enumerate() {
+            let has_buttons = match &step.kind {
+                StepKind::Choice { .. } => true,
+                StepKind::End { suggest, .. } => !suggest.is_empty(),
+                _ => false,
+            };
+            if !has_buttons {
+                continue;
+            }
+            let messages = before[index]
+                .iter()
+                .map(|&from| messages_ending_at(flow, &before, from, &mut run, 0))
+                .max()
+                .unwrap_or(0);
+            if messages > MAX_MESSAGES_BEFORE_BUTTONS {
+                let warning = self
+                    .at(
+                        facts[index].span.clone(),
+                        format!(
+                            "step \"{}\" shows its buttons after {messages} messages in a row; on a phone the first ones scroll away",
+                            step.id
+                        ),
+                    )
+                    .help(format!(
+                        "keep it to {MAX_MESSAGES_BEFORE_BUTTONS} or fewer: merge messages, or give one a button (\"Go on\") so the person reads at their own pace"
+                    ))
+                    .warning();
+                self.warnings.push(warning);
+            }
+        }
+    }
+
+    /// A session on the menu (not the welcome, a set-up or a short aside) whose exercises
+    /// never show back or review what the person typed.
+    fn warn_unused_answers(&mut self, flow: &Flow, id_span: Range<usize>) {
+        if !flow.on_menu || flow.steps.len() < SESSION_STEPS {
+            return;
+        }
+        let typed: BTreeSet<&str> = flow
+            .steps
+            .iter()
+            .filter_map(|step| match &step.kind {
+                StepKind::Ask { save, .. } => Some(save.as_str()),
+                _ => None,
+            })
+            .collect();
+        let used = flow.steps.iter().any(|step| {
+            let reviewed = matches!(&step.kind, StepKind::Review { answer, .. } if typed.contains(answer.as_str()));
+            reviewed
+                || step
+                    .texts()
+                    .iter()
+                    .any(|text| text.placeholders().any(|name| typed.contains(name)))
+        });
+        if !used {
+            let warning = self
+                .at(
+                    id_span,
+                    format!(
+                        "flow \"{}\" has no exercise that uses what the person typed",
+                        flow.id
+                    ),
+                )
+                .help(
+                    "ask for a few words (`ask = { save = \"...\" }`) and show them back later ({name}) or review them, so the exercise is the person's own",
+                )
+                .warning();
+            self.warnings.push(warning);
+        }
+    }
+}
+
+/// How many messages the bot sends in a row, on its own, up to and including step `index`'s;
+/// 0 when `index` waits for the person (the run starts after it).
+fn messages_ending_at(
+    flow: &Flow,
+    before: &[Vec<usize>],
+    index: usize,
+    run: &mut Vec<Option<usize>>,
+    depth: usize,
+) -> usize {
+    if let Some(known) = run[index] {
+        return known;
+    }
+    let step = &flow.steps[index];
+    let own = match &step.kind {
+        StepKind::Message { .. } | StepKind::Review { .. } => usize::from(step.say.is_some()),
+        StepKind::Branch { .. } => 0,
+        // A step that waits (or ends, or leaves the flow) starts a new run after it.
+        _ => return 0,
+    };
+    // A loop without a pause is an error reported elsewhere; stop following it.
+    if depth > flow.steps.len() {
+        return own;
+    }
+    run[index] = Some(own);
+    let earlier = before[index]
+        .iter()
+        .map(|&from| messages_ending_at(flow, before, from, run, depth + 1))
+        .max()
+        .unwrap_or(0);
+    run[index] = Some(own + earlier);
+    own + earlier
+}
