@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Encryption, Settings};
 use crate::dialogue::Library;
+use crate::dialogue::compile::Options;
 use crate::dialogue::graph::mermaid;
 use crate::dialogue_dir;
 use crate::storage::{EmbeddedStore, RedisStore, Storage};
@@ -129,24 +130,25 @@ fn check(dir: PathBuf) -> ExitCode {
     }
 }
 
-/// Loads the configured dialogue folder, refusing an invalid one with every problem listed.
-fn load_library(config: &Config) -> anyhow::Result<Library> {
-    let mut library = dialogue_dir::compile_dir(&config.dialogues).map_err(|diagnostics| {
+/// Compiles the configured dialogue folder, refusing an invalid one with every problem listed.
+fn compile_library(config: &Config) -> anyhow::Result<Library> {
+    // `/privacy` tells people how long their data is kept, as configured.
+    let options = Options {
+        retention_days: config
+            .retention
+            .0
+            .map(|period| period.as_secs() / (24 * 60 * 60)),
+    };
+    dialogue_dir::compile_dir_with(&config.dialogues, options).map_err(|diagnostics| {
         anyhow::anyhow!(
             "the dialogue folder {} has problems:\n{diagnostics}",
             config.dialogues.display()
         )
-    })?;
-    // `/privacy` tells people how long their data is kept, as configured.
-    library.retention_days = config
-        .retention
-        .0
-        .map(|period| period.as_secs() / (24 * 60 * 60));
-    Ok(library)
+    })
 }
 
 fn graph(config: &Config, flow_id: &str) -> anyhow::Result<()> {
-    let library = load_library(config)?;
+    let library = compile_library(config)?;
     let Some(flow) = library.flow(flow_id) else {
         let known: Vec<&str> = library
             .flows
@@ -164,7 +166,7 @@ fn graph(config: &Config, flow_id: &str) -> anyhow::Result<()> {
 
 fn screen(config: &Config, explain: bool) -> anyhow::Result<()> {
     use std::io::{BufRead, Write};
-    let library = load_library(config)?;
+    let library = compile_library(config)?;
     let stdout = std::io::stdout();
     let Some(screen) = &library.screen else {
         anyhow::bail!("the dialogue folder has no crisis-language.toml");
@@ -324,7 +326,7 @@ fn run(config: &Config, webhook: bool) -> anyhow::Result<()> {
     } else {
         Listen::Polling
     };
-    let library = load_library(config)?;
+    let library = compile_library(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -376,7 +378,7 @@ fn webhook_settings(config: &Config) -> anyhow::Result<Webhook> {
 }
 
 fn shell(config: &Config, record: Option<PathBuf>) -> anyhow::Result<()> {
-    let library = load_library(config)?;
+    let library = compile_library(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

@@ -6,7 +6,8 @@ use std::path::Path;
 use crate::diagnostics::Severity;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::dialogue::compile::CRISIS_FILE;
-use crate::dialogue::{Library, SourceFile, compile};
+use crate::dialogue::compile::{Options, compile_with};
+use crate::dialogue::{Library, SourceFile};
 
 /// Reads every `*.toml` file in `directory` (not its subfolders), sorted by name.
 pub fn read(directory: &Path) -> Result<Vec<SourceFile>, Diagnostics> {
@@ -57,10 +58,16 @@ pub fn read(directory: &Path) -> Result<Vec<SourceFile>, Diagnostics> {
     }
 }
 
-/// Reads and validates the dialogue folder, which must screen for crisis language.
+/// Reads and validates the dialogue folder, which must screen for crisis language, with the
+/// default options.
 pub fn compile_dir(directory: &Path) -> Result<Library, Diagnostics> {
+    compile_dir_with(directory, Options::default())
+}
+
+/// [`compile_dir`] with the configured `options`.
+pub fn compile_dir_with(directory: &Path, options: Options) -> Result<Library, Diagnostics> {
     let files = read(directory)?;
-    let library = compile(&files)?;
+    let library = compile_with(&files, options)?;
     if library.screen.is_none() {
         return Err(Diagnostics(vec![Diagnostic {
             path: directory.join(CRISIS_FILE).display().to_string(),

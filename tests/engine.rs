@@ -964,12 +964,15 @@ fn forget_asks_first_and_then_asks_storage_to_delete_everything() {
 fn privacy_explains_itself() {
     let mut person = Person::new();
     assert_eq!(person.send("/privacy"), ["What is kept: 180 days."]);
-    let mut configured = library();
-    configured.retention_days = Some(30);
-    let mut person = Person::with_library(configured);
+    let with = |retention_days| {
+        kintsugi::dialogue_dir::compile_dir_with(
+            Path::new("tests/fixtures/engine"),
+            kintsugi::dialogue::compile::Options { retention_days },
+        )
+        .expect("the engine fixtures are valid")
+    };
+    let mut person = Person::with_library(with(Some(30)));
     assert_eq!(person.send("/privacy"), ["What is kept: 30 days."]);
-    let mut kept = library();
-    kept.retention_days = None;
-    let mut person = Person::with_library(kept);
+    let mut person = Person::with_library(with(None));
     assert_eq!(person.send("/privacy"), ["What is kept: until deleted."]);
 }

@@ -72,8 +72,8 @@ pub struct Library {
     /// one (`dialogue_dir` insists), files loaded one by one in tests may not.
     pub screen: Option<CrisisScreen>,
     /// Days without a visit after which a person's data expires (`None`: kept until they
-    /// delete it), for `/privacy` to say; set from the configuration.
-    pub retention_days: Option<u64>,
+    /// delete it), for `/privacy` to say; from the configuration, given at compile time.
+    retention_days: Option<u64>,
     /// What `kintsugi check` warns about: worth a look, but the folder loads.
     pub warnings: Vec<crate::diagnostics::Diagnostic>,
     index: HashMap<FlowId, usize>,
@@ -83,7 +83,13 @@ pub struct Library {
 pub const DEFAULT_RETENTION_DAYS: u64 = 180;
 
 impl Library {
-    pub fn new(flows: Vec<Flow>, bot: BotText, faq: Faq, screen: Option<CrisisScreen>) -> Library {
+    pub fn new(
+        flows: Vec<Flow>,
+        bot: BotText,
+        faq: Faq,
+        screen: Option<CrisisScreen>,
+        retention_days: Option<u64>,
+    ) -> Library {
         let index = flows
             .iter()
             .enumerate()
@@ -94,10 +100,15 @@ impl Library {
             bot,
             faq,
             screen,
-            retention_days: Some(DEFAULT_RETENTION_DAYS),
+            retention_days,
             warnings: Vec::new(),
             index,
         }
+    }
+
+    /// Days without a visit after which a person's data expires; `None`: until deleted.
+    pub fn retention_days(&self) -> Option<u64> {
+        self.retention_days
     }
 
     /// What the crisis-language screen finds in `text`, if anything.

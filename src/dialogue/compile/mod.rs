@@ -20,7 +20,7 @@ use self::analysis::unsaved_from;
 use self::bot::check_bot;
 use self::faq::check_faq;
 use self::toml_errors::toml_problem;
-use super::model::{Faq, Library};
+use super::model::{DEFAULT_RETENTION_DAYS, Faq, Library};
 use super::review::{Phrase, Words};
 use super::source::{BotFile, FaqFile, FlowFile, SourceFile};
 use crate::diagnostics::{Diagnostic, Diagnostics, Severity, did_you_mean};
@@ -45,8 +45,30 @@ pub const MAX_ID_LENGTH: usize = 32;
 pub const DEFAULT_MAX_ANSWER: usize = 1000;
 pub const LARGEST_MAX_ANSWER: usize = 3000;
 
-/// Compiles and validates every file. `files` holds flows and exactly one `bot.toml`.
+/// What the operator configured that the compiled library carries (the flow files do not say
+/// it): how long data is kept, which `/privacy` tells people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Days without a visit after which a person's data expires; `None`: until deleted.
+    pub retention_days: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            retention_days: Some(DEFAULT_RETENTION_DAYS),
+        }
+    }
+}
+
+/// Compiles and validates every file, with the default options. `files` holds flows and
+/// exactly one `bot.toml`.
 pub fn compile(files: &[SourceFile]) -> Result<Library, Diagnostics> {
+    compile_with(files, Options::default())
+}
+
+/// [`compile`] with the configured `options`.
+pub fn compile_with(files: &[SourceFile], options: Options) -> Result<Library, Diagnostics> {
     // Compiling the crisis patterns is the slowest part: it runs on a thread of
     // its own while the flows are checked.
     std::thread::scope(|scope| {
@@ -54,7 +76,7 @@ pub fn compile(files: &[SourceFile]) -> Result<Library, Diagnostics> {
             .iter()
             .find(|file| is_named(&file.path, CRISIS_FILE))
             .map(|file| (file, scope.spawn(|| build_screen(&file.text))));
-        compile_with_screen(files, move || {
+        compile_with_screen(files, options, move || {
             crisis.map(|(file, compiling)| {
                 let compiled = compiling.join().unwrap_or_else(|_| {
                     Err(vec![crate::safety::ScreenError {
@@ -92,6 +114,7 @@ type CompiledScreen<'a> = (
 /// `compile`, with the crisis screen compiled by `screen`, asked for once the flows are checked.
 fn compile_with_screen<'a>(
     files: &'a [SourceFile],
+    options: Options,
     screen: impl FnOnce() -> Option<CompiledScreen<'a>>,
 ) -> Result<Library, Diagnostics> {
     let mut problems = Vec::new();
@@ -226,7 +249,7 @@ fn compile_with_screen<'a>(
         let rank = menu_order.iter().position(|id| *id == flow.id.0);
         (rank.unwrap_or(usize::MAX), flow.id.clone())
     });
-    let mut library = Library::new(flows, bot, faq, screen);
+    let mut library = Library::new(flows, bot, faq, screen, options.retention_days);
     library.warnings = Diagnostics::sorted(problems).0;
     Ok(library)
 }

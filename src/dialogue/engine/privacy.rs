@@ -8,7 +8,7 @@ use crate::dialogue::callback::{self, Action};
 impl Turn<'_> {
     /// `/privacy`: what is kept and for how long, as configured.
     pub(super) fn privacy(&mut self) {
-        let retention = match self.library.retention_days {
+        let retention = match self.library.retention_days() {
             Some(days) => self
                 .bot_message("privacy_retention")
                 .replace("{days}", &days.to_string()),
