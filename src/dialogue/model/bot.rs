@@ -1,0 +1,328 @@
+//! The bot's own words and settings from `bot.toml` (messages, commands, the safety and
+//! check-in flows) and the FAQ from `faq.toml`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::dialogue::template::Template;
+
+use super::{FlowId, StepId};
+
+/// The bot's own messages (from `bot.toml`), with the flow `/start` opens.
+#[derive(Debug, Clone)]
+pub struct BotText {
+    pub start_flow: FlowId,
+    pub messages: HashMap<String, String>,
+    /// The bot's own commands from `[commands]`, by name (without the slash).
+    pub commands: BTreeMap<String, BotCommand>,
+    /// The flows behind `/checkin`; without them `/checkin` is not offered.
+    pub checkin_flows: Option<CheckinFlows>,
+    /// Where a safety reply's grounding and safety-plan buttons lead; without it the reply
+    /// offers only the way back.
+    pub safety: Option<SafetySteps>,
+}
+
+/// The safety flow's steps a safety reply offers.
+#[derive(Debug, Clone)]
+pub struct SafetySteps {
+    pub flow: FlowId,
+    pub grounding: StepId,
+    pub plan: StepId,
+}
+
+impl BotText {
+    /// Whether `flow` is the safety flow named in `[safety]`.
+    pub fn is_safety_flow(&self, flow: &FlowId) -> bool {
+        self.safety
+            .as_ref()
+            .is_some_and(|safety| safety.flow == *flow)
+    }
+}
+
+/// The flows `/checkin` opens: the setup of reminders, and the check-in itself.
+#[derive(Debug, Clone)]
+pub struct CheckinFlows {
+    pub setup: FlowId,
+    pub checkin: FlowId,
+}
+
+/// A command defined in `bot.toml`.
+#[derive(Debug, Clone)]
+pub struct BotCommand {
+    /// A one-line description for Telegram's command list.
+    pub about: String,
+    pub action: CommandAction,
+}
+
+#[derive(Debug, Clone)]
+pub enum CommandAction {
+    /// Opens a flow at its entry.
+    Open(FlowId),
+    /// Shows `text` filled in with the person's answers in `flow`; `missing` when they have
+    /// none of the answers it shows yet.
+    Show {
+        flow: FlowId,
+        text: Template,
+        missing: String,
+    },
+}
+
+/// Commands the engine itself answers; `[commands]` cannot redefine them.
+pub const BUILT_IN_COMMANDS: &[&str] = &[
+    "start",
+    "menu",
+    "help",
+    "continue",
+    "cancel",
+    "faq",
+    "takeaways",
+    "checkin",
+    "progress",
+    "privacy",
+    "export",
+    "forget",
+];
+
+/// The keys `bot.toml` must define, with what each is for.
+pub const BOT_MESSAGES: &[(&str, &str)] = &[
+    ("help", "the reply to /help"),
+    ("menu", "the line above the menu buttons"),
+    ("menu_button", "the label of the button back to the menu"),
+    ("menu_empty", "said when no flow fits the person yet"),
+    (
+        "stale_button",
+        "said when someone presses a button of an older message",
+    ),
+    (
+        "flow_changed",
+        "said when a flow changed under someone and they start it again",
+    ),
+    ("flow_gone", "said when someone's flow no longer exists"),
+    (
+        "unknown_flow",
+        "said when a /start link names a flow that does not exist",
+    ),
+    ("cancelled", "the reply to /cancel inside a flow"),
+    ("nothing_to_cancel", "the reply to /cancel outside a flow"),
+    (
+        "use_buttons",
+        "said when someone types while buttons are shown",
+    ),
+    (
+        "nothing_open",
+        "said when someone types while no question is open",
+    ),
+    (
+        "unknown_command",
+        "the reply to a command the bot does not know",
+    ),
+    ("answer_empty", "said when an answer is empty"),
+    (
+        "answer_too_short",
+        "said when an answer is shorter than {min} characters",
+    ),
+    (
+        "answer_too_long",
+        "said when an answer is longer than {max} characters",
+    ),
+    (
+        "answer_not_a_number",
+        "said when a number between {min} and {max} is expected",
+    ),
+    (
+        "answer_out_of_range",
+        "said when a number is outside {min} to {max}",
+    ),
+    ("faq", "the line above the /faq buttons"),
+    (
+        "faq_missing",
+        "said when /faq names no question, with {max} questions",
+    ),
+    (
+        "faq_suggest",
+        "said above the questions that match what someone typed",
+    ),
+    (
+        "faq_try",
+        "added to an FAQ answer that offers flows, with {flows}: the titles of those the person is offered",
+    ),
+    (
+        "takeaways_missing",
+        "the reply to /takeaways when faq.toml is missing",
+    ),
+    (
+        "unsupported",
+        "said when someone sends a sticker, photo, voice note or file",
+    ),
+    (
+        "storage_down",
+        "said when the bot cannot reach its memory (Redis) for a moment",
+    ),
+    ("group_leave", "said once before leaving a group chat"),
+    ("checkin_off", "the reply to /checkin off"),
+    (
+        "checkin_none",
+        "the reply to /checkin off when no reminders are set",
+    ),
+    (
+        "progress_empty",
+        "the reply to /progress before the first check-in",
+    ),
+    (
+        "progress",
+        "the reply to /progress, with {count}, {latest}, {trend}, {run} and {note}",
+    ),
+    ("progress_note", "the {note} of /progress, with the {date}"),
+    (
+        "reminder",
+        "the check-in reminder; it may show on a lock screen, so keep it neutral",
+    ),
+    (
+        "reminder_start",
+        "the reminder's button that starts the check-in",
+    ),
+    ("reminder_hour", "the reminder's button: again in an hour"),
+    ("reminder_tomorrow", "the reminder's button: again tomorrow"),
+    ("reminder_skip", "the reminder's button: skip this one"),
+    (
+        "reminder_snoozed_hour",
+        "said after choosing: again in an hour",
+    ),
+    (
+        "reminder_snoozed_tomorrow",
+        "said after choosing: again tomorrow",
+    ),
+    ("reminder_skipped", "said after skipping a reminder"),
+    (
+        "progress_no_note",
+        "the {note} of /progress when no check-in has a note",
+    ),
+    ("trend_early", "the {trend} of /progress with few check-ins"),
+    ("trend_up", "the {trend} of /progress when ratings rise"),
+    ("trend_down", "the {trend} of /progress when ratings fall"),
+    ("trend_steady", "the {trend} of /progress when ratings hold"),
+    (
+        "answer_not_a_time",
+        "said when a time of day is expected, such as 9:00 or 8pm",
+    ),
+    (
+        "answer_not_a_zone",
+        "said when a typed place or zone is not recognised",
+    ),
+    (
+        "flood",
+        "said once when someone sends messages too fast to take in",
+    ),
+    (
+        "progress_chart_title",
+        "the title drawn on the /progress chart",
+    ),
+    (
+        "safety_self_harm",
+        "the safety reply when someone writes about hurting themselves: acknowledge, ask about danger now, resources for any country",
+    ),
+    (
+        "safety_violence",
+        "the safety reply when someone writes about violence or threats",
+    ),
+    (
+        "safety_abuse",
+        "the safety reply when someone writes about abuse or control",
+    ),
+    (
+        "safety_ask_self_harm",
+        "the gentle question when words might be about hurting oneself",
+    ),
+    (
+        "safety_ask_violence",
+        "the gentle question when words might be about violence",
+    ),
+    (
+        "safety_ask_abuse",
+        "the gentle question when words might be about abuse or control",
+    ),
+    ("safety_yes", "the gentle question's button: yes"),
+    ("safety_no", "the gentle question's button: no, I'm okay"),
+    (
+        "safety_grounding",
+        "the safety reply's button to a grounding exercise",
+    ),
+    ("safety_plan", "the safety reply's button to a safety plan"),
+    (
+        "safety_safe",
+        "the safety reply's button: I'm safe, let's go on",
+    ),
+    (
+        "safety_not_meant",
+        "the safety reply's button: that's not what I meant",
+    ),
+    (
+        "safety_waiting",
+        "said, with the safety reply's buttons, when someone writes while a safety reply waits for their choice",
+    ),
+    (
+        "safety_back",
+        "said, with the resources once more, when someone says they are safe and goes back",
+    ),
+    (
+        "safety_not_meant_back",
+        "said, with the resources once more, when it was not what someone meant",
+    ),
+    (
+        "coaching_off",
+        "said when a flow about staying together is asked for after a sign of abuse",
+    ),
+    (
+        "privacy",
+        "the reply to /privacy: what is kept, why, how long ({retention}), who sees it, how to delete it",
+    ),
+    (
+        "privacy_retention",
+        "the {retention} of /privacy when data expires, with the {days} without a visit",
+    ),
+    (
+        "privacy_retention_none",
+        "the {retention} of /privacy when data is kept until deleted",
+    ),
+    ("export", "the words sent with the /export file"),
+    (
+        "forget_confirm",
+        "the question /forget asks before deleting everything",
+    ),
+    ("forget_yes", "the button that deletes everything"),
+    ("forget_no", "the button that keeps everything"),
+    ("forget_done", "said once everything is deleted"),
+    (
+        "forget_kept",
+        "said when someone decides to keep their data",
+    ),
+];
+
+impl BotText {
+    /// The message under `key`; load guarantees every key in `BOT_MESSAGES` exists.
+    pub fn message<'a>(&'a self, key: &'a str) -> &'a str {
+        self.messages.get(key).map_or(key, String::as_str)
+    }
+}
+
+/// The FAQ and the key takeaways.
+#[derive(Debug, Clone, Default)]
+pub struct Faq {
+    pub questions: Vec<Question>,
+    pub takeaways: String,
+}
+
+/// One question and its answer.
+#[derive(Debug, Clone)]
+pub struct Question {
+    /// Stable id, for translations and buttons.
+    pub id: String,
+    /// The short label of its button.
+    pub button: String,
+    pub question: String,
+    pub answer: String,
+    /// Other words people use when they ask this.
+    pub keywords: Vec<String>,
+    /// Flows the answer points to: named after it (`faq_try` in `bot.toml`) only when they
+    /// are on the person's menu, so an answer never points to a flow set aside.
+    pub flows: Vec<FlowId>,
+}

@@ -1,0 +1,286 @@
+//! A flow and its steps, as the compiler validated them.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::dialogue::review::Note;
+use crate::dialogue::template::Template;
+
+use super::{FlowId, Role, StepId};
+
+/// One guided conversation.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub id: FlowId,
+    pub version: u32,
+    pub title: String,
+    pub summary: String,
+    pub audience: Vec<Role>,
+    pub entry: StepId,
+    pub on_menu: bool,
+    /// Coaches toward staying together, so it is not offered once a sign of abuse was seen.
+    pub toward_staying: bool,
+    /// Steps in file order.
+    pub steps: Vec<Step>,
+    index: HashMap<StepId, usize>,
+}
+
+impl Flow {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: FlowId,
+        version: u32,
+        title: String,
+        summary: String,
+        audience: Vec<Role>,
+        entry: StepId,
+        on_menu: bool,
+        steps: Vec<Step>,
+    ) -> Flow {
+        let index = steps
+            .iter()
+            .enumerate()
+            .map(|(position, step)| (step.id.clone(), position))
+            .collect();
+        Flow {
+            id,
+            version,
+            title,
+            summary,
+            audience,
+            entry,
+            on_menu,
+            toward_staying: false,
+            steps,
+            index,
+        }
+    }
+
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.index.get(id).map(|&position| &self.steps[position])
+    }
+
+    /// The names of the answers this flow can save.
+    pub fn saved_names(&self) -> BTreeSet<&str> {
+        self.steps
+            .iter()
+            .filter_map(|step| match &step.kind {
+                StepKind::Ask { save, .. } => Some(save.as_str()),
+                StepKind::Choice {
+                    save: Some(save), ..
+                } => Some(save.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Step {
+    /// Every text this step can show: its `say`, then a review's notes and `all_clear`.
+    pub fn texts(&self) -> Vec<&Template> {
+        let mut texts: Vec<&Template> = self.say.iter().collect();
+        if let StepKind::Review {
+            notes, all_clear, ..
+        } = &self.kind
+        {
+            texts.extend(notes.iter().map(|note| &note.text));
+            texts.extend(all_clear);
+        }
+        texts
+    }
+}
+
+/// One step of a flow.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: StepId,
+    pub say: Option<Template>,
+    pub kind: StepKind,
+}
+
+/// What a step does once its message (if any) is shown.
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    /// Shows the message and moves straight on.
+    Message { next: StepId },
+    /// Shows the message with the notes that apply to a saved answer, and moves on.
+    Review {
+        answer: String,
+        notes: Vec<Note>,
+        /// Shown when no note applies.
+        all_clear: Option<Template>,
+        next: StepId,
+    },
+    /// Shows buttons and waits for a press.
+    Choice {
+        save: Option<String>,
+        choices: Vec<Choice>,
+    },
+    /// Waits for a typed answer, saves it, and moves on.
+    Ask {
+        save: String,
+        rule: AnswerRule,
+        next: StepId,
+    },
+    /// Picks the next step from saved answers or the person's role.
+    Branch {
+        rules: Vec<BranchRule>,
+        otherwise: StepId,
+    },
+    /// Starts another flow at its entry.
+    Jump { flow: FlowId },
+    /// Ends the flow, offering other flows, and may act on the person's answers.
+    End {
+        suggest: Vec<FlowId>,
+        effect: Option<EndEffect>,
+    },
+}
+
+impl StepKind {
+    /// The steps of the same flow this step can lead to.
+    pub fn targets(&self) -> Vec<&StepId> {
+        match self {
+            StepKind::Message { next }
+            | StepKind::Review { next, .. }
+            | StepKind::Ask { next, .. } => vec![next],
+            StepKind::Choice { choices, .. } => choices.iter().map(|choice| &choice.goto).collect(),
+            StepKind::Branch { rules, otherwise } => rules
+                .iter()
+                .map(|rule| &rule.goto)
+                .chain(std::iter::once(otherwise))
+                .collect(),
+            StepKind::Jump { .. } | StepKind::End { .. } => Vec::new(),
+        }
+    }
+
+    /// Whether the engine stops here to wait for the person.
+    pub fn waits_for_person(&self) -> bool {
+        matches!(
+            self,
+            StepKind::Choice { .. } | StepKind::Ask { .. } | StepKind::End { .. }
+        )
+    }
+}
+
+/// What an end step does with the answers of its flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndEffect {
+    /// Sets the person's check-in reminders from the answers `frequency`, `weekday` (when
+    /// weekly), `time` and `zone`.
+    ScheduleCheckins,
+    /// Adds the flow's answers, with the time, to the person's check-in history.
+    RecordCheckin,
+}
+
+impl EndEffect {
+    /// The word an author writes.
+    pub fn parse(word: &str) -> Option<EndEffect> {
+        match word {
+            "schedule_checkins" => Some(EndEffect::ScheduleCheckins),
+            "record_checkin" => Some(EndEffect::RecordCheckin),
+            _ => None,
+        }
+    }
+
+    /// The word an author writes for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            EndEffect::ScheduleCheckins => "schedule_checkins",
+            EndEffect::RecordCheckin => "record_checkin",
+        }
+    }
+
+    /// The answers the flow must have saved by the time it reaches the end step.
+    pub fn needs(self) -> &'static [&'static str] {
+        match self {
+            EndEffect::ScheduleCheckins => &["frequency", "time", "zone"],
+            EndEffect::RecordCheckin => &["rating"],
+        }
+    }
+}
+
+/// One button of a choice step.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// Stable id; defaults to the target step's id.
+    pub id: String,
+    pub label: String,
+    pub goto: StepId,
+    pub role: Option<Role>,
+    /// What the step's `save` stores when this button is pressed.
+    pub value: String,
+    /// Answers of this flow deleted when this button is pressed.
+    pub clear: Vec<String>,
+    /// What pressing it says about the person's safety, if anything.
+    pub safety: Option<SafetyMark>,
+}
+
+/// What a button says about safety: a sign of abuse (coaching toward staying stops), or the
+/// person saying they feel safe (it resumes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SafetyMark {
+    Concern,
+    Clear,
+}
+
+/// What a typed answer must look like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerRule {
+    Text {
+        min_length: usize,
+        max_length: usize,
+    },
+    Number {
+        min: i64,
+        max: i64,
+    },
+    /// A time of day, saved as `HH:MM`.
+    Time,
+    /// A time zone, saved as its IANA name; `<name>_time` is saved beside it with the local
+    /// time there, so the next step can confirm it.
+    Zone,
+}
+
+/// The answer saved beside a zone answer named `name`: the local time in that zone.
+pub fn zone_time_name(name: &str) -> String {
+    format!("{name}_time")
+}
+
+impl AnswerRule {
+    /// The longest a saved answer can be, in characters.
+    pub fn longest(&self) -> usize {
+        match self {
+            AnswerRule::Text { max_length, .. } => *max_length,
+            AnswerRule::Number { min, max } => min.to_string().len().max(max.to_string().len()),
+            AnswerRule::Time => "00:00".len(),
+            // The longest IANA names, such as America/Argentina/ComodRivadavia.
+            AnswerRule::Zone => 32,
+        }
+    }
+}
+
+/// One rule of a branch step.
+#[derive(Debug, Clone)]
+pub struct BranchRule {
+    pub test: BranchTest,
+    pub goto: StepId,
+}
+
+#[derive(Debug, Clone)]
+pub enum BranchTest {
+    AnswerEquals {
+        answer: String,
+        value: String,
+    },
+    AnswerAtLeast {
+        answer: String,
+        bound: i64,
+    },
+    AnswerAtMost {
+        answer: String,
+        bound: i64,
+    },
+    RoleIs(Role),
+    /// The person's safety concern is of this kind: the open safety episode's, or abuse once
+    /// a sign of it set the flows about staying aside.
+    ConcernIs(crate::safety::ConcernKind),
+}

@@ -1,0 +1,168 @@
+//! The validated, in-memory form of the dialogue folder: flows, their steps and the bot's own
+//! messages. Built only by `compile`, so every reference in it is known to resolve.
+//! This file holds the ids, roles and the `Library`; `flow` the flows and their steps, `bot`
+//! the bot's own messages, commands and FAQ.
+
+mod bot;
+mod flow;
+
+pub use self::bot::{
+    BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, CheckinFlows, CommandAction, Faq,
+    Question, SafetySteps,
+};
+pub use self::flow::{
+    AnswerRule, BranchRule, BranchTest, Choice, EndEffect, Flow, SafetyMark, Step, StepKind,
+    zone_time_name,
+};
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::safety::CrisisScreen;
+
+/// A flow's id, as written in its file (`ground-rules`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FlowId(pub String);
+
+/// A step's id within its flow (`time_place`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StepId(pub String);
+
+impl fmt::Display for FlowId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for StepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who a person is in the story they bring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The partner who was hurt.
+    Hurt,
+    /// The partner who broke trust.
+    BrokeTrust,
+    /// Both partners, working on it together.
+    Together,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Hurt, Role::BrokeTrust, Role::Together];
+
+    /// The word an author writes for this role.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Hurt => "hurt",
+            Role::BrokeTrust => "broke_trust",
+            Role::Together => "together",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == word)
+    }
+}
+
+/// Every flow and the bot's own messages, validated.
+#[derive(Debug, Clone)]
+pub struct Library {
+    pub flows: Vec<Flow>,
+    pub bot: BotText,
+    /// The FAQ and takeaways; empty when the folder has no `faq.toml`.
+    pub faq: Faq,
+    /// The crisis-language screen from `crisis-language.toml`; the dialogue folder must have
+    /// one (`dialogue_dir` insists), files loaded one by one in tests may not.
+    pub screen: Option<CrisisScreen>,
+    /// Days without a visit after which a person's data expires (`None`: kept until they
+    /// delete it), for `/privacy` to say; from the configuration, given at compile time.
+    retention_days: Option<u64>,
+    /// What `kintsugi check` warns about: worth a look, but the folder loads.
+    pub warnings: Vec<crate::diagnostics::Diagnostic>,
+    index: HashMap<FlowId, usize>,
+}
+
+/// How long data is kept unless the configuration says otherwise.
+pub const DEFAULT_RETENTION_DAYS: u64 = 180;
+
+impl Library {
+    pub fn new(
+        flows: Vec<Flow>,
+        bot: BotText,
+        faq: Faq,
+        screen: Option<CrisisScreen>,
+        retention_days: Option<u64>,
+    ) -> Library {
+        let index = flows
+            .iter()
+            .enumerate()
+            .map(|(position, flow)| (flow.id.clone(), position))
+            .collect();
+        Library {
+            flows,
+            bot,
+            faq,
+            screen,
+            retention_days,
+            warnings: Vec::new(),
+            index,
+        }
+    }
+
+    /// Days without a visit after which a person's data expires; `None`: until deleted.
+    pub fn retention_days(&self) -> Option<u64> {
+        self.retention_days
+    }
+
+    /// What the crisis-language screen finds in `text`, if anything.
+    pub fn screen(&self, text: &str) -> Option<crate::safety::Concern> {
+        self.screen.as_ref()?.check(text)
+    }
+
+    pub fn flow(&self, id: &str) -> Option<&Flow> {
+        self.index.get(id).map(|&position| &self.flows[position])
+    }
+
+    /// The flows a person with `role` sees on the menu, in menu order; none that coach toward
+    /// staying together once `coaching_off` (a sign of abuse was seen).
+    pub fn menu_for(&self, role: Option<Role>, coaching_off: bool) -> impl Iterator<Item = &Flow> {
+        self.flows.iter().filter(move |flow| {
+            flow.on_menu
+                && role.is_none_or(|role| flow.audience.contains(&role))
+                && !(coaching_off && flow.toward_staying)
+        })
+    }
+
+    /// How many steps, and how many of them are free-text or number prompts.
+    pub fn counts(&self) -> (usize, usize) {
+        let steps = self.flows.iter().map(|flow| flow.steps.len()).sum();
+        let prompts = self
+            .flows
+            .iter()
+            .flat_map(|flow| &flow.steps)
+            .filter(|step| matches!(step.kind, StepKind::Ask { .. }))
+            .count();
+        (steps, prompts)
+    }
+}
+
+impl std::borrow::Borrow<str> for FlowId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for StepId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
