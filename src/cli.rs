@@ -286,7 +286,10 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 
 /// Opens the configured store with its vault, and checks the master key against it. A store
 /// out of reach is not an error here (the bot starts and waits for it); a wrong key is.
-pub async fn open_checked_storage(config: &Config, telegram: bool) -> anyhow::Result<Storage> {
+pub(crate) async fn open_checked_storage(
+    config: &Config,
+    telegram: bool,
+) -> anyhow::Result<Storage> {
     let storage = open_storage(config)?.with_vault(vault(config, telegram)?);
     match storage.check_vault().await {
         Ok(()) => {}
@@ -300,7 +303,7 @@ pub async fn open_checked_storage(config: &Config, telegram: bool) -> anyhow::Re
 
 /// Opens Redis when configured, the embedded store otherwise (in plaintext mode until given a
 /// vault).
-pub fn open_storage(config: &Config) -> anyhow::Result<Storage> {
+pub(crate) fn open_storage(config: &Config) -> anyhow::Result<Storage> {
     Ok(match &config.redis_url {
         Some(url) => Storage::new(
             RedisStore::connect(url, &config.redis_prefix, config.retention)

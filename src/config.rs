@@ -85,14 +85,14 @@ impl Default for FloodLimit {
 }
 
 /// Where the webhook server listens unless `KINTSUGI_WEBHOOK_ADDRESS` says otherwise.
-pub const DEFAULT_WEBHOOK_ADDRESS: &str = "0.0.0.0:8443";
+pub(crate) const DEFAULT_WEBHOOK_ADDRESS: &str = "0.0.0.0:8443";
 
 /// A value that must never reach a log: its `Debug` shows only that it is set.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -268,7 +268,7 @@ impl Settings {
     }
 
     /// The configuration, with the default data folder found from the real environment.
-    pub fn config_from_env(&self) -> Config {
+    pub(crate) fn config_from_env(&self) -> Config {
         self.config(|name| std::env::var(name).ok())
     }
 }

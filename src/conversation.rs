@@ -113,7 +113,7 @@ pub async fn handle_update(
 /// Like `handle_update`, for an input the caller has already screened (`Input::concern`):
 /// Telegram screens before its flood gate, so each text is screened once. A concern gets its
 /// safety reply even when the store cannot be reached: the reply needs nothing stored.
-pub async fn handle_screened_update(
+pub(crate) async fn handle_screened_update(
     storage: &Storage,
     library: &Library,
     person: PersonId,

@@ -10,9 +10,9 @@ use crate::dialogue::engine::{Attachment, ProgressChart};
 use crate::storage::LastUpdate;
 
 /// The name of the file `/export` sends.
-pub const EXPORT_FILE_NAME: &str = "kintsugi-export.json";
+pub(crate) const EXPORT_FILE_NAME: &str = "kintsugi-export.json";
 /// The name of the `/progress` chart.
-pub const CHART_FILE_NAME: &str = "progress.png";
+pub(crate) const CHART_FILE_NAME: &str = "progress.png";
 
 /// A file to send with a reply's text.
 #[derive(Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub enum FileKind {
 
 /// What storage keeps about a person beside their state, for `/export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct KeptBeside {
+pub(crate) struct KeptBeside {
     /// The last Telegram update applied to their state.
     pub last_update: Option<LastUpdate>,
     /// False once they blocked the bot (until they unblock it).
@@ -60,7 +60,7 @@ pub struct KeptBeside {
 
 /// The file an attachment becomes: `state` and `kept` fill in an export; `None` for a chart
 /// that cannot be drawn (the words matter more than the picture, so the text goes alone).
-pub fn file_of(
+pub(crate) fn file_of(
     attachment: &Attachment,
     state: &PersonState,
     kept: &KeptBeside,
@@ -77,7 +77,7 @@ pub fn file_of(
 }
 
 /// The `/progress` chart as a PNG.
-pub fn chart_file(chart: &ProgressChart) -> Option<File> {
+pub(crate) fn chart_file(chart: &ProgressChart) -> Option<File> {
     let points: Vec<ChartPoint> = chart
         .ratings
         .iter()
@@ -102,7 +102,7 @@ pub fn chart_file(chart: &ProgressChart) -> Option<File> {
 
 /// Everything kept about a person, as the JSON `/export` sends: their whole state and what
 /// storage keeps beside it, with times also written out in UTC so the file reads without tools.
-pub fn export_json(state: &PersonState, kept: &KeptBeside, now: i64) -> String {
+pub(crate) fn export_json(state: &PersonState, kept: &KeptBeside, now: i64) -> String {
     let when = |at: i64| {
         DateTime::from_timestamp(at, 0)
             .map(|time| time.to_rfc3339())

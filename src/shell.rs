@@ -15,10 +15,10 @@ use crate::dialogue::{Button, Input, Library, Reply};
 use crate::storage::{PersonId, Storage};
 
 /// The person the shell talks as.
-pub const SHELL_PERSON: PersonId = PersonId(1);
+pub(crate) const SHELL_PERSON: PersonId = PersonId(1);
 /// The person a recording session talks as; their state is wiped first so that the recorded
 /// transcript replays from a fresh start.
-pub const RECORDING_PERSON: PersonId = PersonId(2);
+pub(crate) const RECORDING_PERSON: PersonId = PersonId(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShellError {

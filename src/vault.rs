@@ -18,7 +18,7 @@ use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 
 /// The length of every key, in bytes.
-pub const KEY_LENGTH: usize = 32;
+pub(crate) const KEY_LENGTH: usize = 32;
 const NONCE_LENGTH: usize = 24;
 /// The prefix of a sealed state.
 const SEALED_PREFIX: &str = "xc1:";
@@ -128,7 +128,7 @@ pub struct Vault {
 
 /// A person's data key as read from the store.
 #[derive(Debug, Clone)]
-pub struct OpenedKey {
+pub(crate) struct OpenedKey {
     pub key: DataKey,
     /// Whether it was wrapped by the current master key (otherwise the next write rewraps it).
     pub current: bool,
@@ -157,18 +157,21 @@ impl Vault {
     }
 
     /// Whether new data is encrypted.
-    pub fn encrypts(&self) -> bool {
+    pub(crate) fn encrypts(&self) -> bool {
         self.current.is_some()
     }
 
     /// The current master key's id, if any.
-    pub fn key_id(&self) -> Option<&str> {
+    pub(crate) fn key_id(&self) -> Option<&str> {
         self.current.as_ref().map(MasterKey::id)
     }
 
     /// A fresh data key for a person, wrapped by the current master key. `None` in plaintext
     /// mode.
-    pub fn new_data_key(&self, person: i64) -> Result<Option<(DataKey, String)>, VaultError> {
+    pub(crate) fn new_data_key(
+        &self,
+        person: i64,
+    ) -> Result<Option<(DataKey, String)>, VaultError> {
         let Some(master) = &self.current else {
             return Ok(None);
         };
@@ -178,7 +181,7 @@ impl Vault {
     }
 
     /// Rewraps an opened data key with the current master key (for rotation).
-    pub fn rewrap(&self, person: i64, wrapped: &str) -> Result<Option<String>, VaultError> {
+    pub(crate) fn rewrap(&self, person: i64, wrapped: &str) -> Result<Option<String>, VaultError> {
         let Some(master) = &self.current else {
             return Ok(None);
         };
@@ -191,7 +194,11 @@ impl Vault {
     }
 
     /// Opens a person's wrapped data key.
-    pub fn open_data_key(&self, person: i64, wrapped: &str) -> Result<OpenedKey, VaultError> {
+    pub(crate) fn open_data_key(
+        &self,
+        person: i64,
+        wrapped: &str,
+    ) -> Result<OpenedKey, VaultError> {
         let bytes = self.unwrap_bytes(&key_context(person), wrapped)?;
         let current = wrapped
             .split_once(':')
@@ -203,7 +210,7 @@ impl Vault {
     }
 
     /// Seals `plaintext` for `person`'s `field`.
-    pub fn seal(
+    pub(crate) fn seal(
         &self,
         key: &DataKey,
         person: i64,
@@ -243,12 +250,12 @@ impl Vault {
     }
 
     /// Whether a stored value is sealed (rather than plain JSON from plaintext mode).
-    pub fn is_sealed(value: &str) -> bool {
+    pub(crate) fn is_sealed(value: &str) -> bool {
         value.starts_with(SEALED_PREFIX)
     }
 
     /// The value a store keeps to recognise its master key later.
-    pub fn check_value(&self) -> Result<Option<String>, VaultError> {
+    pub(crate) fn check_value(&self) -> Result<Option<String>, VaultError> {
         match &self.current {
             Some(master) => wrap(master, CHECK_CONTEXT, CHECK_VALUE).map(Some),
             None => Ok(None),
@@ -257,7 +264,7 @@ impl Vault {
 
     /// Checks a store's check value against the configured keys. `Ok(Some(new))` asks the
     /// caller to store `new` (written with the current key after a rotation).
-    pub fn verify_check_value(&self, stored: &str) -> Result<Option<String>, VaultError> {
+    pub(crate) fn verify_check_value(&self, stored: &str) -> Result<Option<String>, VaultError> {
         if self.current.is_none() {
             return Err(VaultError::NoKey);
         }

@@ -5,7 +5,7 @@
 //! instant after it; one that happens twice (an autumn fold) fires once, at the earlier.
 //! The clock is always passed in.
 
-pub mod zones;
+pub(crate) mod zones;
 
 use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,
@@ -47,7 +47,11 @@ impl Schedule {
     /// The first occurrence strictly after `after`, never on a local date on or before
     /// `skip_through` (the day a reminder was last sent, so a change of zone or time does not
     /// bring a second one that day).
-    pub fn next_due(&self, after: DateTime<Utc>, skip_through: Option<NaiveDate>) -> DateTime<Utc> {
+    pub(crate) fn next_due(
+        &self,
+        after: DateTime<Utc>,
+        skip_through: Option<NaiveDate>,
+    ) -> DateTime<Utc> {
         let mut date = after.with_timezone(&self.zone).date_naive();
         for _ in 0..SEARCH_DAYS {
             if self.falls_on(date) && skip_through.is_none_or(|skip| date > skip) {
@@ -64,7 +68,7 @@ impl Schedule {
     }
 
     /// The local date an instant falls on in this schedule's zone.
-    pub fn local_date(&self, instant: DateTime<Utc>) -> NaiveDate {
+    pub(crate) fn local_date(&self, instant: DateTime<Utc>) -> NaiveDate {
         instant.with_timezone(&self.zone).date_naive()
     }
 
@@ -100,7 +104,7 @@ impl Schedule {
 
 /// Reads how often, as a flow saves it: `daily`, `every 2 days` to `every 6 days`, or
 /// `weekly` (on `weekday`, Monday when none was given).
-pub fn parse_frequency(word: &str, weekday: Option<Weekday>) -> Option<Frequency> {
+pub(crate) fn parse_frequency(word: &str, weekday: Option<Weekday>) -> Option<Frequency> {
     match word.trim() {
         "daily" => Some(Frequency::Daily),
         "weekly" => Some(Frequency::Weekly {
@@ -118,7 +122,7 @@ pub fn parse_frequency(word: &str, weekday: Option<Weekday>) -> Option<Frequency
 }
 
 /// Reads a time of day as people type it: `9`, `09:30`, `9.30`, `21h`, `9am`, `8:15 pm`.
-pub fn parse_wall_time(text: &str) -> Option<NaiveTime> {
+pub(crate) fn parse_wall_time(text: &str) -> Option<NaiveTime> {
     let compact: String = text
         .trim()
         .to_lowercase()
@@ -148,7 +152,7 @@ pub fn parse_wall_time(text: &str) -> Option<NaiveTime> {
 
 /// What to do with a reminder found due at `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Catchup {
+pub(crate) enum Catchup {
     /// Send it: it is due and still recent.
     Send,
     /// Too old to be worth sending after downtime: skip to the next occurrence.
@@ -157,7 +161,7 @@ pub enum Catchup {
 
 /// A reminder that came due at `due` is sent at `now` only within `grace`; an older one is
 /// skipped, so downtime never ends in a burst of old reminders.
-pub fn catch_up(due: DateTime<Utc>, now: DateTime<Utc>, grace: Duration) -> Catchup {
+pub(crate) fn catch_up(due: DateTime<Utc>, now: DateTime<Utc>, grace: Duration) -> Catchup {
     if now - due <= grace {
         Catchup::Send
     } else {

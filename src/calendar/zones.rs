@@ -5,7 +5,7 @@
 use chrono_tz::{TZ_VARIANTS, Tz};
 
 /// The zones that best match `typed`, best first (at most `limit`); empty when none is close.
-pub fn find_zones(typed: &str, limit: usize) -> Vec<Tz> {
+pub(crate) fn find_zones(typed: &str, limit: usize) -> Vec<Tz> {
     let wanted = normalize(typed);
     if wanted.is_empty() {
         return Vec::new();
@@ -44,7 +44,7 @@ pub fn find_zones(typed: &str, limit: usize) -> Vec<Tz> {
 
 /// Whether `value` is an IANA zone name such as `Europe/Berlin` (a button's value naming a
 /// zone brings the local time there, as a typed zone does).
-pub fn is_zone_name(value: &str) -> bool {
+pub(crate) fn is_zone_name(value: &str) -> bool {
     value.contains('/') && value.parse::<Tz>().is_ok()
 }
 

@@ -14,12 +14,12 @@ use plotters::drawing::{DrawingArea, IntoDrawingArea};
 use plotters::style::RGBColor;
 
 /// The chart's size in pixels.
-pub const WIDTH: u32 = 800;
-pub const HEIGHT: u32 = 450;
+pub(crate) const WIDTH: u32 = 800;
+pub(crate) const HEIGHT: u32 = 450;
 
 /// One check-in on the chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChartPoint {
+pub(crate) struct ChartPoint {
     /// When, in seconds since the Unix epoch.
     pub at: i64,
     /// The trust rating, 1 to 10; anything outside is drawn at the nearer end.
@@ -28,7 +28,7 @@ pub struct ChartPoint {
 
 /// The words on the chart.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChartText {
+pub(crate) struct ChartText {
     /// Above the chart (cut short with "…" if too long for one line).
     pub title: String,
     /// In place of the line when there are no check-ins (wrapped over a few lines).
@@ -36,7 +36,7 @@ pub struct ChartText {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ChartError {
+pub(crate) enum ChartError {
     #[error("the chart's embedded font (DejaVu Sans) could not be read")]
     Font,
     #[error(
@@ -92,7 +92,7 @@ pub(super) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
 /// The `/progress` chart of `points` (oldest first; several a day and repeated times are fine)
 /// as a PNG of [`WIDTH`] x [`HEIGHT`], dates in `zone`. No points: the chart shows `text.empty`.
-pub fn progress_chart(
+pub(crate) fn progress_chart(
     points: &[ChartPoint],
     zone: Tz,
     text: &ChartText,

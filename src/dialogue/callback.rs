@@ -7,11 +7,11 @@
 //! Telegram allows at most 64 bytes.
 
 /// Telegram's limit on a button's callback data, in bytes.
-pub const MAX_DATA_LEN: usize = 64;
+pub(crate) const MAX_DATA_LEN: usize = 64;
 
 /// What a pressed button asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Choice(String),
     OpenFlow(String),
     Menu,
@@ -27,7 +27,7 @@ pub enum Action {
 
 /// What a person can do with a safety reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SafetyAction {
+pub(crate) enum SafetyAction {
     /// "Yes": the gentle question guessed right.
     Yes,
     /// A short grounding exercise.
@@ -73,7 +73,7 @@ impl SafetyAction {
 
 /// What a person can do with a check-in reminder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReminderAction {
+pub(crate) enum ReminderAction {
     /// Start the check-in now.
     Start,
     /// Remind me again in an hour.
@@ -145,7 +145,7 @@ pub fn decode(data: &str) -> Option<Press> {
 }
 
 /// The longest data a choice button with this id can need.
-pub fn choice_data_len(choice_id: &str) -> usize {
+pub(crate) fn choice_data_len(choice_id: &str) -> usize {
     encode(u32::MAX, &Action::Choice(choice_id.to_owned())).len()
 }
 

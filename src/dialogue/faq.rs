@@ -7,11 +7,11 @@ use super::model::{Faq, Question};
 use super::review::Words;
 
 /// How many questions a typed message is offered at most.
-pub const MAX_SUGGESTIONS: usize = 3;
+pub(crate) const MAX_SUGGESTIONS: usize = 3;
 
 impl Faq {
     /// The question numbered `number` (from 1) as `/faq N` names it.
-    pub fn numbered(&self, number: usize) -> Option<&Question> {
+    pub(crate) fn numbered(&self, number: usize) -> Option<&Question> {
         number
             .checked_sub(1)
             .and_then(|index| self.questions.get(index))
@@ -51,7 +51,7 @@ impl Faq {
 }
 
 /// Whether `text` reads like a question: a question mark, or a question word first.
-pub fn looks_like_question(text: &str) -> bool {
+pub(crate) fn looks_like_question(text: &str) -> bool {
     const OPENERS: &[&str] = &[
         "how", "what", "why", "when", "where", "who", "which", "can", "could", "should", "is",
         "are", "do", "does", "will", "would", "am", "was", "did",

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::model::{BranchTest, Flow, StepKind};
 
 /// The flow as Mermaid source (`flowchart TD`).
-pub fn mermaid(flow: &Flow) -> String {
+pub(crate) fn mermaid(flow: &Flow) -> String {
     let mut out = String::from("flowchart TD\n");
     for step in &flow.steps {
         // Mermaid reserves words such as `end`, so node ids get a prefix.

@@ -2,17 +2,17 @@
 //! button data, transcripts and graphs. Everything here is pure: no I/O, no clock, no
 //! teloxide, redis or tokio.
 
-pub mod callback;
+pub(crate) mod callback;
 pub mod compile;
 pub mod engine;
 pub mod faq;
 pub mod graph;
 pub mod model;
 pub mod progress;
-pub mod review;
+pub(crate) mod review;
 pub mod source;
 pub mod state;
-pub mod template;
+pub(crate) mod template;
 pub mod transcript;
 
 pub use compile::compile;

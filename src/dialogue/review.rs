@@ -75,7 +75,7 @@ impl Words {
     }
 
     /// Whether the phrase's words appear here in a row.
-    pub fn mention(&self, phrase: &Phrase) -> bool {
+    pub(crate) fn mention(&self, phrase: &Phrase) -> bool {
         let length = phrase.words.len();
         self.0.len() >= length
             && self.0.windows(length).any(|window| {
@@ -90,7 +90,7 @@ impl Words {
 }
 
 /// The notes of `notes` that apply to `answer`, in order.
-pub fn notes_for<'a>(notes: &'a [Note], answer: &str) -> impl Iterator<Item = &'a Note> {
+pub(crate) fn notes_for<'a>(notes: &'a [Note], answer: &str) -> impl Iterator<Item = &'a Note> {
     let words = Words::of(answer);
     notes.iter().filter(move |note| note.test.holds(&words))
 }

@@ -15,7 +15,7 @@ pub struct SourceFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FlowFile {
+pub(crate) struct FlowFile {
     pub id: Spanned<String>,
     pub version: Spanned<i64>,
     pub title: Spanned<String>,
@@ -30,7 +30,7 @@ pub struct FlowFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StepFile {
+pub(crate) struct StepFile {
     pub say: Option<Spanned<String>>,
     pub next: Option<Spanned<String>>,
     pub save: Option<Spanned<String>>,
@@ -50,7 +50,7 @@ pub struct StepFile {
 /// One note of a review step: shown when the answer mentions (or lacks) some words.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NoteFile {
+pub(crate) struct NoteFile {
     pub id: Spanned<String>,
     pub when_any: Option<Spanned<Vec<Spanned<String>>>>,
     pub when_none: Option<Spanned<Vec<Spanned<String>>>>,
@@ -59,7 +59,7 @@ pub struct NoteFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ChoiceFile {
+pub(crate) struct ChoiceFile {
     pub label: Spanned<String>,
     pub goto: Spanned<String>,
     pub id: Option<Spanned<String>>,
@@ -72,7 +72,7 @@ pub struct ChoiceFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AskFile {
+pub(crate) struct AskFile {
     pub save: Spanned<String>,
     /// `time` (a time of day) or `zone` (a time zone); text or a number otherwise.
     pub kind: Option<Spanned<String>>,
@@ -84,7 +84,7 @@ pub struct AskFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RuleFile {
+pub(crate) struct RuleFile {
     pub answer: Option<Spanned<String>>,
     pub equals: Option<Spanned<String>>,
     pub at_least: Option<Spanned<i64>>,
@@ -98,7 +98,7 @@ pub struct RuleFile {
 /// `faq.toml`: the questions for `/faq` and the key takeaways for `/takeaways`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FaqFile {
+pub(crate) struct FaqFile {
     pub takeaways: Spanned<String>,
     #[serde(default)]
     pub questions: Vec<Spanned<QuestionFile>>,
@@ -106,7 +106,7 @@ pub struct FaqFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct QuestionFile {
+pub(crate) struct QuestionFile {
     pub id: Spanned<String>,
     pub button: Spanned<String>,
     pub question: Spanned<String>,
@@ -119,7 +119,7 @@ pub struct QuestionFile {
 /// `bot.toml`: the bot's own messages and the flow `/start` opens.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BotFile {
+pub(crate) struct BotFile {
     pub start_flow: Spanned<String>,
     pub menu_order: Option<Vec<Spanned<String>>>,
     pub messages: Spanned<BTreeMap<Spanned<String>, Spanned<String>>>,
@@ -136,7 +136,7 @@ pub struct BotFile {
 /// `[safety]` in `bot.toml`: the safety flow and its grounding and safety-plan steps.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SafetyFile {
+pub(crate) struct SafetyFile {
     pub flow: Spanned<String>,
     pub grounding: Spanned<String>,
     pub plan: Spanned<String>,
@@ -145,7 +145,7 @@ pub struct SafetyFile {
 /// A command of the bot's own, such as `/safety` (opens a flow) or `/rules` (shows answers).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CommandFile {
+pub(crate) struct CommandFile {
     pub about: Spanned<String>,
     pub open: Option<Spanned<String>>,
     pub show: Option<Spanned<String>>,

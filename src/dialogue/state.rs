@@ -52,7 +52,7 @@ pub struct CheckinEntry {
 }
 
 /// The most check-ins kept; older ones give way.
-pub const HISTORY_LIMIT: usize = 1000;
+pub(crate) const HISTORY_LIMIT: usize = 1000;
 
 /// Where in a flow a person is, and which version of the flow it was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

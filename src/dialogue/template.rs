@@ -3,7 +3,7 @@
 
 /// A piece of parsed text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
+pub(crate) enum Piece {
     Literal(String),
     Answer(String),
 }
@@ -22,7 +22,7 @@ pub struct TemplateError {
 }
 
 /// Shown in place of an answer that is not (or no longer) saved.
-pub const MISSING_ANSWER: &str = "…";
+pub(crate) const MISSING_ANSWER: &str = "…";
 
 impl Template {
     /// Parses `{name}` placeholders; `{{` and `}}` stand for literal braces.
@@ -89,7 +89,7 @@ impl Template {
     }
 
     /// The answer names this text refers to, in order.
-    pub fn placeholders(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn placeholders(&self) -> impl Iterator<Item = &str> {
         self.pieces.iter().filter_map(|piece| match piece {
             Piece::Answer(name) => Some(name.as_str()),
             Piece::Literal(_) => None,
@@ -110,7 +110,7 @@ impl Template {
 
     /// The longest the rendered text can be, in characters, given the longest each answer
     /// can be.
-    pub fn worst_case_length(&self, longest_answer: impl Fn(&str) -> usize) -> usize {
+    pub(crate) fn worst_case_length(&self, longest_answer: impl Fn(&str) -> usize) -> usize {
         self.pieces
             .iter()
             .map(|piece| match piece {
@@ -122,7 +122,7 @@ impl Template {
 }
 
 /// Whether `name` is a valid answer name: lowercase ASCII letters, digits and `_`.
-pub fn is_answer_name(name: &str) -> bool {
+pub(crate) fn is_answer_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()

@@ -21,7 +21,7 @@ use super::model::Library;
 use super::state::PersonState;
 
 /// Renders the bot's replies as transcript lines (also what the shell prints).
-pub fn render_replies(replies: &[Reply]) -> String {
+pub(crate) fn render_replies(replies: &[Reply]) -> String {
     let mut out = String::new();
     for reply in replies {
         for (index, line) in reply.text.lines().enumerate() {
@@ -46,7 +46,7 @@ pub fn render_replies(replies: &[Reply]) -> String {
 
 /// Turns a line the person typed into an input, given the buttons last shown: a number or a
 /// `[Label]` presses a button.
-pub fn read_line(line: &str, last_buttons: &[super::engine::Button]) -> Input {
+pub(crate) fn read_line(line: &str, last_buttons: &[super::engine::Button]) -> Input {
     let trimmed = line.trim();
     if let Ok(number) = trimmed.parse::<usize>()
         && let Some(button) = number
@@ -66,7 +66,7 @@ pub fn read_line(line: &str, last_buttons: &[super::engine::Button]) -> Input {
 }
 
 /// How a line the person sent is written in a transcript: presses by their label.
-pub fn describe_line(line: &str, last_buttons: &[super::engine::Button]) -> String {
+pub(crate) fn describe_line(line: &str, last_buttons: &[super::engine::Button]) -> String {
     match read_line(line, last_buttons) {
         Input::Press(data) => last_buttons
             .iter()
@@ -80,7 +80,7 @@ pub fn describe_line(line: &str, last_buttons: &[super::engine::Button]) -> Stri
 }
 
 /// The clock a replayed transcript runs on: one minute between inputs from a fixed start.
-pub const REPLAY_START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+pub(crate) const REPLAY_START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
 /// Replays the inputs of `transcript` against a fresh person and returns the transcript the
 /// engine actually produces, to compare with the original.
@@ -112,13 +112,13 @@ pub fn replay(library: &Library, transcript: &str) -> String {
 /// Trailing spaces and trailing blank lines do not count when comparing transcripts.
 /// The clock of a replay: the input on line `index` (from 0) of a transcript happens a minute
 /// per line after [`REPLAY_START`]. `shell --record` records on the same clock.
-pub fn replay_time(index: usize) -> i64 {
+pub(crate) fn replay_time(index: usize) -> i64 {
     REPLAY_START + 60 * index as i64
 }
 
 /// The buttons a typed number presses: those under the latest reply. After a question (no
 /// buttons) a typed number is an answer, not a press of some older button.
-pub fn live_buttons(replies: &[Reply]) -> Vec<super::engine::Button> {
+pub(crate) fn live_buttons(replies: &[Reply]) -> Vec<super::engine::Button> {
     replies
         .last()
         .map(|reply| reply.buttons.clone())

@@ -14,12 +14,12 @@ use super::vectors::WordVectors;
 use super::{Certainty, Concern, ConcernKind};
 
 /// The classes the model tells apart: nothing, then the kinds in [`ConcernKind::ALL`] order.
-pub const CLASSES: usize = 4;
+pub(crate) const CLASSES: usize = 4;
 /// The model file's first bytes.
 const MAGIC: &[u8; 8] = b"KSMODEL1";
 
 /// The model as shipped, and the word-vector table it reads (both in `models/`).
-pub const SHIPPED_MODEL: &[u8] = include_bytes!("../../models/crisis-screen.bin");
+pub(crate) const SHIPPED_MODEL: &[u8] = include_bytes!("../../models/crisis-screen.bin");
 pub const SHIPPED_VECTORS: &[u8] = include_bytes!("../../models/word-vectors.bin");
 
 /// A text's n-grams hashed into buckets, and its sentence vector.
@@ -232,7 +232,7 @@ impl Classifier {
 
     /// [`Classifier::scores`] of a text already normalised (by [`normalise`], perhaps with
     /// phrases taken out).
-    pub fn scores_of_words(&self, words: &str) -> Scores {
+    pub(crate) fn scores_of_words(&self, words: &str) -> Scores {
         let mut best = [0f32; 3];
         for piece in pieces_of_words(words) {
             let probabilities = self.probabilities(&self.features(&piece));
@@ -254,14 +254,14 @@ impl Classifier {
     }
 
     /// The calibrated probability of each class for one piece's features.
-    pub fn probabilities(&self, features: &Features) -> [f32; CLASSES] {
+    pub(crate) fn probabilities(&self, features: &Features) -> [f32; CLASSES] {
         let logits = logits(&self.weights, features);
         softmax(logits, self.header.temperature)
     }
 }
 
 /// The raw scores of each class for `features`.
-pub fn logits(weights: &Weights, features: &Features) -> [f32; CLASSES] {
+pub(crate) fn logits(weights: &Weights, features: &Features) -> [f32; CLASSES] {
     let mut z = weights.bias;
     for (dim, &x) in features.dense.iter().enumerate() {
         let row = &weights.dense[dim * CLASSES..(dim + 1) * CLASSES];
@@ -280,7 +280,7 @@ pub fn logits(weights: &Weights, features: &Features) -> [f32; CLASSES] {
 }
 
 /// Probabilities from raw scores, softened by `temperature`.
-pub fn softmax(logits: [f32; CLASSES], temperature: f32) -> [f32; CLASSES] {
+pub(crate) fn softmax(logits: [f32; CLASSES], temperature: f32) -> [f32; CLASSES] {
     let scaled = logits.map(|z| z / temperature);
     let max = scaled.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let exp = scaled.map(|z| (z - max).exp());
@@ -293,12 +293,12 @@ pub fn softmax(logits: [f32; CLASSES], temperature: f32) -> [f32; CLASSES] {
 /// so a concern in the middle of a long message is read on its own. (Windows did better than
 /// cutting at sentences on the training writers held out in turn: a sentence alone loses the
 /// "I'm not..." of the one before it.)
-pub fn pieces(text: &str) -> Vec<String> {
+pub(crate) fn pieces(text: &str) -> Vec<String> {
     pieces_of_words(&normalise(text))
 }
 
 /// [`pieces`] of a text already normalised.
-pub fn pieces_of_words(whole: &str) -> Vec<String> {
+pub(crate) fn pieces_of_words(whole: &str) -> Vec<String> {
     let words: Vec<&str> = whole.split(' ').filter(|w| !w.is_empty()).collect();
     let mut out = Vec::new();
     if words.len() > SHORT {

@@ -124,8 +124,8 @@ impl CrisisScreen {
 /// suicide"), and a clear pattern match was wrong for 7 % of the messages that should pass. A
 /// clear pattern asks for less support. Each was set as low as it goes while the false alarms
 /// there stay at most 0.10, the rule every threshold here follows.
-pub const UNSURE_PATTERN_SUPPORT: f32 = 0.2;
-pub const CLEAR_PATTERN_SUPPORT: f32 = 0.1;
+pub(crate) const UNSURE_PATTERN_SUPPORT: f32 = 0.2;
+pub(crate) const CLEAR_PATTERN_SUPPORT: f32 = 0.1;
 
 /// The verdict of both layers:
 /// - a clear classifier score is clear;
@@ -174,7 +174,7 @@ fn supported(matched: Concern, scores: Scores) -> bool {
 /// score, or a pattern, still flags it. (On the training writers held out in turn: 0.1 points
 /// less self-harm recall, 0.1 points fewer false alarms; in the flows, where one- and two-word
 /// answers are everywhere, far fewer questions out of place.)
-pub const SHORTEST_UNSURE: usize = 2;
+pub(crate) const SHORTEST_UNSURE: usize = 2;
 
 fn too_short(text: &str) -> bool {
     super::normalise::normalise(text)

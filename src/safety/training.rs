@@ -29,7 +29,7 @@ pub struct Example {
 
 impl Example {
     /// The class index: 0 for none, then the kinds in [`ConcernKind::ALL`] order.
-    pub fn class(&self) -> usize {
+    pub(crate) fn class(&self) -> usize {
         match self.label {
             None => 0,
             Some(kind) => {
@@ -424,7 +424,7 @@ impl KindFigures {
         self.flagged as f64 / self.messages.max(1) as f64
     }
     /// The share flagged as this kind.
-    pub fn same_kind_recall(&self) -> f64 {
+    pub(crate) fn same_kind_recall(&self) -> f64 {
         self.same_kind as f64 / self.messages.max(1) as f64
     }
 }

@@ -73,13 +73,13 @@ impl WordVectors {
     }
 
     /// How many numbers a vector has.
-    pub fn dims(&self) -> usize {
+    pub(crate) fn dims(&self) -> usize {
         self.dims
     }
 
     /// The mean of the rows of every piece of every word in `words` (already lower case,
     /// separated by spaces), scaled to length 1; all zeros when no word has pieces.
-    pub fn embed(&self, words: &str) -> Vec<f32> {
+    pub(crate) fn embed(&self, words: &str) -> Vec<f32> {
         let mut sum = vec![0f32; self.dims];
         let mut pieces = Vec::new();
         for word in words.split(' ').filter(|word| !word.is_empty()) {

@@ -51,7 +51,7 @@ use crate::vault::{DataKey, Vault, VaultError};
 pub struct PersonId(pub i64);
 
 /// The names of every per-person key; deleting a person deletes all of them.
-pub const PERSON_KEYS: &[&str] = &["state", "meta"];
+pub(crate) const PERSON_KEYS: &[&str] = &["state", "meta"];
 
 /// A person's state with the version it was read at (0 when nothing is stored yet).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -439,7 +439,7 @@ async fn contain(
 }
 
 /// Sends check-in reminders through the Bot API for the reminder worker.
-pub struct TelegramReminders<B> {
+pub(crate) struct TelegramReminders<B> {
     pub bot: B,
     pub library: Arc<Library>,
 }
@@ -469,7 +469,7 @@ where
 }
 
 /// A short, text-free name for a request error, for logs.
-pub fn error_kind(error: &RequestError) -> String {
+pub(crate) fn error_kind(error: &RequestError) -> String {
     match error {
         RequestError::Api(api) => format!("api:{api:?}").chars().take(80).collect(),
         RequestError::MigrateToChatId(_) => "migrate_to_chat".to_owned(),

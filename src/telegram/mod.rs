@@ -23,7 +23,7 @@ use crate::dialogue::Library;
 use crate::dialogue::model::CommandAction;
 
 /// What to tell an operator who starts the bot without a token.
-pub const NO_TOKEN_HELP: &str = "\
+pub(crate) const NO_TOKEN_HELP: &str = "\
 TELOXIDE_TOKEN is not set, so Kintsugi cannot talk to Telegram.
   1. In Telegram, message @BotFather, send /newbot and follow its questions; it replies with a token.
   2. Put it in a .env file beside Kintsugi: TELOXIDE_TOKEN=<the token> (see .env.example).
@@ -40,7 +40,7 @@ pub fn allowed_updates() -> Vec<AllowedUpdate> {
 }
 
 /// The command list shown in Telegram's menu: the engine's own and `bot.toml`'s.
-pub fn command_list(library: &Library) -> Vec<BotCommand> {
+pub(crate) fn command_list(library: &Library) -> Vec<BotCommand> {
     let mut commands = vec![
         BotCommand::new("start", "Begin, or begin again"),
         BotCommand::new("menu", "What we can work on"),
@@ -171,7 +171,7 @@ pub async fn serve(
 /// handles that key's updates in order; keying by chat would make a worker (and, under load,
 /// a request in flight) per person. A chat always maps to the same worker, so each person's
 /// messages are still handled in order, while memory and concurrency stay bounded.
-pub const WORKERS: i64 = 64;
+pub(crate) const WORKERS: i64 = 64;
 
 fn worker_of(update: &Update) -> Option<i64> {
     update.chat().map(|chat| chat.id.0.rem_euclid(WORKERS))

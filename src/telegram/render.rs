@@ -11,9 +11,9 @@ use crate::dialogue::Button;
 use crate::files::File;
 
 /// Telegram refuses a longer message text, in UTF-16 code units.
-pub const TELEGRAM_TEXT_LIMIT: usize = 4096;
+pub(crate) const TELEGRAM_TEXT_LIMIT: usize = 4096;
 /// Telegram refuses a longer caption under a photo or file, in UTF-16 code units.
-pub const TELEGRAM_CAPTION_LIMIT: usize = 1024;
+pub(crate) const TELEGRAM_CAPTION_LIMIT: usize = 1024;
 
 /// One message to send: its text and, on the last part of a reply, its buttons and file.
 /// With a file, the text is its caption.
@@ -85,7 +85,7 @@ pub fn keyboard(buttons: &[Button]) -> InlineKeyboardMarkup {
 /// Splits `text` into parts of at most `limit` UTF-16 units, preferring to cut between
 /// paragraphs, then lines, then sentences, then words; a word longer than a whole part is the
 /// only thing ever cut in the middle.
-pub fn split_text(text: &str, limit: usize) -> Vec<String> {
+pub(crate) fn split_text(text: &str, limit: usize) -> Vec<String> {
     let mut parts = Vec::new();
     let mut rest = text;
     while utf16_len(rest) > limit {

@@ -32,7 +32,7 @@ pub struct Webhook {
 }
 
 /// Whether `secret` is one Telegram accepts: 1 to 256 of `A-Z a-z 0-9 _ -`.
-pub fn is_usable_secret(secret: &str) -> bool {
+pub(crate) fn is_usable_secret(secret: &str) -> bool {
     (1..=256).contains(&secret.len())
         && secret
             .bytes()

@@ -27,23 +27,23 @@ use crate::diagnostics::{Diagnostic, Diagnostics, Severity, did_you_mean};
 use crate::safety::{BuildError, CrisisScreen};
 
 /// The file that holds the bot's own messages rather than a flow.
-pub const BOT_FILE: &str = "bot.toml";
+pub(crate) const BOT_FILE: &str = "bot.toml";
 /// The file that holds the FAQ and the key takeaways.
-pub const FAQ_FILE: &str = "faq.toml";
+pub(crate) const FAQ_FILE: &str = "faq.toml";
 /// The file that holds the crisis-language patterns every message is screened with.
-pub const CRISIS_FILE: &str = "crisis-language.toml";
+pub(crate) const CRISIS_FILE: &str = "crisis-language.toml";
 
 /// Telegram refuses a message longer than this.
-pub const MAX_MESSAGE_LENGTH: usize = 4096;
+pub(crate) const MAX_MESSAGE_LENGTH: usize = 4096;
 /// More buttons than this crowd a phone screen.
-pub const MAX_CHOICES: usize = 8;
+pub(crate) const MAX_CHOICES: usize = 8;
 /// A longer label is cut off on a phone's button.
-pub const MAX_LABEL_LENGTH: usize = 40;
+pub(crate) const MAX_LABEL_LENGTH: usize = 40;
 /// Flow ids and choice ids travel in button data; this keeps them short.
-pub const MAX_ID_LENGTH: usize = 32;
+pub(crate) const MAX_ID_LENGTH: usize = 32;
 /// The default and the largest limit on a typed answer, in characters.
-pub const DEFAULT_MAX_ANSWER: usize = 1000;
-pub const LARGEST_MAX_ANSWER: usize = 3000;
+pub(crate) const DEFAULT_MAX_ANSWER: usize = 1000;
+pub(crate) const LARGEST_MAX_ANSWER: usize = 3000;
 
 /// What the operator configured that the compiled library carries (the flow files do not say
 /// it): how long data is kept, which `/privacy` tells people.
@@ -68,7 +68,7 @@ pub fn compile(files: &[SourceFile]) -> Result<Library, Diagnostics> {
 }
 
 /// [`compile`] with the configured `options`.
-pub fn compile_with(files: &[SourceFile], options: Options) -> Result<Library, Diagnostics> {
+pub(crate) fn compile_with(files: &[SourceFile], options: Options) -> Result<Library, Diagnostics> {
     // Compiling the crisis patterns is the slowest part: it runs on a thread of
     // its own while the flows are checked.
     std::thread::scope(|scope| {

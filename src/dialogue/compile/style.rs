@@ -12,11 +12,11 @@ use super::analysis::graph_of;
 use super::{FlowChecker, StepFacts};
 
 /// More messages than this in a row, before buttons, scroll the first ones away.
-pub const MAX_MESSAGES_BEFORE_BUTTONS: usize = 3;
+pub(crate) const MAX_MESSAGES_BEFORE_BUTTONS: usize = 3;
 /// A message longer than this is more than a phone shows at a glance.
-pub const LONG_MESSAGE: usize = 600;
+pub(crate) const LONG_MESSAGE: usize = 600;
 /// A menu flow with at least this many steps is a session, which should hold an exercise.
-pub const SESSION_STEPS: usize = 5;
+pub(crate) const SESSION_STEPS: usize = 5;
 
 impl FlowChecker<'_> {
     /// Adds the style warnings for `flow`; `id_span` is where the file names the flow.

@@ -31,7 +31,7 @@ pub struct SafetySteps {
 
 impl BotText {
     /// Whether `flow` is the safety flow named in `[safety]`.
-    pub fn is_safety_flow(&self, flow: &FlowId) -> bool {
+    pub(crate) fn is_safety_flow(&self, flow: &FlowId) -> bool {
         self.safety
             .as_ref()
             .is_some_and(|safety| safety.flow == *flow)

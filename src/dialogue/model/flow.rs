@@ -60,7 +60,7 @@ impl Flow {
     }
 
     /// The names of the answers this flow can save.
-    pub fn saved_names(&self) -> BTreeSet<&str> {
+    pub(crate) fn saved_names(&self) -> BTreeSet<&str> {
         self.steps
             .iter()
             .filter_map(|step| match &step.kind {
@@ -137,7 +137,7 @@ pub enum StepKind {
 
 impl StepKind {
     /// The steps of the same flow this step can lead to.
-    pub fn targets(&self) -> Vec<&StepId> {
+    pub(crate) fn targets(&self) -> Vec<&StepId> {
         match self {
             StepKind::Message { next }
             | StepKind::Review { next, .. }
@@ -247,7 +247,7 @@ pub fn zone_time_name(name: &str) -> String {
 
 impl AnswerRule {
     /// The longest a saved answer can be, in characters.
-    pub fn longest(&self) -> usize {
+    pub(crate) fn longest(&self) -> usize {
         match self {
             AnswerRule::Text { max_length, .. } => *max_length,
             AnswerRule::Number { min, max } => min.to_string().len().max(max.to_string().len()),

@@ -143,7 +143,7 @@ impl Library {
     }
 
     /// How many steps, and how many of them are free-text or number prompts.
-    pub fn counts(&self) -> (usize, usize) {
+    pub(crate) fn counts(&self) -> (usize, usize) {
         let steps = self.flows.iter().map(|flow| flow.steps.len()).sum();
         let prompts = self
             .flows

@@ -330,7 +330,7 @@ impl PatternScreen {
     }
 
     /// [`PatternScreen::check`] of a text already [`screened`](Self::screened).
-    pub fn check_screened(&self, screened: &str) -> Option<Concern> {
+    pub(crate) fn check_screened(&self, screened: &str) -> Option<Concern> {
         self.patterns
             .matching(screened)
             .into_iter()

@@ -21,7 +21,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 /// The id of the fake bot itself.
-pub const BOT_ID: i64 = 777_000;
+pub(crate) const BOT_ID: i64 = 777_000;
 
 /// A request the bot made: the method (lowercase, `sendmessage`) and its JSON body.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ const SENDING: [&str; 3] = ["sendmessage", "sendphoto", "senddocument"];
 
 /// A failure to give instead of the next answer to `method`.
 #[derive(Debug, Clone)]
-pub struct Failure {
+pub(crate) struct Failure {
     pub method: String,
     pub status: u16,
     pub body: Value,
@@ -97,7 +97,7 @@ pub enum FakeEvent {
 }
 
 /// Called for every [`FakeEvent`], on the fake's own thread.
-pub type Observer = Arc<dyn Fn(FakeEvent) + Send + Sync>;
+pub(crate) type Observer = Arc<dyn Fn(FakeEvent) + Send + Sync>;
 
 /// How the fake behaves.
 #[derive(Clone)]
