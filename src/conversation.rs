@@ -1,7 +1,8 @@
 //! Runs one input for one person against storage: screen it for crisis language, read the
 //! state, let the engine decide, write the new state with compare-and-set, and retry if
 //! another instance wrote first; then make the files the replies ask for (a chart, an export
-//! with what storage keeps). Shared by the shell and the Telegram handlers.
+//! with what storage keeps). Shared by the shell and the Telegram handlers. It sends nothing
+//! and knows no Telegram type: the rings show what it returns.
 
 use chrono::DateTime;
 

@@ -1,5 +1,5 @@
-//! Reads the dialogue folder from disk and hands the text to the pure compiler (`dialogue::compile`). The only code
-//! that reads flow files.
+//! Reads the dialogue folder from disk and hands the text to the pure compiler
+//! (`dialogue::compile`). The only code that reads flow files.
 
 use std::path::Path;
 

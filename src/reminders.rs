@@ -1,10 +1,11 @@
 //! The reminder scheduler, a ring of its own: every tick it claims the reminders that are due
 //! from the store's [`ReminderQueue`](crate::storage::ReminderQueue), sends each at most once,
-//! and schedules the next occurrence (the arithmetic is [`crate::calendar`]'s). Several workers (one per bot instance) can share
-//! one store: a claim leases a reminder to one worker, and each occurrence is marked right
-//! before it is sent, so a crash can lose at most the one being sent at that moment and
-//! never repeats one. The clock is passed in; the sending is behind [`Deliver`], so the
-//! Telegram ring (or a test) provides it.
+//! and schedules the next occurrence (the arithmetic is [`crate::calendar`]'s). Several
+//! workers (one per bot instance) can share one store: a claim leases a reminder to one
+//! worker, and each occurrence is marked right before it is sent, so a crash can lose at most
+//! the one being sent at that moment and never repeats one. The clock is passed in; the
+//! sending is behind [`Deliver`], so the Telegram ring (or a test) provides it, and this module
+//! never touches the Bot API.
 
 use std::future::Future;
 

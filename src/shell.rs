@@ -1,6 +1,7 @@
 //! The local shell: talk to Kintsugi in a terminal, on the same engine and storage as the bot.
 //! Buttons are numbered; type a number (or `[Label]`) to press one, anything else is sent as
 //! text. With stdin a pipe it echoes each input, so a scripted run reads like a transcript.
+//! It owns the terminal only; state goes through `conversation` like the bot's.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -2,6 +2,7 @@
 //! embedded store on disk, or in memory (for tests). This folder is the only code that talks
 //! to any of them. Each implements two traits, [`PersonStore`] and [`ReminderQueue`], with the
 //! same guarantees, and one conformance suite (`tests/storage.rs`) runs against all three.
+//! It knows nothing of Telegram or the flows: it keeps sealed strings and versions.
 //!
 //! # Key layout (Redis)
 //!

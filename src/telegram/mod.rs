@@ -1,6 +1,8 @@
 //! Kintsugi on Telegram: the bot, its command list, and the dispatcher that feeds updates to
 //! the handler tree, by long polling or a webhook, with a graceful stop when the caller's
-//! shutdown future completes. The only module that talks to the Bot API.
+//! shutdown future completes. The only module that talks to the Bot API. It reaches people's
+//! state only through `conversation` (never a store directly, except to record a blocked
+//! person), and never decides what to say: that is the engine's.
 
 pub mod flood;
 pub mod handlers;
