@@ -151,6 +151,36 @@ fn a_person_walks_a_whole_flow_and_gets_their_card() {
 }
 
 #[test]
+fn an_idle_bot_long_polls_instead_of_asking_again_and_again() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    fake.wait_for_requests("getUpdates", 1, PATIENCE);
+    let polls = || {
+        fake.requests()
+            .iter()
+            .filter(|request| request.method == "getupdates")
+            .map(|request| request.body["timeout"].as_u64())
+            .collect::<Vec<_>>()
+    };
+    let before = polls();
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let after = polls();
+    assert_eq!(
+        after.last().copied().flatten(),
+        Some(kintsugi::telegram::POLL_TIMEOUT.as_secs()),
+        "each poll waits on Telegram's side"
+    );
+    assert!(
+        after.len() - before.len() <= 1,
+        "{} polls in 6 idle seconds",
+        after.len() - before.len()
+    );
+    // An update still arrives at once, mid-poll.
+    fake.send_text(ANA, "/help");
+    fake.wait_for_messages(ANA, 1, PATIENCE);
+}
+
+#[test]
 fn at_start_the_bot_registers_its_commands_and_asks_only_for_the_updates_it_uses() {
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);

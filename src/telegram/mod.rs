@@ -11,6 +11,7 @@ pub mod webhook;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::Limits;
@@ -80,7 +81,12 @@ pub(crate) fn command_list(library: &Library) -> Vec<BotCommand> {
 
 /// Builds the bot: Telegram's servers, or `api_url` when set.
 pub fn bot(token: &str, api_url: Option<&str>) -> anyhow::Result<Bot> {
-    let bot = Bot::new(token);
+    // teloxide's client gives up on a request after 17 s, shorter than a long poll.
+    let client = teloxide::net::default_reqwest_settings()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+        .map_err(|error| anyhow::anyhow!("cannot build the HTTP client: {error}"))?;
+    let bot = Bot::with_client(token, client);
     Ok(match api_url {
         Some(url) => {
             bot.set_api_url(url.parse().map_err(|error| {
@@ -90,6 +96,12 @@ pub fn bot(token: &str, api_url: Option<&str>) -> anyhow::Result<Bot> {
         None => bot,
     })
 }
+
+/// How long one `getUpdates` waits for an update before answering empty (long polling): an
+/// idle bot asks Telegram about twice a minute.
+pub const POLL_TIMEOUT: Duration = Duration::from_secs(25);
+/// How long any Bot API request may take: longer than a long poll.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(35);
 
 /// How the bot hears about updates.
 #[derive(Debug, Clone)]
@@ -235,6 +247,7 @@ where
     match listen {
         Listen::Polling => {
             let listener = Polling::builder(requester)
+                .timeout(POLL_TIMEOUT)
                 .allowed_updates(allowed_updates())
                 .build();
             // Logged by kind only: teloxide's own handler would print a response it could not

@@ -175,8 +175,8 @@ pub(super) async fn answer(
     )
 }
 
-/// Long polling: drops what the offset acknowledges, then waits briefly for something new,
-/// answering the moment an update is queued.
+/// Long polling: drops what the offset acknowledges, then waits up to the request's `timeout`
+/// for something new, answering the moment an update is queued.
 pub(super) async fn get_updates(shared: &Shared, body: &Value) -> (StatusCode, Json<Value>) {
     let offset = body["offset"].as_i64().unwrap_or(0);
     if shared.options.record {
@@ -186,7 +186,14 @@ pub(super) async fn get_updates(shared: &Shared, body: &Value) -> (StatusCode, J
             body: body.clone(),
         });
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+    // Long polling as Telegram does it: wait up to `timeout` seconds for an update (none
+    // given: a short wait).
+    let wait = body["timeout"]
+        .as_u64()
+        .map_or(Duration::from_millis(500), |seconds| {
+            Duration::from_secs(seconds.min(50))
+        });
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
         // Registered before looking, so an update queued in between still wakes us.
         let queued = shared.queued.notified();
