@@ -257,7 +257,7 @@ where
 }
 
 /// How often one message is tried when Telegram or the network fails on the way.
-const SEND_ATTEMPTS: u32 = 4;
+const SEND_ATTEMPTS: u32 = 5;
 /// The first wait before trying again; it doubles each time.
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(250);
 /// The longest `retry_after` honoured in place; a longer one drops the message.
@@ -327,7 +327,8 @@ where
             Err(RequestError::RetryAfter(seconds)) => {
                 Some(seconds.duration()).filter(|wait| *wait <= LONGEST_RETRY_AFTER)
             }
-            Err(error) if is_transient(error) => Some(delay),
+            // Jittered, so replicas retrying after one outage do not all come back at once.
+            Err(error) if is_transient(error) => Some(delay.mul_f64(0.5 + fastrand::f64())),
             Err(_) => None,
         };
         match (wait, result) {
@@ -390,14 +391,19 @@ where
 fn is_transient(error: &RequestError) -> bool {
     match error {
         RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } => true,
-        RequestError::Api(ApiError::Unknown(description)) => [
-            "Internal Server Error",
-            "Bad Gateway",
-            "Service Unavailable",
-            "Gateway Timeout",
-        ]
-        .iter()
-        .any(|prefix| description.starts_with(prefix)),
+        RequestError::Api(ApiError::Unknown(description)) => {
+            let description = description.to_ascii_lowercase();
+            [
+                "internal server error",
+                "bad gateway",
+                "service unavailable",
+                "gateway timeout",
+                "server error",
+                "try again",
+            ]
+            .iter()
+            .any(|words| description.contains(words))
+        }
         _ => false,
     }
 }

@@ -20,6 +20,9 @@ use axum::Router;
 use axum::routing::post;
 use serde_json::{Value, json};
 
+/// A failure's status meaning: close the connection without an answer.
+const BROKEN_CONNECTION: u16 = 0;
+
 /// The id of the fake bot itself.
 pub(crate) const BOT_ID: i64 = 777_000;
 
@@ -366,6 +369,17 @@ impl FakeTelegram {
             method: method.to_lowercase(),
             status,
             body,
+        });
+    }
+
+    /// Closes the connection of the next call of `method` without answering, as a network
+    /// failure does.
+    pub fn break_next(&self, method: &str) {
+        let mut inner = self.shared.inner.lock().expect("the fake's lock");
+        inner.failures.push_back(Failure {
+            method: method.to_lowercase(),
+            status: BROKEN_CONNECTION,
+            body: Value::Null,
         });
     }
 

@@ -11,7 +11,7 @@ use axum::extract::{FromRequest, Multipart, Path, State};
 use axum::http::{Request as HttpRequest, StatusCode, header};
 use serde_json::{Value, json};
 
-use super::{BOT_ID, FakeEvent, Request, Shared};
+use super::{BOT_ID, BROKEN_CONNECTION, FakeEvent, Request, Shared};
 
 /// A request's body as JSON: a JSON body as it is, a multipart form as an object of its fields.
 async fn body_of(request: HttpRequest<Body>) -> Value {
@@ -103,6 +103,12 @@ pub(super) async fn answer(
             body,
         });
         shared.changed.notify_all();
+        if failure.status == BROKEN_CONNECTION {
+            drop(inner);
+            // Ends this connection's task without a response (and without a panic message):
+            // the client sees the connection close mid-request.
+            std::panic::resume_unwind(Box::new("the fake breaks this connection"));
+        }
         let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
         return (status, Json(failure.body));
     }
