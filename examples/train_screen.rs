@@ -3,7 +3,8 @@
 //! word vectors and seed give the same file. Also prints how the layers do on the held-out
 //! split, which training never reads: `--evaluate` does only that, with the shipped model.
 //! `--cross-validated-scores` prints each training message's scores from the fold that did not
-//! see its writer, and writes nothing.
+//! see its writer, and writes nothing. `--set name=value` (repeatable) changes one of the
+//! training settings from its default, to compare settings by cross-validation.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -40,6 +41,33 @@ fn read_folder(folder: &Path) -> anyhow::Result<(Vec<Example>, Files)> {
     Ok((examples, files))
 }
 
+/// The default settings, changed by each `--set name=value`.
+fn settings_from_args() -> anyhow::Result<Settings> {
+    let mut settings = Settings::default();
+    let args: Vec<String> = std::env::args().collect();
+    for pair in args.windows(2).filter(|pair| pair[0] == "--set") {
+        let (name, value) = pair[1]
+            .split_once('=')
+            .with_context(|| format!("--set {}: expected name=value", pair[1]))?;
+        let bad = || format!("--set {name}: cannot read \"{value}\"");
+        let float = || value.parse::<f32>().with_context(bad);
+        let whole = || value.parse::<usize>().with_context(bad);
+        match name {
+            "seed" => settings.seed = value.parse().with_context(bad)?,
+            "buckets" => settings.buckets = value.parse().with_context(bad)?,
+            "epochs" => settings.epochs = whole()?,
+            "learning_rate" => settings.learning_rate = float()?,
+            "l2" => settings.l2 = float()?,
+            "dense_weight" => settings.dense_weight = float()?,
+            "none_weight" => settings.none_weight = float()?,
+            "runs" => settings.runs = whole()?,
+            "window_blend" => settings.window_blend = float()?,
+            _ => anyhow::bail!("--set {name}: no such setting"),
+        }
+    }
+    Ok(settings)
+}
+
 fn main() -> anyhow::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let evaluate_only = std::env::args().any(|arg| arg == "--evaluate");
@@ -58,7 +86,7 @@ fn main() -> anyhow::Result<()> {
         )?
     } else {
         let (examples, files) = read_folder(&root.join("corpus/safety/train"))?;
-        let settings = Settings::default();
+        let settings = settings_from_args()?;
         let trained = training::train(
             &examples,
             vectors,

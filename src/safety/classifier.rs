@@ -2,7 +2,8 @@
 //! n-grams and a static sentence vector, with a calibrated score per kind and two thresholds
 //! (clear, unsure) per kind. A message is scored whole and in overlapping windows of words,
 //! and the highest score of each kind counts, so a concern inside a long message is not
-//! diluted. Pure: the model file's bytes in, scores out; training lives in
+//! diluted; a window's raw scores are blended with the whole message's, so a window read out
+//! of its context does not raise a false alarm on its own. Pure: the model file's bytes in, scores out; training lives in
 //! [`super::training`].
 
 use std::sync::Arc;
@@ -50,6 +51,14 @@ pub struct ModelHeader {
     pub thresholds: [Thresholds; 3],
     /// How many messages it was trained on.
     pub examples: usize,
+    /// The share of a window's own raw scores in its blend with the whole message's (1: the
+    /// window alone, as in models made before this field).
+    #[serde(default = "window_alone")]
+    pub window_blend: f32,
+}
+
+fn window_alone() -> f32 {
+    1.0
 }
 
 /// The two scores that decide a kind.
@@ -233,14 +242,11 @@ impl Classifier {
     /// [`Classifier::scores`] of a text already normalised (by [`normalise`], perhaps with
     /// phrases taken out).
     pub(crate) fn scores_of_words(&self, words: &str) -> Scores {
-        let mut best = [0f32; 3];
-        for piece in pieces_of_words(words) {
-            let probabilities = self.probabilities(&self.features(&piece));
-            for (best, &p) in best.iter_mut().zip(&probabilities[1..]) {
-                *best = best.max(p);
-            }
-        }
-        Scores(best)
+        let raw: Vec<[f32; CLASSES]> = pieces_of_words(words)
+            .iter()
+            .map(|piece| logits(&self.weights, &self.features(piece)))
+            .collect();
+        best_of_pieces(&raw, self.header.temperature, self.header.window_blend)
     }
 
     /// The features of one piece (already normalised words).
@@ -251,12 +257,6 @@ impl Classifier {
             self.header.buckets,
             self.header.dense_weight,
         )
-    }
-
-    /// The calibrated probability of each class for one piece's features.
-    pub(crate) fn probabilities(&self, features: &Features) -> [f32; CLASSES] {
-        let logits = logits(&self.weights, features);
-        softmax(logits, self.header.temperature)
     }
 }
 
@@ -277,6 +277,28 @@ pub(crate) fn logits(weights: &Weights, features: &Features) -> [f32; CLASSES] {
         }
     }
     z
+}
+
+/// Per kind, the highest calibrated probability over a text's pieces, from their raw scores
+/// (the whole text first, then its windows): each window's raw scores are first blended with
+/// the whole text's, `blend` of the window's own and the rest of the whole's.
+pub fn best_of_pieces(raw: &[[f32; CLASSES]], temperature: f32, blend: f32) -> Scores {
+    let mut best = [0f32; 3];
+    let Some(whole) = raw.first() else {
+        return Scores(best);
+    };
+    for (index, piece) in raw.iter().enumerate() {
+        let z: [f32; CLASSES] = if index == 0 {
+            *piece
+        } else {
+            std::array::from_fn(|c| blend * piece[c] + (1.0 - blend) * whole[c])
+        };
+        let p = softmax(z, temperature);
+        for (best, &p) in best.iter_mut().zip(&p[1..]) {
+            *best = best.max(p);
+        }
+    }
+    Scores(best)
 }
 
 /// Probabilities from raw scores, softened by `temperature`.
@@ -425,5 +447,17 @@ mod tests {
         assert!(f.sparse.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(f.dense.len(), vectors.dims());
         assert!(features("", &vectors, 16, 1.0).sparse.is_empty());
+    }
+
+    #[test]
+    fn windows_are_blended_with_the_whole_text() {
+        let whole = [2.0, 0.0, 0.0, 0.0];
+        let window = [0.0, 2.0, 0.0, 0.0];
+        let alone = best_of_pieces(&[whole, window], 1.0, 1.0);
+        assert_eq!(alone.0[0], softmax(window, 1.0)[1]);
+        let blended = best_of_pieces(&[whole, window], 1.0, 0.5);
+        assert_eq!(blended.0[0], softmax([1.0, 1.0, 0.0, 0.0], 1.0)[1]);
+        assert!(blended.0[0] < alone.0[0]);
+        assert_eq!(best_of_pieces(&[], 1.0, 0.5), Scores([0.0; 3]));
     }
 }

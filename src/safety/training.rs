@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use super::ConcernKind;
 use super::classifier::{
-    CLASSES, Classifier, Features, ModelHeader, Scores, Thresholds, Weights, features, logits,
-    pieces, softmax,
+    CLASSES, Classifier, Features, ModelHeader, Scores, Thresholds, Weights, best_of_pieces,
+    features, logits, pieces, softmax,
 };
 use super::vectors::WordVectors;
 
@@ -123,6 +123,10 @@ pub struct Settings {
     pub target_recall: f32,
     /// The share of cross-validated messages that should pass that may reach a clear threshold.
     pub clear_false_alarms: f32,
+    /// The share of a window's own raw scores in its blend with the whole message's (see
+    /// [`best_of_pieces`]): below 1, a window that reads alarming only out of context (a long
+    /// message that should pass) weighs less.
+    pub window_blend: f32,
 }
 
 impl Default for Settings {
@@ -138,6 +142,7 @@ impl Default for Settings {
             runs: 4,
             target_recall: 0.93,
             clear_false_alarms: 0.005,
+            window_blend: 0.5,
         }
     }
 }
@@ -199,7 +204,7 @@ pub fn train(
     let temperature = fit_temperature(&held_logits, &prepared);
     let cross_validated: Vec<Scores> = held_logits
         .iter()
-        .map(|pieces| best_scores(pieces, temperature))
+        .map(|pieces| best_of_pieces(pieces, temperature, settings.window_blend))
         .collect();
     let thresholds = choose_thresholds(&cross_validated, &prepared, settings);
 
@@ -214,23 +219,12 @@ pub fn train(
         temperature,
         thresholds,
         examples: examples.len(),
+        window_blend: settings.window_blend,
     };
     Trained {
         classifier: Classifier::new(header, weights, vectors),
         cross_validated,
     }
-}
-
-/// Per kind, the highest calibrated probability over a message's pieces.
-fn best_scores(pieces: &[[f32; CLASSES]], temperature: f32) -> Scores {
-    let mut best = [0f32; 3];
-    for &z in pieces {
-        let p = softmax(z, temperature);
-        for (best, &p) in best.iter_mut().zip(&p[1..]) {
-            *best = best.max(p);
-        }
-    }
-    Scores(best)
 }
 
 /// Softmax regression by AdaGrad, classes weighted to count equally. A message that should
