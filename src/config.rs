@@ -103,16 +103,6 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{name} must be {expected}, but it is {value:?}")]
-    Invalid {
-        name: &'static str,
-        expected: &'static str,
-        value: String,
-    },
-}
-
 /// Days of inactivity after which a person's data expires, unless configured.
 pub use crate::dialogue::model::DEFAULT_RETENTION_DAYS;
 

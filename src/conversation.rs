@@ -160,38 +160,26 @@ async fn handle_stored(
             return Ok(outcome.replies.into_iter().map(ReadyReply::plain).collect());
         }
         // Without an update id to record, an unchanged state needs no write.
-        if !outcome.changed && update.is_none() {
-            apply(storage, person, &outcome.state, &outcome.effects, now).await?;
-            let last_update = stored.last_update;
-            return ready(
-                storage,
-                person,
-                last_update,
-                &outcome.state,
-                outcome.replies,
-                now,
-            )
-            .await;
-        }
-        match storage
-            .write_handled(person, &outcome.state, &stored, now, update)
-            .await?
+        let needs_write = outcome.changed || update.is_some();
+        if needs_write
+            && storage
+                .write_handled(person, &outcome.state, &stored, now, update)
+                .await?
+                == Saved::Conflict
         {
-            Saved::Written { .. } => {
-                apply(storage, person, &outcome.state, &outcome.effects, now).await?;
-                let last_update = update.or(stored.last_update);
-                return ready(
-                    storage,
-                    person,
-                    last_update,
-                    &outcome.state,
-                    outcome.replies,
-                    now,
-                )
-                .await;
-            }
-            Saved::Conflict => continue,
+            continue;
         }
+        apply(storage, person, &outcome.state, &outcome.effects, now).await?;
+        let last_update = update.or(stored.last_update);
+        return ready(
+            storage,
+            person,
+            last_update,
+            &outcome.state,
+            outcome.replies,
+            now,
+        )
+        .await;
     }
     Err(ConversationError::Contended)
 }

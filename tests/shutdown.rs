@@ -81,12 +81,6 @@ impl PersonStore for SlowStore {
     }
 }
 
-fn clock() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() as i64)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_lets_the_update_in_flight_finish_before_run_returns() {
     let fake = FakeTelegram::start();
@@ -101,7 +95,7 @@ async fn a_stop_lets_the_update_in_flight_finish_before_run_returns() {
     let app = App {
         library: Arc::new(library),
         storage: storage.clone(),
-        clock,
+        clock: kintsugi::cli::unix_now,
         flood: FloodGate::new(FloodLimit::default()),
     };
     let bot = kintsugi::telegram::bot("123:test", Some(&fake.url())).expect("a bot");
@@ -139,7 +133,7 @@ async fn a_stop_lets_the_update_in_flight_finish_before_run_returns() {
         "the reply reached the person before run returned"
     );
     let stored = storage
-        .read(PersonId(PERSON), clock())
+        .read(PersonId(PERSON), kintsugi::cli::unix_now())
         .await
         .expect("read back");
     assert_eq!(stored.version, 1, "the state was written");

@@ -99,13 +99,6 @@ impl EmbeddedStore {
         })
         .await
     }
-
-    /// When a record written at `now` expires.
-    fn expires_at(&self, now: i64) -> Option<i64> {
-        self.retention
-            .0
-            .map(|period| now.saturating_add(i64::try_from(period.as_secs()).unwrap_or(i64::MAX)))
-    }
 }
 
 #[async_trait]
@@ -141,7 +134,7 @@ impl PersonStore for EmbeddedStore {
         update: Option<LastUpdate>,
     ) -> Result<Saved, StorageError> {
         let RawWrite { data, new_key } = write;
-        let expires_at = self.expires_at(now);
+        let expires_at = self.retention.expires_at(now);
         self.write(move |write| {
             let outcome = {
                 let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
@@ -180,7 +173,7 @@ impl PersonStore for EmbeddedStore {
         reachable: bool,
         now: i64,
     ) -> Result<(), StorageError> {
-        let expires_at = self.expires_at(now);
+        let expires_at = self.retention.expires_at(now);
         self.write(move |write| {
             let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
             if reachable {

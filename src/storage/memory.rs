@@ -63,13 +63,6 @@ impl MemoryStore {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-
-    /// When a record written at `now` expires.
-    fn expires_at(&self, now: i64) -> Option<i64> {
-        self.retention
-            .0
-            .map(|period| now.saturating_add(i64::try_from(period.as_secs()).unwrap_or(i64::MAX)))
-    }
 }
 
 fn alive(expires_at: Option<i64>, now: i64) -> bool {
@@ -111,7 +104,7 @@ impl PersonStore for MemoryStore {
         now: i64,
         update: Option<LastUpdate>,
     ) -> Result<Saved, StorageError> {
-        let expires_at = self.expires_at(now);
+        let expires_at = self.retention.expires_at(now);
         let mut inner = self.lock();
         let current = inner
             .states
@@ -144,7 +137,7 @@ impl PersonStore for MemoryStore {
         reachable: bool,
         now: i64,
     ) -> Result<(), StorageError> {
-        let expires_at = self.expires_at(now);
+        let expires_at = self.retention.expires_at(now);
         let mut inner = self.lock();
         if reachable {
             inner.blocked.remove(&person.0);

@@ -174,6 +174,14 @@ pub enum StorageError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention(pub Option<Duration>);
 
+impl Retention {
+    /// When a record written at `now` (seconds since the epoch) expires; `None`: never.
+    pub(crate) fn expires_at(self, now: i64) -> Option<i64> {
+        self.0
+            .map(|period| now.saturating_add(i64::try_from(period.as_secs()).unwrap_or(i64::MAX)))
+    }
+}
+
 /// Where people's state is kept, as sealed strings: Redis, the embedded store on disk, or
 /// memory. [`Storage`] seals and opens what goes through it; an implementation never sees a
 /// person's words in the clear. `tests/storage.rs` holds every implementation to the same

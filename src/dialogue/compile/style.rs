@@ -69,7 +69,7 @@ impl FlowChecker<'_> {
             }
             let messages = before[index]
                 .iter()
-                .map(|&from| messages_ending_at(flow, &before, from, &mut run, 0))
+                .map(|&from| messages_ending_at(flow, &before, from, &mut run))
                 .max()
                 .unwrap_or(0);
             if messages > MAX_MESSAGES_BEFORE_BUTTONS {
@@ -137,7 +137,6 @@ fn messages_ending_at(
     before: &[Vec<usize>],
     index: usize,
     run: &mut Vec<Option<usize>>,
-    depth: usize,
 ) -> usize {
     if let Some(known) = run[index] {
         return known;
@@ -149,14 +148,12 @@ fn messages_ending_at(
         // A step that waits (or ends, or leaves the flow) starts a new run after it.
         _ => return 0,
     };
-    // A loop without a pause is an error reported elsewhere; stop following it.
-    if depth > flow.steps.len() {
-        return own;
-    }
+    // Marked before following the steps before it, so a loop without a pause (an error
+    // reported elsewhere) ends here.
     run[index] = Some(own);
     let earlier = before[index]
         .iter()
-        .map(|&from| messages_ending_at(flow, before, from, run, depth + 1))
+        .map(|&from| messages_ending_at(flow, before, from, run))
         .max()
         .unwrap_or(0);
     run[index] = Some(own + earlier);
