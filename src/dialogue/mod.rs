@@ -17,6 +17,6 @@ pub mod transcript;
 
 pub use compile::compile;
 pub use engine::{Button, Input, Outcome, Reply, advance};
-pub use model::{Flow, FlowId, Library, Role, StepId};
+pub use model::{Flow, FlowId, Library, Role, Stage, StepId};
 pub use source::SourceFile;
 pub use state::{Answer, Keyboard, PersonState, Position};

@@ -25,6 +25,8 @@ pub(crate) struct FlowFile {
     pub menu: Option<bool>,
     /// Coaches toward staying together: not offered once a sign of abuse was seen.
     pub toward_staying: Option<bool>,
+    /// Where the flow sits on the path: first_days, atone, attune or attach.
+    pub stage: Option<Spanned<String>>,
     pub steps: BTreeMap<Spanned<String>, Spanned<StepFile>>,
 }
 

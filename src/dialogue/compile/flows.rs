@@ -7,7 +7,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use crate::diagnostics::{Diagnostic, did_you_mean};
-use crate::dialogue::model::{Flow, FlowId, Role, StepId};
+use crate::dialogue::model::{Flow, FlowId, Role, Stage, StepId};
 use crate::dialogue::source::{FlowFile, StepFile};
 use crate::dialogue::template::is_answer_name;
 
@@ -64,6 +64,21 @@ impl FlowChecker<'_> {
                     .help("list who the flow is for: \"hurt\", \"broke_trust\", \"together\""),
             );
         }
+
+        let stage = file.stage.as_ref().and_then(|word| {
+            let stage = Stage::parse(word.get_ref());
+            if stage.is_none() {
+                let names = Stage::ALL.map(Stage::as_str);
+                let diagnostic =
+                    self.at(word.span(), format!("\"{}\" is not a stage", word.get_ref()));
+                let list = "stages, in order: first_days, atone, attune, attach";
+                self.report(match did_you_mean(word.get_ref(), names) {
+                    Some(close) => diagnostic.help(format!("did you mean \"{close}\"? {list}")),
+                    None => diagnostic.help(list),
+                });
+            }
+            stage
+        });
 
         // Steps in file order.
         let mut raw_steps: Vec<(&Spanned<String>, &Spanned<StepFile>)> =
@@ -140,6 +155,7 @@ impl FlowChecker<'_> {
             steps,
         );
         flow.toward_staying = file.toward_staying.unwrap_or(false);
+        flow.stage = stage;
         self.check_graph(&flow, &facts);
         self.check_style(&flow, &facts, file.id.span());
         self.problems.is_empty().then_some(flow)

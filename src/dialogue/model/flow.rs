@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use crate::dialogue::review::Note;
 use crate::dialogue::template::Template;
 
-use super::{FlowId, Role, StepId};
+use super::{FlowId, Role, Stage, StepId};
 
 /// One guided conversation.
 #[derive(Debug, Clone)]
@@ -19,6 +19,8 @@ pub struct Flow {
     pub on_menu: bool,
     /// Coaches toward staying together, so it is not offered once a sign of abuse was seen.
     pub toward_staying: bool,
+    /// Where the flow sits on the path; none for tools used at any time (check-ins, safety).
+    pub stage: Option<Stage>,
     /// Steps in file order.
     pub steps: Vec<Step>,
     index: HashMap<StepId, usize>,
@@ -50,6 +52,7 @@ impl Flow {
             entry,
             on_menu,
             toward_staying: false,
+            stage: None,
             steps,
             index,
         }

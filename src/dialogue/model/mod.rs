@@ -73,6 +73,38 @@ impl Role {
     }
 }
 
+/// Where a flow sits on the path of affair recovery, in the order people usually walk it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The first days and weeks after finding out: steadying, not deciding.
+    FirstDays,
+    /// The partner who broke trust takes responsibility; the hurt partner is heard.
+    Atone,
+    /// Learning to talk, turn toward each other and repair, without blaming the hurt partner.
+    Attune,
+    /// Closeness, shared meaning and new agreements; forgiveness belongs here, late.
+    Attach,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 4] = [Stage::FirstDays, Stage::Atone, Stage::Attune, Stage::Attach];
+
+    /// The word an author writes for this stage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::FirstDays => "first_days",
+            Stage::Atone => "atone",
+            Stage::Attune => "attune",
+            Stage::Attach => "attach",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|stage| stage.as_str() == word)
+    }
+}
+
 /// Every flow and the bot's own messages, validated.
 #[derive(Debug, Clone)]
 pub struct Library {
