@@ -342,16 +342,13 @@ fn run(config: &Config, webhook: bool) -> anyhow::Result<()> {
             storage,
             clock: unix_now,
             flood: crate::telegram::flood::FloodGate::new(config.flood),
+            sends: crate::telegram::queue::SendQueue::new(
+                config
+                    .send_limits
+                    .then_some(crate::telegram::pace::SendLimits::TELEGRAM),
+            ),
         };
-        crate::telegram::run(
-            bot,
-            app,
-            listen,
-            config.send_limits,
-            config.reminders,
-            stop_signal(),
-        )
-        .await
+        crate::telegram::run(bot, app, listen, config.reminders, stop_signal()).await
     })
 }
 

@@ -11,7 +11,7 @@
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kintsugi::testkit::RedisServer;
 use kintsugi::testkit::fake_telegram::{self, FakeTelegram};
@@ -148,6 +148,105 @@ fn a_person_walks_a_whole_flow_and_gets_their_card() {
         .filter(|r| r.method == "editmessagereplymarkup")
         .count();
     assert_eq!((answered, unbuttoned), (4, 4));
+}
+
+/// Labels a walker avoids, so the walk goes deeper instead of stepping out.
+const WAY_OUT: [&str; 6] = [
+    "not now",
+    "not right now",
+    "menu",
+    "later",
+    "stop",
+    "rather not",
+];
+
+/// What a person types at a typed question.
+fn typed_answer(question: &str) -> &'static str {
+    let question = question.to_lowercase();
+    if question.contains("1 to 10") || question.contains("from 1") || question.contains("1-10") {
+        "6"
+    } else {
+        "I haven't slept properly in days and I keep going over it"
+    }
+}
+
+#[test]
+fn a_person_walking_at_human_speed_is_answered_within_three_seconds_at_the_shipped_limits() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    let mut waits = Vec::new();
+    let mut presses = Vec::new();
+    let mut input = String::from("/start");
+    for step in 0..30_u64 {
+        let before = fake.sent_to(ANA).len();
+        let sent_at = Instant::now();
+        match input.strip_prefix("press:") {
+            Some(label) => {
+                presses.push(Instant::now());
+                fake.press_label(ANA, label);
+            }
+            None => fake.send_text(ANA, &input),
+        }
+        let first = fake.wait_for_messages(ANA, before + 1, PATIENCE)[before].at;
+        waits.push(first.saturating_duration_since(sent_at));
+        // Read until the step offers buttons, or nothing more comes (a typed question).
+        let mut quiet_since = Instant::now();
+        let mut seen = before + 1;
+        let shown = loop {
+            let sent = fake.sent_to(ANA);
+            if sent.len() > seen {
+                (seen, quiet_since) = (sent.len(), Instant::now());
+            }
+            let last = sent.last().expect("a message").clone();
+            if !last.buttons.is_empty() || quiet_since.elapsed() > Duration::from_millis(2500) {
+                break last;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // A person thinks for one to two seconds before answering.
+        std::thread::sleep(Duration::from_millis(1000 + step * 373 % 1000));
+        input = match shown.buttons.iter().find(|(label, _)| {
+            let label = label.to_lowercase();
+            !WAY_OUT.iter().any(|word| label.contains(word))
+        }) {
+            Some((label, _)) => format!("press:{label}"),
+            None if shown.buttons.is_empty() => typed_answer(&shown.text).to_owned(),
+            None => format!("press:{}", shown.buttons[0].0),
+        };
+    }
+    let slow: Vec<_> = waits
+        .iter()
+        .enumerate()
+        .filter(|(_, wait)| **wait > Duration::from_secs(3))
+        .collect();
+    assert!(
+        slow.is_empty(),
+        "inputs waiting over 3 s: {slow:?} of {waits:?}"
+    );
+    assert_eq!(fake.rejected(), 0, "requests Telegram would have refused");
+    assert!(
+        presses.len() >= 15,
+        "the walk pressed {} buttons",
+        presses.len()
+    );
+    // Each press was answered at once, however much was still being sent.
+    let answers: Vec<Instant> = fake
+        .requests()
+        .iter()
+        .filter(|request| request.method == "answercallbackquery")
+        .map(|request| request.at)
+        .collect();
+    assert_eq!(answers.len(), presses.len());
+    for (pressed, answered) in presses.iter().zip(&answers) {
+        assert!(answered.saturating_duration_since(*pressed) < Duration::from_secs(1));
+    }
+    let texts = fake.sent_to(ANA);
+    assert!(
+        !texts
+            .iter()
+            .any(|message| message.text.contains("belongs to an earlier message")),
+        "a press met a stale keyboard"
+    );
 }
 
 #[test]
@@ -310,18 +409,34 @@ fn an_update_telegram_delivers_twice_is_handled_once() {
 }
 
 #[test]
-fn telegram_saying_too_many_requests_is_waited_out() {
+fn telegram_saying_too_many_requests_is_waited_out_for_that_chat_only() {
+    // The bot's 64 update workers are picked by chat id modulo 64: this person shares Ana's.
+    const NEIGHBOUR: i64 = ANA + 64;
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     fake.fail_next(
         "sendMessage",
         429,
-        "Too Many Requests: retry after 1",
-        Some(1),
+        "Too Many Requests: retry after 4",
+        Some(4),
     );
     fake.send_text(ANA, "/faq 1");
-    let sent = fake.wait_for_messages(ANA, 1, PATIENCE);
-    assert!(sent[0].text.contains('?'), "{:#?}", texts(&sent));
+    fake.wait_for_requests("failed:sendMessage", 1, PATIENCE);
+    let asked = Instant::now();
+    fake.send_text(NEIGHBOUR, "/faq 1");
+    let neighbour = fake.wait_for_messages(NEIGHBOUR, 1, PATIENCE);
+    let ana = fake.wait_for_messages(ANA, 1, PATIENCE);
+    assert!(ana[0].text.contains('?'), "{:#?}", texts(&ana));
+    // Ana's neighbour shares her update worker, and still waits for nothing of hers.
+    let waited = neighbour[0].at.saturating_duration_since(asked);
+    assert!(
+        waited < Duration::from_secs(2),
+        "the neighbour waited {waited:?}"
+    );
+    assert!(
+        ana[0].at > neighbour[0].at,
+        "Ana's reply waited out the 429"
+    );
     let failed = fake
         .requests()
         .iter()

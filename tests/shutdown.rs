@@ -14,6 +14,8 @@ use kintsugi::storage::{
     StorageError,
 };
 use kintsugi::telegram::flood::FloodGate;
+use kintsugi::telegram::pace::SendLimits;
+use kintsugi::telegram::queue::SendQueue;
 use kintsugi::telegram::{App, Listen};
 use kintsugi::testkit::FakeTelegram;
 use tokio::sync::{Notify, oneshot};
@@ -97,6 +99,7 @@ async fn a_stop_lets_the_update_in_flight_finish_before_run_returns() {
         storage: storage.clone(),
         clock: kintsugi::cli::unix_now,
         flood: FloodGate::new(FloodLimit::default()),
+        sends: SendQueue::new(Some(SendLimits::TELEGRAM)),
     };
     let bot = kintsugi::telegram::bot("123:test", Some(&fake.url())).expect("a bot");
     let (stop, stopped) = oneshot::channel::<()>();
@@ -104,7 +107,6 @@ async fn a_stop_lets_the_update_in_flight_finish_before_run_returns() {
         bot,
         app,
         Listen::Polling,
-        true,
         ReminderConfig {
             tick: Duration::from_secs(5),
             grace: Duration::from_secs(7200),

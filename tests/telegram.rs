@@ -9,6 +9,7 @@ use kintsugi::dialogue::Library;
 use kintsugi::dialogue_dir::compile_dir;
 use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Storage};
 use kintsugi::telegram::flood::FloodGate;
+use kintsugi::telegram::queue::SendQueue;
 use kintsugi::telegram::{App, schema};
 use teloxide::dptree;
 use teloxide::prelude::*;
@@ -53,6 +54,7 @@ impl Harness {
             storage: storage.clone(),
             clock,
             flood: FloodGate::new(flood),
+            sends: SendQueue::inline(),
         })]);
         Harness {
             bot,

@@ -1,8 +1,9 @@
 //! The dptree handler tree: turns Telegram updates into engine inputs for one person, and the
 //! engine's replies into Bot API requests. Nothing here decides what to say; the engine does.
 //!
-//! Generic over the requester so the same tree runs on a plain `Bot` (in handler tests) and
-//! on `Throttle<Bot>` (in production, which keeps within Telegram's send limits).
+//! Generic over the requester so the same tree runs on teloxide's `Bot` and on the handler
+//! tests' mock. Replies go out through the [`SendQueue`]: paced, in order per chat, and never
+//! holding up the next update.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ use teloxide::types::{
 use teloxide::{ApiError, RequestError};
 
 use super::flood::{FloodGate, Verdict};
+use super::pace::Pacer;
+use super::queue::SendQueue;
 use super::render::{Outgoing, render};
 use crate::conversation::{self, ReadyReply};
 use crate::dialogue::callback::{self, Action};
@@ -26,34 +29,53 @@ use crate::files::FileKind;
 use crate::reminders::{Deliver, DeliverError, Delivered};
 use crate::storage::{PersonId, Storage};
 
-/// What every handler needs: the flows, the store, the clock and the flood gate.
+/// What every handler needs: the flows, the store, the clock, the flood gate and the queue
+/// of messages to send.
 pub struct App {
     pub library: Arc<Library>,
     pub storage: Storage,
     /// Seconds since the Unix epoch.
     pub clock: fn() -> i64,
     pub flood: FloodGate,
+    pub sends: SendQueue,
 }
 
 impl App {
-    /// Whether to serve a message from `chat` now; sends the flood note when it is due.
-    async fn admits<B>(&self, bot: &B, chat: ChatId) -> Result<bool, HandlerError>
+    /// Whether to serve a message from `chat` now; queues the flood note when it is due.
+    async fn admits<B>(self: &Arc<Self>, bot: &B, chat: ChatId) -> bool
     where
-        B: Requester<Err = RequestError>,
+        B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
     {
         match self.flood.check(chat.0, Instant::now()) {
-            Verdict::Serve => Ok(true),
+            Verdict::Serve => true,
             Verdict::NoteAndDrop => {
                 log::info!("event=flood_noted");
                 let note = Reply::text(self.library.bot.message("flood"));
-                if send(bot, chat, &[note.into()]).await? == Delivery::Blocked {
-                    mark_reachable(self, PersonId(chat.0), false).await;
-                }
-                Ok(false)
+                queue_replies(bot, self, chat, vec![note.into()]).await;
+                false
             }
-            Verdict::Drop => Ok(false),
+            Verdict::Drop => false,
         }
     }
+}
+
+/// Queues `replies` for `chat`: they go out in order after what is already queued for it,
+/// paced; a person found to have blocked the bot is recorded as unreachable.
+async fn queue_replies<B>(bot: &B, app: &Arc<App>, chat: ChatId, replies: Vec<ReadyReply>)
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    let (bot, job_app) = (bot.clone(), Arc::clone(app));
+    app.sends
+        .push(chat.0, async move {
+            let pacer = job_app.sends.pacer();
+            match send(&bot, &pacer, chat, &replies).await {
+                Ok(Delivery::Delivered) => {}
+                Ok(Delivery::Blocked) => mark_reachable(&job_app, PersonId(chat.0), false).await,
+                Err(error) => log::warn!("event=send_failed error={}", error_kind(&error)),
+            }
+        })
+        .await;
 }
 
 /// A failed Bot API request; logged by kind, never with message text.
@@ -97,7 +119,7 @@ where
                         _ => return Ok(()),
                     },
                 };
-                if !app.admits(&bot, message.chat.id).await? {
+                if !app.admits(&bot, message.chat.id).await {
                     return Ok(());
                 }
                 input
@@ -153,7 +175,7 @@ where
             answer.await;
             return Ok(());
         };
-        if !shown.chat.is_private() || !app.admits(&bot, shown.chat.id).await? {
+        if !shown.chat.is_private() || !app.admits(&bot, shown.chat.id).await {
             answer.await;
             return Ok(());
         }
@@ -222,13 +244,13 @@ where
 /// replies; when the store cannot be reached, says so kindly and changes nothing.
 async fn converse<B>(
     bot: &B,
-    app: &App,
+    app: &Arc<App>,
     chat: ChatId,
     input: &Input,
     update: UpdateId,
 ) -> Result<(), HandlerError>
 where
-    B: Requester<Err = RequestError>,
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
     let person = PersonId(chat.0);
     let now = (app.clock)();
@@ -250,9 +272,7 @@ where
             vec![Reply::text(app.library.bot.message("storage_down")).into()]
         }
     };
-    if send(bot, chat, &replies).await? == Delivery::Blocked {
-        mark_reachable(app, person, false).await;
-    }
+    queue_replies(bot, app, chat, replies).await;
     Ok(())
 }
 
@@ -271,9 +291,11 @@ pub enum Delivery {
     Blocked,
 }
 
-/// Sends replies in order; stops at once if the person has blocked the bot.
+/// Sends replies in order, each in its paced turn; stops at once if the person has blocked
+/// the bot.
 pub async fn send<B>(
     bot: &B,
+    pacer: &Pacer,
     chat: ChatId,
     replies: &[ReadyReply],
 ) -> Result<Delivery, HandlerError>
@@ -281,7 +303,7 @@ where
     B: Requester<Err = RequestError>,
 {
     for outgoing in render(replies) {
-        match send_one(bot, chat, &outgoing).await {
+        match send_one(bot, pacer, chat, &outgoing).await {
             Ok(()) => {}
             Err(RequestError::Api(ApiError::BotBlocked | ApiError::UserDeactivated)) => {
                 return Ok(Delivery::Blocked);
@@ -312,15 +334,24 @@ async fn mark_reachable(app: &App, person: PersonId, reachable: bool) {
     }
 }
 
-/// Sends one message, waiting out `retry_after` and retrying server and network failures
-/// with a doubling delay.
-async fn send_one<B>(bot: &B, chat: ChatId, outgoing: &Outgoing) -> Result<(), HandlerError>
+/// Sends one message in its paced turn, waiting out `retry_after` (for this chat only) and
+/// retrying server and network failures with a doubling delay.
+async fn send_one<B>(
+    bot: &B,
+    pacer: &Pacer,
+    chat: ChatId,
+    outgoing: &Outgoing,
+) -> Result<(), HandlerError>
 where
     B: Requester<Err = RequestError>,
 {
     let mut delay = FIRST_RETRY_DELAY;
     let mut attempt = 1;
     loop {
+        let turn = pacer.chat_turn(chat.0, Instant::now());
+        tokio::time::sleep_until(turn.into()).await;
+        let turn = pacer.bot_turn(Instant::now());
+        tokio::time::sleep_until(turn.into()).await;
         let result = send_request(bot, chat, outgoing).await;
         let wait = match &result {
             Ok(_) => return Ok(()),
@@ -338,7 +369,12 @@ where
                     error_kind(&error),
                     wait.as_millis()
                 );
-                tokio::time::sleep(wait).await;
+                if matches!(error, RequestError::RetryAfter(_)) {
+                    // The next turn this chat reserves comes after the wait.
+                    pacer.hold(chat.0, Instant::now(), wait);
+                } else {
+                    tokio::time::sleep(wait).await;
+                }
                 delay *= 2;
                 attempt += 1;
             }
@@ -444,19 +480,33 @@ async fn contain(
     }
 }
 
-/// Sends check-in reminders through the Bot API for the reminder worker.
+/// Sends check-in reminders through the Bot API for the reminder worker, in each chat's turn.
 pub(crate) struct TelegramReminders<B> {
     pub bot: B,
-    pub library: Arc<Library>,
+    pub app: Arc<App>,
 }
 
 impl<B> Deliver for TelegramReminders<B>
 where
-    B: Requester<Err = RequestError> + Send + Sync,
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
     async fn deliver(&self, person: PersonId, _occurrence: i64) -> Result<Delivered, DeliverError> {
-        let reminder = crate::dialogue::engine::reminder(&self.library);
-        match send(&self.bot, ChatId(person.0), &[reminder.into()]).await {
+        let reminder = crate::dialogue::engine::reminder(&self.app.library);
+        let (done, result) = tokio::sync::oneshot::channel();
+        let (bot, pacer) = (self.bot.clone(), self.app.sends.pacer());
+        self.app
+            .sends
+            .push(person.0, async move {
+                let sent = send(&bot, &pacer, ChatId(person.0), &[reminder.into()]).await;
+                let _ = done.send(sent);
+            })
+            .await;
+        let sent = result
+            .await
+            .unwrap_or(Err(RequestError::Io(std::sync::Arc::new(
+                std::io::Error::other("the send queue dropped a reminder"),
+            ))));
+        match sent {
             Ok(Delivery::Delivered) => Ok(Delivered::Yes),
             Ok(Delivery::Blocked) => Ok(Delivered::Blocked),
             // Telegram refused it outright, so it was not sent; after a network failure it

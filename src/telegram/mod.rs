@@ -6,6 +6,8 @@
 
 pub mod flood;
 pub mod handlers;
+pub mod pace;
+pub mod queue;
 pub mod render;
 pub mod webhook;
 
@@ -13,8 +15,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, BotCommand};
@@ -112,15 +112,13 @@ pub enum Listen {
     Webhook(webhook::Webhook),
 }
 
-/// Which bot to run.
 /// Runs the bot until `shutdown` completes (the command line passes SIGINT or SIGTERM); updates
-/// in flight finish first. With `send_limits` (always, except against a local fake under load)
-/// sends keep within Telegram's limits and wait out any 429.
+/// in flight finish first, then the messages they queued. The app's send queue keeps within
+/// Telegram's limits (except against a local fake under load).
 pub async fn run(
     bot: Bot,
     app: App,
     listen: Listen,
-    send_limits: bool,
     reminders: ReminderConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -129,7 +127,7 @@ pub async fn run(
         .await
         .map_err(|error| anyhow::anyhow!("cannot reach the Bot API: {error}"))?;
     log::info!(
-        "kintsugi telegram version={} bot_id={} flows={} store={} listen={} send_limits={send_limits}",
+        "kintsugi telegram version={} bot_id={} flows={} store={} listen={}",
         env!("CARGO_PKG_VERSION"),
         me.id,
         app.library.flows.len(),
@@ -145,24 +143,8 @@ pub async fn run(
             handlers::error_kind(&error)
         );
     }
-    if send_limits {
-        // Throttle waits out Telegram's limits (and any 429 retry_after) before each send.
-        let throttled = bot.clone().throttle(Limits::default());
-        let tree = schema::<Throttle<Bot>>();
-        dispatch(bot, throttled, app, listen, tree, Some(reminders), shutdown).await
-    } else {
-        let tree = schema::<Bot>();
-        dispatch(
-            bot.clone(),
-            bot,
-            app,
-            listen,
-            tree,
-            Some(reminders),
-            shutdown,
-        )
-        .await
-    }
+    let tree = schema::<Bot>();
+    dispatch(bot, app, listen, tree, Some(reminders), shutdown).await
 }
 
 /// Serves `tree` instead of Kintsugi's handlers, with no send limits and no reminders, until
@@ -178,7 +160,7 @@ pub async fn serve(
     bot.get_me()
         .await
         .map_err(|error| anyhow::anyhow!("cannot reach the Bot API: {error}"))?;
-    dispatch(bot.clone(), bot, app, listen, tree, None, shutdown).await
+    dispatch(bot, app, listen, tree, None, shutdown).await
 }
 
 /// How many workers handle updates at once. teloxide gives each key its own worker, which
@@ -191,24 +173,23 @@ fn worker_of(update: &Update) -> Option<i64> {
     update.chat().map(|chat| chat.id.0.rem_euclid(WORKERS))
 }
 
-async fn dispatch<B>(
+/// How long queued messages may still take to go out once the bot is stopping.
+const STOP_DEADLINE: Duration = Duration::from_secs(10);
+
+async fn dispatch(
     bot: Bot,
-    requester: B,
     app: App,
     listen: Listen,
     tree: UpdateHandler<handlers::HandlerError>,
     reminders: Option<ReminderConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()>
-where
-    B: Requester<Err = teloxide::RequestError> + Clone + Send + Sync + 'static,
-    <B as Requester>::GetUpdates: Send,
-{
+) -> anyhow::Result<()> {
     let app = Arc::new(app);
+    let requester = bot.clone();
     let worker = reminders.map(|reminders| {
         let deliver = handlers::TelegramReminders {
             bot: requester.clone(),
-            library: Arc::clone(&app.library),
+            app: Arc::clone(&app),
         };
         tokio::spawn(crate::reminders::run(
             app.storage.clone(),
@@ -218,7 +199,7 @@ where
         ))
     });
     let mut dispatcher = Dispatcher::builder(requester.clone(), tree)
-        .dependencies(dptree::deps![app])
+        .dependencies(dptree::deps![Arc::clone(&app)])
         .default_handler(|update| async move {
             log::debug!("event=update_ignored id={}", update.id.0);
         })
@@ -273,6 +254,16 @@ where
     }
     if let Some(worker) = worker {
         worker.abort();
+    }
+    let queued = app.sends.pending();
+    if tokio::time::timeout(STOP_DEADLINE, app.sends.idle())
+        .await
+        .is_err()
+    {
+        log::warn!(
+            "event=stop_deadline_passed unsent={} queued_at_stop={queued}",
+            app.sends.pending()
+        );
     }
     log::info!("event=stopped");
     Ok(())

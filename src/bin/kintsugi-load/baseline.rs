@@ -82,6 +82,7 @@ pub fn serve() -> anyhow::Result<()> {
                 burst: u32::MAX,
                 per_minute: u32::MAX,
             }),
+            sends: kintsugi::telegram::queue::SendQueue::new(None),
         };
         let stop = async {
             if let Ok(mut terminate) =

@@ -173,6 +173,8 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
         observer: Some(Arc::new(move |event| {
             let _ = events.send(event);
         })),
+        // The bot under load runs without send limits, so the fake enforces none.
+        limits: false,
     }));
     let mut child = spawn_bot(bot, &fake, &redis)?;
 

@@ -69,8 +69,10 @@ impl FlowChecker<'_> {
             let stage = Stage::parse(word.get_ref());
             if stage.is_none() {
                 let names = Stage::ALL.map(Stage::as_str);
-                let diagnostic =
-                    self.at(word.span(), format!("\"{}\" is not a stage", word.get_ref()));
+                let diagnostic = self.at(
+                    word.span(),
+                    format!("\"{}\" is not a stage", word.get_ref()),
+                );
                 let list = "stages, in order: first_days, atone, attune, attach";
                 self.report(match did_you_mean(word.get_ref(), names) {
                     Some(close) => diagnostic.help(format!("did you mean \"{close}\"? {list}")),

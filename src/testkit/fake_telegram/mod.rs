@@ -31,6 +31,8 @@ pub(crate) const BOT_ID: i64 = 777_000;
 pub struct Request {
     pub method: String,
     pub body: Value,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 /// A message the bot sent: where, what (a photo's or file's caption), and the labels and data
@@ -43,6 +45,8 @@ pub struct Sent {
     pub buttons: Vec<(String, String)>,
     /// The photo or file it carried (`sendPhoto`, `sendDocument`).
     pub file: Option<SentFile>,
+    /// When the request arrived.
+    pub at: Instant,
 }
 
 /// A photo or file the bot sent.
@@ -79,6 +83,9 @@ struct Inner {
     handed_out: i64,
     requests: Vec<Request>,
     failures: VecDeque<Failure>,
+    limits: TelegramLimits,
+    /// Sends refused with a 429 for breaking the limits.
+    rejected: usize,
 }
 
 struct Shared {
@@ -109,6 +116,9 @@ pub struct FakeOptions {
     /// flat).
     pub record: bool,
     pub observer: Option<Observer>,
+    /// Enforce Telegram's send limits, answering 429 with `retry_after` when they are broken
+    /// (lifted only for load tests, whose bot runs without limits too).
+    pub limits: bool,
 }
 
 impl Default for FakeOptions {
@@ -116,7 +126,42 @@ impl Default for FakeOptions {
         FakeOptions {
             record: true,
             observer: None,
+            limits: true,
         }
+    }
+}
+
+/// Telegram's send limits as the fake enforces them. Telegram documents them loosely ("avoid
+/// sending more than one message per second" to a chat, with short bursts tolerated, and
+/// "no more than about 30 messages per second" overall); the fake keeps each as a GCRA
+/// schedule: one message a second per private chat with bursts of up to 5, and 30 a second
+/// overall with a tolerance of a tenth of a second.
+#[derive(Debug, Default)]
+pub(crate) struct TelegramLimits {
+    chats: std::collections::HashMap<i64, Instant>,
+    bot: Option<Instant>,
+}
+
+/// A private chat's steady rate and burst, and the bot's steady rate and tolerance.
+const CHAT_INTERVAL: Duration = Duration::from_secs(1);
+const CHAT_BURST: u32 = 5;
+const BOT_INTERVAL: Duration = Duration::from_nanos(1_000_000_000 / 30);
+const BOT_TOLERANCE: Duration = Duration::from_millis(100);
+
+impl TelegramLimits {
+    /// Takes one message to `chat` at `now`, or says how long the bot must wait.
+    pub(crate) fn admit(&mut self, chat: i64, now: Instant) -> Result<(), Duration> {
+        let chat_tolerance = CHAT_INTERVAL * (CHAT_BURST - 1);
+        let chat_due = self.chats.get(&chat).copied().unwrap_or(now);
+        let bot_due = self.bot.unwrap_or(now);
+        let chat_wait = chat_due.saturating_duration_since(now + chat_tolerance);
+        let bot_wait = bot_due.saturating_duration_since(now + BOT_TOLERANCE);
+        if !chat_wait.is_zero() || !bot_wait.is_zero() {
+            return Err(chat_wait.max(bot_wait));
+        }
+        self.chats.insert(chat, chat_due.max(now) + CHAT_INTERVAL);
+        self.bot = Some(bot_due.max(now) + BOT_INTERVAL);
+        Ok(())
     }
 }
 
@@ -393,6 +438,11 @@ impl FakeTelegram {
             .clone()
     }
 
+    /// How many sends were refused with a 429 for breaking Telegram's limits.
+    pub fn rejected(&self) -> usize {
+        self.shared.inner.lock().expect("the fake's lock").rejected
+    }
+
     /// Every message sent to `chat` so far, in order.
     pub fn sent_to(&self, chat: i64) -> Vec<Sent> {
         self.requests()
@@ -469,5 +519,35 @@ impl FakeTelegram {
         drop(inner);
         self.shared.changed.notify_all();
         self.shared.queued.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fake_refuses_a_sixth_message_at_once_to_one_chat_and_the_31st_in_a_second() {
+        let mut limits = TelegramLimits::default();
+        let start = Instant::now();
+        // Five in a fifth of a second (as fast as the bot's own limit lets one chat go).
+        let moments: Vec<Instant> = (0..7)
+            .map(|n| start + Duration::from_millis(40) * n)
+            .collect();
+        for at in &moments[..5] {
+            assert_eq!(limits.admit(1, *at), Ok(()));
+        }
+        let wait = limits
+            .admit(1, moments[5])
+            .expect_err("a sixth is too many");
+        assert!(wait > Duration::from_millis(700), "{wait:?}");
+        assert_eq!(limits.admit(1, moments[5] + wait), Ok(()));
+
+        let mut limits = TelegramLimits::default();
+        let refused = (0..40)
+            .filter(|chat| limits.admit(*chat, start).is_err())
+            .count();
+        // 30 a second, with a tenth of a second's tolerance: the first 4 go at once.
+        assert_eq!(refused, 36);
     }
 }

@@ -11,7 +11,7 @@ use axum::extract::{FromRequest, Multipart, Path, State};
 use axum::http::{Request as HttpRequest, StatusCode, header};
 use serde_json::{Value, json};
 
-use super::{BOT_ID, BROKEN_CONNECTION, FakeEvent, Request, Shared};
+use super::{BOT_ID, BROKEN_CONNECTION, FakeEvent, Request, SENDING, Shared};
 
 /// A request's body as JSON: a JSON body as it is, a multipart form as an object of its fields.
 async fn body_of(request: HttpRequest<Body>) -> Value {
@@ -101,6 +101,7 @@ pub(super) async fn answer(
         inner.requests.push(Request {
             method: format!("failed:{method}"),
             body,
+            at: Instant::now(),
         });
         shared.changed.notify_all();
         if failure.status == BROKEN_CONNECTION {
@@ -111,6 +112,29 @@ pub(super) async fn answer(
         }
         let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
         return (status, Json(failure.body));
+    }
+    if shared.options.limits && SENDING.contains(&method.as_str()) {
+        let chat = body["chat_id"].as_i64().unwrap_or_default();
+        if let Err(wait) = inner.limits.admit(chat, Instant::now()) {
+            inner.rejected += 1;
+            let seconds = wait.as_secs() + 1;
+            inner.requests.push(Request {
+                method: format!("rejected:{method}"),
+                body,
+                at: Instant::now(),
+            });
+            drop(inner);
+            shared.changed.notify_all();
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                Json(json!({
+                    "ok": false,
+                    "error_code": 429,
+                    "description": format!("Too Many Requests: retry after {seconds}"),
+                    "parameters": { "retry_after": seconds },
+                })),
+            );
+        }
     }
     let result = match method.as_str() {
         "getme" => json!({
@@ -171,7 +195,11 @@ pub(super) async fn answer(
         _ => json!(true),
     };
     if shared.options.record {
-        inner.requests.push(Request { method, body });
+        inner.requests.push(Request {
+            method,
+            body,
+            at: Instant::now(),
+        });
     }
     drop(inner);
     shared.changed.notify_all();
@@ -190,6 +218,7 @@ pub(super) async fn get_updates(shared: &Shared, body: &Value) -> (StatusCode, J
         inner.requests.push(Request {
             method: "getupdates".to_owned(),
             body: body.clone(),
+            at: Instant::now(),
         });
     }
     // Long polling as Telegram does it: wait up to `timeout` seconds for an update (none

@@ -67,5 +67,6 @@ pub(super) fn sent(request: &Request) -> Option<Sent> {
         text: text.to_owned(),
         buttons,
         file,
+        at: request.at,
     })
 }

@@ -1,0 +1,199 @@
+//! When each outgoing message may leave, so that the bot stays within Telegram's send limits
+//! without ever stalling a conversation: in a private chat about one message a second with a
+//! short burst allowed (a step's few messages go out at once), and under 30 a second for the
+//! whole bot. A 429 holds back only the chat it was about. Each limit is a GCRA schedule (a
+//! "theoretical arrival time" per chat and one for the bot): a message first takes its chat's
+//! turn, then, when that comes, the bot's, so nobody polls and a chat waiting far ahead never
+//! holds the others back. Pure apart from a std mutex: the time is always passed in.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The limits the pacer keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SendLimits {
+    /// The steady rate into one chat.
+    pub chat_interval: Duration,
+    /// How many messages may go to one chat at once after a quiet moment.
+    pub chat_burst: u32,
+    /// The steady rate for the whole bot.
+    pub bot_interval: Duration,
+}
+
+impl SendLimits {
+    /// Within Telegram's guidance for private chats (about one a second, bursts tolerated)
+    /// and its overall limit (30 a second), with room for the network's jitter.
+    pub const TELEGRAM: SendLimits = SendLimits {
+        chat_interval: Duration::from_secs(1),
+        chat_burst: 4,
+        bot_interval: Duration::from_millis(40),
+    };
+}
+
+/// Chats beyond this many make the pacer forget the ones whose schedule has caught up.
+const SWEEP_AT: usize = 10_000;
+
+/// The send schedule of every chat this process has written to recently, and of the bot.
+#[derive(Debug)]
+pub struct Pacer {
+    /// `None`: no limits (only for load tests against a local fake).
+    limits: Option<SendLimits>,
+    schedule: Mutex<Schedule>,
+}
+
+#[derive(Debug, Default)]
+struct Schedule {
+    /// When each chat's next message would be due at the steady rate.
+    chats: HashMap<i64, Instant>,
+    /// When the bot's next message would be due at the steady rate.
+    bot: Option<Instant>,
+}
+
+impl Pacer {
+    pub fn new(limits: Option<SendLimits>) -> Pacer {
+        Pacer {
+            limits,
+            schedule: Mutex::new(Schedule::default()),
+        }
+    }
+
+    /// Reserves the earliest moment from `now` at which the next message may go to `chat`,
+    /// as far as that chat's own pace goes, and returns it. Reservations are kept in the order
+    /// made; after waiting, the sender takes a [`Pacer::bot_turn`] as well.
+    pub fn chat_turn(&self, chat: i64, now: Instant) -> Instant {
+        let Some(limits) = self.limits else {
+            return now;
+        };
+        let tolerance = limits.chat_interval * limits.chat_burst.saturating_sub(1);
+        let mut schedule = self.lock();
+        if schedule.chats.len() > SWEEP_AT {
+            schedule.chats.retain(|_, due| *due > now);
+        }
+        let due = schedule.chats.get(&chat).copied().unwrap_or(now);
+        let at = now.max(due.checked_sub(tolerance).unwrap_or(now));
+        schedule
+            .chats
+            .insert(chat, due.max(at) + limits.chat_interval);
+        at
+    }
+
+    /// Reserves the earliest moment from `now` at which the bot may send its next message to
+    /// anyone. Taken only once a message's chat turn has come, so a chat waiting far ahead
+    /// (after a 429) never holds the others back.
+    pub fn bot_turn(&self, now: Instant) -> Instant {
+        let Some(limits) = self.limits else {
+            return now;
+        };
+        let mut schedule = self.lock();
+        let at = now.max(schedule.bot.unwrap_or(now));
+        schedule.bot = Some(at + limits.bot_interval);
+        at
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Schedule> {
+        // A poisoned lock only means another task panicked mid-update; the times are usable.
+        self.schedule
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Telegram said `chat` must wait `retry_after` from `now`: nothing more goes to it
+    /// before then (other chats are not held back).
+    pub fn hold(&self, chat: i64, now: Instant, retry_after: Duration) {
+        let Some(limits) = self.limits else {
+            return;
+        };
+        let chat_tolerance = limits.chat_interval * limits.chat_burst.saturating_sub(1);
+        let mut schedule = self.lock();
+        let resume = now + retry_after + chat_tolerance;
+        let due = schedule.chats.entry(chat).or_insert(resume);
+        *due = (*due).max(resume);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: SendLimits = SendLimits {
+        chat_interval: Duration::from_secs(1),
+        chat_burst: 3,
+        bot_interval: Duration::from_millis(100),
+    };
+
+    /// Each message's chat turn, in milliseconds from `start`.
+    fn chat_turns(
+        pacer: &Pacer,
+        chat: i64,
+        start: Instant,
+        at: Instant,
+        count: usize,
+    ) -> Vec<u128> {
+        (0..count)
+            .map(|_| (pacer.chat_turn(chat, at) - start).as_millis())
+            .collect()
+    }
+
+    #[test]
+    fn a_burst_goes_out_at_once_then_one_a_second() {
+        let pacer = Pacer::new(Some(LIMITS));
+        let start = Instant::now();
+        assert_eq!(
+            chat_turns(&pacer, 1, start, start, 5),
+            [0, 0, 0, 1000, 2000]
+        );
+    }
+
+    #[test]
+    fn a_quiet_chat_gets_its_whole_burst_back() {
+        let pacer = Pacer::new(Some(LIMITS));
+        let start = Instant::now();
+        chat_turns(&pacer, 1, start, start, 5);
+        // The fifth was due at 2 s; by 5 s the chat has been quiet long enough for a burst.
+        let later = start + Duration::from_secs(5);
+        assert_eq!(
+            chat_turns(&pacer, 1, start, later, 4),
+            [5000, 5000, 5000, 6000]
+        );
+    }
+
+    #[test]
+    fn one_busy_chat_does_not_hold_back_another() {
+        let pacer = Pacer::new(Some(LIMITS));
+        let start = Instant::now();
+        chat_turns(&pacer, 1, start, start, 5);
+        assert_eq!(chat_turns(&pacer, 2, start, start, 1), [0]);
+    }
+
+    #[test]
+    fn the_bot_turns_keep_the_bot_rate_across_chats() {
+        let pacer = Pacer::new(Some(LIMITS));
+        let start = Instant::now();
+        let slots: Vec<u128> = (0..20)
+            .map(|_| (pacer.bot_turn(start) - start).as_millis())
+            .collect();
+        assert_eq!(slots, (0..20).map(|n| n * 100).collect::<Vec<u128>>());
+        // After a quiet moment the bot's turn is at once again.
+        let later = start + Duration::from_secs(10);
+        assert_eq!(pacer.bot_turn(later), later);
+    }
+
+    #[test]
+    fn a_hold_delays_only_that_chat() {
+        let pacer = Pacer::new(Some(LIMITS));
+        let start = Instant::now();
+        pacer.hold(1, start, Duration::from_secs(7));
+        assert_eq!(chat_turns(&pacer, 1, start, start, 1), [7000]);
+        assert_eq!(chat_turns(&pacer, 2, start, start, 1), [0]);
+        assert_eq!(pacer.bot_turn(start), start);
+    }
+
+    #[test]
+    fn without_limits_everything_goes_now() {
+        let pacer = Pacer::new(None);
+        let start = Instant::now();
+        assert_eq!(chat_turns(&pacer, 1, start, start, 10), [0; 10]);
+        assert_eq!(pacer.bot_turn(start), start);
+    }
+}
