@@ -1,6 +1,8 @@
 //! Replays every conversation in tests/transcripts/ against the engine and the real
 //! dialogues/ folder, and shows a readable diff wherever the bot's answer has changed.
-//! Record a new one with `kintsugi shell --record tests/transcripts/<name>.txt`.
+//! Record a new one with `kintsugi shell --record tests/transcripts/<name>.txt`; after a
+//! deliberate change to a flow, `KINTSUGI_BLESS=1 cargo test --test transcripts` rewrites the
+//! transcripts that differ (read the diff in git before committing).
 
 use std::path::Path;
 
@@ -29,7 +31,9 @@ fn every_transcript_replays_exactly() {
     for (path, expected) in transcripts() {
         let expected = normalize(&expected);
         let actual = normalize(&replay(&library, &expected));
-        if actual != expected {
+        if actual != expected && std::env::var_os("KINTSUGI_BLESS").is_some() {
+            std::fs::write(&path, &actual).expect("the transcript is writable");
+        } else if actual != expected {
             let diff = TextDiff::from_lines(&expected, &actual)
                 .unified_diff()
                 .context_radius(3)
