@@ -976,3 +976,22 @@ fn privacy_explains_itself() {
     let mut person = Person::with_library(with(None));
     assert_eq!(person.send("/privacy"), ["What is kept: until deleted."]);
 }
+
+#[test]
+fn a_number_alone_is_never_read_as_a_crisis() {
+    // A rating, an FAQ number or a time carries no words; the classifier once read "19" as
+    // self-harm and "24" as abuse, so `/faq 19` got the safety reply.
+    let library = library();
+    let mut inputs: Vec<String> = (0..=100).map(|n| n.to_string()).collect();
+    inputs.extend(["3/10", "12:30", "7.5", "#2", "1)", "100%"].map(String::from));
+    for input in &inputs {
+        assert!(library.screen(input).is_none(), "{input:?} was read as a crisis");
+        assert!(
+            kintsugi::dialogue::Input::from_text(&format!("/faq {input}"))
+                .concern(&library)
+                .is_none()
+        );
+    }
+    // Words still count, however short the message.
+    assert!(library.screen("I want to die").is_some());
+}

@@ -90,10 +90,13 @@ impl CrisisScreen {
         let screened = self.patterns.screened(text);
         let patterns = self.patterns.check_screened(&screened);
         let scores = self.classifier.scores_of_words(&screened);
+        // Without a single letter ("19", "3/10", "12:30") there is nothing for the classifier
+        // to read: its hashed features would score noise, so only the patterns judge.
         let classifier = self
             .classifier
             .concern(scores)
-            .filter(|found| found.certainty == Certainty::Clear || !too_short(text));
+            .filter(|found| found.certainty == Certainty::Clear || !too_short(text))
+            .filter(|_| screened.chars().any(char::is_alphabetic));
         let (concern, decided_by) = combine(patterns, classifier, scores);
         Explanation {
             concern,
