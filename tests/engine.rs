@@ -308,13 +308,114 @@ fn typing_while_buttons_are_shown_asks_for_a_button() {
 }
 
 #[test]
-fn typing_outside_a_flow_offers_the_menu() {
+fn typing_outside_a_flow_with_nothing_to_answer_is_met_warmly_with_the_menu() {
     let mut person = Person::new();
     let replies = person.send("is anyone there");
     assert_eq!(
         replies,
-        [person.message("nothing_open"), person.message("menu")]
+        [person.message("listen_default"), person.message("menu")]
     );
+}
+
+#[test]
+fn writing_outside_a_flow_is_answered_by_what_it_mentions_with_an_offer_that_fits() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    let replies = person.send("I haven't SLEPT properly, I keep lying awake");
+    assert_eq!(
+        replies,
+        [
+            "Not sleeping after a shock is your body on alert.".to_owned(),
+            person.message("listen_offer")
+        ]
+    );
+    assert_eq!(person.buttons(), ["Practice", &person.message("menu_button")]);
+    // Nothing of what was written is kept.
+    assert_eq!(person.state.kept, None);
+    assert!(
+        !format!("{:?}", person.state).contains("SLEPT"),
+        "{:?}",
+        person.state
+    );
+    person.press("Practice");
+    assert_eq!(person.step(), Some(("practice".into(), "intro".into())));
+}
+
+#[test]
+fn an_offer_leaves_out_flows_not_on_the_person_s_menu() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Broke");
+    // Practice is not for the partner who broke trust: the whole menu instead.
+    let replies = person.send("I can't sleep");
+    assert_eq!(replies[1], person.message("menu"));
+    assert!(!person.buttons().contains(&"Practice".to_owned()));
+}
+
+#[test]
+fn text_typed_at_buttons_is_kept_and_answers_the_next_typed_question_in_one_tap() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    person.press("Practice");
+    let replies = person.send("work piles up daily");
+    assert_eq!(replies, [person.message("kept_text"), "How are you?".into()]);
+    let replies = person.press("Calm");
+    assert_eq!(replies, ["What's on your mind?"]);
+    assert_eq!(person.buttons(), [person.message("use_kept")]);
+    let replies = person.press(&person.message("use_kept"));
+    assert_eq!(replies, ["From 1 to 10?"]);
+    assert_eq!(
+        person.answer("practice", "thought").as_deref(),
+        Some("work piles up daily")
+    );
+    assert_eq!(person.state.kept, None);
+}
+
+#[test]
+fn kept_text_gives_way_to_a_typed_answer_and_is_not_offered_after_a_day() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    person.press("Practice");
+    person.send("work piles up daily");
+    person.press("Calm");
+    person.send("family");
+    assert_eq!(person.answer("practice", "thought").as_deref(), Some("family"));
+    assert_eq!(person.state.kept, None);
+
+    let mut person = Person::in_practice();
+    person.send("/cancel");
+    person.press("Practice");
+    person.send("the kids were upset today");
+    person.state.kept.as_mut().expect("kept").at -= 24 * 60 * 60;
+    person.press("Calm");
+    assert!(person.buttons().is_empty());
+    assert_eq!(person.state.kept, None);
+}
+
+#[test]
+fn a_question_typed_at_buttons_is_looked_up_in_the_faq() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    person.press("Practice");
+    let replies = person.send("how many months will this take?");
+    assert_eq!(replies, [person.message("faq_suggest"), "How are you?".into()]);
+    assert_eq!(person.state.kept, None);
+}
+
+#[test]
+fn a_flow_s_suggestions_fit_the_person_s_role() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    assert_eq!(person.buttons(), ["Practice", &person.message("menu_button")]);
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Broke");
+    assert_eq!(person.buttons(), [person.message("menu_button")]);
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //!
 //! Format: `<seq>|c:<choice id>` (a flow's button), `<seq>|f:<flow id>` (open a flow) or
 //! `<seq>|m` (the menu), `<seq>|q:<question id>` (an FAQ answer), `<seq>|r:<action>` (a
-//! reminder's), `<seq>|s:<action>` (a safety reply's), `<seq>|x:yes|no` (deleting everything).
+//! reminder's), `<seq>|s:<action>` (a safety reply's), `<seq>|x:yes|no` (deleting everything),
+//! `<seq>|k` (answer the typed question with the text kept from earlier).
 //! Telegram allows at most 64 bytes.
 
 /// Telegram's limit on a button's callback data, in bytes.
@@ -23,6 +24,8 @@ pub(crate) enum Action {
     Safety(SafetyAction),
     /// The answer to "delete everything?": only under that question's keyboard.
     Forget(bool),
+    /// Answer the typed question shown with the text kept from earlier.
+    UseKept,
 }
 
 /// What a person can do with a safety reply.
@@ -123,6 +126,7 @@ pub fn encode(seq: u32, action: &Action) -> String {
         Action::Reminder(action) => format!("{seq}|r:{}", action.code()),
         Action::Safety(action) => format!("{seq}|s:{}", action.code()),
         Action::Forget(confirmed) => format!("{seq}|x:{}", if *confirmed { "yes" } else { "no" }),
+        Action::UseKept => format!("{seq}|k"),
     }
 }
 
@@ -139,6 +143,7 @@ pub fn decode(data: &str) -> Option<Press> {
         Some(("x", "yes")) => Action::Forget(true),
         Some(("x", "no")) => Action::Forget(false),
         None if action == "m" => Action::Menu,
+        None if action == "k" => Action::UseKept,
         _ => return None,
     };
     Some(Press { seq, action })
@@ -158,6 +163,7 @@ mod tests {
         for action in [
             Action::Choice("ready".to_owned()),
             Action::OpenFlow("ground-rules".to_owned()),
+            Action::UseKept,
             Action::Menu,
             Action::Question("how-long".to_owned()),
             Action::Reminder(ReminderAction::Tomorrow),

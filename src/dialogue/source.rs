@@ -133,6 +133,20 @@ pub(crate) struct BotFile {
     pub checkin_flow: Option<Spanned<String>>,
     /// Where the buttons under a safety reply lead.
     pub safety: Option<Spanned<SafetyFile>>,
+    /// Replies to someone writing outside a flow, by what their words mention.
+    #[serde(default)]
+    pub listen: Vec<Spanned<ListenFile>>,
+}
+
+/// `[[listen]]` in `bot.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListenFile {
+    pub id: Spanned<String>,
+    pub when_any: Spanned<Vec<Spanned<String>>>,
+    pub say: Spanned<String>,
+    #[serde(default)]
+    pub offer: Vec<Spanned<String>>,
 }
 
 /// `[safety]` in `bot.toml`: the safety flow and its grounding and safety-plan steps.

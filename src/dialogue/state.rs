@@ -41,6 +41,10 @@ pub struct PersonState {
     /// A sign of abuse was seen: flows that coach toward staying together are not offered.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub coaching_off: bool,
+    /// Text the person typed where buttons were shown, kept word for word so the next typed
+    /// question can be answered with it in one tap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<Answer>,
 }
 
 /// One check-in as it was recorded.
@@ -78,6 +82,8 @@ pub enum Keyboard {
     },
     /// The question whether to delete everything.
     Forget,
+    /// A typed question offering the text kept from earlier.
+    Ask,
 }
 
 /// One saved answer.

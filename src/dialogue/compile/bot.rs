@@ -1,6 +1,6 @@
 //! Checks `bot.toml`: the bot's own messages, the safety settings and the commands.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
 use toml::Spanned;
@@ -8,9 +8,10 @@ use toml::Spanned;
 use crate::diagnostics::{Diagnostic, did_you_mean};
 use crate::dialogue::model::{
     BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, CheckinFlows, CommandAction, Flow,
-    FlowId, SafetySteps, StepId,
+    FlowId, Reflection, SafetySteps, StepId,
 };
-use crate::dialogue::source::{BotFile, CommandFile, SourceFile};
+use crate::dialogue::review::Phrase;
+use crate::dialogue::source::{BotFile, CommandFile, ListenFile, SourceFile};
 use crate::dialogue::template::Template;
 
 use super::{KnownFlows, MAX_ID_LENGTH, unsaved_from};
@@ -116,6 +117,7 @@ pub(super) fn check_bot(
         .safety
         .as_ref()
         .map(|safety| check_safety(file, safety.get_ref(), known_flows, flows, problems));
+    let listen = check_listen(file, &parsed.listen, known_flows, problems);
     (problems.len() == before).then(|| {
         (
             BotText {
@@ -124,10 +126,95 @@ pub(super) fn check_bot(
                 commands,
                 checkin_flows,
                 safety,
+                listen,
             },
             menu_order,
         )
     })
+}
+
+/// Checks `[[listen]]`: usable and distinct ids, words to listen for, a short reply, and
+/// offers of flows that exist.
+fn check_listen(
+    file: &SourceFile,
+    entries: &[Spanned<ListenFile>],
+    known_flows: &KnownFlows,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Reflection> {
+    let at =
+        |span: Range<usize>, message: String| Diagnostic::at(&file.path, &file.text, span, message);
+    let mut seen = HashSet::new();
+    let mut built = Vec::new();
+    for entry in entries {
+        let entry = entry.get_ref();
+        let id = entry.id.get_ref();
+        if !super::is_step_id(id) {
+            problems.push(
+                at(entry.id.span(), format!("listen id \"{id}\" is not usable")).help(format!(
+                    "use lowercase letters, digits and \"_\", at most {MAX_ID_LENGTH} characters"
+                )),
+            );
+        } else if !seen.insert(id.clone()) {
+            problems.push(
+                at(entry.id.span(), format!("two [[listen]] entries have the id \"{id}\""))
+                    .help("give each its own id"),
+            );
+        }
+        let mut mentions = Vec::new();
+        for word in entry.when_any.get_ref() {
+            match Phrase::parse(word.get_ref()) {
+                Some(phrase) => mentions.push(phrase),
+                None => problems.push(at(
+                    word.span(),
+                    format!("\"{}\" holds no word to listen for", word.get_ref()),
+                )),
+            }
+        }
+        if entry.when_any.get_ref().is_empty() {
+            problems.push(
+                at(entry.when_any.span(), format!("[[listen]] \"{id}\" listens for nothing"))
+                    .help("list the words or phrases it answers, like [\"sleep*\", \"awake\"]"),
+            );
+        }
+        let say = entry.say.get_ref().trim();
+        if say.is_empty() {
+            problems.push(at(
+                entry.say.span(),
+                format!("[[listen]] \"{id}\" says nothing"),
+            ));
+        } else if say.chars().count() > super::style::LONG_MESSAGE {
+            problems.push(at(
+                entry.say.span(),
+                format!(
+                    "[[listen]] \"{id}\" says {} characters; keep it under {}",
+                    say.chars().count(),
+                    super::style::LONG_MESSAGE
+                ),
+            ));
+        }
+        for flow in &entry.offer {
+            if known_flows.lacks(flow.get_ref()) {
+                problems.push(known_flows.suggest(
+                    at(
+                        flow.span(),
+                        format!("[[listen]] \"{id}\" offers unknown flow \"{}\"", flow.get_ref()),
+                    ),
+                    flow.get_ref(),
+                ));
+            }
+        }
+        built.push(Reflection {
+            id: id.clone(),
+            mentions,
+            say: say.to_owned(),
+            offer: entry
+                .offer
+                .iter()
+                .map(|flow| FlowId(flow.get_ref().clone()))
+                .collect(),
+        });
+    }
+    built
 }
 
 /// Checks `[safety]`: the flow exists and has the grounding and safety-plan steps.

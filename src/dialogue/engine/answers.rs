@@ -9,6 +9,13 @@ use crate::dialogue::state::{Answer, Keyboard};
 
 use super::Turn;
 use super::checkins::local_time_in;
+use crate::dialogue::faq::looks_like_question;
+use crate::dialogue::review::Words;
+
+/// How many words typed at a button step are worth keeping for the next typed question.
+const KEPT_MIN_WORDS: usize = 4;
+/// How long kept text is offered, in seconds.
+pub(super) const KEPT_FOR: i64 = 24 * 60 * 60;
 
 impl<'a> Turn<'a> {
     pub(super) fn press(&mut self, data: &str) {
@@ -44,6 +51,10 @@ impl<'a> Turn<'a> {
         match (press.action, self.state.keyboard.clone()) {
             (Action::Choice(choice_id), Keyboard::Step) => self.choose(&choice_id),
             (Action::Forget(confirmed), Keyboard::Forget) => self.forget_answered(confirmed),
+            (Action::UseKept, Keyboard::Ask) => match self.state.kept.take() {
+                Some(kept) => self.text(&kept.value),
+                None => self.stale(),
+            },
             (Action::OpenFlow(flow_id), Keyboard::Menu) => {
                 let offered = self
                     .library
@@ -136,13 +147,7 @@ impl<'a> Turn<'a> {
             return;
         }
         let Some((flow, step)) = self.current_step() else {
-            let found = self.library.faq.suggest(text);
-            if found.is_empty() {
-                self.note("nothing_open");
-            } else {
-                self.offer_questions(&found);
-            }
-            self.show_menu();
+            self.listen(text);
             return;
         };
         match &step.kind {
@@ -160,13 +165,68 @@ impl<'a> Turn<'a> {
                         );
                     }
                     answers.insert(save.clone(), Answer { value, at: now });
+                    // Answered in the person's own words now: what was kept has had its turn.
+                    self.state.kept = None;
                     self.run(flow, next);
                 }
                 Err(note) => self.say(note),
             },
-            _ => {
-                self.note("use_buttons");
-                self.show_current();
+            _ => self.typed_at_buttons(text),
+        }
+    }
+
+    /// Text typed while buttons are shown: a question is looked up in the FAQ; more than a
+    /// few words are kept, word for word, to answer the next typed question with one tap (a
+    /// letter typed a step too early is not lost); a word or two gets the reminder to tap.
+    fn typed_at_buttons(&mut self, text: &str) {
+        let found = if looks_like_question(text) {
+            self.library.faq.suggest(text)
+        } else {
+            Vec::new()
+        };
+        if !found.is_empty() {
+            self.offer_questions(&found);
+        } else if Words::of(text).iter().count() >= KEPT_MIN_WORDS {
+            self.state.kept = Some(Answer {
+                value: text.trim().to_owned(),
+                at: self.now,
+            });
+            self.note("kept_text");
+        } else {
+            self.note("use_buttons");
+        }
+        self.show_current();
+    }
+
+    /// Someone wrote outside a flow: a question is answered from the FAQ; otherwise what
+    /// they wrote is met by the first `[[listen]]` entry its words mention, with the flows it
+    /// offers; otherwise by a warm default. The words are not kept.
+    fn listen(&mut self, text: &str) {
+        let found = self.library.faq.suggest(text);
+        if looks_like_question(text) && !found.is_empty() {
+            self.offer_questions(&found);
+            self.show_menu();
+            return;
+        }
+        let words = Words::of(text);
+        let reflection = self.library.bot.listen.iter().find(|reflection| {
+            reflection
+                .mentions
+                .iter()
+                .any(|phrase| words.mention(phrase))
+        });
+        match reflection {
+            Some(reflection) => {
+                self.say(reflection.say.clone());
+                self.offer_flows(&reflection.offer);
+            }
+            None if !found.is_empty() => {
+                self.offer_questions(&found);
+                self.show_menu();
+            }
+            None => {
+                self.note("listen_default");
+                self.show_menu();
             }
         }
     }

@@ -7,7 +7,7 @@ use crate::dialogue::review;
 use crate::dialogue::state::{Keyboard, Position};
 use crate::dialogue::template::Template;
 
-use super::answers::first_integer;
+use super::answers::{KEPT_FOR, first_integer};
 use super::{Button, MAX_AUTOMATIC_STEPS, Reply, Turn};
 
 impl<'a> Turn<'a> {
@@ -73,6 +73,68 @@ impl<'a> Turn<'a> {
         self.replies.push(Reply {
             text: self.bot_message(key),
             buttons,
+            attachment: None,
+        });
+    }
+
+    /// Offers `flows` (those on the person's menu) as buttons, with one to the whole menu;
+    /// the menu itself when none of them is.
+    pub(super) fn offer_flows(&mut self, flows: &[FlowId]) {
+        let offered: Vec<&Flow> = self
+            .library
+            .menu_for(self.state.role, self.state.coaching_off)
+            .filter(|flow| flows.contains(&flow.id))
+            .collect();
+        if offered.is_empty() {
+            self.show_menu();
+            return;
+        }
+        self.state.position = None;
+        self.state.seq = self.state.seq.wrapping_add(1);
+        self.state.keyboard = Keyboard::Menu;
+        let seq = self.state.seq;
+        let mut buttons: Vec<Button> = flows
+            .iter()
+            .filter_map(|id| offered.iter().find(|flow| flow.id == *id))
+            .map(|flow| Button {
+                label: flow.title.clone(),
+                data: callback::encode(seq, &Action::OpenFlow(flow.id.0.clone())),
+            })
+            .collect();
+        buttons.push(Button {
+            label: self.bot_message("menu_button"),
+            data: callback::encode(seq, &Action::Menu),
+        });
+        self.replies.push(Reply {
+            text: self.bot_message("listen_offer"),
+            buttons,
+            attachment: None,
+        });
+    }
+
+    /// Shows a typed question; with text kept from earlier (and not stale), a button answers
+    /// it with that text.
+    fn ask(&mut self, text: String) {
+        let now = self.now;
+        self.state.kept = self
+            .state
+            .kept
+            .take()
+            .filter(|kept| now - kept.at < KEPT_FOR);
+        if self.state.kept.is_none() {
+            self.state.keyboard = Keyboard::Nothing;
+            self.say(text);
+            return;
+        }
+        self.state.seq = self.state.seq.wrapping_add(1);
+        self.state.keyboard = Keyboard::Ask;
+        let button = Button {
+            label: self.bot_message("use_kept"),
+            data: callback::encode(self.state.seq, &Action::UseKept),
+        };
+        self.replies.push(Reply {
+            text,
+            buttons: vec![button],
             attachment: None,
         });
     }
@@ -147,8 +209,7 @@ impl<'a> Turn<'a> {
                     step_id = flow.entry.clone();
                 }
                 StepKind::Ask { .. } => {
-                    self.state.keyboard = Keyboard::Nothing;
-                    self.say(text.unwrap_or_default());
+                    self.ask(text.unwrap_or_default());
                     return;
                 }
                 StepKind::Choice { choices, .. } => {
@@ -184,6 +245,12 @@ impl<'a> Turn<'a> {
                         .iter()
                         .filter_map(|id| self.library.flow(&id.0))
                         .filter(|suggested| !self.held_back(suggested))
+                        // A suggestion fits the person's role, once they have said it.
+                        .filter(|suggested| {
+                            self.state
+                                .role
+                                .is_none_or(|role| suggested.audience.contains(&role))
+                        })
                         .map(|suggested| Button {
                             label: suggested.title.clone(),
                             data: callback::encode(seq, &Action::OpenFlow(suggested.id.0.clone())),

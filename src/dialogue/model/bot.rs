@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::dialogue::review::Phrase;
 use crate::dialogue::template::Template;
 
 use super::{FlowId, StepId};
@@ -19,6 +20,20 @@ pub struct BotText {
     /// Where a safety reply's grounding and safety-plan buttons lead; without it the reply
     /// offers only the way back.
     pub safety: Option<SafetySteps>,
+    /// What to answer someone who writes outside a flow, by what their words mention.
+    pub listen: Vec<Reflection>,
+}
+
+/// A reply to someone writing outside a flow (`[[listen]]` in `bot.toml`): when their words
+/// mention one of `mentions`, the bot says `say` and offers the flows in `offer` that are on
+/// their menu.
+#[derive(Debug, Clone)]
+pub struct Reflection {
+    /// Stable, for translations.
+    pub id: String,
+    pub mentions: Vec<Phrase>,
+    pub say: String,
+    pub offer: Vec<FlowId>,
 }
 
 /// The safety flow's steps a safety reply offers.
@@ -105,11 +120,23 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
     ("nothing_to_cancel", "the reply to /cancel outside a flow"),
     (
         "use_buttons",
-        "said when someone types while buttons are shown",
+        "said when someone types a word or two while buttons are shown",
     ),
     (
-        "nothing_open",
-        "said when someone types while no question is open",
+        "kept_text",
+        "said when someone types more than a few words while buttons are shown: it is kept",
+    ),
+    (
+        "use_kept",
+        "the label of the button that answers a typed question with the kept text",
+    ),
+    (
+        "listen_default",
+        "said when someone writes outside a flow and no [[listen]] entry fits",
+    ),
+    (
+        "listen_offer",
+        "the line above the flows a [[listen]] entry offers",
     ),
     (
         "unknown_command",

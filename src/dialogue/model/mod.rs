@@ -8,7 +8,7 @@ mod flow;
 
 pub use self::bot::{
     BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, CheckinFlows, CommandAction, Faq,
-    Question, SafetySteps,
+    Question, Reflection, SafetySteps,
 };
 pub use self::flow::{
     AnswerRule, BranchRule, BranchTest, Choice, EndEffect, Flow, SafetyMark, Step, StepKind,
