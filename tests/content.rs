@@ -424,3 +424,66 @@ fn the_welcome_asks_about_each_person_and_its_reply_to_a_couple_is_safe_to_be_se
         assert!(!reply.contains(word), "{word:?} in {reply:?}");
     }
 }
+
+/// The menu a person with `role` sees after `done` flows and, optionally, after writing
+/// `vented` outside a flow: its text and its buttons' labels.
+fn menu_after(role: &str, done: &[&str], vented: Option<&str>) -> (String, Vec<String>) {
+    use kintsugi::dialogue::engine::{Input, advance};
+    use kintsugi::dialogue::state::PersonState;
+    let library = library();
+    let mut state = PersonState {
+        role: Role::parse(role),
+        ..PersonState::default()
+    };
+    state.done = done.iter().map(|id| FlowId((*id).to_owned())).collect();
+    if let Some(text) = vented {
+        state = advance(&library, &state, &Input::Text(text.to_owned()), 0).state;
+    }
+    let outcome = advance(&library, &state, &Input::from_text("/menu"), 0);
+    let menu = outcome.replies.last().expect("the menu").clone();
+    (
+        menu.text,
+        menu.buttons
+            .into_iter()
+            .map(|button| button.label)
+            .collect(),
+    )
+}
+
+#[test]
+fn the_menu_shows_the_stage_and_suggests_the_next_step_on_each_role_s_path() {
+    let (text, buttons) = menu_after("hurt", &[], None);
+    assert!(text.contains("the first days"), "{text}");
+    assert_eq!(buttons[0], "The first days after finding out");
+    let (text, buttons) = menu_after(
+        "broke_trust",
+        &["damage", "couples-therapy", "boundaries"],
+        None,
+    );
+    assert!(text.contains("owning it"), "{text}");
+    assert_eq!(buttons[0], "Owning what happened");
+    // Walking a flow to its end moves the suggestion on; forgiveness comes late.
+    let (_, buttons) = menu_after("hurt", &["first-days"], None);
+    assert_eq!(buttons[0], "After the betrayal");
+    let safety = buttons
+        .iter()
+        .position(|label| label == "Your safety first");
+    let forgiveness = buttons
+        .iter()
+        .position(|label| label.starts_with("Forgiveness"));
+    assert!(
+        safety > forgiveness,
+        "flows for any time follow the path: {buttons:?}"
+    );
+    let (_, buttons) = menu_after("hurt", &[], None);
+    let forgiveness = buttons
+        .iter()
+        .position(|label| label.starts_with("Forgiveness"));
+    let triggers = buttons
+        .iter()
+        .position(|label| label == "When it all floods back");
+    assert!(forgiveness > triggers, "{buttons:?}");
+    // What a person says counts too: writing about picturing it suggests the triggers flow.
+    let (_, buttons) = menu_after("hurt", &[], Some("I can't stop picturing them together"));
+    assert_eq!(buttons[0], "When it all floods back");
+}

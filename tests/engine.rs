@@ -330,7 +330,10 @@ fn writing_outside_a_flow_is_answered_by_what_it_mentions_with_an_offer_that_fit
             person.message("listen_offer")
         ]
     );
-    assert_eq!(person.buttons(), ["Practice", &person.message("menu_button")]);
+    assert_eq!(
+        person.buttons(),
+        ["Practice", &person.message("menu_button")]
+    );
     // Nothing of what was written is kept.
     assert_eq!(person.state.kept, None);
     assert!(
@@ -360,7 +363,10 @@ fn text_typed_at_buttons_is_kept_and_answers_the_next_typed_question_in_one_tap(
     person.press("Hurt");
     person.press("Practice");
     let replies = person.send("work piles up daily");
-    assert_eq!(replies, [person.message("kept_text"), "How are you?".into()]);
+    assert_eq!(
+        replies,
+        [person.message("kept_text"), "How are you?".into()]
+    );
     let replies = person.press("Calm");
     assert_eq!(replies, ["What's on your mind?"]);
     assert_eq!(person.buttons(), [person.message("use_kept")]);
@@ -382,7 +388,10 @@ fn kept_text_gives_way_to_a_typed_answer_and_is_not_offered_after_a_day() {
     person.send("work piles up daily");
     person.press("Calm");
     person.send("family");
-    assert_eq!(person.answer("practice", "thought").as_deref(), Some("family"));
+    assert_eq!(
+        person.answer("practice", "thought").as_deref(),
+        Some("family")
+    );
     assert_eq!(person.state.kept, None);
 
     let mut person = Person::in_practice();
@@ -402,7 +411,10 @@ fn a_question_typed_at_buttons_is_looked_up_in_the_faq() {
     person.press("Hurt");
     person.press("Practice");
     let replies = person.send("how many months will this take?");
-    assert_eq!(replies, [person.message("faq_suggest"), "How are you?".into()]);
+    assert_eq!(
+        replies,
+        [person.message("faq_suggest"), "How are you?".into()]
+    );
     assert_eq!(person.state.kept, None);
 }
 
@@ -411,7 +423,10 @@ fn a_flow_s_suggestions_fit_the_person_s_role() {
     let mut person = Person::new();
     person.send("/start");
     person.press("Hurt");
-    assert_eq!(person.buttons(), ["Practice", &person.message("menu_button")]);
+    assert_eq!(
+        person.buttons(),
+        ["Practice", &person.message("menu_button")]
+    );
     let mut person = Person::new();
     person.send("/start");
     person.press("Broke");
@@ -1086,7 +1101,10 @@ fn a_number_alone_is_never_read_as_a_crisis() {
     let mut inputs: Vec<String> = (0..=100).map(|n| n.to_string()).collect();
     inputs.extend(["3/10", "12:30", "7.5", "#2", "1)", "100%"].map(String::from));
     for input in &inputs {
-        assert!(library.screen(input).is_none(), "{input:?} was read as a crisis");
+        assert!(
+            library.screen(input).is_none(),
+            "{input:?} was read as a crisis"
+        );
         assert!(
             kintsugi::dialogue::Input::from_text(&format!("/faq {input}"))
                 .concern(&library)

@@ -61,7 +61,9 @@ fn measure(library: &Library, set: &[(String, String)]) -> Figures {
         figures.first += usize::from(found.first() == Some(&id.as_str()));
         figures.offered += usize::from(found.contains(&id.as_str()));
         if found.first() != Some(&id.as_str()) {
-            figures.misses.push(format!("{id}: {message:?} -> {found:?}"));
+            figures
+                .misses
+                .push(format!("{id}: {message:?} -> {found:?}"));
         }
     }
     figures
@@ -87,7 +89,11 @@ fn typed_questions_find_their_answer_on_paraphrases_nobody_tuned_on() {
     let library = library();
     let files = held_out_files();
     let held_out = paraphrases(&files.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(held_out.len() >= 120, "{} held-out paraphrases", held_out.len());
+    assert!(
+        held_out.len() >= 120,
+        "{} held-out paraphrases",
+        held_out.len()
+    );
     let figures = measure(&library, &held_out);
     report("held-out", &figures);
     let tuning = measure(&library, &paraphrases(&["corpus/faq/tuning.txt"]));

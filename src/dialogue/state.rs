@@ -2,7 +2,7 @@
 //! check-ins, their check-in schedule and an open safety episode. Plain data with serde; the
 //! engine reads and changes it, storage seals and keeps it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,12 @@ pub struct PersonState {
     /// question can be answered with it in one tap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<Answer>,
+    /// The flows the person has walked to an end.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub done: BTreeSet<FlowId>,
+    /// The flow that fits what the person last wrote outside a flow, offered first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interest: Option<FlowId>,
 }
 
 /// One check-in as it was recorded.

@@ -156,8 +156,11 @@ fn check_listen(
             );
         } else if !seen.insert(id.clone()) {
             problems.push(
-                at(entry.id.span(), format!("two [[listen]] entries have the id \"{id}\""))
-                    .help("give each its own id"),
+                at(
+                    entry.id.span(),
+                    format!("two [[listen]] entries have the id \"{id}\""),
+                )
+                .help("give each its own id"),
             );
         }
         let mut mentions = Vec::new();
@@ -172,8 +175,11 @@ fn check_listen(
         }
         if entry.when_any.get_ref().is_empty() {
             problems.push(
-                at(entry.when_any.span(), format!("[[listen]] \"{id}\" listens for nothing"))
-                    .help("list the words or phrases it answers, like [\"sleep*\", \"awake\"]"),
+                at(
+                    entry.when_any.span(),
+                    format!("[[listen]] \"{id}\" listens for nothing"),
+                )
+                .help("list the words or phrases it answers, like [\"sleep*\", \"awake\"]"),
             );
         }
         let say = entry.say.get_ref().trim();
@@ -197,7 +203,10 @@ fn check_listen(
                 problems.push(known_flows.suggest(
                     at(
                         flow.span(),
-                        format!("[[listen]] \"{id}\" offers unknown flow \"{}\"", flow.get_ref()),
+                        format!(
+                            "[[listen]] \"{id}\" offers unknown flow \"{}\"",
+                            flow.get_ref()
+                        ),
                     ),
                     flow.get_ref(),
                 ));

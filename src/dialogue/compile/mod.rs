@@ -20,7 +20,7 @@ use self::analysis::unsaved_from;
 use self::bot::check_bot;
 use self::faq::check_faq;
 use self::toml_errors::toml_problem;
-use super::model::{DEFAULT_RETENTION_DAYS, Faq, Library};
+use super::model::{DEFAULT_RETENTION_DAYS, Faq, Library, Stage};
 use super::review::{Phrase, Words};
 use super::source::{BotFile, FaqFile, FlowFile, SourceFile};
 use crate::diagnostics::{Diagnostic, Diagnostics, Severity, did_you_mean};
@@ -245,9 +245,14 @@ fn compile_with_screen<'a>(
         // Unreachable in practice: a missing or broken bot file always adds a problem above.
         return Err(Diagnostics::sorted(problems));
     };
+    // The path's order: by stage (flows for any time last), then `menu_order`, then id.
     flows.sort_by_key(|flow| {
         let rank = menu_order.iter().position(|id| *id == flow.id.0);
-        (rank.unwrap_or(usize::MAX), flow.id.clone())
+        (
+            flow.stage.map_or(Stage::ALL.len(), |stage| stage as usize),
+            rank.unwrap_or(usize::MAX),
+            flow.id.clone(),
+        )
     });
     let mut library = Library::new(flows, bot, faq, screen, options.retention_days);
     library.warnings = Diagnostics::sorted(problems).0;

@@ -218,6 +218,7 @@ impl<'a> Turn<'a> {
         match reflection {
             Some(reflection) => {
                 self.say(reflection.say.clone());
+                self.state.interest = reflection.offer.first().cloned();
                 self.offer_flows(&reflection.offer);
             }
             None if !found.is_empty() => {

@@ -52,29 +52,67 @@ impl<'a> Turn<'a> {
         self.state.coaching_off && flow.toward_staying
     }
 
+    /// The menu: every flow that fits the person, in the path's order, with the suggested
+    /// next step first and named above the buttons with the stage it belongs to.
     pub(super) fn show_menu(&mut self) {
         self.state.position = None;
         self.state.seq = self.state.seq.wrapping_add(1);
         self.state.keyboard = Keyboard::Menu;
         let seq = self.state.seq;
-        let buttons: Vec<Button> = self
+        let mut flows: Vec<&Flow> = self
             .library
             .menu_for(self.state.role, self.state.coaching_off)
+            .collect();
+        let next = self.next_step(&flows);
+        if let Some(next) = next {
+            flows.retain(|flow| flow.id != next.id);
+            flows.insert(0, next);
+        }
+        let buttons: Vec<Button> = flows
+            .iter()
             .map(|flow| Button {
                 label: flow.title.clone(),
                 data: callback::encode(seq, &Action::OpenFlow(flow.id.0.clone())),
             })
             .collect();
-        let key = if buttons.is_empty() {
+        let mut text = self.bot_message(if buttons.is_empty() {
             "menu_empty"
         } else {
             "menu"
-        };
+        });
+        if let Some((next, stage)) = next.and_then(|flow| Some((flow, flow.stage?))) {
+            let stage_name = self.bot_message(&format!("stage_{}", stage.as_str()));
+            let line = self
+                .bot_message("menu_next")
+                .replace("{stage}", &stage_name)
+                .replace("{flow}", &next.title);
+            text = format!("{text}\n\n{line}");
+        }
         self.replies.push(Reply {
-            text: self.bot_message(key),
+            text,
             buttons,
             attachment: None,
         });
+    }
+
+    /// The step to suggest among `flows` (the person's menu, in the path's order): the flow
+    /// fitting what they last wrote outside a flow, else the first on the path they have not
+    /// walked to its end.
+    fn next_step<'f>(&self, flows: &[&'f Flow]) -> Option<&'f Flow> {
+        let undone = |flow: &&&'f Flow| !self.state.done.contains(&flow.id);
+        let interest = self
+            .state
+            .interest
+            .as_ref()
+            .and_then(|wanted| flows.iter().filter(undone).find(|flow| flow.id == *wanted));
+        interest
+            .or_else(|| {
+                flows
+                    .iter()
+                    .filter(undone)
+                    .find(|flow| flow.stage.is_some())
+            })
+            .copied()
     }
 
     /// Offers `flows` (those on the person's menu) as buttons, with one to the whole menu;
@@ -233,6 +271,10 @@ impl<'a> Turn<'a> {
                 StepKind::End { suggest, effect } => {
                     if let Some(effect) = effect {
                         self.end_effect(&flow.id, *effect);
+                    }
+                    self.state.done.insert(flow.id.clone());
+                    if self.state.interest.as_ref() == Some(&flow.id) {
+                        self.state.interest = None;
                     }
                     self.state.position = None;
                     self.state.seq = self.state.seq.wrapping_add(1);

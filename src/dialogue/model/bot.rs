@@ -139,6 +139,26 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "the line above the flows a [[listen]] entry offers",
     ),
     (
+        "menu_next",
+        "added to the menu's line: where the person is ({stage}) and the next step ({flow})",
+    ),
+    (
+        "stage_first_days",
+        "the name of the first stage, as the menu shows it",
+    ),
+    (
+        "stage_atone",
+        "the name of the atone stage, as the menu shows it",
+    ),
+    (
+        "stage_attune",
+        "the name of the attune stage, as the menu shows it",
+    ),
+    (
+        "stage_attach",
+        "the name of the attach stage, as the menu shows it",
+    ),
+    (
         "unknown_command",
         "the reply to a command the bot does not know",
     ),
