@@ -78,10 +78,6 @@ async fn apply(
     Ok(())
 }
 
-/// An update older than this is never taken for a duplicate: Telegram numbers updates in
-/// sequence, but starts again from a random id after a week without any.
-pub const REDELIVERY_WINDOW_SECONDS: i64 = 24 * 60 * 60;
-
 /// Handles `input` from `person` at `now` (seconds since the epoch); returns the replies.
 pub async fn handle(
     storage: &Storage,
@@ -146,9 +142,8 @@ async fn handle_stored(
     let update = update_id.map(|id| LastUpdate { id, at: now });
     for _ in 0..MAX_ATTEMPTS {
         let stored = storage.read(person, now).await?;
-        if let (Some(update), Some(last)) = (update, stored.last_update)
-            && update.id <= last.id
-            && now - last.at < REDELIVERY_WINDOW_SECONDS
+        if let Some(update) = update
+            && stored.applied.contains(update.id, now)
         {
             log::info!("event=duplicate_update_skipped");
             return Ok(Vec::new());
@@ -170,7 +165,7 @@ async fn handle_stored(
             continue;
         }
         apply(storage, person, &outcome.state, &outcome.effects, now).await?;
-        let last_update = update.or(stored.last_update);
+        let last_update = update.or(stored.applied.latest());
         return ready(
             storage,
             person,

@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
-use kintsugi::conversation::{REDELIVERY_WINDOW_SECONDS, handle_update};
+use kintsugi::conversation::handle_update;
 use kintsugi::dialogue::{Input, Library};
 use kintsugi::dialogue_dir::compile_dir;
+use kintsugi::storage::Applied;
 use kintsugi::storage::{MemoryStore, PersonId, Retention, Storage};
 
 const NOW: i64 = 1_800_000_000;
@@ -32,10 +33,51 @@ async fn an_update_seen_before_gets_no_reply_and_changes_nothing() {
         .expect("handled");
     assert!(again.is_empty());
     assert_eq!(storage.read(PERSON, NOW).await.expect("load"), before);
-    let older = handle_update(&storage, &library, PERSON, &start, NOW + 5, Some(9))
-        .await
-        .expect("handled");
-    assert!(older.is_empty(), "an older id is a redelivery too");
+    // An earlier update arriving after a later one (two replicas racing) is no duplicate.
+    let earlier = handle_update(
+        &storage,
+        &library,
+        PERSON,
+        &Input::from_text("/help"),
+        NOW + 5,
+        Some(9),
+    )
+    .await
+    .expect("handled");
+    assert!(
+        !earlier.is_empty(),
+        "an earlier id not yet applied is applied"
+    );
+    let again = handle_update(
+        &storage,
+        &library,
+        PERSON,
+        &Input::from_text("/help"),
+        NOW + 6,
+        Some(9),
+    )
+    .await
+    .expect("handled");
+    assert!(again.is_empty());
+}
+
+#[tokio::test]
+async fn the_ids_applied_lately_are_kept_with_the_state_up_to_a_bound() {
+    let (library, storage, _directory) = setup();
+    let help = Input::from_text("/help");
+    for id in 1..=40 {
+        handle_update(&storage, &library, PERSON, &help, NOW + id, Some(id))
+            .await
+            .expect("handled");
+    }
+    let stored = storage.read(PERSON, NOW).await.expect("load");
+    assert!(stored.applied.contains(40, NOW + 41));
+    assert!(
+        stored
+            .applied
+            .contains(40 - Applied::KEPT as i64 + 1, NOW + 41)
+    );
+    assert!(!stored.applied.contains(40 - Applied::KEPT as i64, NOW + 41));
 }
 
 #[tokio::test]
@@ -45,13 +87,13 @@ async fn a_lower_id_long_after_is_a_new_update_since_telegram_restarts_its_numbe
     handle_update(&storage, &library, PERSON, &help, NOW, Some(5000))
         .await
         .expect("handled");
-    let later = NOW + REDELIVERY_WINDOW_SECONDS;
+    let later = NOW + Applied::WINDOW;
     let replies = handle_update(&storage, &library, PERSON, &help, later, Some(3))
         .await
         .expect("handled");
     assert!(!replies.is_empty());
     let stored = storage.read(PERSON, later).await.expect("load");
-    assert_eq!(stored.last_update.map(|update| update.id), Some(3));
+    assert_eq!(stored.applied.latest().map(|update| update.id), Some(3));
 }
 
 #[tokio::test]

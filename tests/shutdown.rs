@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use kintsugi::config::{FloodLimit, ReminderConfig};
 use kintsugi::dialogue_dir::compile_dir;
 use kintsugi::storage::{
-    LastUpdate, MemoryStore, PersonId, PersonStore, RawState, RawWrite, Retention, Saved, Storage,
+    Applied, MemoryStore, PersonId, PersonStore, RawState, RawWrite, Retention, Saved, Storage,
     StorageError,
 };
 use kintsugi::telegram::flood::FloodGate;
@@ -45,10 +45,10 @@ impl PersonStore for SlowStore {
         write: RawWrite,
         expected: u64,
         now: i64,
-        update: Option<LastUpdate>,
+        applied: Option<Applied>,
     ) -> Result<Saved, StorageError> {
         self.inner
-            .write_state(person, write, expected, now, update)
+            .write_state(person, write, expected, now, applied)
             .await
     }
     async fn set_reachable(
@@ -139,5 +139,5 @@ async fn a_stop_lets_the_update_in_flight_finish_before_run_returns() {
         .await
         .expect("read back");
     assert_eq!(stored.version, 1, "the state was written");
-    assert!(stored.last_update.is_some());
+    assert!(!stored.applied.is_empty());
 }

@@ -723,7 +723,7 @@ async fn the_embedded_store_keeps_state_across_a_reopen() {
     assert_eq!((stored.version, stored.state), (1, state));
 }
 
-mod the_last_update_is_written_with_the_state {
+mod the_updates_applied_are_written_with_the_state {
     use kintsugi::storage::LastUpdate;
 
     async fn check(backend: super::Backend) {
@@ -753,8 +753,8 @@ mod the_last_update_is_written_with_the_state {
             .read(person, super::NOW)
             .await
             .expect("load");
-        assert_eq!(stored.last_update, Some(update));
-        // A write without an update keeps the one recorded.
+        assert_eq!(stored.applied.latest(), Some(update));
+        // A write without an update keeps the ones recorded.
         backend
             .storage
             .write(person, &super::state_with("a", "c"), 1, super::NOW)
@@ -765,7 +765,31 @@ mod the_last_update_is_written_with_the_state {
             .read(person, super::NOW)
             .await
             .expect("load");
-        assert_eq!(stored.last_update, Some(update));
+        assert_eq!(stored.applied.latest(), Some(update));
+        // A second update joins the first.
+        let later = LastUpdate {
+            id: 899,
+            at: super::NOW + 1,
+        };
+        backend
+            .storage
+            .write_handled(
+                person,
+                &super::state_with("a", "d"),
+                &stored,
+                super::NOW,
+                Some(later),
+            )
+            .await
+            .expect("save");
+        let stored = backend
+            .storage
+            .read(person, super::NOW)
+            .await
+            .expect("load");
+        assert!(
+            stored.applied.contains(900, super::NOW) && stored.applied.contains(899, super::NOW)
+        );
     }
 
     #[tokio::test]

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use async_trait::async_trait;
 
 use super::{
-    DueReminder, LastUpdate, PersonId, PersonStore, RawState, RawWrite, ReminderQueue, Retention,
-    Saved, StorageError,
+    Applied, DueReminder, LastUpdate, PersonId, PersonStore, RawState, RawWrite, ReminderQueue,
+    Retention, Saved, StorageError,
 };
 
 /// (person id, key name) → a JSON `Record`.
@@ -42,14 +42,26 @@ struct Record {
     version: u64,
     expires_at: Option<i64>,
     data: String,
-    #[serde(default)]
+    /// The single update recorded before the list of those applied; read, never written.
+    #[serde(default, skip_serializing)]
     last_update: Option<LastUpdate>,
+    #[serde(default, skip_serializing_if = "Applied::is_empty")]
+    applied: Applied,
     /// The person's wrapped data key (for the state record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key: Option<String>,
 }
 
 impl Record {
+    /// The updates applied, from a record of either form.
+    fn applied_updates(&self) -> Applied {
+        if self.applied.is_empty() {
+            Applied::from(self.last_update)
+        } else {
+            self.applied.clone()
+        }
+    }
+
     fn alive(&self, now: i64) -> bool {
         self.expires_at.is_none_or(|expires_at| now < expires_at)
     }
@@ -114,10 +126,10 @@ impl PersonStore for EmbeddedStore {
             let record = read_record(&table, person, "state")?;
             Ok(match record.filter(|record| record.alive(now)) {
                 Some(record) => RawState {
+                    applied: record.applied_updates(),
                     version: record.version,
                     data: Some(record.data),
                     key: record.key,
-                    last_update: record.last_update,
                 },
                 None => RawState::default(),
             })
@@ -131,7 +143,7 @@ impl PersonStore for EmbeddedStore {
         write: RawWrite,
         expected: u64,
         now: i64,
-        update: Option<LastUpdate>,
+        applied: Option<Applied>,
     ) -> Result<Saved, StorageError> {
         let RawWrite { data, new_key } = write;
         let expires_at = self.retention.expires_at(now);
@@ -140,15 +152,17 @@ impl PersonStore for EmbeddedStore {
                 let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
                 let current =
                     read_record(&table, person, "state")?.filter(|record| record.alive(now));
-                let (version, recorded, key) = current.map_or((0, None, None), |record| {
-                    (record.version, record.last_update, record.key)
-                });
+                let (version, recorded, key) = current
+                    .map_or((0, Applied::default(), None), |record| {
+                        (record.version, record.applied_updates(), record.key)
+                    });
                 if version == expected {
                     let record = Record {
                         version: version + 1,
                         expires_at,
                         data,
-                        last_update: update.or(recorded),
+                        last_update: None,
+                        applied: applied.unwrap_or(recorded),
                         key: new_key.or(key),
                     };
                     let bytes = serde_json::to_vec(&record)?;
@@ -186,6 +200,7 @@ impl PersonStore for EmbeddedStore {
                     expires_at,
                     data: serde_json::json!({ "blocked": now }).to_string(),
                     last_update: None,
+                    applied: Applied::default(),
                     key: None,
                 };
                 let bytes = serde_json::to_vec(&record)?;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::{
-    DueReminder, LastUpdate, PersonId, PersonStore, RawState, RawWrite, ReminderQueue, Retention,
+    Applied, DueReminder, PersonId, PersonStore, RawState, RawWrite, ReminderQueue, Retention,
     Saved, StorageError,
 };
 
@@ -19,7 +19,7 @@ struct Record {
     version: u64,
     expires_at: Option<i64>,
     data: String,
-    last_update: Option<LastUpdate>,
+    applied: Applied,
     key: Option<String>,
 }
 
@@ -90,7 +90,7 @@ impl PersonStore for MemoryStore {
                 version: record.version,
                 data: Some(record.data.clone()),
                 key: record.key.clone(),
-                last_update: record.last_update,
+                applied: record.applied.clone(),
             },
             _ => RawState::default(),
         })
@@ -102,7 +102,7 @@ impl PersonStore for MemoryStore {
         write: RawWrite,
         expected: u64,
         now: i64,
-        update: Option<LastUpdate>,
+        applied: Option<Applied>,
     ) -> Result<Saved, StorageError> {
         let expires_at = self.retention.expires_at(now);
         let mut inner = self.lock();
@@ -110,8 +110,8 @@ impl PersonStore for MemoryStore {
             .states
             .get(&person.0)
             .filter(|record| alive(record.expires_at, now));
-        let (version, recorded, key) = current.map_or((0, None, None), |record| {
-            (record.version, record.last_update, record.key.clone())
+        let (version, recorded, key) = current.map_or((0, Applied::default(), None), |record| {
+            (record.version, record.applied.clone(), record.key.clone())
         });
         if version != expected {
             return Ok(Saved::Conflict);
@@ -122,7 +122,7 @@ impl PersonStore for MemoryStore {
                 version: version + 1,
                 expires_at,
                 data: write.data,
-                last_update: update.or(recorded),
+                applied: applied.unwrap_or(recorded),
                 key: write.new_key.or(key),
             },
         );

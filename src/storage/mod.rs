@@ -11,7 +11,7 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `<prefix>:{u:<id>}:state` | hash | `v`: the state's version (a counter), `d`: the state, sealed (see `crate::vault`), `k`: the person's data key, wrapped by the master key, `u`: the last Telegram update applied (`id:time`) |
+//! | `<prefix>:{u:<id>}:state` | hash | `v`: the state's version (a counter), `d`: the state, sealed (see `crate::vault`), `k`: the person's data key, wrapped by the master key, `u`: the Telegram updates applied lately (`id:time,id:time,...`, at most 32 within the redelivery window) |
 //! | `<prefix>:{u:<id>}:meta` | hash | `blocked`: when the person blocked the bot (absent while they have not) |
 //!
 //!
@@ -59,8 +59,8 @@ pub(crate) const PERSON_KEYS: &[&str] = &["state", "meta"];
 pub struct Stored {
     pub state: PersonState,
     pub version: u64,
-    /// The last Telegram update applied to this state, written with it.
-    pub last_update: Option<LastUpdate>,
+    /// The Telegram updates applied to this state lately, written with it.
+    pub applied: Applied,
     /// The person's data key, opened, when one is stored.
     key: Option<PersonKey>,
 }
@@ -71,7 +71,7 @@ impl Stored {
         Stored {
             state: PersonState::default(),
             version: 0,
-            last_update: None,
+            applied: Applied::default(),
             key: None,
         }
     }
@@ -104,8 +104,8 @@ pub struct RawState {
     pub data: Option<String>,
     /// The wrapped data key.
     pub key: Option<String>,
-    /// The last Telegram update applied.
-    pub last_update: Option<LastUpdate>,
+    /// The Telegram updates applied lately.
+    pub applied: Applied,
 }
 
 /// What a backend writes: the sealed state, and the wrapped data key when it is new.
@@ -134,16 +134,77 @@ pub struct LastUpdate {
 }
 
 impl LastUpdate {
-    fn encode(self) -> String {
-        format!("{}:{}", self.id, self.at)
-    }
-
     fn decode(text: &str) -> Option<LastUpdate> {
         let (id, at) = text.split_once(':')?;
         Some(LastUpdate {
-            id: id.parse().ok()?,
-            at: at.parse().ok()?,
+            id: id.trim().parse().ok()?,
+            at: at.trim().parse().ok()?,
         })
+    }
+}
+
+/// The Telegram updates applied to a person's state lately, kept with it so that an update
+/// delivered twice (after a crash, or to two replicas) is applied once, while an earlier
+/// update arriving after a later one (replicas race) is still applied: a set of ids, not a
+/// high-water mark.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Applied(Vec<LastUpdate>);
+
+impl Applied {
+    /// How many ids are kept; far more than one person sends within the window.
+    pub const KEPT: usize = 32;
+    /// How long Telegram may deliver an update again, in seconds.
+    pub const WINDOW: i64 = 24 * 60 * 60;
+
+    /// Whether update `id` was applied within the window before `now`.
+    pub fn contains(&self, id: i64, now: i64) -> bool {
+        self.0
+            .iter()
+            .any(|update| update.id == id && now - update.at < Self::WINDOW)
+    }
+
+    /// These and `update`, without those past the window, the newest `KEPT`.
+    pub fn with(&self, update: LastUpdate) -> Applied {
+        let mut kept: Vec<LastUpdate> = self
+            .0
+            .iter()
+            .copied()
+            .filter(|old| old.id != update.id && update.at - old.at < Self::WINDOW)
+            .collect();
+        kept.push(update);
+        kept.sort_by_key(|old| old.at);
+        let skip = kept.len().saturating_sub(Self::KEPT);
+        Applied(kept.split_off(skip))
+    }
+
+    /// The most recent one (the highest id).
+    pub fn latest(&self) -> Option<LastUpdate> {
+        self.0.iter().copied().max_by_key(|update| update.id)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `id:at,id:at`, as Redis keeps it.
+    pub(crate) fn encode(&self) -> String {
+        self.0
+            .iter()
+            .map(|update| format!("{}:{}", update.id, update.at))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Reads `encode`'s form (and the single `id:at` written before the list).
+    pub(crate) fn decode(text: &str) -> Applied {
+        Applied(text.split(',').filter_map(LastUpdate::decode).collect())
+    }
+}
+
+impl From<Option<LastUpdate>> for Applied {
+    fn from(update: Option<LastUpdate>) -> Applied {
+        Applied(update.into_iter().collect())
     }
 }
 
@@ -192,15 +253,15 @@ pub trait PersonStore: Send + Sync {
     fn kind(&self) -> &'static str;
     /// A person's state as kept; [`RawState::default`] if there is none (or it expired).
     async fn read_state(&self, person: PersonId, now: i64) -> Result<RawState, StorageError>;
-    /// Writes the state if its version is still `expected`, with `update` as the last update
-    /// applied (when given), and refreshes its expiry.
+    /// Writes the state if its version is still `expected`, with `applied` as the updates
+    /// applied (when given; otherwise the recorded ones stay), and refreshes its expiry.
     async fn write_state(
         &self,
         person: PersonId,
         write: RawWrite,
         expected: u64,
         now: i64,
-        update: Option<LastUpdate>,
+        applied: Option<Applied>,
     ) -> Result<Saved, StorageError>;
     /// Records whether the person can be written to (see [`Storage::set_reachable`]).
     async fn set_reachable(
@@ -355,8 +416,8 @@ impl Storage {
     }
 
     /// Writes `state` if the stored version is still `base`'s (what `read` returned), and
-    /// records `update` as the last one applied, in the same atomic write (when given;
-    /// otherwise the recorded one stays). Refreshes the expiry.
+    /// adds `update` to the updates applied, in the same atomic write (when given; otherwise
+    /// the recorded ones stay). Refreshes the expiry.
     pub async fn write_handled(
         &self,
         person: PersonId,
@@ -367,8 +428,9 @@ impl Storage {
     ) -> Result<Saved, StorageError> {
         let write = self.seal(person, state, base.key.as_ref())?;
         let expected = base.version;
+        let applied = update.map(|update| base.applied.with(update));
         self.people
-            .write_state(person, write, expected, now, update)
+            .write_state(person, write, expected, now, applied)
             .await
     }
 
@@ -399,7 +461,7 @@ impl Storage {
         Ok(Stored {
             state,
             version: raw.version,
-            last_update: raw.last_update,
+            applied: raw.applied,
             key,
         })
     }

@@ -10,7 +10,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use async_trait::async_trait;
 
 use super::{
-    DueReminder, LastUpdate, PERSON_KEYS, PersonId, PersonStore, RawState, RawWrite, ReminderQueue,
+    Applied, DueReminder, PERSON_KEYS, PersonId, PersonStore, RawState, RawWrite, ReminderQueue,
     Retention, Saved, StorageError,
 };
 
@@ -45,7 +45,7 @@ return 1
 
 /// Writes the state only if its version is still the expected one; returns the new version,
 /// or -1 on a conflict. KEYS[1]: the state hash. ARGV: expected version, the sealed state, TTL
-/// seconds (0: no expiry), the last update handled as `id:at` (empty: keep the recorded one),
+/// seconds (0: no expiry), the updates applied as `id:at,...` (empty: keep the recorded ones),
 /// a new wrapped data key (empty: keep the stored one).
 const COMPARE_AND_SET: &str = r"
 local current = redis.call('HGET', KEYS[1], 'v')
@@ -153,7 +153,7 @@ impl PersonStore for RedisStore {
                 version,
                 data: Some(data),
                 key,
-                last_update: update.as_deref().and_then(LastUpdate::decode),
+                applied: update.as_deref().map(Applied::decode).unwrap_or_default(),
             }),
             _ => Ok(RawState::default()),
         }
@@ -165,7 +165,7 @@ impl PersonStore for RedisStore {
         write: RawWrite,
         expected: u64,
         _now: i64,
-        update: Option<LastUpdate>,
+        applied: Option<Applied>,
     ) -> Result<Saved, StorageError> {
         let mut connection = self.connection.clone();
         let ttl = self.retention.0.map_or(0, |period| period.as_secs().max(1));
@@ -176,7 +176,7 @@ impl PersonStore for RedisStore {
             .arg(expected)
             .arg(write.data)
             .arg(ttl)
-            .arg(update.map(LastUpdate::encode).unwrap_or_default())
+            .arg(applied.map(|applied| applied.encode()).unwrap_or_default())
             .arg(write.new_key.unwrap_or_default())
             .invoke_async(&mut connection)
             .await?;
