@@ -164,6 +164,10 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub webhook_secret: Option<String>,
+    /// How log lines look: `text` (a timestamp, the level, the event), or `json` (one object
+    /// a line, for log collectors). Either way no message text, answer, id or token.
+    #[arg(long, env = "KINTSUGI_LOG_FORMAT", global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
     /// Telegram's send limits: `off` only for load tests against a local fake.
     #[arg(long, env = "KINTSUGI_SEND_LIMITS", global = true, default_value = "on", value_parser = ["on", "off"])]
     pub send_limits: String,

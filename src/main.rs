@@ -18,7 +18,19 @@ fn main() -> ExitCode {
             .map_or("info", |command| command.default_log_level())
             .to_owned()
     });
-    let mut logger = pretty_env_logger::formatted_builder();
+    let mut logger = pretty_env_logger::formatted_timed_builder();
+    if cli.settings.log_format == "json" {
+        logger.format(|out, record| {
+            use std::io::Write;
+            let line = serde_json::json!({
+                "ts": out.timestamp_millis().to_string(),
+                "level": record.level().as_str(),
+                "target": record.target(),
+                "msg": record.args().to_string(),
+            });
+            writeln!(out, "{line}")
+        });
+    }
     // teloxide's webhook server logs a whole update, text included, when it cannot parse one;
     // nothing a person writes may reach a log, so that module stays silent.
     logger.parse_filters(&format!(

@@ -517,6 +517,35 @@ fn telegram_saying_a_person_blocked_or_unblocked_the_bot_is_recorded() {
 }
 
 #[test]
+fn json_logs_are_one_object_a_line_with_a_timestamp_and_nothing_anyone_wrote() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let bot = Bot::spawn(
+        &fake,
+        &redis,
+        "123456:FAKE-TOKEN",
+        "debug",
+        &[],
+        &[("KINTSUGI_LOG_FORMAT", "json")],
+    );
+    fake.send_text(ANA, "/start");
+    fake.wait_for_messages(ANA, 1, PATIENCE);
+    fake.send_text(ANA, "some-private-words-4711");
+    fake.wait_for_messages(ANA, 4, PATIENCE);
+    let log = bot.log();
+    let lines: Vec<&str> = log.lines().filter(|line| !line.trim().is_empty()).collect();
+    assert!(lines.len() >= 3, "{log}");
+    for line in &lines {
+        let object: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        for field in ["ts", "level", "target", "msg"] {
+            assert!(object[field].is_string(), "no {field} in {line}");
+        }
+    }
+    assert!(log.contains("\"msg\":\"kintsugi telegram version="), "{log}");
+    assert!(!log.contains("private-words") && !log.contains(&ANA.to_string()));
+}
+
+#[test]
 fn neither_the_token_nor_what_people_write_reaches_the_log_even_at_trace_level() {
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let token = "987654:UNIQUE-TOKEN-e2e-31415";
