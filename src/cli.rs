@@ -309,14 +309,20 @@ pub(crate) fn open_storage(config: &Config) -> anyhow::Result<Storage> {
             RedisStore::connect(url, &config.redis_prefix, config.retention)
                 .context("REDIS_URL is not a usable Redis address")?,
         ),
-        None => Storage::new(
-            EmbeddedStore::open(&config.data_dir, config.retention).with_context(|| {
-                format!(
-                    "cannot open the embedded store in {} (set KINTSUGI_DATA_DIR to another folder)",
-                    config.data_dir.display()
-                )
-            })?,
-        ),
+        None => {
+            let (store, swept) =
+                EmbeddedStore::open_swept(&config.data_dir, config.retention, unix_now())
+                    .with_context(|| {
+                        format!(
+                            "cannot open the embedded store in {} (set KINTSUGI_DATA_DIR to another folder)",
+                            config.data_dir.display()
+                        )
+                    })?;
+            if swept > 0 {
+                log::info!("event=retention_sweep people={swept}");
+            }
+            Storage::new(store)
+        }
     })
 }
 

@@ -541,7 +541,10 @@ fn json_logs_are_one_object_a_line_with_a_timestamp_and_nothing_anyone_wrote() {
             assert!(object[field].is_string(), "no {field} in {line}");
         }
     }
-    assert!(log.contains("\"msg\":\"kintsugi telegram version="), "{log}");
+    assert!(
+        log.contains("\"msg\":\"kintsugi telegram version="),
+        "{log}"
+    );
     assert!(!log.contains("private-words") && !log.contains(&ANA.to_string()));
 }
 

@@ -807,3 +807,100 @@ mod the_updates_applied_are_written_with_the_state {
         check(super::memory_backend(super::retention())).await;
     }
 }
+
+/// Whether `needle` occurs anywhere in `haystack`.
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn the_embedded_store_deletes_expired_people_and_leaves_no_trace_of_them_in_its_file() {
+    use kintsugi::storage::{PersonStore, RawWrite, ReminderQueue};
+    let directory = tempfile::tempdir().expect("a temporary folder");
+    let retention = Retention(Some(Duration::from_secs(3600)));
+    let store = EmbeddedStore::open(directory.path(), retention).expect("an embedded store");
+    let write = |data: &str, key: &str| RawWrite {
+        data: data.repeat(50),
+        new_key: Some(key.to_owned()),
+    };
+    // Enough people that their records fill many pages, which deleting frees.
+    for person in 1..=200 {
+        store
+            .write_state(
+                PersonId(person),
+                write("EXPIRED-STATE-1111", &format!("EXPIRED-KEY-2222-{person}")),
+                0,
+                NOW,
+                None,
+            )
+            .await
+            .expect("save");
+        store
+            .schedule(PersonId(person), NOW + 100)
+            .await
+            .expect("schedule");
+    }
+    store
+        .write_state(
+            PersonId(1000),
+            write("LIVE-STATE-3333", "LIVE-KEY-4444"),
+            0,
+            NOW + 3000,
+            None,
+        )
+        .await
+        .expect("save");
+    drop(store);
+
+    let later = NOW + 4000;
+    let (store, swept) =
+        EmbeddedStore::open_swept(directory.path(), retention, later).expect("reopen");
+    assert_eq!(swept, 200);
+    assert!(
+        store
+            .keys_of(PersonId(1), later)
+            .await
+            .expect("keys")
+            .is_empty()
+    );
+    assert_eq!(store.due_at(PersonId(1)).await.expect("due"), None);
+    assert!(
+        store
+            .read_state(PersonId(1000), later)
+            .await
+            .expect("read")
+            .data
+            .is_some()
+    );
+    drop(store);
+    let file = std::fs::read(directory.path().join("kintsugi.redb")).expect("the file");
+    assert!(
+        holds(&file, "LIVE-KEY-4444"),
+        "the search finds what is there"
+    );
+    assert!(
+        !holds(&file, "EXPIRED-KEY-2222"),
+        "an expired wrapped key stayed on disk"
+    );
+    assert!(
+        !holds(&file, "EXPIRED-STATE-1111"),
+        "an expired state stayed on disk"
+    );
+
+    // A running store sweeps too (and compacts when it next opens).
+    let store = EmbeddedStore::open(directory.path(), retention).expect("reopen");
+    assert_eq!(
+        store.sweep_expired(NOW + 3000 + 3600).await.expect("sweep"),
+        1
+    );
+    assert!(
+        store
+            .read_state(PersonId(1000), NOW)
+            .await
+            .expect("read")
+            .data
+            .is_none()
+    );
+}

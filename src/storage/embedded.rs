@@ -76,6 +76,35 @@ pub struct EmbeddedStore {
 impl EmbeddedStore {
     /// Opens (or creates) `kintsugi.redb` in `directory`, creating the directory if needed.
     pub fn open(directory: &Path, retention: Retention) -> Result<EmbeddedStore, StorageError> {
+        Ok(EmbeddedStore {
+            database: Arc::new(Self::open_database(directory)?),
+            retention,
+        })
+    }
+
+    /// Opens the store as `open` does, first deleting the people whose records expired by
+    /// `now` and compacting the file, so that neither their sealed state nor their wrapped
+    /// key stays in a freed page. Returns the store and how many people were deleted.
+    pub fn open_swept(
+        directory: &Path,
+        retention: Retention,
+        now: i64,
+    ) -> Result<(EmbeddedStore, usize), StorageError> {
+        let mut database = Self::open_database(directory)?;
+        let swept = sweep(&database, now)?;
+        if swept > 0 {
+            database
+                .compact()
+                .map_err(|error| StorageError::Embedded(error.into()))?;
+        }
+        let store = EmbeddedStore {
+            database: Arc::new(database),
+            retention,
+        };
+        Ok((store, swept))
+    }
+
+    fn open_database(directory: &Path) -> Result<Database, StorageError> {
         std::fs::create_dir_all(directory).map_err(redb::Error::Io)?;
         let database = Database::create(directory.join("kintsugi.redb"))?;
         let write = database.begin_write()?;
@@ -84,10 +113,7 @@ impl EmbeddedStore {
         write.open_table(REMINDERS_BY_TIME)?;
         write.open_table(VAULT)?;
         write.commit()?;
-        Ok(EmbeddedStore {
-            database: Arc::new(database),
-            retention,
-        })
+        Ok(database)
     }
 
     async fn blocking<T: Send + 'static>(
@@ -222,6 +248,10 @@ impl PersonStore for EmbeddedStore {
             Ok(!blocked)
         })
         .await
+    }
+
+    async fn sweep_expired(&self, now: i64) -> Result<usize, StorageError> {
+        self.blocking(move |database| sweep(database, now)).await
     }
 
     async fn delete_person(&self, person: PersonId) -> Result<(), StorageError> {
@@ -469,6 +499,37 @@ fn remove_reminder(write: &redb::WriteTransaction, person: PersonId) -> Result<(
     }
     reminders.remove(person.0).map_err(redb::Error::from)?;
     Ok(())
+}
+
+/// Deletes every key and the reminder of each person none of whose records is alive at `now`;
+/// returns how many people.
+fn sweep(database: &Database, now: i64) -> Result<usize, StorageError> {
+    let write = database.begin_write().map_err(redb::Error::from)?;
+    let expired: Vec<i64> = {
+        let table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
+        // Each person, and whether any of their records is still alive.
+        let mut people: std::collections::BTreeMap<i64, bool> = Default::default();
+        for entry in table.iter().map_err(redb::Error::from)? {
+            let (key, value) = entry.map_err(redb::Error::from)?;
+            let record: Record = serde_json::from_slice(value.value())?;
+            *people.entry(key.value().0).or_default() |= record.alive(now);
+        }
+        people
+            .into_iter()
+            .filter(|(_, alive)| !alive)
+            .map(|(person, _)| person)
+            .collect()
+    };
+    for &person in &expired {
+        let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
+        table
+            .retain_in((person, "")..(person.saturating_add(1), ""), |_, _| false)
+            .map_err(redb::Error::from)?;
+        drop(table);
+        remove_reminder(&write, PersonId(person))?;
+    }
+    write.commit().map_err(redb::Error::from)?;
+    Ok(expired.len())
 }
 
 fn read_record(

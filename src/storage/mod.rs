@@ -286,6 +286,11 @@ pub trait PersonStore: Send + Sync {
     async fn keys_of(&self, person: PersonId, now: i64) -> Result<Vec<String>, StorageError>;
     /// Seconds until a person's state expires; `None` when it does not or does not exist.
     async fn expires_in(&self, person: PersonId, now: i64) -> Result<Option<i64>, StorageError>;
+    /// Deletes everything kept about people whose records expired by `now`; returns how many.
+    /// Redis expires keys by itself, so by default there is nothing to do.
+    async fn sweep_expired(&self, _now: i64) -> Result<usize, StorageError> {
+        Ok(0)
+    }
 }
 
 /// The queue of check-in reminders, one pending reminder a person, which the scheduler claims
@@ -532,6 +537,28 @@ impl Storage {
         now: i64,
     ) -> Result<Option<i64>, StorageError> {
         self.people.expires_in(person, now).await
+    }
+
+    /// Deletes everything kept about people whose records expired by `now` (a store that
+    /// expires keys by itself has nothing to do); returns how many people.
+    pub async fn sweep_expired(&self, now: i64) -> Result<usize, StorageError> {
+        self.people.sweep_expired(now).await
+    }
+}
+
+/// How often a running bot deletes the people whose records expired (the embedded store also
+/// sweeps, and compacts, each time it opens).
+pub const SWEEP_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Deletes expired people every [`SWEEP_EVERY`], at the time `clock` gives; runs until
+/// dropped. Failures are logged and tried again at the next sweep.
+pub async fn sweep_daily(storage: Storage, clock: fn() -> i64) {
+    loop {
+        tokio::time::sleep(SWEEP_EVERY).await;
+        match storage.sweep_expired(clock()).await {
+            Ok(swept) => log::info!("event=retention_sweep people={swept}"),
+            Err(error) => log::warn!("event=retention_sweep_failed error={error}"),
+        }
     }
 }
 

@@ -198,6 +198,7 @@ async fn dispatch(
             app.clock,
         ))
     });
+    let sweeper = tokio::spawn(crate::storage::sweep_daily(app.storage.clone(), app.clock));
     let mut dispatcher = Dispatcher::builder(requester.clone(), tree)
         .dependencies(dptree::deps![Arc::clone(&app)])
         .default_handler(|update| async move {
@@ -255,6 +256,7 @@ async fn dispatch(
     if let Some(worker) = worker {
         worker.abort();
     }
+    sweeper.abort();
     let queued = app.sends.pending();
     if tokio::time::timeout(STOP_DEADLINE, app.sends.idle())
         .await
