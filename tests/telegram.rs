@@ -280,7 +280,7 @@ async fn faq_shows_questions_and_a_question_button_keeps_its_list() {
     let mut harness = Harness::new();
     let texts = harness.send("/faq").await;
     assert_eq!(texts, [harness.message("faq")]);
-    assert_eq!(harness.labels().len(), 10);
+    assert_eq!(harness.labels().len(), harness.library.faq.questions.len());
     let texts = harness.press("1. How long it takes").await;
     assert!(
         texts[0].contains('?'),
@@ -412,7 +412,8 @@ async fn menu_help_continue_and_cancel_work_anywhere() {
     let cancelled = harness.send("/cancel").await;
     assert_eq!(cancelled[0], harness.message("cancelled"));
     let menu = harness.send("/menu").await;
-    assert_eq!(menu, [harness.message("menu")]);
+    assert_eq!(menu.len(), 1);
+    assert!(menu[0].starts_with(&harness.message("menu")), "{menu:?}");
     assert!(harness.labels().len() > 5, "{:?}", harness.labels());
     let unknown = harness.send("/frobnicate").await;
     assert_eq!(unknown[0], harness.message("unknown_command"));
@@ -425,7 +426,7 @@ async fn a_typed_question_outside_a_flow_is_offered_faq_answers() {
     harness.send("/cancel").await;
     let texts = harness.send("how long does this take?").await;
     assert_eq!(texts[0], harness.message("faq_suggest"), "{texts:?}");
-    assert_eq!(texts[1], harness.message("menu"), "{texts:?}");
+    assert!(texts[1].starts_with(&harness.message("menu")), "{texts:?}");
 }
 
 #[tokio::test]
