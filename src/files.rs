@@ -4,13 +4,15 @@
 
 use chrono::DateTime;
 
-use crate::chart::{ChartPoint, ChartText, progress_chart};
+use crate::chart::{ChartPoint, ChartText, progress_chart, progress_chart_pixels};
 use crate::dialogue::PersonState;
-use crate::dialogue::engine::{Attachment, ProgressChart};
+use crate::dialogue::engine::{Attachment, ProgressChart, SummaryDocument};
 use crate::storage::LastUpdate;
 
 /// The name of the file `/export` sends.
 pub(crate) const EXPORT_FILE_NAME: &str = "kintsugi-export.json";
+/// The name of the file `/summary` sends.
+pub(crate) const SUMMARY_FILE_NAME: &str = "kintsugi-summary.pdf";
 /// The name of the `/progress` chart.
 pub(crate) const CHART_FILE_NAME: &str = "progress.png";
 
@@ -73,6 +75,61 @@ pub(crate) fn file_of(
             name: EXPORT_FILE_NAME.to_owned(),
             bytes: export_json(state, kept, now).into_bytes(),
         }),
+        Attachment::Summary(summary) => summary_file(summary),
+    }
+}
+
+/// The `/summary` as a PDF; `None` (logged) if it cannot be made.
+pub(crate) fn summary_file(summary: &SummaryDocument) -> Option<File> {
+    let sections = summary
+        .sections
+        .iter()
+        .map(|section| crate::pdf::Section {
+            heading: section.heading.clone(),
+            paragraphs: section.paragraphs.clone(),
+            picture: section.chart.as_ref().and_then(chart_picture),
+        })
+        .collect();
+    let document = crate::pdf::Document {
+        title: summary.title.clone(),
+        subtitle: summary.subtitle.clone(),
+        sections,
+        footer: summary.footer.clone(),
+    };
+    match crate::pdf::render(&document) {
+        Ok(bytes) => Some(File {
+            kind: FileKind::Document,
+            name: SUMMARY_FILE_NAME.to_owned(),
+            bytes,
+        }),
+        Err(error) => {
+            log::warn!("event=summary_not_made error={error}");
+            None
+        }
+    }
+}
+
+/// The chart's pixels, for a PDF.
+fn chart_picture(chart: &ProgressChart) -> Option<crate::pdf::Picture> {
+    let points: Vec<ChartPoint> = chart
+        .ratings
+        .iter()
+        .map(|&(at, rating)| ChartPoint { at, rating })
+        .collect();
+    let text = ChartText {
+        title: chart.title.clone(),
+        empty: chart.empty.clone(),
+    };
+    match progress_chart_pixels(&points, chart.zone, &text) {
+        Ok(rgb) => Some(crate::pdf::Picture {
+            width: crate::chart::WIDTH,
+            height: crate::chart::HEIGHT,
+            rgb,
+        }),
+        Err(error) => {
+            log::warn!("event=chart_not_drawn error={error}");
+            None
+        }
     }
 }
 

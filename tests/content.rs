@@ -85,20 +85,22 @@ fn typed_answers(transcript: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The last bot message of a transcript, with its continuation lines.
-fn last_bot_message(transcript: &str) -> String {
+/// What the bot says after the person's last input: the summary card, which may be split
+/// over two short messages so each fits a phone.
+fn last_bot_messages(transcript: &str) -> String {
     let lines: Vec<&str> = transcript.lines().collect();
     let start = lines
         .iter()
-        .rposition(|line| line.starts_with("< "))
-        .expect("the bot says something");
+        .rposition(|line| line.starts_with("> "))
+        .map_or(0, |input| input + 1);
     lines[start..].join("\n")
 }
 
 #[test]
 fn every_main_path_ends_with_a_summary_of_what_the_person_wrote() {
     // Answers rightly left out: what the person chose to delete (an unsent letter, a safety
-    // plan), a draft they rewrote, and the heated sentence they rebuilt as an "I" statement.
+    // plan), a draft they rewrote, the heated sentence they rebuilt as an "I" statement, and
+    // an apology draft that is kept (and in /export) but not repeated whole on a phone.
     let deleted = [
         "Dear you, I am still angry, and I am still here.",
         "My sister, any time of day",
@@ -107,6 +109,7 @@ fn every_main_path_ends_with_a_summary_of_what_the_person_wrote() {
         "blue umbrella",
         "I'm sorry if you were hurt, but it was only a few texts.",
         "You always put your phone first. You're selfish and you never listen to me.",
+        "I lied to you for months and I broke your trust. That was my choice and it was wrong. From now on I will answer every question you have honestly, for as long as you need.",
     ];
     let library = library();
     let mut problems = Vec::new();
@@ -115,7 +118,7 @@ fn every_main_path_ends_with_a_summary_of_what_the_person_wrote() {
         let Ok(transcript) = std::fs::read_to_string(&path) else {
             continue;
         };
-        let summary = last_bot_message(&transcript);
+        let summary = last_bot_messages(&transcript);
         for answer in typed_answers(&transcript) {
             if !deleted.contains(&answer) && !summary.contains(answer.trim()) {
                 problems.push(format!("{path}: the summary does not show {answer:?}"));

@@ -250,6 +250,54 @@ fn a_person_walking_at_human_speed_is_answered_within_three_seconds_at_the_shipp
 }
 
 #[test]
+fn summary_sends_a_pdf_of_only_the_parts_picked() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    ground_rules_to_the_pause_signal(&fake, "Sunday by the river");
+    let asked = fake.sent_to(ANA).len();
+    fake.wait_for_text(ANA, asked - 1, "What will your pause signal be?", PATIENCE);
+    fake.send_text(ANA, "A hand on the heart");
+    let asked = fake.sent_to(ANA).len();
+    fake.wait_for_text(ANA, asked - 1, "Write one promise", PATIENCE);
+    fake.send_text(ANA, "I'll speak about how I feel");
+    fake.press_when_shown(ANA, "Skip to my card", PATIENCE);
+    fake.wait_for_text(ANA, 0, "Here's your ground-rules card:", PATIENCE);
+    let before = fake.sent_to(ANA).len();
+    fake.send_text(ANA, "/summary");
+    // Put in the first part offered, leave out every other.
+    let first = fake.wait_for_message(ANA, before, PATIENCE, |text| text.starts_with("Put in"));
+    fake.press_label(ANA, "Put it in");
+    let mut seen = before + 2;
+    let document = loop {
+        let sent = fake.wait_for_messages(ANA, seen + 1, PATIENCE);
+        let last = sent.last().expect("a message").clone();
+        seen = sent.len();
+        if last.file.is_some() {
+            break last;
+        }
+        if last
+            .buttons
+            .iter()
+            .any(|(label, _)| label == "Leave it out")
+        {
+            fake.press_label(ANA, "Leave it out");
+        }
+    };
+    let file = document.file.expect("the summary is a file");
+    assert_eq!(
+        (file.kind.as_str(), file.name.as_str()),
+        ("document", "kintsugi-summary.pdf")
+    );
+    assert!(file.bytes.starts_with(b"%PDF-"), "a PDF");
+    assert!(
+        document.text.starts_with("Here's your summary"),
+        "{}",
+        document.text
+    );
+    assert!(first.text.len() > "Put in ".len());
+}
+
+#[test]
 fn an_idle_bot_long_polls_instead_of_asking_again_and_again() {
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);

@@ -1114,3 +1114,124 @@ fn a_number_alone_is_never_read_as_a_crisis() {
     // Words still count, however short the message.
     assert!(library.screen("I want to die").is_some());
 }
+
+/// The summary document the latest replies carry, if any.
+fn summary_of(person: &Person) -> Option<kintsugi::dialogue::engine::SummaryDocument> {
+    person
+        .last
+        .iter()
+        .find_map(|reply| match &reply.attachment {
+            Some(kintsugi::dialogue::engine::Attachment::Summary(document)) => {
+                Some((**document).clone())
+            }
+            _ => None,
+        })
+}
+
+fn with_checkins(person: &mut Person, notes: &[&str]) {
+    person.state.history = notes
+        .iter()
+        .enumerate()
+        .map(|(index, note)| kintsugi::dialogue::state::CheckinEntry {
+            at: NOW - 86_400 * (notes.len() - index) as i64,
+            answers: [
+                ("trust".to_owned(), "6".to_owned()),
+                ("note".to_owned(), (*note).to_owned()),
+            ]
+            .into_iter()
+            .collect(),
+        })
+        .collect();
+}
+
+#[test]
+fn a_summary_holds_only_the_parts_the_person_picks() {
+    let mut person = Person::new();
+    assert_eq!(person.send("/summary"), [person.message("summary_nothing")]);
+    let mut person = Person::in_practice();
+    person.send("my worry");
+    with_checkins(&mut person, &["slept better", "a calm talk"]);
+    let replies = person.send("/summary");
+    assert_eq!(
+        replies,
+        [
+            person.message("summary_intro"),
+            "Put in what you said in practice?".into()
+        ]
+    );
+    person.press("Put it in");
+    assert_eq!(person.last[0].text, "Put in the trend?");
+    person.press("Leave it out");
+    assert_eq!(person.last[0].text, "Put in the notes?");
+    person.press("Put it in");
+    let document = summary_of(&person).expect("a summary");
+    assert_eq!(person.last[0].text, person.message("summary_ready"));
+    let headings: Vec<&str> = document
+        .sections
+        .iter()
+        .map(|s| s.heading.as_str())
+        .collect();
+    assert_eq!(headings, ["What you said in practice", "The notes"]);
+    assert_eq!(document.sections[0].paragraphs, ["You said: my worry (…)"]);
+    assert!(document.sections[1].paragraphs[0].ends_with(": slept better"));
+    assert!(
+        document
+            .sections
+            .iter()
+            .all(|section| section.chart.is_none())
+    );
+    assert_eq!(person.state.summary, None);
+}
+
+#[test]
+fn a_summary_with_everything_left_out_or_stopped_makes_nothing() {
+    let mut person = Person::in_practice();
+    person.send("my worry");
+    person.send("/summary");
+    person.press("Leave it out");
+    assert_eq!(person.last[0].text, person.message("summary_none_picked"));
+    assert!(summary_of(&person).is_none());
+    person.send("/summary");
+    person.press("Stop");
+    assert_eq!(person.last[0].text, person.message("summary_stopped"));
+    assert!(summary_of(&person).is_none());
+    assert_eq!(person.state.summary, None);
+    // Its buttons are stale once it has stopped.
+    assert_eq!(
+        person.input(Input::Press(format!("{}|y:in", person.state.seq))),
+        {
+            let mut expected = vec![person.message("stale_button")];
+            expected.push(person.message("menu"));
+            expected
+        }
+    );
+}
+
+#[test]
+fn a_summary_never_carries_crisis_words_and_says_a_line_was_left_out() {
+    let mut person = Person::new();
+    with_checkins(
+        &mut person,
+        &["I want to kill myself", "we walked by the sea"],
+    );
+    person.send("/summary");
+    person.press("Leave it out");
+    person.press("Put it in");
+    let document = summary_of(&person).expect("a summary");
+    let text = format!("{document:?}");
+    assert!(!text.contains("kill"), "{text}");
+    assert!(text.contains("we walked by the sea"));
+    assert!(
+        person.last[0]
+            .text
+            .ends_with(&person.message("summary_left_out"))
+    );
+    // The trend, when picked, brings its chart.
+    let mut person = Person::new();
+    with_checkins(&mut person, &["fine"]);
+    person.send("/summary");
+    person.press("Put it in");
+    person.press("Leave it out");
+    let document = summary_of(&person).expect("a summary");
+    assert!(document.sections[0].chart.is_some());
+}

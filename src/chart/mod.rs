@@ -49,7 +49,7 @@ pub(crate) enum ChartError {
     Encode(#[from] png::EncodingError),
 }
 
-pub(super) static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
+pub(crate) static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
 
 pub(super) const BACKGROUND: RGBColor = RGBColor(251, 248, 241);
 pub(super) const INK: RGBColor = RGBColor(62, 53, 48);
@@ -97,6 +97,15 @@ pub(crate) fn progress_chart(
     zone: Tz,
     text: &ChartText,
 ) -> Result<Vec<u8>, ChartError> {
+    encode(&progress_chart_pixels(points, zone, text)?)
+}
+
+/// The chart as `progress_chart` draws it, as [`WIDTH`] x [`HEIGHT`] RGB pixels, row by row.
+pub(crate) fn progress_chart_pixels(
+    points: &[ChartPoint],
+    zone: Tz,
+    text: &ChartText,
+) -> Result<Vec<u8>, ChartError> {
     let font = font()?;
     let mut points = points.to_vec();
     // Oldest first is promised, but a line drawn out of order would zigzag: sort to be sure.
@@ -133,7 +142,7 @@ pub(crate) fn progress_chart(
     for words in words {
         paint(&mut pixels, font, &words);
     }
-    encode(&pixels)
+    Ok(pixels)
 }
 
 pub(super) fn font() -> Result<&'static FontRef<'static>, ChartError> {

@@ -4,7 +4,8 @@
 //! Format: `<seq>|c:<choice id>` (a flow's button), `<seq>|f:<flow id>` (open a flow) or
 //! `<seq>|m` (the menu), `<seq>|q:<question id>` (an FAQ answer), `<seq>|r:<action>` (a
 //! reminder's), `<seq>|s:<action>` (a safety reply's), `<seq>|x:yes|no` (deleting everything),
-//! `<seq>|k` (answer the typed question with the text kept from earlier).
+//! `<seq>|k` (answer the typed question with the text kept from earlier), `<seq>|y:in|out|stop`
+//! (a part of the `/summary`).
 //! Telegram allows at most 64 bytes.
 
 /// Telegram's limit on a button's callback data, in bytes.
@@ -26,6 +27,17 @@ pub(crate) enum Action {
     Forget(bool),
     /// Answer the typed question shown with the text kept from earlier.
     UseKept,
+    /// The answer to "put this part in the summary?": only under that question's keyboard.
+    Summary(SummaryAnswer),
+}
+
+/// What a person says about one part of their `/summary`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SummaryAnswer {
+    Include,
+    Leave,
+    /// Stop choosing: no summary is made.
+    Stop,
 }
 
 /// What a person can do with a safety reply.
@@ -127,6 +139,14 @@ pub fn encode(seq: u32, action: &Action) -> String {
         Action::Safety(action) => format!("{seq}|s:{}", action.code()),
         Action::Forget(confirmed) => format!("{seq}|x:{}", if *confirmed { "yes" } else { "no" }),
         Action::UseKept => format!("{seq}|k"),
+        Action::Summary(answer) => format!(
+            "{seq}|y:{}",
+            match answer {
+                SummaryAnswer::Include => "in",
+                SummaryAnswer::Leave => "out",
+                SummaryAnswer::Stop => "stop",
+            }
+        ),
     }
 }
 
@@ -142,6 +162,9 @@ pub fn decode(data: &str) -> Option<Press> {
         Some(("s", code)) => Action::Safety(SafetyAction::from_code(code)?),
         Some(("x", "yes")) => Action::Forget(true),
         Some(("x", "no")) => Action::Forget(false),
+        Some(("y", "in")) => Action::Summary(SummaryAnswer::Include),
+        Some(("y", "out")) => Action::Summary(SummaryAnswer::Leave),
+        Some(("y", "stop")) => Action::Summary(SummaryAnswer::Stop),
         None if action == "m" => Action::Menu,
         None if action == "k" => Action::UseKept,
         _ => return None,
@@ -164,6 +187,8 @@ mod tests {
             Action::Choice("ready".to_owned()),
             Action::OpenFlow("ground-rules".to_owned()),
             Action::UseKept,
+            Action::Summary(SummaryAnswer::Include),
+            Action::Summary(SummaryAnswer::Stop),
             Action::Menu,
             Action::Question("how-long".to_owned()),
             Action::Reminder(ReminderAction::Tomorrow),

@@ -51,6 +51,9 @@ pub struct PersonState {
     /// The flow that fits what the person last wrote outside a flow, offered first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interest: Option<FlowId>,
+    /// The parts of a `/summary` being chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<SummaryPick>,
 }
 
 /// One check-in as it was recorded.
@@ -90,6 +93,30 @@ pub enum Keyboard {
     Forget,
     /// A typed question offering the text kept from earlier.
     Ask,
+    /// The question whether to put a part in the `/summary`.
+    Summary,
+}
+
+/// A part of the summary a person can pick.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum SummaryPart {
+    /// The stages and the flows finished in each.
+    Path,
+    /// The card a `bot.toml` command shows (`/rules`, `/boundaries`), by command name.
+    Card(String),
+    /// The check-in trend, in words and as the chart.
+    Trend,
+    /// The notes written at check-ins.
+    Notes,
+}
+
+/// Where a person is in choosing their summary's parts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryPick {
+    /// Still to ask about, the next first.
+    pub left: Vec<SummaryPart>,
+    pub picked: Vec<SummaryPart>,
 }
 
 /// One saved answer.

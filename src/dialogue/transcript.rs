@@ -35,6 +35,7 @@ pub(crate) fn render_replies(replies: &[Reply]) -> String {
         match &reply.attachment {
             Some(Attachment::Chart(_)) => out.push_str("  (photo: progress.png)\n"),
             Some(Attachment::Export) => out.push_str("  (file: kintsugi-export.json)\n"),
+            Some(Attachment::Summary(_)) => out.push_str("  (file: kintsugi-summary.pdf)\n"),
             None => {}
         }
         for (index, button) in reply.buttons.iter().enumerate() {

@@ -59,6 +59,7 @@ pub(crate) fn command_list(library: &Library) -> Vec<BotCommand> {
     }
     commands.extend([
         BotCommand::new("privacy", "What I keep, and how to delete it"),
+        BotCommand::new("summary", "A summary to bring to a therapist, as a PDF"),
         BotCommand::new("export", "Everything I keep about you, as a file"),
         BotCommand::new("forget", "Delete everything I keep about you"),
     ]);

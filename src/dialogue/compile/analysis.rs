@@ -116,41 +116,7 @@ impl FlowChecker<'_> {
         if schedules {
             self.check_schedule_words(flow, facts);
         }
-        let longest: HashMap<String, usize> = flow
-            .steps
-            .iter()
-            .flat_map(|step| match &step.kind {
-                StepKind::Ask {
-                    save,
-                    rule: AnswerRule::Zone,
-                    ..
-                } => vec![
-                    (save.clone(), AnswerRule::Zone.longest()),
-                    (zone_time_name(save), AnswerRule::Time.longest()),
-                ],
-                StepKind::Ask { save, rule, .. } => vec![(save.clone(), rule.longest())],
-                StepKind::Choice {
-                    save: Some(save),
-                    choices,
-                } => {
-                    let longest = choices
-                        .iter()
-                        .map(|choice| choice.value.chars().count())
-                        .max()
-                        .unwrap_or(0);
-                    let mut saved = vec![(save.clone(), longest)];
-                    if choices.iter().any(|choice| is_zone_name(&choice.value)) {
-                        saved.push((zone_time_name(save), AnswerRule::Time.longest()));
-                    }
-                    saved
-                }
-                _ => Vec::new(),
-            })
-            .fold(HashMap::new(), |mut map, (name, length)| {
-                let entry = map.entry(name).or_insert(0);
-                *entry = (*entry).max(length);
-                map
-            });
+        let longest = longest_answers(flow);
         for (index, step) in flow.steps.iter().enumerate() {
             let texts = step.texts();
             let spans = &facts[index].text_spans;
@@ -191,6 +157,45 @@ impl FlowChecker<'_> {
         }
     }
 }
+/// The most characters each answer a flow saves can hold: a typed answer's `max_length` (or
+/// its kind's longest), a button's longest value.
+pub(super) fn longest_answers(flow: &Flow) -> HashMap<String, usize> {
+    flow.steps
+        .iter()
+        .flat_map(|step| match &step.kind {
+            StepKind::Ask {
+                save,
+                rule: AnswerRule::Zone,
+                ..
+            } => vec![
+                (save.clone(), AnswerRule::Zone.longest()),
+                (zone_time_name(save), AnswerRule::Time.longest()),
+            ],
+            StepKind::Ask { save, rule, .. } => vec![(save.clone(), rule.longest())],
+            StepKind::Choice {
+                save: Some(save),
+                choices,
+            } => {
+                let longest = choices
+                    .iter()
+                    .map(|choice| choice.value.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                let mut saved = vec![(save.clone(), longest)];
+                if choices.iter().any(|choice| is_zone_name(&choice.value)) {
+                    saved.push((zone_time_name(save), AnswerRule::Time.longest()));
+                }
+                saved
+            }
+            _ => Vec::new(),
+        })
+        .fold(HashMap::new(), |mut map, (name, length)| {
+            let entry = map.entry(name).or_insert(0);
+            *entry = (*entry).max(length);
+            map
+        })
+}
+
 /// The steps reachable from `start` (itself included).
 pub(super) fn reach(start: usize, edges: &[Vec<usize>]) -> HashSet<usize> {
     let mut seen = HashSet::from([start]);

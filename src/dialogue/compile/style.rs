@@ -26,10 +26,14 @@ impl FlowChecker<'_> {
         self.warn_unused_answers(flow, id_span);
     }
 
+    /// Warns about a text that can pass [`LONG_MESSAGE`] characters with every answer it
+    /// shows at its longest. A review's notes are weighed one at a time, as most answers
+    /// bring one or two.
     fn warn_long_messages(&mut self, flow: &Flow, facts: &[StepFacts]) {
+        let longest = super::analysis::longest_answers(flow);
         for (step, fact) in flow.steps.iter().zip(facts) {
             for (text, span) in step.texts().into_iter().zip(&fact.text_spans) {
-                let length = text.worst_case_length(|_| 0);
+                let length = text.worst_case_length(|name| longest.get(name).copied().unwrap_or(0));
                 if length > LONG_MESSAGE {
                     let warning = self
                         .at(

@@ -51,6 +51,7 @@ impl<'a> Turn<'a> {
         match (press.action, self.state.keyboard.clone()) {
             (Action::Choice(choice_id), Keyboard::Step) => self.choose(&choice_id),
             (Action::Forget(confirmed), Keyboard::Forget) => self.forget_answered(confirmed),
+            (Action::Summary(answer), Keyboard::Summary) => self.summary_answered(answer),
             (Action::UseKept, Keyboard::Ask) => match self.state.kept.take() {
                 Some(kept) => self.text(&kept.value),
                 None => self.stale(),

@@ -31,6 +31,7 @@ impl<'a> Turn<'a> {
             "progress" => self.progress(),
             "privacy" => self.privacy(),
             "export" => self.export(),
+            "summary" => self.summary(),
             "forget" => self.ask_to_forget(),
             "takeaways" => {
                 let takeaways = self.library.faq.takeaways.clone();

@@ -13,10 +13,12 @@ mod checkins;
 mod commands;
 mod privacy;
 mod safety;
+mod summary;
 mod walk;
 
 pub use checkins::reminder;
 pub use safety::safety_replies;
+pub use summary::{SummaryDocument, SummarySection};
 
 use super::model::Library;
 use super::state::{Keyboard, PersonState, Position};
@@ -127,6 +129,8 @@ pub enum Attachment {
     Chart(ProgressChart),
     /// `/export`: everything kept about the person.
     Export,
+    /// `/summary`: the parts the person picked, for a document to bring to a therapist.
+    Summary(Box<SummaryDocument>),
 }
 
 /// The chart `/progress` shows: each check-in's trust rating, and the chart's words.

@@ -95,6 +95,7 @@ pub const BUILT_IN_COMMANDS: &[&str] = &[
     "privacy",
     "export",
     "forget",
+    "summary",
 ];
 
 /// The keys `bot.toml` must define, with what each is for.
@@ -142,6 +143,52 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "menu_next",
         "added to the menu's line: where the person is ({stage}) and the next step ({flow})",
     ),
+    (
+        "summary_nothing",
+        "the reply to /summary when there is nothing to put in one yet",
+    ),
+    (
+        "summary_intro",
+        "the first reply to /summary: what it is, and that nothing goes in unpicked",
+    ),
+    (
+        "summary_ask",
+        "the question about each part of the summary ({part})",
+    ),
+    (
+        "summary_include",
+        "the button that puts a part in the summary",
+    ),
+    ("summary_leave", "the button that leaves a part out"),
+    ("summary_stop", "the button that stops making the summary"),
+    (
+        "summary_stopped",
+        "said when someone stops making the summary",
+    ),
+    (
+        "summary_path",
+        "the summary part: the stages and the conversations finished",
+    ),
+    (
+        "summary_trend",
+        "the summary part: the check-in trend and its chart",
+    ),
+    (
+        "summary_notes",
+        "the summary part: the notes written at check-ins",
+    ),
+    (
+        "summary_none_picked",
+        "said when every part was left out, so no summary is made",
+    ),
+    ("summary_ready", "the caption of the summary PDF"),
+    (
+        "summary_left_out",
+        "added when a line was left out of the summary for the person's safety",
+    ),
+    ("summary_title", "the title at the top of the summary PDF"),
+    ("summary_made", "the line under the title ({date})"),
+    ("summary_footer", "the line at the foot of the summary PDF"),
     (
         "stage_first_days",
         "the name of the first stage, as the menu shows it",
