@@ -354,7 +354,16 @@ fn run(config: &Config, webhook: bool) -> anyhow::Result<()> {
                     .then_some(crate::telegram::pace::SendLimits::TELEGRAM),
             ),
         };
-        crate::telegram::run(bot, app, listen, config.reminders, stop_signal()).await
+        let metrics = crate::ops::install();
+        let ops = match config.metrics_address {
+            Some(address) => Some(crate::ops::serve(address, metrics, app.storage.clone()).await?),
+            None => None,
+        };
+        let ran = crate::telegram::run(bot, app, listen, config.reminders, stop_signal()).await;
+        if let Some(ops) = ops {
+            ops.abort();
+        }
+        ran
     })
 }
 

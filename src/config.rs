@@ -34,6 +34,8 @@ pub struct Config {
     pub webhook_address: std::net::SocketAddr,
     /// `KINTSUGI_WEBHOOK_SECRET`: the secret Telegram sends with every update.
     pub webhook_secret: Option<Secret>,
+    /// Where operators scrape metrics and check health; `None`: no listener.
+    pub metrics_address: Option<std::net::SocketAddr>,
     /// `KINTSUGI_SEND_LIMITS`: `off` lifts Telegram's send limits, for load tests against a
     /// local fake only.
     pub send_limits: bool,
@@ -155,6 +157,15 @@ pub struct Settings {
     /// Webhook mode: where this process listens.
     #[arg(long, env = "KINTSUGI_WEBHOOK_ADDRESS", global = true, default_value = DEFAULT_WEBHOOK_ADDRESS, value_name = "ADDRESS:PORT")]
     pub webhook_address: std::net::SocketAddr,
+    /// Where to serve Prometheus metrics (/metrics) and health checks (/healthz, /readyz) for
+    /// operators, as ADDRESS:PORT; unset, there is no such listener.
+    #[arg(
+        long,
+        env = "KINTSUGI_METRICS_ADDRESS",
+        global = true,
+        value_name = "ADDRESS:PORT"
+    )]
+    pub metrics_address: Option<std::net::SocketAddr>,
     /// Webhook mode: the secret Telegram sends with every update (1 to 256 of A-Z, a-z, 0-9,
     /// _ and -; the same on every replica).
     #[arg(
@@ -251,6 +262,7 @@ impl Settings {
             webhook_url: trimmed(&self.webhook_url),
             webhook_address: self.webhook_address,
             webhook_secret: secret(&self.webhook_secret),
+            metrics_address: self.metrics_address,
             send_limits: self.send_limits != "off",
             reminders: ReminderConfig {
                 tick: Duration::from_millis(u64::from(self.reminder_tick_ms)),

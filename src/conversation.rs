@@ -162,6 +162,7 @@ async fn handle_stored(
                 .await?
                 == Saved::Conflict
         {
+            metrics::counter!(crate::ops::names::CAS_CONFLICTS).increment(1);
             continue;
         }
         apply(storage, person, &outcome.state, &outcome.effects, now).await?;

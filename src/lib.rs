@@ -35,6 +35,7 @@ pub mod diagnostics;
 pub mod dialogue;
 pub mod dialogue_dir;
 pub mod files;
+pub mod ops;
 pub mod pdf;
 pub mod reminders;
 pub mod safety;

@@ -7,6 +7,7 @@
 //! sending is behind [`Deliver`], so the Telegram ring (or a test) provides it, and this module
 //! never touches the Bot API.
 
+use crate::ops::names;
 use std::future::Future;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -105,6 +106,7 @@ pub async fn run_pass<D: Deliver>(
         )
         .await?;
     pass.claimed = claimed.len();
+    metrics::counter!(names::REMINDERS_CLAIMED).increment(claimed.len() as u64);
     let mut last_send: Option<tokio::time::Instant> = None;
     for due in claimed {
         let sent_before = pass.sent;
@@ -132,16 +134,31 @@ async fn handle<D: Deliver>(
     let Some(schedule) = stored.state.checkin.filter(|_| reachable) else {
         storage.reminders().cancel(due.person).await?;
         pass.stopped += 1;
+        metrics::counter!(names::REMINDERS_SKIPPED, "reason" => "stopped").increment(1);
         return Ok(());
     };
     let occurrence = Utc.timestamp_opt(due.occurrence, 0).single().unwrap_or(now);
     match catch_up(occurrence, now, settings.grace) {
-        Catchup::Skip => pass.skipped += 1,
+        Catchup::Skip => {
+            pass.skipped += 1;
+            metrics::counter!(names::REMINDERS_SKIPPED, "reason" => "stale").increment(1);
+        }
         // Nothing about check-ins while someone may be in crisis.
-        Catchup::Send if stored.state.safety.is_some() => pass.paused += 1,
-        Catchup::Send if !storage.reminders().mark_sending(due).await? => pass.already_sent += 1,
+        Catchup::Send if stored.state.safety.is_some() => {
+            pass.paused += 1;
+            metrics::counter!(names::REMINDERS_SKIPPED, "reason" => "paused").increment(1);
+        }
+        Catchup::Send if !storage.reminders().mark_sending(due).await? => {
+            pass.already_sent += 1;
+            metrics::counter!(names::REMINDERS_SKIPPED, "reason" => "already_sent").increment(1);
+        }
         Catchup::Send => match deliver.deliver(due.person, due.occurrence).await {
-            Ok(Delivered::Yes) => pass.sent += 1,
+            Ok(Delivered::Yes) => {
+                pass.sent += 1;
+                metrics::counter!(names::REMINDERS_SENT).increment(1);
+                let lag = (now.timestamp() - due.occurrence).max(0) as f64;
+                metrics::histogram!(names::SCHEDULER_LAG_SECONDS).record(lag);
+            }
             Err(error) => {
                 if !error.maybe_sent {
                     storage.reminders().unmark_sending(due).await?;

@@ -297,6 +297,72 @@ fn summary_sends_a_pdf_of_only_the_parts_picked() {
     assert!(first.text.len() > "Put in ".len());
 }
 
+/// A plain HTTP GET on loopback: the status code and the body.
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("the listener");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a timeout");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("a request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("a response");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
+
+#[test]
+fn operators_scrape_metrics_and_see_health_and_readiness() {
+    let (fake, mut redis) = (FakeTelegram::start(), RedisServer::start());
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let _bot = Bot::spawn(
+        &fake,
+        &redis,
+        "123456:FAKE-TOKEN",
+        "info",
+        &[],
+        &[("KINTSUGI_METRICS_ADDRESS", address.as_str())],
+    );
+    fake.send_text(ANA, "/start");
+    fake.wait_for_messages(ANA, 3, PATIENCE);
+    fake.send_text(ANA, "I want to end my life tonight");
+    fake.wait_for_message(ANA, 3, PATIENCE, |text| text.contains("safe"));
+    assert_eq!(http_get(port, "/healthz").0, 200);
+    assert_eq!(http_get(port, "/readyz").0, 200);
+    let (status, metrics) = http_get(port, "/metrics");
+    assert_eq!(status, 200);
+    for expected in [
+        "kintsugi_updates_total{kind=\"message\"} 2",
+        "kintsugi_update_seconds_bucket",
+        "kintsugi_replies_sent_total",
+        "kintsugi_screen_verdicts_total{kind=\"self-harm\",certainty=\"clear\"} 1",
+    ] {
+        assert!(metrics.contains(expected), "no {expected} in:\n{metrics}");
+    }
+    assert!(!metrics.contains("end my life") && !metrics.contains(&ANA.to_string()));
+    // With Redis gone the bot is alive but not ready.
+    redis.stop();
+    assert_eq!(http_get(port, "/healthz").0, 200);
+    assert_eq!(http_get(port, "/readyz").0, 503);
+}
+
 #[test]
 fn an_idle_bot_long_polls_instead_of_asking_again_and_again() {
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());

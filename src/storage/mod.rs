@@ -286,6 +286,10 @@ pub trait PersonStore: Send + Sync {
     async fn keys_of(&self, person: PersonId, now: i64) -> Result<Vec<String>, StorageError>;
     /// Seconds until a person's state expires; `None` when it does not or does not exist.
     async fn expires_in(&self, person: PersonId, now: i64) -> Result<Option<i64>, StorageError>;
+    /// Whether the store answers (for readiness checks); stores in this process always do.
+    async fn ping(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
     /// Deletes everything kept about people whose records expired by `now`; returns how many.
     /// Redis expires keys by itself, so by default there is nothing to do.
     async fn sweep_expired(&self, _now: i64) -> Result<usize, StorageError> {
@@ -537,6 +541,11 @@ impl Storage {
         now: i64,
     ) -> Result<Option<i64>, StorageError> {
         self.people.expires_in(person, now).await
+    }
+
+    /// Whether the store answers.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.people.ping().await
     }
 
     /// Deletes everything kept about people whose records expired by `now` (a store that

@@ -137,6 +137,10 @@ impl PersonStore for RedisStore {
         "redis"
     }
 
+    async fn ping(&self) -> Result<(), StorageError> {
+        RedisStore::ping(self).await
+    }
+
     async fn read_state(&self, person: PersonId, _now: i64) -> Result<RawState, StorageError> {
         let mut connection = self.connection.clone();
         type Fields = (Option<u64>, Option<String>, Option<String>, Option<String>);

@@ -26,6 +26,7 @@ use crate::conversation::{self, ReadyReply};
 use crate::dialogue::callback::{self, Action};
 use crate::dialogue::{Input, Library, Reply};
 use crate::files::FileKind;
+use crate::ops::names;
 use crate::reminders::{Deliver, DeliverError, Delivered};
 use crate::storage::{PersonId, Storage};
 
@@ -103,6 +104,7 @@ where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
     contain("message", async move {
+        let _timed = Timed::start("message");
         if !message.chat.is_private() {
             return leave(&bot, &app, message.chat.id).await;
         }
@@ -142,6 +144,7 @@ where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
     contain("edited message", async move {
+        let _timed = Timed::start("edited");
         if !message.chat.is_private() {
             return Ok(());
         }
@@ -165,6 +168,7 @@ where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
     contain("button", async move {
+        let _timed = Timed::start("button");
         // Every press is answered, so the person never watches a spinning clock.
         let answer = async {
             if let Err(error) = bot.answer_callback_query(query.id.clone()).await {
@@ -219,6 +223,7 @@ where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
     contain("membership", async move {
+        let _timed = Timed::start("membership");
         let joined = matches!(
             update.new_chat_member.kind,
             ChatMemberKind::Member(_) | ChatMemberKind::Administrator(_)
@@ -268,6 +273,7 @@ where
     let replies = match handled {
         Ok(replies) => replies,
         Err(error) => {
+            metrics::counter!(names::STORAGE_ERRORS).increment(1);
             log::warn!("event=storage_unavailable error={error}");
             vec![Reply::text(app.library.bot.message("storage_down")).into()]
         }
@@ -354,7 +360,10 @@ where
         tokio::time::sleep_until(turn.into()).await;
         let result = send_request(bot, chat, outgoing).await;
         let wait = match &result {
-            Ok(_) => return Ok(()),
+            Ok(_) => {
+                metrics::counter!(names::REPLIES_SENT).increment(1);
+                return Ok(());
+            }
             Err(RequestError::RetryAfter(seconds)) => {
                 Some(seconds.duration()).filter(|wait| *wait <= LONGEST_RETRY_AFTER)
             }
@@ -364,6 +373,12 @@ where
         };
         match (wait, result) {
             (Some(wait), Err(error)) if attempt < SEND_ATTEMPTS => {
+                let reason = match error {
+                    RequestError::RetryAfter(_) => "retry_after",
+                    RequestError::Api(_) => "server",
+                    _ => "network",
+                };
+                metrics::counter!(names::SEND_RETRIES, "reason" => reason).increment(1);
                 log::warn!(
                     "event=send_retry attempt={attempt} error={} wait_ms={}",
                     error_kind(&error),
@@ -378,7 +393,12 @@ where
                 delay *= 2;
                 attempt += 1;
             }
-            (_, result) => return result.map(|_| ()),
+            (_, result) => {
+                if result.is_err() {
+                    metrics::counter!(names::SEND_FAILURES).increment(1);
+                }
+                return result.map(|_| ());
+            }
         }
     }
 }
@@ -444,10 +464,44 @@ fn is_transient(error: &RequestError) -> bool {
     }
 }
 
-/// What the crisis screen finds in a message's text, or in the caption of a photo or file.
+/// What the crisis screen finds in a message's text, or in the caption of a photo or file;
+/// counted by kind, never with the text.
 fn concern_in(library: &Library, message: &Message) -> Option<Input> {
     let text = message.text().or(message.caption())?;
-    Input::from_text(text).concern(library)
+    let concern = Input::from_text(text).concern(library);
+    let (kind, certainty) = match &concern {
+        Some(Input::Concern { concern, .. }) => (
+            concern.kind.as_str(),
+            match concern.certainty {
+                crate::safety::Certainty::Clear => "clear",
+                crate::safety::Certainty::Unsure => "unsure",
+            },
+        ),
+        _ => ("none", "none"),
+    };
+    metrics::counter!(names::SCREEN_VERDICTS, "kind" => kind, "certainty" => certainty)
+        .increment(1);
+    concern
+}
+
+/// Counts an update of `kind` and, when dropped, how long it took.
+struct Timed {
+    started: Instant,
+}
+
+impl Timed {
+    fn start(kind: &'static str) -> Timed {
+        metrics::counter!(names::UPDATES, "kind" => kind).increment(1);
+        Timed {
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Drop for Timed {
+    fn drop(&mut self) {
+        metrics::histogram!(names::UPDATE_SECONDS).record(self.started.elapsed().as_secs_f64());
+    }
 }
 
 /// Says one neutral line in a group or channel and leaves; no state is ever made for it.
