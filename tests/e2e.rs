@@ -364,6 +364,45 @@ fn operators_scrape_metrics_and_see_health_and_readiness() {
 }
 
 #[test]
+fn a_second_poller_on_the_same_redis_refuses_to_start_and_names_webhook_mode() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let first = Bot::start(&fake, &redis);
+    fake.send_text(ANA, "/start");
+    fake.wait_for_messages(ANA, 1, PATIENCE);
+    let mut second = Bot::start(&fake, &redis);
+    // It waits out a lease a killed poller may have left (15 s, and one renewal), then stops.
+    let deadline = std::time::Instant::now() + PATIENCE + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = second.child.try_wait().expect("the second bot") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second poller kept running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let log = second.log();
+    assert!(log.contains("webhook"), "{log}");
+    // The first carries on serving.
+    let before = fake.sent_to(ANA).len();
+    fake.send_text(ANA, "/help");
+    fake.wait_for_messages(ANA, before + 1, PATIENCE);
+    // Stopped gracefully, it hands the lease back: a new poller starts at once.
+    let mut first = first;
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &first.child.id().to_string()])
+        .status();
+    let _ = first.child.wait();
+    let third = Bot::start(&fake, &redis);
+    let before = fake.sent_to(BEN).len();
+    fake.send_text(BEN, "/help");
+    fake.wait_for_messages(BEN, before + 1, PATIENCE);
+    drop(third);
+}
+
+#[test]
 fn an_idle_bot_long_polls_instead_of_asking_again_and_again() {
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);

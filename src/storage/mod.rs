@@ -23,6 +23,9 @@
 //! | `<prefix>:{reminders}:occurrence` | hash | person id to the due time of their pending reminder |
 //! | `<prefix>:{reminders}:sent` | hash | person id to the last occurrence marked as being sent |
 //!
+//! `<prefix>:lease:<name>` holds who has a lease (`poller`: the one process long-polling
+//! Telegram), expiring unless renewed.
+//!
 //! `<prefix>:vault` holds a value sealed by the master key, so that a wrong key is caught at
 //! start-up rather than when someone writes.
 //!
@@ -290,6 +293,21 @@ pub trait PersonStore: Send + Sync {
     async fn ping(&self) -> Result<(), StorageError> {
         Ok(())
     }
+    /// Takes, or renews, the lease `name` for `holder` for `ttl_ms` milliseconds; false while
+    /// another holder has it. A store only one process can open (the embedded one) always
+    /// grants it.
+    async fn hold_lease(
+        &self,
+        _name: &str,
+        _holder: &str,
+        _ttl_ms: u64,
+    ) -> Result<bool, StorageError> {
+        Ok(true)
+    }
+    /// Gives the lease back, if `holder` still has it.
+    async fn release_lease(&self, _name: &str, _holder: &str) -> Result<(), StorageError> {
+        Ok(())
+    }
     /// Deletes everything kept about people whose records expired by `now`; returns how many.
     /// Redis expires keys by itself, so by default there is nothing to do.
     async fn sweep_expired(&self, _now: i64) -> Result<usize, StorageError> {
@@ -546,6 +564,21 @@ impl Storage {
     /// Whether the store answers.
     pub async fn ping(&self) -> Result<(), StorageError> {
         self.people.ping().await
+    }
+
+    /// Takes or renews lease `name` for `holder`; false while someone else holds it.
+    pub async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, StorageError> {
+        self.people.hold_lease(name, holder, ttl_ms).await
+    }
+
+    /// Gives lease `name` back if `holder` still has it.
+    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StorageError> {
+        self.people.release_lease(name, holder).await
     }
 
     /// Deletes everything kept about people whose records expired by `now` (a store that

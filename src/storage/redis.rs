@@ -60,6 +60,23 @@ if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KE
 return version
 ";
 
+/// Takes or renews lease KEYS[1] for holder ARGV[1] for ARGV[2] milliseconds: 1 if it is
+/// (now) this holder's, 0 if another has it.
+const HOLD_LEASE: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// Deletes lease KEYS[1] if holder ARGV[1] still has it.
+const RELEASE_LEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+";
+
 #[derive(Clone)]
 pub struct RedisStore {
     connection: ConnectionManager,
@@ -139,6 +156,32 @@ impl PersonStore for RedisStore {
 
     async fn ping(&self) -> Result<(), StorageError> {
         RedisStore::ping(self).await
+    }
+
+    async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, StorageError> {
+        let mut connection = self.connection.clone();
+        let held: i64 = redis::Script::new(HOLD_LEASE)
+            .key(format!("{}:lease:{name}", self.prefix))
+            .arg(holder)
+            .arg(ttl_ms.max(1))
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(held == 1)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let _: i64 = redis::Script::new(RELEASE_LEASE)
+            .key(format!("{}:lease:{name}", self.prefix))
+            .arg(holder)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(())
     }
 
     async fn read_state(&self, person: PersonId, _now: i64) -> Result<RawState, StorageError> {

@@ -144,8 +144,95 @@ pub async fn run(
             handlers::error_kind(&error)
         );
     }
+    let lease = match listen {
+        Listen::Polling => Some(PollerLease::take(&app.storage).await?),
+        Listen::Webhook(_) => None,
+    };
     let tree = schema::<Bot>();
-    dispatch(bot, app, listen, tree, Some(reminders), shutdown).await
+    let ran = dispatch(bot, app, listen, tree, Some(reminders), shutdown).await;
+    if let Some(lease) = lease {
+        lease.release().await;
+    }
+    ran
+}
+
+/// Telegram serves one long poller per bot (a second gets 409 Conflict and steals updates
+/// from the first), so the process that polls holds a lease in shared storage, renewed while
+/// it runs.
+struct PollerLease {
+    storage: crate::storage::Storage,
+    holder: String,
+    renewer: tokio::task::JoinHandle<()>,
+}
+
+/// How long the poller lease lasts unless renewed, and how often it is renewed. A poller
+/// that was killed (not stopped) leaves its lease behind: a restart waits this long at most.
+const POLLER_LEASE_MS: u64 = 15_000;
+const POLLER_RENEW: Duration = Duration::from_secs(5);
+/// How often a starting poller asks again for a lease held by someone else.
+const POLLER_RETRY: Duration = Duration::from_secs(1);
+
+impl PollerLease {
+    async fn take(storage: &crate::storage::Storage) -> anyhow::Result<PollerLease> {
+        let holder = format!("{}-{:016x}", std::process::id(), fastrand::u64(..));
+        // A lease left by a poller that was killed ends within its time: wait that long (a
+        // restart after a crash), and no longer (a second poller really is running).
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_millis(POLLER_LEASE_MS) + POLLER_RENEW;
+        let mut waiting = false;
+        loop {
+            match storage.hold_lease("poller", &holder, POLLER_LEASE_MS).await {
+                Ok(true) => break,
+                Ok(false) if tokio::time::Instant::now() < deadline => {
+                    if !waiting {
+                        log::warn!(
+                            "event=poller_lease_held_elsewhere wait_s={}",
+                            POLLER_LEASE_MS / 1000
+                        );
+                        waiting = true;
+                    }
+                    tokio::time::sleep(POLLER_RETRY).await;
+                }
+                Ok(false) => anyhow::bail!(
+                    "another Kintsugi is already long-polling this bot on the same storage, and \
+                     Telegram serves one poller per bot. To run several replicas, use webhook \
+                     mode (`kintsugi run --webhook`, see KINTSUGI_WEBHOOK_URL); otherwise stop \
+                     the other one."
+                ),
+                // Storage may be back soon; the renewer takes the lease then.
+                Err(error) => {
+                    log::warn!("event=poller_lease_deferred error={error}");
+                    break;
+                }
+            }
+        }
+        let (renew_storage, renew_holder) = (storage.clone(), holder.clone());
+        let renewer = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(POLLER_RENEW).await;
+                match renew_storage
+                    .hold_lease("poller", &renew_holder, POLLER_LEASE_MS)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => log::error!("event=poller_lease_lost"),
+                    Err(error) => log::warn!("event=poller_lease_not_renewed error={error}"),
+                }
+            }
+        });
+        Ok(PollerLease {
+            storage: storage.clone(),
+            holder,
+            renewer,
+        })
+    }
+
+    async fn release(self) {
+        self.renewer.abort();
+        if let Err(error) = self.storage.release_lease("poller", &self.holder).await {
+            log::warn!("event=poller_lease_not_released error={error}");
+        }
+    }
 }
 
 /// Serves `tree` instead of Kintsugi's handlers, with no send limits and no reminders, until
