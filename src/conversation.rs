@@ -8,6 +8,7 @@ use chrono::DateTime;
 
 use crate::dialogue::PersonState;
 use crate::dialogue::engine::{Attachment, Effect, safety_replies};
+use crate::dialogue::state::PendingEffect;
 use crate::dialogue::{Input, Library, Reply, advance};
 use crate::files::{File, KeptBeside, file_of};
 use crate::storage::{LastUpdate, PersonId, Saved, Storage, StorageError};
@@ -43,21 +44,35 @@ pub enum ConversationError {
     Contended,
 }
 
-/// Carries out the engine's effects once the state they belong with (`state`) is saved.
-async fn apply(
+/// The effects storage carries out beside a state, in the form its outbox keeps them.
+fn pending(effects: &[Effect]) -> Vec<PendingEffect> {
+    effects
+        .iter()
+        .filter_map(|effect| match *effect {
+            Effect::ScheduleReminder { due } => Some(PendingEffect::ScheduleReminder { due }),
+            Effect::ScheduleNextCheckin => Some(PendingEffect::ScheduleNextCheckin),
+            Effect::CancelReminder => Some(PendingEffect::CancelReminder),
+            // Carried out instead of the save, in `handle_stored`.
+            Effect::Forget => None,
+        })
+        .collect()
+}
+
+/// Carries out the effects in `state`'s outbox (saved with it). Each can be done twice
+/// without harm, so one left behind by a crash is simply done again.
+async fn carry_out(
     storage: &Storage,
     person: PersonId,
     state: &PersonState,
-    effects: &[Effect],
     now: i64,
 ) -> Result<(), StorageError> {
-    for effect in effects {
+    for effect in &state.outbox {
         match effect {
-            Effect::ScheduleReminder { due } => storage.reminders().schedule(person, *due).await?,
-            // Carried out instead of the save, in `handle_update`.
-            Effect::Forget => {}
-            Effect::CancelReminder => storage.reminders().cancel(person).await?,
-            Effect::ScheduleNextCheckin => {
+            PendingEffect::ScheduleReminder { due } => {
+                storage.reminders().schedule(person, *due).await?;
+            }
+            PendingEffect::CancelReminder => storage.reminders().cancel(person).await?,
+            PendingEffect::ScheduleNextCheckin => {
                 let Some(schedule) = &state.checkin else {
                     continue;
                 };
@@ -76,6 +91,35 @@ async fn apply(
         }
     }
     Ok(())
+}
+
+/// Carries out a person's outbox and clears it (if nobody wrote since), then forgets the
+/// note that they had one. Returns whether the outbox is now empty. The scheduler calls it for
+/// outboxes left behind; a failure leaves both for the next try.
+pub(crate) async fn drain_outbox(
+    storage: &Storage,
+    person: PersonId,
+    now: i64,
+) -> Result<bool, StorageError> {
+    let stored = storage.read(person, now).await?;
+    if stored.state.outbox.is_empty() {
+        storage.reminders().clear_outbox(person).await?;
+        return Ok(true);
+    }
+    carry_out(storage, person, &stored.state, now).await?;
+    let mut cleared = stored.state.clone();
+    cleared.outbox.clear();
+    match storage
+        .write_handled(person, &cleared, &stored, now, None)
+        .await?
+    {
+        Saved::Written { .. } => {
+            storage.reminders().clear_outbox(person).await?;
+            Ok(true)
+        }
+        // Someone wrote since: their state carries the outbox on; try again later.
+        Saved::Conflict => Ok(false),
+    }
 }
 
 /// Handles `input` from `person` at `now` (seconds since the epoch); returns the replies.
@@ -148,14 +192,23 @@ async fn handle_stored(
             log::info!("event=duplicate_update_skipped");
             return Ok(Vec::new());
         }
-        let outcome = advance(library, &stored.state, input, now);
+        let mut outcome = advance(library, &stored.state, input, now);
         if outcome.effects.contains(&Effect::Forget) {
             storage.delete_person(person).await?;
             log::info!("event=person_forgotten");
             return Ok(outcome.replies.into_iter().map(ReadyReply::plain).collect());
         }
+        // The effects are saved with the state (after any a crash left behind), carried out
+        // after the save, then cleared: a crash in between loses nothing.
+        let mut outbox = stored.state.outbox.clone();
+        outbox.extend(pending(&outcome.effects));
+        outcome.state.outbox = outbox;
+        let has_effects = !outcome.state.outbox.is_empty();
+        if has_effects {
+            storage.reminders().note_outbox(person).await?;
+        }
         // Without an update id to record, an unchanged state needs no write.
-        let needs_write = outcome.changed || update.is_some();
+        let needs_write = outcome.changed || update.is_some() || has_effects;
         if needs_write
             && storage
                 .write_handled(person, &outcome.state, &stored, now, update)
@@ -165,7 +218,14 @@ async fn handle_stored(
             metrics::counter!(crate::ops::names::CAS_CONFLICTS).increment(1);
             continue;
         }
-        apply(storage, person, &outcome.state, &outcome.effects, now).await?;
+        if has_effects {
+            // Saved already: a failure here is not the person's to hear about; the
+            // scheduler carries the outbox out later.
+            if let Err(error) = drain_outbox(storage, person, now).await {
+                log::warn!("event=effects_deferred error={error}");
+            }
+            outcome.state.outbox.clear();
+        }
         let last_update = update.or(stored.applied.latest());
         return ready(
             storage,

@@ -185,6 +185,24 @@ async fn handle<D: Deliver>(
     Ok(())
 }
 
+/// How many outboxes one tick carries out at most.
+const OUTBOXES_PER_TICK: usize = 100;
+
+/// Carries out the effects left in people's outboxes by a process that stopped between saving
+/// a state and carrying them out (or met a storage error then). Returns how many were drained.
+pub async fn drain_outboxes(storage: &Storage, now: i64) -> Result<usize, StorageError> {
+    let mut drained = 0;
+    for person in storage.reminders().outboxes(OUTBOXES_PER_TICK).await? {
+        if crate::conversation::drain_outbox(storage, person, now).await? {
+            drained += 1;
+        }
+    }
+    if drained > 0 {
+        log::info!("event=outboxes_drained people={drained}");
+    }
+    Ok(drained)
+}
+
 /// Looks for due reminders every `config.tick` and sends them through `deliver`, a claimed
 /// batch at a time, until the task is dropped. `clock` gives the time in seconds since the
 /// epoch.
@@ -203,6 +221,9 @@ pub async fn run(
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        if let Err(error) = drain_outboxes(&storage, clock()).await {
+            log::warn!("event=outboxes_not_drained error={error}");
+        }
         loop {
             let now = DateTime::from_timestamp(clock(), 0).unwrap_or_default();
             match run_pass(&storage, &deliver, settings, now).await {

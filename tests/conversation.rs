@@ -8,7 +8,9 @@ use kintsugi::conversation::handle_update;
 use kintsugi::dialogue::{Input, Library};
 use kintsugi::dialogue_dir::compile_dir;
 use kintsugi::storage::Applied;
-use kintsugi::storage::{MemoryStore, PersonId, Retention, Storage};
+use kintsugi::storage::{
+    DueReminder, MemoryStore, PersonId, ReminderQueue, Retention, Storage, StorageError,
+};
 
 const NOW: i64 = 1_800_000_000;
 const PERSON: PersonId = PersonId(7);
@@ -262,4 +264,145 @@ async fn progress_with_ratings_sends_the_chart_as_a_png() {
         (kintsugi::files::FileKind::Photo, "progress.png")
     );
     assert!(file.bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+}
+
+/// The in-memory reminder queue, whose `schedule` fails while `failing` is set, as Redis
+/// failing between a state's save and its effect would.
+#[derive(Clone)]
+struct FlakyQueue {
+    inner: MemoryStore,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl ReminderQueue for FlakyQueue {
+    async fn schedule(&self, person: PersonId, due: i64) -> Result<(), StorageError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StorageError::Worker(
+                tokio::task::spawn(async { panic!("the queue is down") })
+                    .await
+                    .expect_err("a failed task"),
+            ));
+        }
+        self.inner.schedule(person, due).await
+    }
+    async fn cancel(&self, person: PersonId) -> Result<(), StorageError> {
+        self.inner.cancel(person).await
+    }
+    async fn due_at(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
+        self.inner.due_at(person).await
+    }
+    async fn last_sent(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
+        self.inner.last_sent(person).await
+    }
+    async fn claim_due(
+        &self,
+        now: i64,
+        limit: usize,
+        lease: i64,
+    ) -> Result<Vec<DueReminder>, StorageError> {
+        self.inner.claim_due(now, limit, lease).await
+    }
+    async fn mark_sending(&self, due: DueReminder) -> Result<bool, StorageError> {
+        self.inner.mark_sending(due).await
+    }
+    async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError> {
+        self.inner.unmark_sending(due).await
+    }
+    async fn note_outbox(&self, person: PersonId) -> Result<(), StorageError> {
+        self.inner.note_outbox(person).await
+    }
+    async fn clear_outbox(&self, person: PersonId) -> Result<(), StorageError> {
+        self.inner.clear_outbox(person).await
+    }
+    async fn outboxes(&self, limit: usize) -> Result<Vec<PersonId>, StorageError> {
+        self.inner.outboxes(limit).await
+    }
+}
+
+#[tokio::test]
+async fn an_effect_that_fails_after_the_save_is_kept_in_the_outbox_and_carried_out_later() {
+    let library = compile_dir(Path::new("tests/fixtures/engine")).expect("the fixtures load");
+    let memory = MemoryStore::new(Retention(None));
+    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let queue = FlakyQueue {
+        inner: memory.clone(),
+        failing: std::sync::Arc::clone(&failing),
+    };
+    let storage = Storage::with_queue(memory.clone(), queue);
+    walk(
+        &library,
+        &storage,
+        &["/checkin", "press:Daily", "18:30"],
+        NOW,
+    )
+    .await;
+    failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    // The last answer saves the schedule; scheduling the reminder then fails.
+    let replies = handle_update(
+        &storage,
+        &library,
+        PERSON,
+        &Input::Press(last_press(&library, &storage).await),
+        NOW,
+        None,
+    )
+    .await
+    .expect("the person is not told about a failure after the save");
+    assert!(!replies.is_empty());
+    let stored = storage.read(PERSON, NOW).await.expect("read");
+    assert!(stored.state.checkin.is_some(), "the schedule is saved");
+    assert!(
+        !stored.state.outbox.is_empty(),
+        "its effect waits in the outbox"
+    );
+    assert_eq!(
+        storage.reminders().due_at(PERSON).await.expect("read"),
+        None
+    );
+    assert_eq!(
+        storage.reminders().outboxes(10).await.expect("read"),
+        [PERSON]
+    );
+
+    // Later, with the queue back, the scheduler carries it out.
+    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    let drained = kintsugi::reminders::drain_outboxes(&storage, NOW + 60)
+        .await
+        .expect("drained");
+    assert_eq!(drained, 1);
+    assert_eq!(
+        storage.reminders().due_at(PERSON).await.expect("read"),
+        Some(NOW + 9 * 3600 + 1800)
+    );
+    let stored = storage.read(PERSON, NOW).await.expect("read");
+    assert!(stored.state.outbox.is_empty());
+    assert!(
+        storage
+            .reminders()
+            .outboxes(10)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}
+
+/// The data of the "Berlin" button on the latest check-in setup question.
+async fn last_press(library: &Library, storage: &Storage) -> String {
+    let replies = handle_update(
+        storage,
+        library,
+        PERSON,
+        &Input::from_text("/continue"),
+        NOW,
+        None,
+    )
+    .await
+    .expect("handled");
+    replies
+        .iter()
+        .flat_map(|ready| &ready.reply.buttons)
+        .find(|button| button.label == "Berlin")
+        .map(|button| button.data.clone())
+        .expect("the Berlin button")
 }

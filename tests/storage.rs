@@ -131,6 +131,7 @@ conformance!(
     a_claimed_reminder_is_leased_and_comes_back_when_the_lease_ends,
     each_occurrence_is_marked_as_sending_once,
     forgetting_a_person_removes_their_pending_reminder,
+    outboxes_are_noted_listed_and_cleared_and_go_with_the_person,
 );
 
 fn retention() -> Retention {
@@ -572,6 +573,29 @@ async fn forgetting_a_person_removes_their_pending_reminder(backend: Backend) {
         .expect("delete");
     assert_eq!(queue.due_at(PersonId(70)).await.expect("due"), None);
     assert_eq!(queue.due_at(PersonId(71)).await.expect("due"), Some(NOW));
+}
+
+async fn outboxes_are_noted_listed_and_cleared_and_go_with_the_person(backend: Backend) {
+    let queue = backend.storage.reminders();
+    assert!(queue.outboxes(10).await.expect("list").is_empty());
+    for person in [80, 81, 82] {
+        queue.note_outbox(PersonId(person)).await.expect("note");
+    }
+    queue
+        .note_outbox(PersonId(81))
+        .await
+        .expect("noted twice is noted once");
+    let mut listed = queue.outboxes(10).await.expect("list");
+    listed.sort();
+    assert_eq!(listed, [PersonId(80), PersonId(81), PersonId(82)]);
+    assert_eq!(queue.outboxes(2).await.expect("list").len(), 2);
+    queue.clear_outbox(PersonId(80)).await.expect("clear");
+    backend
+        .storage
+        .delete_person(PersonId(81))
+        .await
+        .expect("delete");
+    assert_eq!(queue.outboxes(10).await.expect("list"), [PersonId(82)]);
 }
 
 #[tokio::test]

@@ -54,6 +54,11 @@ pub struct PersonState {
     /// The parts of a `/summary` being chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<SummaryPick>,
+    /// What storage must still do beside this state (schedule or cancel a reminder): saved in
+    /// the same write as the state, cleared once carried out, so a crash in between loses
+    /// nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbox: Vec<PendingEffect>,
 }
 
 /// One check-in as it was recorded.
@@ -73,6 +78,18 @@ pub struct Position {
     pub flow: FlowId,
     pub step: StepId,
     pub version: u32,
+}
+
+/// An effect on the reminder queue waiting in a state's outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum PendingEffect {
+    /// Schedule the next reminder for this time (seconds since the epoch).
+    ScheduleReminder { due: i64 },
+    /// Schedule the next occurrence of the check-in schedule in the state.
+    ScheduleNextCheckin,
+    /// Remove the pending reminder.
+    CancelReminder,
 }
 
 /// What the buttons of the latest keyboard (the buttons under the last message) belong to.

@@ -22,6 +22,8 @@ const REMINDERS: TableDefinition<i64, &[u8]> = TableDefinition::new("reminders")
 /// (when due or leased until, person id): the reminders in the order they come due.
 const REMINDERS_BY_TIME: TableDefinition<(i64, i64), ()> =
     TableDefinition::new("reminders_by_time");
+/// person id → nothing: people whose state may hold effects not yet carried out.
+const OUTBOXES: TableDefinition<i64, ()> = TableDefinition::new("outboxes");
 /// `check` → the value that recognises the master key.
 const VAULT: TableDefinition<&str, &str> = TableDefinition::new("vault");
 
@@ -112,6 +114,7 @@ impl EmbeddedStore {
         write.open_table(REMINDERS)?;
         write.open_table(REMINDERS_BY_TIME)?;
         write.open_table(VAULT)?;
+        write.open_table(OUTBOXES)?;
         write.commit()?;
         Ok(database)
     }
@@ -264,6 +267,11 @@ impl PersonStore for EmbeddedStore {
                     })
                     .map_err(redb::Error::from)?;
             }
+            write
+                .open_table(OUTBOXES)
+                .map_err(redb::Error::from)?
+                .remove(person.0)
+                .map_err(redb::Error::from)?;
             remove_reminder(write, person)
         })
         .await
@@ -338,6 +346,38 @@ impl PersonStore for EmbeddedStore {
 
 #[async_trait]
 impl ReminderQueue for EmbeddedStore {
+    async fn note_outbox(&self, person: PersonId) -> Result<(), StorageError> {
+        self.write(move |write| {
+            let mut table = write.open_table(OUTBOXES).map_err(redb::Error::from)?;
+            table.insert(person.0, ()).map_err(redb::Error::from)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn clear_outbox(&self, person: PersonId) -> Result<(), StorageError> {
+        self.write(move |write| {
+            let mut table = write.open_table(OUTBOXES).map_err(redb::Error::from)?;
+            table.remove(person.0).map_err(redb::Error::from)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outboxes(&self, limit: usize) -> Result<Vec<PersonId>, StorageError> {
+        self.blocking(move |database| {
+            let read = database.begin_read().map_err(redb::Error::from)?;
+            let table = read.open_table(OUTBOXES).map_err(redb::Error::from)?;
+            let mut people = Vec::new();
+            for entry in table.iter().map_err(redb::Error::from)?.take(limit) {
+                let (person, _) = entry.map_err(redb::Error::from)?;
+                people.push(PersonId(person.value()));
+            }
+            Ok(people)
+        })
+        .await
+    }
+
     async fn schedule(&self, person: PersonId, due: i64) -> Result<(), StorageError> {
         self.write(move |write| {
             let mut reminders = write.open_table(REMINDERS).map_err(redb::Error::from)?;
@@ -526,6 +566,11 @@ fn sweep(database: &Database, now: i64) -> Result<usize, StorageError> {
             .retain_in((person, "")..(person.saturating_add(1), ""), |_, _| false)
             .map_err(redb::Error::from)?;
         drop(table);
+        write
+            .open_table(OUTBOXES)
+            .map_err(redb::Error::from)?
+            .remove(person)
+            .map_err(redb::Error::from)?;
         remove_reminder(&write, PersonId(person))?;
     }
     write.commit().map_err(redb::Error::from)?;

@@ -39,6 +39,7 @@ struct Inner {
     reminders: HashMap<i64, Reminder>,
     by_time: BTreeSet<(i64, i64)>,
     vault_check: Option<String>,
+    outboxes: BTreeSet<i64>,
 }
 
 /// A store in memory; clones share the same data.
@@ -161,6 +162,7 @@ impl PersonStore for MemoryStore {
         inner.states.remove(&person.0);
         inner.blocked.remove(&person.0);
         inner.remove_reminder(person);
+        inner.outboxes.remove(&person.0);
         Ok(())
     }
 
@@ -214,6 +216,26 @@ impl PersonStore for MemoryStore {
 
 #[async_trait]
 impl ReminderQueue for MemoryStore {
+    async fn note_outbox(&self, person: PersonId) -> Result<(), StorageError> {
+        self.lock().outboxes.insert(person.0);
+        Ok(())
+    }
+
+    async fn clear_outbox(&self, person: PersonId) -> Result<(), StorageError> {
+        self.lock().outboxes.remove(&person.0);
+        Ok(())
+    }
+
+    async fn outboxes(&self, limit: usize) -> Result<Vec<PersonId>, StorageError> {
+        Ok(self
+            .lock()
+            .outboxes
+            .iter()
+            .take(limit)
+            .map(|&person| PersonId(person))
+            .collect())
+    }
+
     async fn schedule(&self, person: PersonId, due: i64) -> Result<(), StorageError> {
         let mut inner = self.lock();
         let sent = inner

@@ -22,6 +22,7 @@
 //! | `<prefix>:{reminders}:due` | sorted set | person id, scored by when their reminder is next due (or leased until) |
 //! | `<prefix>:{reminders}:occurrence` | hash | person id to the due time of their pending reminder |
 //! | `<prefix>:{reminders}:sent` | hash | person id to the last occurrence marked as being sent |
+//! | `<prefix>:{reminders}:outbox` | set | person ids whose state may hold effects not yet carried out |
 //!
 //! `<prefix>:lease:<name>` holds who has a lease (`poller`: the one process long-polling
 //! Telegram), expiring unless renewed.
@@ -342,6 +343,13 @@ pub trait ReminderQueue: Send + Sync {
     /// Takes back the mark of an occurrence that was certainly not sent (the request failed
     /// before reaching Telegram), so it is tried again once its lease ends.
     async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError>;
+    /// Notes that a person's state holds effects not yet carried out (its outbox), so the
+    /// scheduler finds them if the process that saved them stops first.
+    async fn note_outbox(&self, person: PersonId) -> Result<(), StorageError>;
+    /// Forgets that note, once the effects are carried out.
+    async fn clear_outbox(&self, person: PersonId) -> Result<(), StorageError>;
+    /// Up to `limit` people whose outbox may hold effects.
+    async fn outboxes(&self, limit: usize) -> Result<Vec<PersonId>, StorageError>;
 }
 
 /// People's state in one [`PersonStore`], sealed by a vault, and the reminder queue kept

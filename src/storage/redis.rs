@@ -272,6 +272,7 @@ impl PersonStore for RedisStore {
         let mut pipe = redis::pipe();
         pipe.del(keys).ignore();
         self.forget_reminder(&mut pipe, person);
+        pipe.srem(self.reminders("outbox"), person.0).ignore();
         let _: () = pipe.query_async(&mut connection).await?;
         Ok(())
     }
@@ -325,6 +326,29 @@ return 1
 
 #[async_trait]
 impl ReminderQueue for RedisStore {
+    async fn note_outbox(&self, person: PersonId) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let _: () = connection.sadd(self.reminders("outbox"), person.0).await?;
+        Ok(())
+    }
+
+    async fn clear_outbox(&self, person: PersonId) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let _: () = connection.srem(self.reminders("outbox"), person.0).await?;
+        Ok(())
+    }
+
+    async fn outboxes(&self, limit: usize) -> Result<Vec<PersonId>, StorageError> {
+        let mut connection = self.connection.clone();
+        let people: Vec<i64> = connection
+            .srandmember_multiple(
+                self.reminders("outbox"),
+                isize::try_from(limit).unwrap_or(isize::MAX),
+            )
+            .await?;
+        Ok(people.into_iter().map(PersonId).collect())
+    }
+
     async fn schedule(&self, person: PersonId, due: i64) -> Result<(), StorageError> {
         let mut connection = self.connection.clone();
         let _: () = redis::pipe()
