@@ -79,6 +79,9 @@ pub struct Pass {
     pub stopped: usize,
     /// Not sent because a safety episode is open: skipped to the next occurrence.
     pub paused: usize,
+    /// Claimed but handed back unsent because the worker is stopping: due again at once, for
+    /// another worker.
+    pub released: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +99,18 @@ pub async fn run_pass<D: Deliver>(
     settings: WorkerSettings,
     now: DateTime<Utc>,
 ) -> Result<Pass, WorkerError> {
+    run_pass_until(storage, deliver, settings, now, &|| false).await
+}
+
+/// Like [`run_pass`], handing back every claimed reminder not yet handled once `stopping`
+/// says so, instead of keeping it leased until its lease ends.
+pub async fn run_pass_until<D: Deliver>(
+    storage: &Storage,
+    deliver: &D,
+    settings: WorkerSettings,
+    now: DateTime<Utc>,
+    stopping: &(dyn Fn() -> bool + Sync),
+) -> Result<Pass, WorkerError> {
     let mut pass = Pass::default();
     let claimed = storage
         .reminders()
@@ -109,6 +124,14 @@ pub async fn run_pass<D: Deliver>(
     metrics::counter!(names::REMINDERS_CLAIMED).increment(claimed.len() as u64);
     let mut last_send: Option<tokio::time::Instant> = None;
     for due in claimed {
+        if stopping() {
+            storage
+                .reminders()
+                .schedule(due.person, due.occurrence)
+                .await?;
+            pass.released += 1;
+            continue;
+        }
         let sent_before = pass.sent;
         if let (Some(gap), Some(last)) = (settings.min_interval, last_send) {
             tokio::time::sleep_until(last + gap).await;
@@ -211,7 +234,10 @@ pub async fn run(
     deliver: impl Deliver,
     config: ReminderConfig,
     clock: fn() -> i64,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    let stopping_flag = stop.clone();
+    let stopping = move || *stopping_flag.borrow();
     let settings = WorkerSettings {
         grace: Duration::from_std(config.grace).unwrap_or(Duration::hours(2)),
         min_interval: Some(std::time::Duration::from_secs(1) / config.per_second.max(1)),
@@ -220,23 +246,34 @@ pub async fn run(
     let mut ticks = tokio::time::interval(config.tick);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticks.tick().await;
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stop.changed() => {}
+        }
+        if stopping() {
+            log::info!("event=reminders_stopped");
+            return;
+        }
         if let Err(error) = drain_outboxes(&storage, clock()).await {
             log::warn!("event=outboxes_not_drained error={error}");
         }
         loop {
             let now = DateTime::from_timestamp(clock(), 0).unwrap_or_default();
-            match run_pass(&storage, &deliver, settings, now).await {
+            match run_pass_until(&storage, &deliver, settings, now, &stopping).await {
                 Ok(pass) => {
                     if pass.claimed > 0 {
                         log::info!(
-                            "event=reminders claimed={} sent={} already_sent={} skipped={} stopped={}",
+                            "event=reminders claimed={} sent={} already_sent={} skipped={} stopped={} released={}",
                             pass.claimed,
                             pass.sent,
                             pass.already_sent,
                             pass.skipped,
-                            pass.stopped
+                            pass.stopped,
+                            pass.released
                         );
+                    }
+                    if pass.released > 0 {
+                        return;
                     }
                     // A full batch means more may be due right away.
                     if pass.claimed < settings.batch {

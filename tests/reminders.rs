@@ -295,3 +295,41 @@ async fn a_reminder_waits_while_a_safety_episode_is_open() {
         .expect("still scheduled");
     assert_eq!(next, at("2026-11-27T08:00:00Z").timestamp());
 }
+
+#[tokio::test]
+async fn a_stopping_worker_hands_back_the_rest_of_its_batch_for_another_to_send_at_once() {
+    let server = RedisServer::start();
+    let storage = redis_storage(&server);
+    let due = people_due(&storage, 10).await;
+    let now = at("2026-11-26T08:01:00Z");
+    let recorder = Recorder::default();
+    // Stops after the first three sends.
+    let stopping = || recorder.sent().len() >= 3;
+    let pass = kintsugi::reminders::run_pass_until(
+        &storage,
+        &recorder,
+        WorkerSettings::default(),
+        now,
+        &stopping,
+    )
+    .await
+    .expect("a pass");
+    assert_eq!((pass.claimed, pass.sent, pass.released), (10, 3, 7));
+    // Another worker, a moment later, takes the seven at once instead of after the lease.
+    let other = Recorder::default();
+    let pass = run_pass(&storage, &other, WorkerSettings::default(), now)
+        .await
+        .expect("a pass");
+    assert_eq!((pass.claimed, pass.sent), (7, 7));
+    let mut everyone: Vec<i64> = recorder
+        .sent()
+        .into_iter()
+        .chain(other.sent())
+        .map(|((person, occurrence), times)| {
+            assert_eq!((occurrence, times), (due, 1));
+            person
+        })
+        .collect();
+    everyone.sort();
+    assert_eq!(everyone, (1..=10).collect::<Vec<i64>>(), "each once");
+}

@@ -27,6 +27,9 @@ const PHRASE_WEIGHT: f64 = 2.0;
 const PHRASE_GAP: usize = 2;
 /// The least score a text that reads like a question needs to be offered a question.
 const QUESTION_THRESHOLD: f64 = 1.0;
+/// Behind a question's best match (which needs [`QUESTION_THRESHOLD`]), the least score of
+/// the others offered beside it.
+const QUESTION_FILL: f64 = 0.3;
 /// The least score a plain statement needs: one everyday word in common is not enough, so
 /// "I had a long day" finds nothing while "he's not even trying" still finds its answer.
 const STATEMENT_THRESHOLD: f64 = 3.0;
@@ -66,11 +69,23 @@ impl Faq {
             .iter()
             .enumerate()
             .map(|(index, entry)| (entry.score(&asked, &rarities), index, entry.question))
-            .filter(|(score, _, _)| *score >= threshold)
+            .filter(|(score, _, _)| *score > 0.0)
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        // The best must clear the threshold; behind it, a question also offers the next best
+        // that share a meaningful word, so a close second is a tap away.
+        match scored.first() {
+            Some((best, ..)) if *best >= threshold => {}
+            _ => return Vec::new(),
+        }
+        let floor = if threshold == QUESTION_THRESHOLD {
+            QUESTION_FILL
+        } else {
+            threshold
+        };
         scored
             .into_iter()
+            .filter(|(score, _, _)| *score >= floor)
             .take(MAX_SUGGESTIONS)
             .map(|(_, _, question)| question)
             .collect()
@@ -411,7 +426,7 @@ const SYNONYM_GROUPS: &[(&str, &str)] = &[
     (
         "cheat",
         "cheat cheats cheated cheating cheater cheaters affair affairs unfaithful infidelity \
-         adultery stray strays strayed straying",
+         adultery stray strays strayed straying fling flings",
     ),
     (
         "therapy",
@@ -495,6 +510,10 @@ const SYNONYM_GROUPS: &[(&str, &str)] = &[
     ("fault", "fault faults blame blames blamed blaming"),
     ("conversation", "conversation conversations convo convos"),
     ("refuse", "refuse refuses refused refusing wont"),
+    (
+        "trust",
+        "trust trusts trusted trusting rely relies relied relying depend depends",
+    ),
     (
         "not",
         "not isnt arent doesnt dont didnt wasnt werent hasnt havent",

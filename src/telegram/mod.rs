@@ -274,6 +274,7 @@ async fn dispatch(
 ) -> anyhow::Result<()> {
     let app = Arc::new(app);
     let requester = bot.clone();
+    let (stop_reminders, reminders_stop) = tokio::sync::watch::channel(false);
     let worker = reminders.map(|reminders| {
         let deliver = handlers::TelegramReminders {
             bot: requester.clone(),
@@ -284,6 +285,7 @@ async fn dispatch(
             deliver,
             reminders,
             app.clock,
+            reminders_stop,
         ))
     });
     let sweeper = tokio::spawn(crate::storage::sweep_daily(app.storage.clone(), app.clock));
@@ -341,7 +343,15 @@ async fn dispatch(
             server.abort();
         }
     }
-    if let Some(worker) = worker {
+    // The reminder worker finishes the reminder it is sending and hands the rest of its
+    // batch back (due at once, for another replica), within the deadline.
+    let _ = stop_reminders.send(true);
+    if let Some(mut worker) = worker
+        && tokio::time::timeout(STOP_DEADLINE, &mut worker)
+            .await
+            .is_err()
+    {
+        log::warn!("event=reminders_stop_deadline_passed");
         worker.abort();
     }
     sweeper.abort();
