@@ -109,9 +109,9 @@ pub(crate) fn summary_file(summary: &SummaryDocument) -> Option<File> {
     }
 }
 
-/// The chart's pixels, for a PDF.
-fn chart_picture(chart: &ProgressChart) -> Option<crate::pdf::Picture> {
-    let points: Vec<ChartPoint> = chart
+/// What the chart module draws `chart` from: its points and its words.
+fn chart_input(chart: &ProgressChart) -> (Vec<ChartPoint>, ChartText) {
+    let points = chart
         .ratings
         .iter()
         .map(|&(at, rating)| ChartPoint { at, rating })
@@ -120,6 +120,12 @@ fn chart_picture(chart: &ProgressChart) -> Option<crate::pdf::Picture> {
         title: chart.title.clone(),
         empty: chart.empty.clone(),
     };
+    (points, text)
+}
+
+/// The chart's pixels, for a PDF.
+fn chart_picture(chart: &ProgressChart) -> Option<crate::pdf::Picture> {
+    let (points, text) = chart_input(chart);
     match progress_chart_pixels(&points, chart.zone, &text) {
         Ok(rgb) => Some(crate::pdf::Picture {
             width: crate::chart::WIDTH,
@@ -135,15 +141,7 @@ fn chart_picture(chart: &ProgressChart) -> Option<crate::pdf::Picture> {
 
 /// The `/progress` chart as a PNG.
 pub(crate) fn chart_file(chart: &ProgressChart) -> Option<File> {
-    let points: Vec<ChartPoint> = chart
-        .ratings
-        .iter()
-        .map(|&(at, rating)| ChartPoint { at, rating })
-        .collect();
-    let text = ChartText {
-        title: chart.title.clone(),
-        empty: chart.empty.clone(),
-    };
+    let (points, text) = chart_input(chart);
     match progress_chart(&points, chart.zone, &text) {
         Ok(bytes) => Some(File {
             kind: FileKind::Photo,

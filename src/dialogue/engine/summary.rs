@@ -269,18 +269,20 @@ impl<'a> Turn<'a> {
     }
 }
 
+/// `text` with its first letter upper case, as a heading starts.
 fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    with_first(text, |first| first.to_uppercase().collect())
 }
 
+/// `text` with its first letter lower case, as it reads inside a sentence.
 fn decapitalised(text: &str) -> String {
+    with_first(text, |first| first.to_lowercase().collect())
+}
+
+fn with_first(text: &str, change: impl Fn(char) -> String) -> String {
     let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    chars
+        .next()
+        .map(|first| change(first) + chars.as_str())
+        .unwrap_or_default()
 }
