@@ -8,16 +8,20 @@
 //!   transcripts. The engine returns replies and effects as data and never renders or stores.
 //! - [`safety`]: the crisis screen (patterns and a learned classifier).
 //! - [`calendar`]: check-in schedules and time zones.
-//! - [`chart`]: the `/progress` chart drawn as PNG bytes; [`files`]: the files replies carry.
+//! - [`chart`]: the `/progress` chart drawn as PNG bytes; [`pdf`]: a short document laid out
+//!   as a PDF; [`files`]: the files replies carry (chart, export, `/summary`).
 //! - [`vault`]: encryption at rest.
 //!
 //! The rings:
 //! - [`storage`]: people's state and the reminder queue, behind two traits, in Redis, the
 //!   embedded store or memory; the only code touching any of them.
 //! - [`conversation`]: one input for one person: screen, read, advance, compare-and-set
-//!   write, and the files the replies ask for.
+//!   write with the effects in the state's outbox, carry them out, and the files the replies
+//!   ask for.
 //! - [`reminders`]: the scheduler that claims due reminders and sends them at most once.
-//! - [`telegram`]: the bot on Telegram: handler tree, rendering, polling, webhook.
+//! - [`telegram`]: the bot on Telegram: handler tree, rendering, pacing and the per-chat send
+//!   queue, polling (with its lease), webhook.
+//! - [`ops`]: metrics, `/healthz` and `/readyz` for operators.
 //! - [`shell`]: the terminal player; [`dialogue_dir`]: reads the flow files from disk.
 //! - [`config`]: the only reader of environment variables; [`cli`]: the `kintsugi` command.
 //! - `testkit` (with the `testkit` feature only): a real redis-server and a fake Bot API, for
