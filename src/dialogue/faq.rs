@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
-use super::model::{Faq, Question};
+use super::model::{Faq, Question, QuestionTerms};
 use super::review::Words;
 
 /// How many questions a typed message is offered at most.
@@ -119,43 +119,24 @@ pub(crate) fn looks_like_question(text: &str) -> bool {
         })
 }
 
-/// One FAQ question, read into terms for matching.
+/// One FAQ question with its words read into terms for matching (read once per question and
+/// kept beside it, not on every typed message).
 struct Entry<'q> {
     question: &'q Question,
-    /// The content terms of its `question` line.
-    line: BTreeSet<String>,
-    /// The content terms of its `question` line and its `keywords`.
-    core: BTreeSet<String>,
-    /// The content terms of its answer.
-    answer: BTreeSet<String>,
-    /// Its keywords of several terms, each matched as a whole (see [`Terms::is_phrase`]).
-    phrases: Vec<Vec<String>>,
+    terms: &'q QuestionTerms,
 }
 
 impl<'q> Entry<'q> {
     fn of(question: &'q Question) -> Entry<'q> {
-        let line = Terms::of(&question.question).into_content();
-        let mut core = line.clone();
-        let mut phrases: Vec<Vec<String>> = Vec::new();
-        for keyword in &question.keywords {
-            let terms = Terms::of(keyword);
-            core.extend(terms.content().map(str::to_owned));
-            if terms.is_phrase() && !phrases.contains(&terms.0) {
-                phrases.push(terms.0);
-            }
-        }
         Entry {
             question,
-            line,
-            core,
-            answer: Terms::of(&question.answer).into_content(),
-            phrases,
+            terms: question.terms.get_or_init(|| terms_of(question)),
         }
     }
 
     /// Whether the question's line, keywords or answer hold `term`.
     fn holds(&self, term: &str) -> bool {
-        self.core.contains(term) || self.answer.contains(term)
+        self.terms.core.contains(term) || self.terms.answer.contains(term)
     }
 
     /// How well the text (`asked`) matches this question:
@@ -174,9 +155,9 @@ impl<'q> Entry<'q> {
         let words: f64 = rarities
             .iter()
             .map(|(&term, &rare)| {
-                if self.core.contains(term) {
+                if self.terms.core.contains(term) {
                     rare
-                } else if self.answer.contains(term) {
+                } else if self.terms.answer.contains(term) {
                     ANSWER_WEIGHT * rare
                 } else {
                     0.0
@@ -184,6 +165,7 @@ impl<'q> Entry<'q> {
             })
             .sum();
         let phrases: f64 = self
+            .terms
             .phrases
             .iter()
             .filter(|phrase| asked.mention(phrase))
@@ -198,14 +180,35 @@ impl<'q> Entry<'q> {
             .sum();
         let echoed = rarities
             .keys()
-            .filter(|term| self.line.contains(**term))
+            .filter(|term| self.terms.line.contains(**term))
             .count();
-        let coverage = if self.line.is_empty() {
+        let coverage = if self.terms.line.is_empty() {
             0.0
         } else {
-            as_float(echoed) / as_float(self.line.len())
+            as_float(echoed) / as_float(self.terms.line.len())
         };
         (words + phrases) * (1.0 + coverage)
+    }
+}
+
+/// A question's line, keywords and answer read into terms; keyword phrases of several terms
+/// are matched as a whole (see [`Terms::is_phrase`]).
+fn terms_of(question: &Question) -> QuestionTerms {
+    let line = Terms::of(&question.question).into_content();
+    let mut core = line.clone();
+    let mut phrases: Vec<Vec<String>> = Vec::new();
+    for keyword in &question.keywords {
+        let terms = Terms::of(keyword);
+        core.extend(terms.content().map(str::to_owned));
+        if terms.is_phrase() && !phrases.contains(&terms.0) {
+            phrases.push(terms.0);
+        }
+    }
+    QuestionTerms {
+        line,
+        core,
+        answer: Terms::of(&question.answer).into_content(),
+        phrases,
     }
 }
 
@@ -599,6 +602,7 @@ mod tests {
             answer: answer.to_owned(),
             keywords: keywords.iter().map(|word| (*word).to_owned()).collect(),
             flows: Vec::new(),
+            terms: Default::default(),
         };
         Faq {
             questions: vec![

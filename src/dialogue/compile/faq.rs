@@ -118,6 +118,7 @@ pub(super) fn check_faq(
             answer: raw.answer.get_ref().trim().to_owned(),
             keywords: raw.keywords.clone().unwrap_or_default(),
             flows,
+            terms: Default::default(),
         });
     }
     Faq {

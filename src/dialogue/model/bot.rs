@@ -1,7 +1,8 @@
 //! The bot's own words and settings from `bot.toml` (messages, commands, the safety and
 //! check-in flows) and the FAQ from `faq.toml`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
 
 use crate::dialogue::review::Phrase;
 use crate::dialogue::template::Template;
@@ -419,4 +420,20 @@ pub struct Question {
     /// Flows the answer points to: named after it (`faq_try` in `bot.toml`) only when they
     /// are on the person's menu, so an answer never points to a flow set aside.
     pub flows: Vec<FlowId>,
+    /// Its words read into matching terms, once, by `dialogue::faq` the first time a typed
+    /// question is matched.
+    pub(crate) terms: OnceLock<QuestionTerms>,
+}
+
+/// A question's words as the FAQ matcher reads them (see `dialogue::faq`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct QuestionTerms {
+    /// The content terms of its `question` line.
+    pub line: BTreeSet<String>,
+    /// The content terms of its `question` line and its `keywords`.
+    pub core: BTreeSet<String>,
+    /// The content terms of its answer.
+    pub answer: BTreeSet<String>,
+    /// Its keywords of several terms, each matched as a whole.
+    pub phrases: Vec<Vec<String>>,
 }

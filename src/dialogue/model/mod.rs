@@ -6,6 +6,7 @@
 mod bot;
 mod flow;
 
+pub(crate) use self::bot::QuestionTerms;
 pub use self::bot::{
     BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, CheckinFlows, CommandAction, Faq,
     Question, Reflection, SafetySteps,
