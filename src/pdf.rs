@@ -115,13 +115,16 @@ pub fn render(document: &Document) -> Result<Vec<u8>, PdfError> {
     }
     layout.gap(BODY_SIZE);
     layout.paragraph(&document.footer, SMALL_SIZE);
-    Ok(write(&font, &layout.finish(), &pictures))
+    let (pages, used) = layout.finish();
+    Ok(write(&font, &pages, &used, &pictures))
 }
 
 /// Places text line by line, top to bottom, page after page.
 struct Layout<'f> {
     font: &'f FontRef<'f>,
     pages: Vec<Page>,
+    /// Every glyph placed, with a character it stands for: the widths and the Unicode map.
+    used: BTreeMap<u16, char>,
     /// The baseline of the next line, from the page's bottom.
     y: f32,
 }
@@ -131,12 +134,13 @@ impl<'f> Layout<'f> {
         Layout {
             font,
             pages: vec![Page::default()],
+            used: BTreeMap::new(),
             y: PAGE_HEIGHT - MARGIN,
         }
     }
 
-    fn finish(self) -> Vec<Page> {
-        self.pages
+    fn finish(self) -> (Vec<Page>, BTreeMap<u16, char>) {
+        (self.pages, self.used)
     }
 
     fn new_page(&mut self) {
@@ -159,7 +163,7 @@ impl<'f> Layout<'f> {
     fn line(&mut self, text: &str, size: f32, color: [f32; 3]) {
         self.keep_room(size * LEADING);
         self.y -= size * LEADING;
-        let glyphs = text.chars().map(|c| self.glyph(c)).collect();
+        let glyphs = text.chars().map(|c| self.place(c)).collect();
         if let Some(page) = self.pages.last_mut() {
             page.texts.push(Placed {
                 x: MARGIN,
@@ -217,8 +221,11 @@ impl<'f> Layout<'f> {
         }
     }
 
-    fn glyph(&self, c: char) -> u16 {
-        self.font.glyph_id(c).0
+    /// The glyph showing `c`, noted as used.
+    fn place(&mut self, c: char) -> u16 {
+        let glyph = self.font.glyph_id(c).0;
+        self.used.entry(glyph).or_insert(c);
+        glyph
     }
 
     fn width_of(&self, text: &str, size: f32) -> f32 {
@@ -233,7 +240,12 @@ impl<'f> Layout<'f> {
 
 /// Writes the pages, the font (whole, compressed, with each glyph's width and the way back
 /// to Unicode) and the pictures.
-fn write(font: &FontRef<'_>, pages: &[Page], pictures: &[&Picture]) -> Vec<u8> {
+fn write(
+    font: &FontRef<'_>,
+    pages: &[Page],
+    used: &BTreeMap<u16, char>,
+    pictures: &[&Picture],
+) -> Vec<u8> {
     let mut next = 1;
     let mut id = || {
         let made = Ref::new(next);
@@ -250,24 +262,6 @@ fn write(font: &FontRef<'_>, pages: &[Page], pictures: &[&Picture]) -> Vec<u8> {
     pdf.pages(tree)
         .kids(page_ids.iter().map(|(page, _)| *page))
         .count(i32::try_from(pages.len()).unwrap_or(i32::MAX));
-
-    // Every glyph used, with its character, for the widths and the Unicode map.
-    let mut used: BTreeMap<u16, char> = BTreeMap::new();
-    for page in pages {
-        for text in &page.texts {
-            for &glyph in &text.glyphs {
-                used.entry(glyph).or_insert(' ');
-            }
-        }
-    }
-    for c in (' '..='\u{FFFF}').filter(|c| !c.is_control()) {
-        let glyph = font.glyph_id(c).0;
-        if let Some(slot) = used.get_mut(&glyph)
-            && *slot == ' '
-        {
-            *slot = c;
-        }
-    }
 
     let units = font.units_per_em().unwrap_or(1000.0);
     let scale = 1000.0 / units;
@@ -314,7 +308,7 @@ fn write(font: &FontRef<'_>, pages: &[Page], pictures: &[&Picture]) -> Vec<u8> {
             i32::try_from(FONT.len()).unwrap_or(i32::MAX),
         );
     let mut unicode = UnicodeCmap::new(Name(b"Kintsugi-UTF16"), system);
-    for (&glyph, &c) in &used {
+    for (&glyph, &c) in used {
         unicode.pair(glyph, c);
     }
     pdf.cmap(cmap, &unicode.finish());
