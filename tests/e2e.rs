@@ -13,8 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kintsugi::testkit::RedisServer;
 use kintsugi::testkit::fake_telegram::{self, FakeTelegram};
+use kintsugi::testkit::{RedisServer, free_port};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_kintsugi");
 /// The master key every bot in these tests runs with (a test may override it).
@@ -317,14 +317,6 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
         .map(|(_, body)| body.to_owned())
         .unwrap_or_default();
     (status, body)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("its address")
-        .port()
 }
 
 #[test]
@@ -750,11 +742,7 @@ fn neither_the_token_nor_what_people_write_reaches_the_log_even_at_trace_level()
 #[test]
 fn in_webhook_mode_only_requests_with_the_secret_are_heard() {
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("its address")
-        .port();
+    let port = free_port();
     let address = format!("127.0.0.1:{port}");
     let url = format!("http://{address}/telegram/updates");
     let secret = "e2e-secret_0123456789";

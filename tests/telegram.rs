@@ -66,11 +66,7 @@ impl Harness {
 
     /// A harness whose Redis is not there: nothing listens on its loopback port.
     fn unreachable_store() -> Harness {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("a free port")
-            .local_addr()
-            .expect("its address")
-            .port();
+        let port = kintsugi::testkit::free_port();
         let storage = Storage::new(
             RedisStore::connect(
                 &format!("redis://127.0.0.1:{port}/"),

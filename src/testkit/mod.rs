@@ -6,4 +6,4 @@ pub mod fake_telegram;
 pub mod redis_server;
 
 pub use self::fake_telegram::FakeTelegram;
-pub use self::redis_server::RedisServer;
+pub use self::redis_server::{RedisServer, free_port};

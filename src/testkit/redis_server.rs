@@ -251,7 +251,7 @@ pub fn redis_server_binary() -> Result<PathBuf, String> {
 }
 
 /// A loopback port that was free a moment ago.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener =
         TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding a free loopback port");
     listener
