@@ -91,6 +91,8 @@ struct Scripts {
     claim_due: redis::Script,
     mark_sending: redis::Script,
     unmark_sending: redis::Script,
+    hold_lease: redis::Script,
+    release_lease: redis::Script,
 }
 
 impl RedisStore {
@@ -117,6 +119,8 @@ impl RedisStore {
                 claim_due: redis::Script::new(CLAIM_DUE),
                 mark_sending: redis::Script::new(MARK_SENDING),
                 unmark_sending: redis::Script::new(UNMARK_SENDING),
+                hold_lease: redis::Script::new(HOLD_LEASE),
+                release_lease: redis::Script::new(RELEASE_LEASE),
             }),
         })
     }
@@ -165,7 +169,9 @@ impl PersonStore for RedisStore {
         ttl_ms: u64,
     ) -> Result<bool, StorageError> {
         let mut connection = self.connection.clone();
-        let held: i64 = redis::Script::new(HOLD_LEASE)
+        let held: i64 = self
+            .scripts
+            .hold_lease
             .key(format!("{}:lease:{name}", self.prefix))
             .arg(holder)
             .arg(ttl_ms.max(1))
@@ -176,7 +182,9 @@ impl PersonStore for RedisStore {
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StorageError> {
         let mut connection = self.connection.clone();
-        let _: i64 = redis::Script::new(RELEASE_LEASE)
+        let _: i64 = self
+            .scripts
+            .release_lease
             .key(format!("{}:lease:{name}", self.prefix))
             .arg(holder)
             .invoke_async(&mut connection)
