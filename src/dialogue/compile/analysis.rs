@@ -11,7 +11,13 @@ use super::{FlowChecker, MAX_MESSAGE_LENGTH, StepFacts};
 
 impl FlowChecker<'_> {
     /// Reachability, traps, loops without a pause, placeholders and message length.
-    pub(super) fn check_graph(&mut self, flow: &Flow, facts: &[StepFacts]) {
+    /// `longest` is [`longest_answers`] of the flow.
+    pub(super) fn check_graph(
+        &mut self,
+        flow: &Flow,
+        facts: &[StepFacts],
+        longest: &HashMap<String, usize>,
+    ) {
         let (position, edges) = graph_of(flow);
         let Some(&entry) = position.get(flow.entry.0.as_str()) else {
             return;
@@ -93,7 +99,7 @@ impl FlowChecker<'_> {
         }
 
         // Placeholders only name answers saved on every path to the step.
-        let saved = must_be_saved(flow, entry, &edges);
+        let saved = must_be_saved(flow, entry, &position, &edges);
         let mut schedules = false;
         for (index, step) in flow.steps.iter().enumerate() {
             let (
@@ -116,7 +122,6 @@ impl FlowChecker<'_> {
         if schedules {
             self.check_schedule_words(flow, facts);
         }
-        let longest = longest_answers(flow);
         for (index, step) in flow.steps.iter().enumerate() {
             let texts = step.texts();
             let spans = &facts[index].text_spans;
@@ -210,8 +215,6 @@ pub(super) fn reach(start: usize, edges: &[Vec<usize>]) -> HashSet<usize> {
     seen
 }
 
-/// For each reachable step, the answers saved on every path from the entry to it (a forward
-/// "must" data-flow analysis). Unreachable steps get `None`.
 /// Each step's index by id, and the steps each step can go to.
 pub(super) fn graph_of(flow: &Flow) -> (HashMap<&str, usize>, Vec<Vec<usize>>) {
     let position: HashMap<&str, usize> = flow
@@ -241,7 +244,7 @@ pub(super) fn unsaved_from(flow: &Flow, start: &str) -> Vec<(String, String)> {
     let Some(&start) = position.get(start) else {
         return Vec::new();
     };
-    let saved = must_be_saved(flow, start, &edges);
+    let saved = must_be_saved(flow, start, &position, &edges);
     let mut missing = Vec::new();
     for (step, available) in flow.steps.iter().zip(&saved) {
         let Some(available) = available else {
@@ -264,19 +267,17 @@ pub(super) fn unsaved_from(flow: &Flow, start: &str) -> Vec<(String, String)> {
     missing
 }
 
+/// For each reachable step, the answers saved on every path from the entry to it (a forward
+/// "must" data-flow analysis). Unreachable steps get `None`. `position` and `edges` are
+/// [`graph_of`]'s.
 pub(super) fn must_be_saved(
     flow: &Flow,
     entry: usize,
+    position: &HashMap<&str, usize>,
     edges: &[Vec<usize>],
 ) -> Vec<Option<BTreeSet<String>>> {
     let mut saved: Vec<Option<BTreeSet<String>>> = vec![None; flow.steps.len()];
     saved[entry] = Some(BTreeSet::new());
-    let position: HashMap<&str, usize> = flow
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(index, step)| (step.id.0.as_str(), index))
-        .collect();
     let mut work = vec![entry];
     while let Some(node) = work.pop() {
         let Some(here) = saved[node].clone() else {

@@ -158,8 +158,9 @@ impl FlowChecker<'_> {
         );
         flow.toward_staying = file.toward_staying.unwrap_or(false);
         flow.stage = stage;
-        self.check_graph(&flow, &facts);
-        self.check_style(&flow, &facts, file.id.span());
+        let longest = super::analysis::longest_answers(&flow);
+        self.check_graph(&flow, &facts, &longest);
+        self.check_style(&flow, &facts, file.id.span(), &longest);
         self.problems.is_empty().then_some(flow)
     }
 

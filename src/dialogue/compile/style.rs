@@ -3,7 +3,7 @@
 //! at a glance, and a session whose exercises never use what the person typed. A warning
 //! never stops a flow from loading.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
 use crate::dialogue::model::{Flow, StepKind};
@@ -19,9 +19,16 @@ pub(crate) const LONG_MESSAGE: usize = 600;
 pub(crate) const SESSION_STEPS: usize = 5;
 
 impl FlowChecker<'_> {
-    /// Adds the style warnings for `flow`; `id_span` is where the file names the flow.
-    pub(super) fn check_style(&mut self, flow: &Flow, facts: &[StepFacts], id_span: Range<usize>) {
-        self.warn_long_messages(flow, facts);
+    /// Adds the style warnings for `flow`; `id_span` is where the file names the flow, and
+    /// `longest` the most characters each of its answers can hold.
+    pub(super) fn check_style(
+        &mut self,
+        flow: &Flow,
+        facts: &[StepFacts],
+        id_span: Range<usize>,
+        longest: &HashMap<String, usize>,
+    ) {
+        self.warn_long_messages(flow, facts, longest);
         self.warn_messages_before_buttons(flow, facts);
         self.warn_unused_answers(flow, id_span);
     }
@@ -29,8 +36,12 @@ impl FlowChecker<'_> {
     /// Warns about a text that can pass [`LONG_MESSAGE`] characters with every answer it
     /// shows at its longest. A review's notes are weighed one at a time, as most answers
     /// bring one or two.
-    fn warn_long_messages(&mut self, flow: &Flow, facts: &[StepFacts]) {
-        let longest = super::analysis::longest_answers(flow);
+    fn warn_long_messages(
+        &mut self,
+        flow: &Flow,
+        facts: &[StepFacts],
+        longest: &HashMap<String, usize>,
+    ) {
         for (step, fact) in flow.steps.iter().zip(facts) {
             for (text, span) in step.texts().into_iter().zip(&fact.text_spans) {
                 let length = text.worst_case_length(|name| longest.get(name).copied().unwrap_or(0));
