@@ -298,6 +298,11 @@ pub(crate) async fn open_checked_storage(
         }
         Err(error) => log::warn!("event=vault_check_deferred error={error}"),
     }
+    match storage.upgrade_layout().await {
+        Ok(0) => {}
+        Ok(moved) => log::info!("event=layout_upgraded entries={moved}"),
+        Err(error) => log::warn!("event=layout_upgrade_failed error={error}"),
+    }
     Ok(storage)
 }
 

@@ -1,6 +1,7 @@
-//! The reminder worker against a real store: two workers and 1000 due reminders send each
-//! exactly once; a worker that dies mid-batch and a new one loses none and repeats none; old
-//! reminders after downtime are skipped, not sent in a burst. The clock is passed in.
+//! The reminder worker against a real store (one Redis, a Redis Cluster, the embedded store):
+//! two workers and 1000 due reminders send each exactly once; a worker that dies mid-batch and
+//! a new one loses none and repeats none; old reminders after downtime are skipped, not sent in
+//! a burst. The clock is passed in.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,7 +12,7 @@ use kintsugi::calendar::{Frequency, Schedule};
 use kintsugi::dialogue::PersonState;
 use kintsugi::reminders::{Deliver, DeliverError, Delivered, WorkerSettings, run_pass};
 use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Storage};
-use kintsugi::testkit::RedisServer;
+use kintsugi::testkit::{RedisCluster, RedisServer};
 
 /// Records what it sends; fails on call number `fail_at` (counting from 1) as a crash would.
 #[derive(Default)]
@@ -65,16 +66,20 @@ fn nine_in_berlin() -> Schedule {
     }
 }
 
+/// A person with a 09:00 Berlin check-in.
+fn reminded_state() -> PersonState {
+    PersonState {
+        checkin: Some(nine_in_berlin()),
+        ..PersonState::default()
+    }
+}
+
 /// `people` people with a 09:00 Berlin check-in, each due at 09:00 on 26 November 2026.
 async fn people_due(storage: &Storage, people: i64) -> i64 {
     let due = at("2026-11-26T08:00:00Z").timestamp();
     for id in 1..=people {
-        let state = PersonState {
-            checkin: Some(nine_in_berlin()),
-            ..PersonState::default()
-        };
         storage
-            .write(PersonId(id), &state, 0, due)
+            .write(PersonId(id), &reminded_state(), 0, due)
             .await
             .expect("save");
         storage
@@ -87,15 +92,40 @@ async fn people_due(storage: &Storage, people: i64) -> i64 {
 }
 
 fn redis_storage(server: &RedisServer) -> Storage {
-    Storage::new(
-        RedisStore::connect(&server.url(), "test", Retention(None)).expect("a redis client"),
-    )
+    storage_at(&server.url())
+}
+
+fn storage_at(url: &str) -> Storage {
+    Storage::new(RedisStore::connect(url, "test", Retention(None)).expect("a redis client"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_workers_and_a_thousand_due_reminders_send_each_exactly_once() {
+async fn on_redis_two_workers_and_a_thousand_due_reminders_send_each_exactly_once() {
     let server = RedisServer::start();
-    let setup = redis_storage(&server);
+    two_workers_and_a_thousand_due_reminders_send_each_exactly_once(&server.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_redis_cluster_two_workers_and_a_thousand_due_reminders_send_each_exactly_once() {
+    let cluster = RedisCluster::start();
+    two_workers_and_a_thousand_due_reminders_send_each_exactly_once(&cluster.url()).await;
+    // The index is spread over shards on more than one node: no one slot holds every reminder.
+    let shards = cluster.keys("test:{reminders:*}:occurrence");
+    assert_eq!(shards.len(), 16, "{shards:?}");
+    let holding = cluster
+        .nodes()
+        .iter()
+        .filter(|node| {
+            !node
+                .query::<Vec<String>>(&["KEYS", "test:{reminders:*}:occurrence"])
+                .is_empty()
+        })
+        .count();
+    assert!(holding >= 2, "the shards sit on {holding} node(s)");
+}
+
+async fn two_workers_and_a_thousand_due_reminders_send_each_exactly_once(url: &str) {
+    let setup = storage_at(url);
     let due = people_due(&setup, 1000).await;
     let now = at("2026-11-26T08:01:00Z");
     let settings = WorkerSettings {
@@ -106,7 +136,7 @@ async fn two_workers_and_a_thousand_due_reminders_send_each_exactly_once() {
     let mut workers = Vec::new();
     for _ in 0..2 {
         // Each worker has its own connection, as two bot instances would.
-        let storage = redis_storage(&server);
+        let storage = storage_at(url);
         let recorder = std::sync::Arc::clone(&recorder);
         workers.push(tokio::spawn(async move {
             let mut sent = 0;
@@ -177,6 +207,48 @@ async fn a_worker_that_dies_mid_batch_loses_none_and_repeats_none(storage: Stora
 async fn on_redis_a_worker_that_dies_mid_batch_loses_none_and_repeats_none() {
     let server = RedisServer::start();
     a_worker_that_dies_mid_batch_loses_none_and_repeats_none(redis_storage(&server)).await;
+}
+
+#[tokio::test]
+async fn on_a_redis_cluster_a_worker_that_dies_mid_batch_loses_none_and_repeats_none() {
+    let cluster = RedisCluster::start();
+    a_worker_that_dies_mid_batch_loses_none_and_repeats_none(storage_at(&cluster.url())).await;
+}
+
+#[tokio::test]
+async fn an_index_left_by_the_earlier_layout_moves_into_the_shards_and_is_sent() {
+    let server = RedisServer::start();
+    // What an earlier version wrote: every reminder under one `{reminders}` tag.
+    let due = at("2026-11-26T08:00:00Z").timestamp();
+    for person in 1..=20 {
+        let id = person.to_string();
+        server.command(&["ZADD", "test:{reminders}:due", &due.to_string(), &id]);
+        server.command(&["HSET", "test:{reminders}:occurrence", &id, &due.to_string()]);
+    }
+    let storage = redis_storage(&server);
+    for id in 1..=20 {
+        storage
+            .write(PersonId(id), &reminded_state(), 0, due)
+            .await
+            .expect("save");
+    }
+    assert_eq!(storage.upgrade_layout().await.expect("upgrade"), 40);
+    assert_eq!(
+        storage.upgrade_layout().await.expect("again"),
+        0,
+        "once only"
+    );
+    let old: Vec<String> = server.query(&["KEYS", "test:{reminders}:*"]);
+    assert!(old.is_empty(), "{old:?}");
+    let recorder = Recorder::default();
+    let settings = WorkerSettings {
+        batch: 50,
+        ..WorkerSettings::default()
+    };
+    let pass = run_pass(&storage, &recorder, settings, at("2026-11-26T08:01:00Z"))
+        .await
+        .expect("a pass");
+    assert_eq!(pass.sent, 20);
 }
 
 #[tokio::test]

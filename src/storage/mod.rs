@@ -233,6 +233,9 @@ pub enum StorageError {
     Worker(#[from] tokio::task::JoinError),
     #[error("encrypted data could not be opened: {0}")]
     Vault(#[from] VaultError),
+    /// The store's settings cannot be used (a malformed URL, say).
+    #[error("{0}")]
+    Config(String),
 }
 
 /// How long a person's keys live after their last write; `None` keeps them for ever.
@@ -312,6 +315,12 @@ pub trait PersonStore: Send + Sync {
     /// Deletes everything kept about people whose records expired by `now`; returns how many.
     /// Redis expires keys by itself, so by default there is nothing to do.
     async fn sweep_expired(&self, _now: i64) -> Result<usize, StorageError> {
+        Ok(0)
+    }
+
+    /// Moves records kept in an earlier version's layout into the current one; returns how
+    /// many moved. Run at start; a store that never changed its layout has nothing to do.
+    async fn upgrade_layout(&self) -> Result<usize, StorageError> {
         Ok(0)
     }
 }
@@ -593,6 +602,12 @@ impl Storage {
     /// expires keys by itself has nothing to do); returns how many people.
     pub async fn sweep_expired(&self, now: i64) -> Result<usize, StorageError> {
         self.people.sweep_expired(now).await
+    }
+
+    /// Moves records kept in an earlier version's layout into the current one; returns how
+    /// many moved.
+    pub async fn upgrade_layout(&self) -> Result<usize, StorageError> {
+        self.people.upgrade_layout().await
     }
 }
 

@@ -28,20 +28,24 @@ pub struct RedisServer {
     child: Option<Child>,
     /// Whether it keeps its data on disk (an append-only file), so a restart keeps it.
     persistent: bool,
+    /// More settings for its command line (a cluster node's, say).
+    extra: Vec<String>,
 }
 
 impl RedisServer {
     /// Starts a server on a free loopback port and waits until it answers PING.
     pub fn start() -> RedisServer {
-        RedisServer::start_with(false)
+        RedisServer::start_with(false, Vec::new())
     }
 
     /// Like `start`, but every write is appended to disk at once, so `restart` keeps the data.
     pub fn start_persistent() -> RedisServer {
-        RedisServer::start_with(true)
+        RedisServer::start_with(true, Vec::new())
     }
 
-    fn start_with(persistent: bool) -> RedisServer {
+    /// Like `start`, with more command-line settings; `{free_port}` in one is replaced by a
+    /// port free at the time (a cluster node's bus port, say).
+    pub(crate) fn start_with(persistent: bool, extra: Vec<String>) -> RedisServer {
         let binary = find_binary();
         let mut last_log = String::new();
         for _ in 0..PORT_ATTEMPTS {
@@ -54,6 +58,10 @@ impl RedisServer {
                     .expect("a temporary directory for redis-server"),
                 child: None,
                 persistent,
+                extra: extra
+                    .iter()
+                    .map(|arg| arg.replace("{free_port}", &free_port().to_string()))
+                    .collect(),
             };
             match server.spawn_and_wait() {
                 Ok(()) => return server,
@@ -186,6 +194,7 @@ impl RedisServer {
             })
             .arg("--logfile")
             .arg(self.log_path())
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

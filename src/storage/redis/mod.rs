@@ -1,18 +1,27 @@
-//! The Redis backend: a reconnecting multiplexed connection, a Lua compare-and-set for writes
+//! The Redis backend, on one server or a Redis Cluster: a Lua compare-and-set for writes
 //! (WATCH/MULTI is unsafe on a shared multiplexed connection), one round trip per operation.
+//! Every script and atomic write touches keys of one hash tag, so each runs on one cluster
+//! slot: a person's keys share `{u:<id>}`, and the reminder index is split into
+//! [`REMINDER_SHARDS`] shards tagged `{reminders:<n>}`, so no one slot carries every reminder.
+
+mod link;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use redis::AsyncCommands;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use async_trait::async_trait;
 
+use self::link::Link;
 use super::{
     Applied, DueReminder, PERSON_KEYS, PersonId, PersonStore, RawState, RawWrite, ReminderQueue,
     Retention, Saved, StorageError,
 };
+
+/// How many shards the reminder index is split into. A person's reminder, its occurrence, the
+/// mark of the one being sent and their outbox note all live in shard `id mod` this.
+pub const REMINDER_SHARDS: usize = 16;
 
 /// Claims up to ARGV[2] reminders due at ARGV[1] and leases them for ARGV[3] seconds, so no
 /// other scheduler sees them meanwhile. Returns person, occurrence pairs. KEYS[1]: the due
@@ -79,7 +88,7 @@ return 1
 
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: Link,
     prefix: String,
     retention: Retention,
     scripts: Arc<Scripts>,
@@ -93,25 +102,31 @@ struct Scripts {
     unmark_sending: redis::Script,
     hold_lease: redis::Script,
     release_lease: redis::Script,
+    set_vault_check: redis::Script,
+    /// The shard the next claim starts from, so every shard gets its turn to be first.
+    next_shard: AtomicUsize,
 }
+
+/// Sets KEYS[1] to ARGV[2] only if it still holds ARGV[1] (empty: is unset); 1 if it did.
+const SET_VAULT_CHECK: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current == false then current = '' end
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+";
 
 impl RedisStore {
     /// Connects lazily: the bot starts even while Redis is down, and each operation reconnects
-    /// as needed, so it recovers by itself when Redis is back.
+    /// as needed, so it recovers by itself when Redis is back. `url` names one server
+    /// (`redis://…`) or a cluster (`redis+cluster://host:port,host:port`).
     pub fn connect(
         url: &str,
         prefix: &str,
         retention: Retention,
     ) -> Result<RedisStore, StorageError> {
-        let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
         Ok(RedisStore {
-            connection,
+            connection: Link::open(url)?,
             prefix: prefix.to_owned(),
             retention,
             scripts: Arc::new(Scripts {
@@ -121,6 +136,8 @@ impl RedisStore {
                 unmark_sending: redis::Script::new(UNMARK_SENDING),
                 hold_lease: redis::Script::new(HOLD_LEASE),
                 release_lease: redis::Script::new(RELEASE_LEASE),
+                set_vault_check: redis::Script::new(SET_VAULT_CHECK),
+                next_shard: AtomicUsize::new(0),
             }),
         })
     }
@@ -136,20 +153,110 @@ impl RedisStore {
         format!("{}:{{u:{}}}:{name}", self.prefix, person.0)
     }
 
-    /// A key of the reminder index; they share one hash tag, so one script can use them all.
-    fn reminders(&self, name: &str) -> String {
-        format!("{}:{{reminders}}:{name}", self.prefix)
+    /// Whether the store is a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.connection.is_cluster()
+    }
+
+    /// A key of one shard of the reminder index; a shard's keys share one hash tag, so one
+    /// script can use them all.
+    fn shard_key(&self, shard: usize, name: &str) -> String {
+        format!("{}:{{reminders:{shard}}}:{name}", self.prefix)
+    }
+
+    /// A key of the reminder index in `person`'s shard.
+    fn reminders(&self, person: PersonId, name: &str) -> String {
+        self.shard_key(shard_of(person), name)
     }
 
     /// Adds to `pipe` the commands that take a person out of the reminder index.
     fn forget_reminder(&self, pipe: &mut redis::Pipeline, person: PersonId) {
-        pipe.zrem(self.reminders("due"), person.0)
+        pipe.zrem(self.reminders(person, "due"), person.0)
             .ignore()
-            .hdel(self.reminders("occurrence"), person.0)
+            .hdel(self.reminders(person, "occurrence"), person.0)
             .ignore()
-            .hdel(self.reminders("sent"), person.0)
+            .hdel(self.reminders(person, "sent"), person.0)
             .ignore();
     }
+
+    /// Claims up to `limit` reminders due at `now` from one shard.
+    async fn claim_from(
+        &self,
+        shard: usize,
+        now: i64,
+        limit: usize,
+        lease: i64,
+    ) -> Result<Vec<DueReminder>, StorageError> {
+        let mut connection = self.connection.clone();
+        let claimed: Vec<i64> = self
+            .scripts
+            .claim_due
+            .key(self.shard_key(shard, "due"))
+            .key(self.shard_key(shard, "occurrence"))
+            .arg(now)
+            .arg(limit)
+            .arg(lease)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(claimed
+            .chunks_exact(2)
+            .map(|pair| DueReminder {
+                person: PersonId(pair[0]),
+                occurrence: pair[1],
+            })
+            .collect())
+    }
+
+    /// Moves a reminder index written by an earlier version (all in one `{reminders}` slot)
+    /// into the shards; returns how many entries moved. Safe to run on every start.
+    pub async fn upgrade_reminder_index(&self) -> Result<usize, StorageError> {
+        let mut connection = self.connection.clone();
+        let old = |name: &str| format!("{}:{{reminders}}:{name}", self.prefix);
+        type Old = (Vec<(i64, i64)>, Vec<(i64, i64)>, Vec<(i64, i64)>, Vec<i64>);
+        let (due, occurrence, sent, outbox): Old = redis::pipe()
+            .zrange_withscores(old("due"), 0, -1)
+            .hgetall(old("occurrence"))
+            .hgetall(old("sent"))
+            .smembers(old("outbox"))
+            .query_async(&mut connection)
+            .await?;
+        let moved = due.len() + occurrence.len() + sent.len() + outbox.len();
+        if moved == 0 {
+            return Ok(0);
+        }
+        for (person, at) in due {
+            let _: () = connection
+                .zadd(self.reminders(PersonId(person), "due"), person, at)
+                .await?;
+        }
+        for (name, entries) in [("occurrence", occurrence), ("sent", sent)] {
+            for (person, value) in entries {
+                let _: () = connection
+                    .hset(self.reminders(PersonId(person), name), person, value)
+                    .await?;
+            }
+        }
+        for person in outbox {
+            let _: () = connection
+                .sadd(self.reminders(PersonId(person), "outbox"), person)
+                .await?;
+        }
+        for name in ["due", "occurrence", "sent", "outbox"] {
+            let _: () = connection.del(old(name)).await?;
+        }
+        Ok(moved)
+    }
+}
+
+/// The reminder shard a person belongs to.
+fn shard_of(person: PersonId) -> usize {
+    // Shards are few, so the cast cannot truncate.
+    person.0.rem_euclid(REMINDER_SHARDS as i64) as usize
+}
+
+/// Splits `limit` over `shards`, starting with the first: equal parts, the first few one more.
+fn quotas(limit: usize, shards: usize) -> impl Iterator<Item = usize> {
+    (0..shards).map(move |index| limit / shards + usize::from(index < limit % shards))
 }
 
 #[async_trait]
@@ -160,6 +267,10 @@ impl PersonStore for RedisStore {
 
     async fn ping(&self) -> Result<(), StorageError> {
         RedisStore::ping(self).await
+    }
+
+    async fn upgrade_layout(&self) -> Result<usize, StorageError> {
+        self.upgrade_reminder_index().await
     }
 
     async fn hold_lease(
@@ -277,11 +388,14 @@ impl PersonStore for RedisStore {
             .iter()
             .map(|name| self.key(person, name))
             .collect();
+        // The reminder first, so a failure half-way never leaves a reminder for nobody; the
+        // two requests name different slots, which a cluster cannot write at once.
         let mut pipe = redis::pipe();
-        pipe.del(keys).ignore();
-        self.forget_reminder(&mut pipe, person);
-        pipe.srem(self.reminders("outbox"), person.0).ignore();
+        self.forget_reminder(pipe.atomic(), person);
+        pipe.srem(self.reminders(person, "outbox"), person.0)
+            .ignore();
         let _: () = pipe.query_async(&mut connection).await?;
+        let _: () = connection.del(keys).await?;
         Ok(())
     }
 
@@ -296,32 +410,42 @@ impl PersonStore for RedisStore {
         value: String,
     ) -> Result<bool, StorageError> {
         let mut connection = self.connection.clone();
-        let written: i64 = redis::Script::new(
-            r"
-local current = redis.call('GET', KEYS[1])
-if current == false then current = '' end
-if current ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-return 1
-",
-        )
-        .key(format!("{}:vault", self.prefix))
-        .arg(expected.unwrap_or_default())
-        .arg(value)
-        .invoke_async(&mut connection)
-        .await?;
+        let written: i64 = self
+            .scripts
+            .set_vault_check
+            .key(format!("{}:vault", self.prefix))
+            .arg(expected.unwrap_or_default())
+            .arg(value)
+            .invoke_async(&mut connection)
+            .await?;
         Ok(written == 1)
     }
 
     async fn keys_of(&self, person: PersonId, _now: i64) -> Result<Vec<String>, StorageError> {
         let mut connection = self.connection.clone();
+        // On a cluster, a person's keys all live on the node of their hash tag: scan that one.
         let pattern = format!("{}:{{u:{}}}:*", self.prefix, person.0);
+        let node = self.key(person, "state");
         let mut keys: Vec<String> = Vec::new();
-        let mut iter: redis::AsyncIter<String> = connection.scan_match(pattern).await?;
-        while let Some(key) = iter.next_item().await {
-            keys.push(key?);
+        let mut cursor = 0_u64;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(500);
+            let reply = connection.on_node_of(&node, &scan).await?;
+            let (next, found): (u64, Vec<String>) = redis::from_redis_value(reply)
+                .map_err(|error| StorageError::Redis(error.into()))?;
+            keys.extend(found);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
         }
         keys.sort();
+        keys.dedup();
         Ok(keys)
     }
 
@@ -336,34 +460,45 @@ return 1
 impl ReminderQueue for RedisStore {
     async fn note_outbox(&self, person: PersonId) -> Result<(), StorageError> {
         let mut connection = self.connection.clone();
-        let _: () = connection.sadd(self.reminders("outbox"), person.0).await?;
+        let _: () = connection
+            .sadd(self.reminders(person, "outbox"), person.0)
+            .await?;
         Ok(())
     }
 
     async fn clear_outbox(&self, person: PersonId) -> Result<(), StorageError> {
         let mut connection = self.connection.clone();
-        let _: () = connection.srem(self.reminders("outbox"), person.0).await?;
+        let _: () = connection
+            .srem(self.reminders(person, "outbox"), person.0)
+            .await?;
         Ok(())
     }
 
     async fn outboxes(&self, limit: usize) -> Result<Vec<PersonId>, StorageError> {
         let mut connection = self.connection.clone();
-        let people: Vec<i64> = connection
-            .srandmember_multiple(
-                self.reminders("outbox"),
-                isize::try_from(limit).unwrap_or(isize::MAX),
-            )
-            .await?;
-        Ok(people.into_iter().map(PersonId).collect())
+        let mut people = Vec::new();
+        for shard in 0..REMINDER_SHARDS {
+            if people.len() >= limit {
+                break;
+            }
+            let found: Vec<i64> = connection
+                .srandmember_multiple(
+                    self.shard_key(shard, "outbox"),
+                    isize::try_from(limit - people.len()).unwrap_or(isize::MAX),
+                )
+                .await?;
+            people.extend(found.into_iter().map(PersonId));
+        }
+        Ok(people)
     }
 
     async fn schedule(&self, person: PersonId, due: i64) -> Result<(), StorageError> {
         let mut connection = self.connection.clone();
         let _: () = redis::pipe()
             .atomic()
-            .zadd(self.reminders("due"), person.0, due)
+            .zadd(self.reminders(person, "due"), person.0, due)
             .ignore()
-            .hset(self.reminders("occurrence"), person.0, due)
+            .hset(self.reminders(person, "occurrence"), person.0, due)
             .ignore()
             .query_async(&mut connection)
             .await?;
@@ -381,13 +516,15 @@ impl ReminderQueue for RedisStore {
     async fn due_at(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
         let mut connection = self.connection.clone();
         Ok(connection
-            .hget(self.reminders("occurrence"), person.0)
+            .hget(self.reminders(person, "occurrence"), person.0)
             .await?)
     }
 
     async fn last_sent(&self, person: PersonId) -> Result<Option<i64>, StorageError> {
         let mut connection = self.connection.clone();
-        Ok(connection.hget(self.reminders("sent"), person.0).await?)
+        Ok(connection
+            .hget(self.reminders(person, "sent"), person.0)
+            .await?)
     }
 
     async fn claim_due(
@@ -396,24 +533,35 @@ impl ReminderQueue for RedisStore {
         limit: usize,
         lease: i64,
     ) -> Result<Vec<DueReminder>, StorageError> {
-        let mut connection = self.connection.clone();
-        let claimed: Vec<i64> = self
-            .scripts
-            .claim_due
-            .key(self.reminders("due"))
-            .key(self.reminders("occurrence"))
-            .arg(now)
-            .arg(limit)
-            .arg(lease)
-            .invoke_async(&mut connection)
-            .await?;
-        Ok(claimed
-            .chunks_exact(2)
-            .map(|pair| DueReminder {
-                person: PersonId(pair[0]),
-                occurrence: pair[1],
-            })
-            .collect())
+        // Every shard is asked for its share, starting from a different one each time; the
+        // share of a shard that ran out goes to those that still had more, in further rounds.
+        let start = self.scripts.next_shard.fetch_add(1, Ordering::Relaxed);
+        let mut open: Vec<usize> = (0..REMINDER_SHARDS)
+            .map(|offset| (start + offset) % REMINDER_SHARDS)
+            .collect();
+        let mut claimed = Vec::new();
+        while claimed.len() < limit && !open.is_empty() {
+            let (asks, unasked): (Vec<(usize, usize)>, Vec<(usize, usize)>) = open
+                .iter()
+                .copied()
+                .zip(quotas(limit - claimed.len(), open.len()))
+                .partition(|(_, quota)| *quota > 0);
+            let answers = futures::future::join_all(
+                asks.iter()
+                    .map(|(shard, quota)| self.claim_from(*shard, now, *quota, lease)),
+            )
+            .await;
+            // Shards not asked this round (the limit was smaller than the shards) stay open.
+            open = unasked.into_iter().map(|(shard, _)| shard).collect();
+            for ((shard, quota), answer) in asks.into_iter().zip(answers) {
+                let found = answer?;
+                if found.len() == quota {
+                    open.push(shard);
+                }
+                claimed.extend(found);
+            }
+        }
+        Ok(claimed)
     }
 
     async fn mark_sending(&self, due: DueReminder) -> Result<bool, StorageError> {
@@ -421,7 +569,7 @@ impl ReminderQueue for RedisStore {
         let marked: i64 = self
             .scripts
             .mark_sending
-            .key(self.reminders("sent"))
+            .key(self.reminders(due.person, "sent"))
             .arg(due.person.0)
             .arg(due.occurrence)
             .invoke_async(&mut connection)
@@ -434,11 +582,29 @@ impl ReminderQueue for RedisStore {
         let _: i64 = self
             .scripts
             .unmark_sending
-            .key(self.reminders("sent"))
+            .key(self.reminders(due.person, "sent"))
             .arg(due.person.0)
             .arg(due.occurrence)
             .invoke_async(&mut connection)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotas_split_a_limit_evenly_and_add_up_to_it() {
+        assert_eq!(quotas(50, 16).sum::<usize>(), 50);
+        assert_eq!(quotas(5, 3).collect::<Vec<_>>(), [2, 2, 1]);
+        assert_eq!(quotas(2, 4).collect::<Vec<_>>(), [1, 1, 0, 0]);
+    }
+
+    #[test]
+    fn negative_ids_have_a_shard_too() {
+        assert!(shard_of(PersonId(-5)) < REMINDER_SHARDS);
+        assert_eq!(shard_of(PersonId(17)), 1);
     }
 }
