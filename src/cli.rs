@@ -352,7 +352,7 @@ fn run(config: &Config, webhook: bool) -> anyhow::Result<()> {
             library: std::sync::Arc::new(library),
             storage,
             clock: unix_now,
-            flood: crate::telegram::flood::FloodGate::new(config.flood),
+            flood: crate::flood::FloodGate::new(config.flood),
             sends: crate::telegram::queue::SendQueue::new(
                 config
                     .send_limits

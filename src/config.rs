@@ -1,11 +1,12 @@
 //! Settings from the command line and the environment (and a `.env` file, loaded by `main`),
 //! declared once with clap so `--help` lists every one with its variable and default. This is
 //! the only module that reads environment variables; everything else receives a `Config`, and
-//! the settings types (`FloodLimit`, `ReminderConfig`, `Encryption`) live here.
+//! the settings types (`ReminderConfig`, `Encryption`) live here.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::flood::FloodLimit;
 use crate::storage::Retention;
 
 /// Every setting Kintsugi reads. `.env.example` lists them all.
@@ -68,22 +69,6 @@ pub struct ReminderConfig {
     pub tick: Duration,
     pub grace: Duration,
     pub per_second: u32,
-}
-
-/// How many messages a chat may send at once, and how fast that allowance comes back.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FloodLimit {
-    pub burst: u32,
-    pub per_minute: u32,
-}
-
-impl Default for FloodLimit {
-    fn default() -> FloodLimit {
-        FloodLimit {
-            burst: 12,
-            per_minute: 30,
-        }
-    }
 }
 
 /// Where the webhook server listens unless `KINTSUGI_WEBHOOK_ADDRESS` says otherwise.

@@ -11,6 +11,7 @@ use crate::dialogue::engine::{Attachment, Effect, safety_replies};
 use crate::dialogue::state::PendingEffect;
 use crate::dialogue::{Input, Library, Reply, advance};
 use crate::files::{File, KeptBeside, file_of};
+use crate::flood::{FloodGate, Verdict};
 use crate::storage::{LastUpdate, PersonId, Saved, Storage, StorageError};
 
 /// A reply ready to show: the engine's reply, and the file its attachment became.
@@ -118,7 +119,7 @@ pub(crate) async fn drain_outbox(
             Ok(true)
         }
         // Someone wrote since: their state carries the outbox on; try again later.
-        Saved::Conflict => Ok(false),
+        Saved::Conflict | Saved::EarlierInFlight => Ok(false),
     }
 }
 
@@ -148,12 +149,15 @@ pub async fn handle_update(
 ) -> Result<Vec<ReadyReply>, ConversationError> {
     let concern = input.concern(library);
     let input = concern.as_ref().unwrap_or(input);
-    handle_screened_update(storage, library, person, input, now, update_id).await
+    handle_screened_update(storage, library, person, input, now, update_id, None)
+        .await
+        .map(Handled::into_replies)
 }
 
-/// Like `handle_update`, for an input the caller has already screened (`Input::concern`):
-/// Telegram screens before its flood gate, so each text is screened once. A concern gets its
-/// safety reply even when the store cannot be reached: the reply needs nothing stored.
+/// Like `handle_update`, for an input the caller has already screened (`Input::concern`), so
+/// each text is screened once, and taken through flood control (`gate`, given for anything
+/// but a concern: safety comes before the flood). A concern gets its safety reply even when
+/// the store cannot be reached: the reply needs nothing stored.
 pub(crate) async fn handle_screened_update(
     storage: &Storage,
     library: &Library,
@@ -161,19 +165,47 @@ pub(crate) async fn handle_screened_update(
     input: &Input,
     now: i64,
     update_id: Option<i64>,
-) -> Result<Vec<ReadyReply>, ConversationError> {
-    let handled = handle_stored(storage, library, person, input, now, update_id).await;
+    gate: Option<&FloodGate>,
+) -> Result<Handled, ConversationError> {
+    let handled = handle_stored(storage, library, person, input, now, update_id, gate).await;
     match (handled, input) {
         (Err(error), Input::Concern { concern, .. }) => {
             log::warn!("event=safety_reply_without_storage error={error}");
-            Ok(safety_replies(library, *concern)
-                .into_iter()
-                .map(ReadyReply::plain)
-                .collect())
+            Ok(Handled::Served(
+                safety_replies(library, *concern)
+                    .into_iter()
+                    .map(ReadyReply::plain)
+                    .collect(),
+            ))
         }
         (handled, _) => handled,
     }
 }
+
+/// What became of one message.
+#[derive(Debug)]
+pub enum Handled {
+    /// Handled: these replies are to be sent (none for an update already applied).
+    Served(Vec<ReadyReply>),
+    /// Not handled, the person is writing too fast: send these (the flood note, once).
+    Flooded(Vec<ReadyReply>),
+}
+
+impl Handled {
+    /// The replies to send, either way.
+    pub fn into_replies(self) -> Vec<ReadyReply> {
+        match self {
+            Handled::Served(replies) | Handled::Flooded(replies) => replies,
+        }
+    }
+}
+
+/// How long a write waits, in all, for an earlier update of the same person that another
+/// process is handling (the note of it lapses after 5 s, so this is never reached unless
+/// storage keeps saying so).
+const LONGEST_WAIT_FOR_EARLIER: std::time::Duration = std::time::Duration::from_secs(8);
+/// How long a write waits before trying again behind an earlier update.
+const EARLIER_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 
 async fn handle_stored(
     storage: &Storage,
@@ -182,21 +214,39 @@ async fn handle_stored(
     input: &Input,
     now: i64,
     update_id: Option<i64>,
-) -> Result<Vec<ReadyReply>, ConversationError> {
+    gate: Option<&FloodGate>,
+) -> Result<Handled, ConversationError> {
     let update = update_id.map(|id| LastUpdate { id, at: now });
-    for _ in 0..MAX_ATTEMPTS {
-        let stored = storage.read(person, now).await?;
+    // Only the first read takes the message through flood control.
+    let mut gate = gate;
+    let mut conflicts = 0;
+    let started = std::time::Instant::now();
+    loop {
+        let (verdict, stored) = storage
+            .read_for_update(person, now, gate.take(), update_id)
+            .await?;
+        let stored = match (verdict, stored) {
+            (Verdict::Serve, Some(stored)) => stored,
+            (Verdict::NoteAndDrop, _) => {
+                log::info!("event=flood_noted");
+                let note = Reply::text(library.bot.message("flood"));
+                return Ok(Handled::Flooded(vec![ReadyReply::plain(note)]));
+            }
+            _ => return Ok(Handled::Flooded(Vec::new())),
+        };
         if let Some(update) = update
             && stored.applied.contains(update.id, now)
         {
             log::info!("event=duplicate_update_skipped");
-            return Ok(Vec::new());
+            return Ok(Handled::Served(Vec::new()));
         }
         let mut outcome = advance(library, &stored.state, input, now);
         if outcome.effects.contains(&Effect::Forget) {
             storage.delete_person(person).await?;
             log::info!("event=person_forgotten");
-            return Ok(outcome.replies.into_iter().map(ReadyReply::plain).collect());
+            return Ok(Handled::Served(
+                outcome.replies.into_iter().map(ReadyReply::plain).collect(),
+            ));
         }
         // The effects are saved with the state (after any a crash left behind), carried out
         // after the save, then cleared: a crash in between loses nothing.
@@ -209,14 +259,32 @@ async fn handle_stored(
         }
         // Without an update id to record, an unchanged state needs no write.
         let needs_write = outcome.changed || update.is_some() || has_effects;
-        if needs_write
-            && storage
+        let saved = if needs_write {
+            storage
                 .write_handled(person, &outcome.state, &stored, now, update)
                 .await?
-                == Saved::Conflict
-        {
-            metrics::counter!(crate::ops::names::CAS_CONFLICTS).increment(1);
-            continue;
+        } else {
+            Saved::Written {
+                version: stored.version,
+            }
+        };
+        match saved {
+            Saved::Written { .. } => {}
+            Saved::Conflict => {
+                metrics::counter!(crate::ops::names::CAS_CONFLICTS).increment(1);
+                conflicts += 1;
+                if conflicts >= MAX_ATTEMPTS {
+                    return Err(ConversationError::Contended);
+                }
+                continue;
+            }
+            Saved::EarlierInFlight => {
+                if started.elapsed() > LONGEST_WAIT_FOR_EARLIER {
+                    return Err(ConversationError::Contended);
+                }
+                tokio::time::sleep(EARLIER_POLL).await;
+                continue;
+            }
         }
         if has_effects {
             // Saved already: a failure here is not the person's to hear about; the
@@ -235,9 +303,9 @@ async fn handle_stored(
             outcome.replies,
             now,
         )
-        .await;
+        .await
+        .map(Handled::Served);
     }
-    Err(ConversationError::Contended)
 }
 
 /// Makes the files `replies` ask for; an export reads what storage keeps beside the state.

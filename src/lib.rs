@@ -39,6 +39,7 @@ pub mod diagnostics;
 pub mod dialogue;
 pub mod dialogue_dir;
 pub mod files;
+pub mod flood;
 pub mod ops;
 pub mod pdf;
 pub mod reminders;

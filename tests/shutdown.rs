@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kintsugi::config::{FloodLimit, ReminderConfig};
+use kintsugi::config::ReminderConfig;
 use kintsugi::dialogue_dir::compile_dir;
+use kintsugi::flood::FloodGate;
+use kintsugi::flood::FloodLimit;
 use kintsugi::storage::{
     Applied, MemoryStore, PersonId, PersonStore, RawState, RawWrite, Retention, Saved, Storage,
     StorageError,
 };
-use kintsugi::telegram::flood::FloodGate;
 use kintsugi::telegram::pace::SendLimits;
 use kintsugi::telegram::queue::SendQueue;
 use kintsugi::telegram::{App, Listen};

@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kintsugi::dialogue::{Answer, FlowId, PersonState, Role};
+use kintsugi::flood::{FloodGate, FloodLimit, Verdict};
 use kintsugi::storage::{
-    DueReminder, EmbeddedStore, MemoryStore, PersonId, PersonStore, RedisStore, Retention, Saved,
-    Storage,
+    DueReminder, EmbeddedStore, LastUpdate, MemoryStore, PersonId, PersonStore, RedisStore,
+    Retention, Saved, Storage,
 };
 use kintsugi::testkit::{RedisCluster, RedisServer};
 use kintsugi::vault::{MasterKey, Vault};
@@ -269,7 +270,7 @@ async fn concurrent_writers_that_retry_lose_no_update(backend: Backend) {
                     .expect("save")
                 {
                     Saved::Written { .. } => break,
-                    Saved::Conflict => tokio::task::yield_now().await,
+                    Saved::Conflict | Saved::EarlierInFlight => tokio::task::yield_now().await,
                 }
             }
         }));
@@ -885,6 +886,7 @@ async fn the_embedded_store_deletes_expired_people_and_leaves_no_trace_of_them_i
     let write = |data: &str, key: &str| RawWrite {
         data: data.repeat(50),
         new_key: Some(key.to_owned()),
+        update: None,
     };
     // Enough people that their records fill many pages, which deleting frees.
     for person in 1..=200 {
@@ -964,4 +966,184 @@ async fn the_embedded_store_deletes_expired_people_and_leaves_no_trace_of_them_i
             .data
             .is_none()
     );
+}
+
+/// Two stores on one Redis (one Redis server or a cluster), as two replicas would have.
+fn two_replicas(url: &str, in_flight: Duration) -> (Storage, Storage) {
+    let open = || {
+        Storage::new(
+            RedisStore::connect(url, "test", retention())
+                .expect("a client")
+                .with_in_flight(in_flight),
+        )
+    };
+    (open(), open())
+}
+
+async fn flood_control_is_shared_by_every_replica(url: &str) {
+    let (a, b) = two_replicas(url, Duration::from_secs(5));
+    let limit = FloodLimit {
+        burst: 4,
+        per_minute: 60,
+    };
+    // Each replica has its own gate, as each process does; Redis keeps the one bucket.
+    let (gate_a, gate_b) = (FloodGate::new(limit), FloodGate::new(limit));
+    let person = PersonId(5);
+    let mut verdicts = Vec::new();
+    for message in 0..6 {
+        let (storage, gate) = if message % 2 == 0 {
+            (&a, &gate_a)
+        } else {
+            (&b, &gate_b)
+        };
+        let (verdict, stored) = storage
+            .read_for_update(person, NOW, Some(gate), None)
+            .await
+            .expect("read");
+        assert_eq!(stored.is_some(), verdict == Verdict::Serve);
+        verdicts.push(verdict);
+    }
+    assert_eq!(
+        verdicts,
+        [
+            Verdict::Serve,
+            Verdict::Serve,
+            Verdict::Serve,
+            Verdict::Serve,
+            Verdict::NoteAndDrop,
+            Verdict::Drop
+        ],
+        "the bot's limit, not each replica's"
+    );
+    // One message a second comes back, for whichever replica.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (verdict, _) = b
+        .read_for_update(person, NOW, Some(&gate_b), None)
+        .await
+        .expect("read");
+    assert_eq!(verdict, Verdict::Serve);
+    // Another person has their own bucket.
+    let (verdict, _) = a
+        .read_for_update(PersonId(6), NOW, Some(&gate_a), None)
+        .await
+        .expect("read");
+    assert_eq!(verdict, Verdict::Serve);
+}
+
+#[tokio::test]
+async fn on_redis_flood_control_is_shared_by_every_replica() {
+    let server = RedisServer::start();
+    flood_control_is_shared_by_every_replica(&server.url()).await;
+}
+
+#[tokio::test]
+async fn on_a_redis_cluster_flood_control_is_shared_by_every_replica() {
+    let cluster = RedisCluster::start();
+    flood_control_is_shared_by_every_replica(&cluster.url()).await;
+}
+
+/// What replica `storage` writes for update `id`, after reading for it.
+async fn apply(storage: &Storage, person: PersonId, id: i64, answer: &str) -> Saved {
+    let (_, stored) = storage
+        .read_for_update(person, NOW, None, Some(id))
+        .await
+        .expect("read");
+    let stored = stored.expect("served");
+    let state = state_with(&format!("u{id}"), answer);
+    storage
+        .write_handled(
+            person,
+            &state,
+            &stored,
+            NOW,
+            Some(LastUpdate { id, at: NOW }),
+        )
+        .await
+        .expect("write")
+}
+
+async fn a_later_update_waits_for_an_earlier_one_in_flight_on_another_replica(url: &str) {
+    let (a, b) = two_replicas(url, Duration::from_secs(5));
+    let person = PersonId(9);
+    // Replica A has read for update 10 and is still handling it.
+    let (_, held) = a
+        .read_for_update(person, NOW, None, Some(10))
+        .await
+        .expect("read");
+    let held = held.expect("served");
+    // Replica B, with update 11, is held back until A has written.
+    assert_eq!(
+        apply(&b, person, 11, "second").await,
+        Saved::EarlierInFlight
+    );
+    let state = state_with("u10", "first");
+    assert!(matches!(
+        a.write_handled(
+            person,
+            &state,
+            &held,
+            NOW,
+            Some(LastUpdate { id: 10, at: NOW })
+        )
+        .await
+        .expect("write"),
+        Saved::Written { .. }
+    ));
+    assert!(matches!(
+        apply(&b, person, 11, "second").await,
+        Saved::Written { .. }
+    ));
+    let stored = a.read(person, NOW).await.expect("read");
+    assert_eq!(stored.version, 2);
+    assert!(stored.applied.contains(10, NOW) && stored.applied.contains(11, NOW));
+    // A later update never holds back an earlier one.
+    let (_, _) = a
+        .read_for_update(person, NOW, None, Some(13))
+        .await
+        .expect("read");
+    assert!(matches!(
+        apply(&b, person, 12, "third").await,
+        Saved::Written { .. }
+    ));
+}
+
+#[tokio::test]
+async fn on_redis_a_later_update_waits_for_an_earlier_one_in_flight_on_another_replica() {
+    let server = RedisServer::start();
+    a_later_update_waits_for_an_earlier_one_in_flight_on_another_replica(&server.url()).await;
+}
+
+#[tokio::test]
+async fn on_a_redis_cluster_a_later_update_waits_for_an_earlier_one_in_flight_on_another_replica() {
+    let cluster = RedisCluster::start();
+    a_later_update_waits_for_an_earlier_one_in_flight_on_another_replica(&cluster.url()).await;
+}
+
+#[tokio::test]
+async fn an_update_whose_replica_died_holds_back_no_one_once_its_note_lapses() {
+    let server = RedisServer::start();
+    let (a, b) = two_replicas(&server.url(), Duration::from_millis(300));
+    let person = PersonId(3);
+    // A reads for update 20 and dies.
+    a.read_for_update(person, NOW, None, Some(20))
+        .await
+        .expect("read");
+    assert_eq!(apply(&b, person, 21, "x").await, Saved::EarlierInFlight);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(matches!(
+        apply(&b, person, 21, "x").await,
+        Saved::Written { .. }
+    ));
+    // An update already applied is not noted in flight again, so it holds back nothing.
+    assert!(matches!(
+        apply(&b, person, 22, "y").await,
+        Saved::Written { .. }
+    ));
+    b.read_for_update(person, NOW, None, Some(21))
+        .await
+        .expect("read of a duplicate");
+    assert!(matches!(
+        apply(&a, person, 23, "z").await,
+        Saved::Written { .. }
+    ));
 }

@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use kintsugi::config::FloodLimit;
 use kintsugi::dialogue::Library;
 use kintsugi::dialogue_dir::compile_dir;
+use kintsugi::flood::FloodGate;
+use kintsugi::flood::FloodLimit;
 use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Storage};
-use kintsugi::telegram::flood::FloodGate;
 use kintsugi::telegram::queue::SendQueue;
 use kintsugi::telegram::{App, schema};
 use teloxide::dptree;

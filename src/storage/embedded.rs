@@ -174,7 +174,7 @@ impl PersonStore for EmbeddedStore {
         now: i64,
         applied: Option<Applied>,
     ) -> Result<Saved, StorageError> {
-        let RawWrite { data, new_key } = write;
+        let RawWrite { data, new_key, .. } = write;
         let expires_at = self.retention.expires_at(now);
         self.write(move |write| {
             let outcome = {

@@ -49,6 +49,7 @@ pub use self::redis::RedisStore;
 use async_trait::async_trait;
 
 use crate::dialogue::PersonState;
+use crate::flood::{FloodGate, FloodLimit, Verdict};
 use crate::vault::{DataKey, Vault, VaultError};
 
 /// Who a state belongs to: the Telegram user id (or a local id in the shell).
@@ -119,6 +120,19 @@ pub struct RawWrite {
     pub data: String,
     /// The person's wrapped data key, when it is new or rewrapped; otherwise the stored one stays.
     pub new_key: Option<String>,
+    /// The Telegram update this write applies, if any: a store shared by several processes
+    /// holds it back while an earlier update of the person is being handled elsewhere.
+    pub update: Option<i64>,
+}
+
+/// A read for handling one message: the state, and what flood control said about the message.
+#[derive(Debug)]
+pub struct Admitted<T> {
+    /// `None` when the store keeps no flood state of its own (one process: the caller's gate
+    /// decides).
+    pub verdict: Option<Verdict>,
+    /// The state; `None` when the message is not to be served.
+    pub state: Option<T>,
 }
 
 /// A reminder found due: whose, and which occurrence (its due time, seconds since the epoch),
@@ -219,6 +233,9 @@ pub enum Saved {
     Written { version: u64 },
     /// Someone else wrote first; read again and retry.
     Conflict,
+    /// An earlier update of the person is being handled by another process: wait a moment,
+    /// read again and retry, so the person's updates are applied in order.
+    EarlierInFlight,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -260,6 +277,23 @@ pub trait PersonStore: Send + Sync {
     fn kind(&self) -> &'static str;
     /// A person's state as kept; [`RawState::default`] if there is none (or it expired).
     async fn read_state(&self, person: PersonId, now: i64) -> Result<RawState, StorageError>;
+
+    /// Reads a person's state to handle one message: takes the message through flood
+    /// control (`flood`, when given) and notes `update` as being handled, in the same round
+    /// trip, where the store is shared by several processes. By default (one process) it only
+    /// reads, and says nothing about the flood.
+    async fn read_for_update(
+        &self,
+        person: PersonId,
+        now: i64,
+        _flood: Option<FloodLimit>,
+        _update: Option<i64>,
+    ) -> Result<Admitted<RawState>, StorageError> {
+        Ok(Admitted {
+            verdict: None,
+            state: Some(self.read_state(person, now).await?),
+        })
+    }
     /// Writes the state if its version is still `expected`, with `applied` as the updates
     /// applied (when given; otherwise the recorded ones stay), and refreshes its expiry.
     async fn write_state(
@@ -444,6 +478,33 @@ impl Storage {
         self.open(person, raw)
     }
 
+    /// Reads a person's state to handle update `update` from them, after taking the message
+    /// through flood control (`gate`, when given): in the store when it keeps flood state for
+    /// every process (Redis, in the same round trip), else in `gate`. The state is read only
+    /// for a message to serve.
+    pub async fn read_for_update(
+        &self,
+        person: PersonId,
+        now: i64,
+        gate: Option<&FloodGate>,
+        update: Option<i64>,
+    ) -> Result<(Verdict, Option<Stored>), StorageError> {
+        let admitted = self
+            .people
+            .read_for_update(person, now, gate.map(FloodGate::limit), update)
+            .await?;
+        let verdict = match (admitted.verdict, gate) {
+            (Some(verdict), _) => verdict,
+            (None, Some(gate)) => gate.check(person.0, std::time::Instant::now()),
+            (None, None) => Verdict::Serve,
+        };
+        match (verdict, admitted.state) {
+            (Verdict::Serve, Some(raw)) => Ok((verdict, Some(self.open(person, raw)?))),
+            (Verdict::Serve, None) => Ok((verdict, Some(self.read(person, now).await?))),
+            (verdict, _) => Ok((verdict, None)),
+        }
+    }
+
     /// Writes `state` if the stored version is still `expected`, and refreshes its expiry.
     /// For tools and tests: it reads the person's data key first. The conversation uses
     /// `write_handled` with what `read` returned.
@@ -470,7 +531,8 @@ impl Storage {
         now: i64,
         update: Option<LastUpdate>,
     ) -> Result<Saved, StorageError> {
-        let write = self.seal(person, state, base.key.as_ref())?;
+        let mut write = self.seal(person, state, base.key.as_ref())?;
+        write.update = update.map(|update| update.id);
         let expected = base.version;
         let applied = update.map(|update| base.applied.with(update));
         self.people
@@ -522,6 +584,7 @@ impl Storage {
             return Ok(RawWrite {
                 data: json,
                 new_key: None,
+                update: None,
             });
         }
         let (data_key, new_key) = match key {
@@ -540,6 +603,7 @@ impl Storage {
                 .vault
                 .seal(&data_key, person.0, STATE_FIELD, json.as_bytes())?,
             new_key,
+            update: None,
         })
     }
 

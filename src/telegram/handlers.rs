@@ -18,14 +18,14 @@ use teloxide::types::{
 };
 use teloxide::{ApiError, RequestError};
 
-use super::flood::{FloodGate, Verdict};
 use super::pace::Pacer;
 use super::queue::SendQueue;
 use super::render::{Outgoing, render};
-use crate::conversation::{self, ReadyReply};
+use crate::conversation::{self, Handled, ReadyReply};
 use crate::dialogue::callback::{self, Action};
 use crate::dialogue::{Input, Library, Reply};
 use crate::files::FileKind;
+use crate::flood::FloodGate;
 use crate::ops::names;
 use crate::reminders::{Deliver, DeliverError, Delivered};
 use crate::storage::{PersonId, Storage};
@@ -39,25 +39,6 @@ pub struct App {
     pub clock: fn() -> i64,
     pub flood: FloodGate,
     pub sends: SendQueue,
-}
-
-impl App {
-    /// Whether to serve a message from `chat` now; queues the flood note when it is due.
-    async fn admits<B>(self: &Arc<Self>, bot: &B, chat: ChatId) -> bool
-    where
-        B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-    {
-        match self.flood.check(chat.0, Instant::now()) {
-            Verdict::Serve => true,
-            Verdict::NoteAndDrop => {
-                log::info!("event=flood_noted");
-                let note = Reply::text(self.library.bot.message("flood"));
-                queue_replies(bot, self, chat, vec![note.into()]).await;
-                false
-            }
-            Verdict::Drop => false,
-        }
-    }
 }
 
 /// Queues `replies` for `chat`: they go out in order after what is already queued for it,
@@ -111,23 +92,18 @@ where
         // Safety first: crisis language is answered before the flood gate, and before storage.
         let input = match concern_in(&app.library, &message) {
             Some(concern) => concern,
-            None => {
-                let input = match message.text() {
-                    Some(text) => Input::from_text(text),
-                    None => match message.kind {
-                        // A photo or file is unreadable (its caption was screened above).
-                        MessageKind::Common(_) => Input::Unsupported,
-                        // Service messages (a pinned message, a changed photo...) ask nothing.
-                        _ => return Ok(()),
-                    },
-                };
-                if !app.admits(&bot, message.chat.id).await {
-                    return Ok(());
-                }
-                input
-            }
+            None => match message.text() {
+                Some(text) => Input::from_text(text),
+                None => match message.kind {
+                    // A photo or file is unreadable (its caption was screened above).
+                    MessageKind::Common(_) => Input::Unsupported,
+                    // Service messages (a pinned message, a changed photo...) ask nothing.
+                    _ => return Ok(()),
+                },
+            },
         };
-        converse(&bot, &app, message.chat.id, &input, update.id).await
+        converse(&bot, &app, message.chat.id, &input, update.id).await?;
+        Ok(())
     })
     .await
 }
@@ -151,7 +127,10 @@ where
         let concern = concern_in(&app.library, &message);
         log::debug!("event=edit_screened concern={}", concern.is_some());
         match concern {
-            Some(concern) => converse(&bot, &app, message.chat.id, &concern, update.id).await,
+            Some(concern) => {
+                converse(&bot, &app, message.chat.id, &concern, update.id).await?;
+                Ok(())
+            }
             None => Ok(()),
         }
     })
@@ -179,7 +158,7 @@ where
             answer.await;
             return Ok(());
         };
-        if !shown.chat.is_private() || !app.admits(&bot, shown.chat.id).await {
+        if !shown.chat.is_private() {
             answer.await;
             return Ok(());
         }
@@ -202,14 +181,17 @@ where
                 Err(error) => log::debug!("could not remove a keyboard: {}", error_kind(&error)),
             }
         };
-        // The three go out together: none waits for another.
+        // The press is answered while it is handled; its keyboard comes off once it is
+        // served (a press dropped by flood control keeps its buttons to press again).
         let input = Input::Press(data.clone());
-        let ((), (), conversed) = tokio::join!(
+        let ((), served) = tokio::join!(
             answer,
-            remove_keyboard,
             converse(&bot, &app, shown.chat.id, &input, update.id)
         );
-        conversed
+        if served? {
+            remove_keyboard.await;
+        }
+        Ok(())
     })
     .await
 }
@@ -246,14 +228,15 @@ where
 }
 
 /// Runs one input through the engine for the person in this private chat and sends the
-/// replies; when the store cannot be reached, says so kindly and changes nothing.
+/// replies; when the store cannot be reached, says so kindly and changes nothing. Anything
+/// but a concern goes through flood control first; returns whether the input was served.
 async fn converse<B>(
     bot: &B,
     app: &Arc<App>,
     chat: ChatId,
     input: &Input,
     update: UpdateId,
-) -> Result<(), HandlerError>
+) -> Result<bool, HandlerError>
 where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
@@ -268,18 +251,21 @@ where
         input,
         now,
         Some(update_id),
+        (!matches!(input, Input::Concern { .. })).then_some(&app.flood),
     )
     .await;
-    let replies = match handled {
-        Ok(replies) => replies,
+    let (served, replies) = match handled {
+        Ok(Handled::Served(replies)) => (true, replies),
+        Ok(Handled::Flooded(replies)) => (false, replies),
         Err(error) => {
             metrics::counter!(names::STORAGE_ERRORS).increment(1);
             log::warn!("event=storage_unavailable error={error}");
-            vec![Reply::text(app.library.bot.message("storage_down")).into()]
+            let note = Reply::text(app.library.bot.message("storage_down"));
+            (false, vec![note.into()])
         }
     };
     queue_replies(bot, app, chat, replies).await;
-    Ok(())
+    Ok(served)
 }
 
 /// How often one message is tried when Telegram or the network fails on the way.

@@ -4,7 +4,6 @@
 //! state only through `conversation` (never a store directly, except to record a blocked
 //! person), and never decides what to say: that is the engine's.
 
-pub mod flood;
 pub mod handlers;
 pub mod pace;
 pub mod queue;

@@ -78,7 +78,7 @@ pub fn serve() -> anyhow::Result<()> {
             library: Arc::new(library),
             storage: Storage::new(MemoryStore::new(Retention(None))),
             clock: || 0,
-            flood: kintsugi::telegram::flood::FloodGate::new(kintsugi::config::FloodLimit {
+            flood: kintsugi::flood::FloodGate::new(kintsugi::flood::FloodLimit {
                 burst: u32::MAX,
                 per_minute: u32::MAX,
             }),

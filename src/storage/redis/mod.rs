@@ -13,11 +13,17 @@ use redis::AsyncCommands;
 
 use async_trait::async_trait;
 
+use crate::flood::{FloodLimit, Verdict};
+
 use self::link::Link;
 use super::{
-    Applied, DueReminder, PERSON_KEYS, PersonId, PersonStore, RawState, RawWrite, ReminderQueue,
-    Retention, Saved, StorageError,
+    Admitted, Applied, DueReminder, PERSON_KEYS, PersonId, PersonStore, RawState, RawWrite,
+    ReminderQueue, Retention, Saved, StorageError,
 };
+
+/// How long a note that an update is being handled holds back the person's later updates on
+/// other replicas, if the replica handling it never finishes (it was killed, say).
+pub const IN_FLIGHT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How many shards the reminder index is split into. A person's reminder, its occurrence, the
 /// mark of the one being sent and their outbox note all live in shard `id mod` this.
@@ -52,14 +58,80 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[
 return 1
 ";
 
-/// Writes the state only if its version is still the expected one; returns the new version,
-/// or -1 on a conflict. KEYS[1]: the state hash. ARGV: expected version, the sealed state, TTL
-/// seconds (0: no expiry), the updates applied as `id:at,...` (empty: keep the recorded ones),
-/// a new wrapped data key (empty: keep the stored one).
+/// Reads a person's state to handle one message, in one round trip: takes the message through
+/// flood control (a GCRA schedule in fields `ft`, the moment the bucket is full again in
+/// milliseconds of the server's clock, and `fn`, set once the flood note was given), and notes
+/// the update as in flight (field `i`: `id:deadline,...`) unless it was applied already.
+/// KEYS[1]: the state hash. ARGV: flood burst (0: no flood control), milliseconds per message
+/// regained, TTL seconds for a hash this creates (0: none), the update id (empty: none), how
+/// long an in-flight note lasts in milliseconds. Returns the verdict (`serve`, `note`,
+/// `drop`) and the fields `v`, `d`, `u`, `k`.
+const READ_FOR_UPDATE: &str = r"
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local verdict = 'serve'
+local burst = tonumber(ARGV[1])
+if burst > 0 then
+  local interval = tonumber(ARGV[2])
+  local full = tonumber(redis.call('HGET', KEYS[1], 'ft') or '0')
+  if full < now then full = now end
+  if full - now <= (burst - 1) * interval then
+    redis.call('HSET', KEYS[1], 'ft', full + interval)
+    redis.call('HDEL', KEYS[1], 'fn')
+  elseif redis.call('HGET', KEYS[1], 'fn') then
+    verdict = 'drop'
+  else
+    redis.call('HSET', KEYS[1], 'fn', '1')
+    verdict = 'note'
+  end
+end
+local fields = redis.call('HMGET', KEYS[1], 'v', 'd', 'u', 'k', 'i')
+if verdict == 'serve' and ARGV[4] ~= '' then
+  local applied = ',' .. (fields[3] or '')
+  if not string.find(applied, ',' .. ARGV[4] .. ':', 1, true) then
+    local kept = {ARGV[4] .. ':' .. (now + tonumber(ARGV[5]))}
+    for id, deadline in string.gmatch(fields[5] or '', '(%-?%d+):(%d+)') do
+      if id ~= ARGV[4] and tonumber(deadline) > now then
+        table.insert(kept, id .. ':' .. deadline)
+      end
+    end
+    redis.call('HSET', KEYS[1], 'i', table.concat(kept, ','))
+  end
+end
+if redis.call('TTL', KEYS[1]) == -1 and tonumber(ARGV[3]) > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+return {verdict, fields[1], fields[2], fields[3], fields[4]}
+";
+
+/// Writes the state only if its version is still the expected one and no earlier update of
+/// the person is in flight elsewhere; returns the new version, -1 on a conflict, or -2 while
+/// an earlier update is in flight. KEYS[1]: the state hash. ARGV: expected version, the sealed
+/// state, TTL seconds (0: no expiry), the updates applied as `id:at,...` (empty: keep the
+/// recorded ones), a new wrapped data key (empty: keep the stored one), the update this write
+/// applies (empty: none), whose in-flight note it clears.
 const COMPARE_AND_SET: &str = r"
 local current = redis.call('HGET', KEYS[1], 'v')
 if current == false then current = '0' end
 if current ~= ARGV[1] then return -1 end
+local inflight = redis.call('HGET', KEYS[1], 'i')
+if inflight and ARGV[6] ~= '' then
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  local mine = tonumber(ARGV[6])
+  local kept = {}
+  for id, deadline in string.gmatch(inflight, '(%-?%d+):(%d+)') do
+    if id ~= ARGV[6] and tonumber(deadline) > now then
+      if tonumber(id) < mine then return -2 end
+      table.insert(kept, id .. ':' .. deadline)
+    end
+  end
+  if #kept > 0 then
+    redis.call('HSET', KEYS[1], 'i', table.concat(kept, ','))
+  else
+    redis.call('HDEL', KEYS[1], 'i')
+  end
+end
 local version = tonumber(current) + 1
 redis.call('HSET', KEYS[1], 'v', version, 'd', ARGV[2])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[4]) end
@@ -92,11 +164,14 @@ pub struct RedisStore {
     prefix: String,
     retention: Retention,
     scripts: Arc<Scripts>,
+    /// How long a note that an update is in flight lasts ([`IN_FLIGHT`]; shorter in tests).
+    in_flight: std::time::Duration,
 }
 
 /// The Lua scripts, loaded once per store and shared by its clones.
 struct Scripts {
     compare_and_set: redis::Script,
+    read_for_update: redis::Script,
     claim_due: redis::Script,
     mark_sending: redis::Script,
     unmark_sending: redis::Script,
@@ -129,8 +204,10 @@ impl RedisStore {
             connection: Link::open(url)?,
             prefix: prefix.to_owned(),
             retention,
+            in_flight: IN_FLIGHT,
             scripts: Arc::new(Scripts {
                 compare_and_set: redis::Script::new(COMPARE_AND_SET),
+                read_for_update: redis::Script::new(READ_FOR_UPDATE),
                 claim_due: redis::Script::new(CLAIM_DUE),
                 mark_sending: redis::Script::new(MARK_SENDING),
                 unmark_sending: redis::Script::new(UNMARK_SENDING),
@@ -151,6 +228,12 @@ impl RedisStore {
 
     fn key(&self, person: PersonId, name: &str) -> String {
         format!("{}:{{u:{}}}:{name}", self.prefix, person.0)
+    }
+
+    /// The same store with in-flight notes lasting `lapse` (for tests of a replica that died).
+    pub fn with_in_flight(mut self, lapse: std::time::Duration) -> RedisStore {
+        self.in_flight = lapse;
+        self
     }
 
     /// Whether the store is a Redis Cluster.
@@ -325,6 +408,58 @@ impl PersonStore for RedisStore {
         }
     }
 
+    async fn read_for_update(
+        &self,
+        person: PersonId,
+        _now: i64,
+        flood: Option<FloodLimit>,
+        update: Option<i64>,
+    ) -> Result<Admitted<RawState>, StorageError> {
+        let mut connection = self.connection.clone();
+        let (burst, interval_ms) = flood.map_or((0, 0), |limit| {
+            (
+                limit.burst.max(1),
+                60_000 / u64::from(limit.per_minute.max(1)),
+            )
+        });
+        type Reply = (
+            String,
+            Option<u64>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let (verdict, version, data, applied, key): Reply = self
+            .scripts
+            .read_for_update
+            .key(self.key(person, "state"))
+            .arg(burst)
+            .arg(interval_ms)
+            .arg(self.retention.0.map_or(0, |period| period.as_secs().max(1)))
+            .arg(update.map(|id| id.to_string()).unwrap_or_default())
+            .arg(self.in_flight.as_millis().max(1) as u64)
+            .invoke_async(&mut connection)
+            .await?;
+        let verdict = match verdict.as_str() {
+            "note" => Verdict::NoteAndDrop,
+            "drop" => Verdict::Drop,
+            _ => Verdict::Serve,
+        };
+        let state = match (version, data) {
+            (Some(version), Some(data)) => RawState {
+                version,
+                data: Some(data),
+                key,
+                applied: applied.as_deref().map(Applied::decode).unwrap_or_default(),
+            },
+            _ => RawState::default(),
+        };
+        Ok(Admitted {
+            verdict: flood.map(|_| verdict),
+            state: (verdict == Verdict::Serve).then_some(state),
+        })
+    }
+
     async fn write_state(
         &self,
         person: PersonId,
@@ -344,11 +479,15 @@ impl PersonStore for RedisStore {
             .arg(ttl)
             .arg(applied.map(|applied| applied.encode()).unwrap_or_default())
             .arg(write.new_key.unwrap_or_default())
+            .arg(write.update.map(|id| id.to_string()).unwrap_or_default())
             .invoke_async(&mut connection)
             .await?;
-        Ok(match u64::try_from(version) {
-            Ok(version) => Saved::Written { version },
-            Err(_) => Saved::Conflict,
+        Ok(match version {
+            -2 => Saved::EarlierInFlight,
+            version => match u64::try_from(version) {
+                Ok(version) => Saved::Written { version },
+                Err(_) => Saved::Conflict,
+            },
         })
     }
 

@@ -1,13 +1,29 @@
-//! Flood control for one bot instance: each chat gets a bucket of messages that refills at a
-//! steady rate. A burst within the bucket is served in order; past it, the person gets one
-//! gentle note and further messages are dropped until the bucket refills. Pure apart from a
-//! std mutex: the time is always passed in.
+//! Flood control: each person gets a bucket of messages that refills at a steady rate. A burst
+//! within the bucket is served in order; past it, the person gets one gentle note and further
+//! messages are dropped until the bucket refills. [`FloodGate`] keeps the buckets in this
+//! process (for the embedded store, which has one process); Redis keeps them beside each
+//! person's state, shared by every replica, and answers with the same [`Verdict`]. Pure apart
+//! from a std mutex: the time is always passed in.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::config::FloodLimit;
+/// How many messages a chat may send at once, and how fast that allowance comes back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FloodLimit {
+    pub burst: u32,
+    pub per_minute: u32,
+}
+
+impl Default for FloodLimit {
+    fn default() -> FloodLimit {
+        FloodLimit {
+            burst: 12,
+            per_minute: 30,
+        }
+    }
+}
 
 /// What to do with one incoming message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +58,11 @@ impl FloodGate {
             limit,
             buckets: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The limit this gate keeps.
+    pub fn limit(&self) -> FloodLimit {
+        self.limit
     }
 
     /// Takes one message from `chat` at `now`.
