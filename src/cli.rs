@@ -348,16 +348,19 @@ fn run(config: &Config, webhook: bool) -> anyhow::Result<()> {
     runtime.block_on(async {
         let bot = crate::telegram::bot(token.expose(), config.telegram_api_url.as_deref())?;
         let storage = open_checked_storage(config, true).await?;
+        // The bot's overall send rate is kept with the other replicas through the store.
+        let pacer = crate::telegram::pace::Pacer::new(
+            config
+                .send_limits
+                .then_some(crate::telegram::pace::SendLimits::TELEGRAM),
+        )
+        .sharing(storage.clone());
         let app = crate::telegram::App {
             library: std::sync::Arc::new(library),
             storage,
             clock: unix_now,
             flood: crate::flood::FloodGate::new(config.flood),
-            sends: crate::telegram::queue::SendQueue::new(
-                config
-                    .send_limits
-                    .then_some(crate::telegram::pace::SendLimits::TELEGRAM),
-            ),
+            sends: crate::telegram::queue::SendQueue::with_pacer(pacer),
         };
         let metrics = crate::ops::install();
         let ops = match config.metrics_address {

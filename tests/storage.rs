@@ -1147,3 +1147,71 @@ async fn an_update_whose_replica_died_holds_back_no_one_once_its_note_lapses() {
         Saved::Written { .. }
     ));
 }
+
+async fn replicas_share_the_bots_send_rate(url: &str) {
+    use kintsugi::telegram::pace::{Pacer, SendLimits};
+    let (a, b) = two_replicas(url, Duration::from_secs(5));
+    let limits = SendLimits {
+        chat_interval: Duration::from_secs(1),
+        chat_burst: 4,
+        bot_interval: Duration::from_millis(40),
+    };
+    let pacers = [
+        std::sync::Arc::new(Pacer::new(Some(limits)).sharing(a)),
+        std::sync::Arc::new(Pacer::new(Some(limits)).sharing(b)),
+    ];
+    // 60 messages at once, 30 from each replica, each taking the bot's turn concurrently.
+    let mut tasks = Vec::new();
+    for index in 0..60 {
+        let pacer = std::sync::Arc::clone(&pacers[index % 2]);
+        tasks.push(tokio::spawn(async move { pacer.take_bot_turn().await }));
+    }
+    let mut turns = Vec::new();
+    for task in tasks {
+        turns.push(task.await.expect("a turn"));
+    }
+    turns.sort();
+    // Every turn keeps the bot's interval from the one before, whichever replica took it (a
+    // few milliseconds are allowed for reading Redis's clock across the network).
+    for pair in turns.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= Duration::from_millis(35), "two turns {gap:?} apart");
+    }
+    assert!(turns[59] - turns[0] >= Duration::from_millis(59 * 35));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_redis_replicas_share_the_bots_send_rate() {
+    let server = RedisServer::start();
+    replicas_share_the_bots_send_rate(&server.url()).await;
+    // Reserved a few at a time, not once a message.
+    let calls: String = server.query(&["INFO", "commandstats"]);
+    let evals: u64 = calls
+        .lines()
+        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
+        .filter_map(|line| {
+            line.split([':', ',', '='])
+                .skip_while(|part| *part != "calls")
+                .nth(1)?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    assert!(evals < 60, "{evals} scripts for 60 turns");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_redis_cluster_replicas_share_the_bots_send_rate() {
+    let cluster = RedisCluster::start();
+    replicas_share_the_bots_send_rate(&cluster.url()).await;
+}
+
+#[tokio::test]
+async fn without_a_shared_store_each_process_keeps_the_bots_rate_itself() {
+    use kintsugi::telegram::pace::{Pacer, SendLimits};
+    let backend = embedded_backend(retention());
+    let pacer = Pacer::new(Some(SendLimits::TELEGRAM)).sharing(backend.storage.clone());
+    let first = pacer.take_bot_turn().await;
+    let second = pacer.take_bot_turn().await;
+    assert!(second - first >= SendLimits::TELEGRAM.bot_interval);
+}

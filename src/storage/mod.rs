@@ -331,6 +331,18 @@ pub trait PersonStore: Send + Sync {
     async fn ping(&self) -> Result<(), StorageError> {
         Ok(())
     }
+    /// Reserves `count` turns, `interval` apart, on the schedule `name` that every process
+    /// of this bot shares (the bot's overall send rate); returns how long until the first.
+    /// `None`: the store is not shared between processes, so each keeps its own schedule.
+    async fn reserve_turns(
+        &self,
+        _name: &str,
+        _count: u32,
+        _interval: Duration,
+    ) -> Result<Option<Duration>, StorageError> {
+        Ok(None)
+    }
+
     /// Takes, or renews, the lease `name` for `holder` for `ttl_ms` milliseconds; false while
     /// another holder has it. A store only one process can open (the embedded one) always
     /// grants it.
@@ -645,6 +657,17 @@ impl Storage {
     /// Whether the store answers.
     pub async fn ping(&self) -> Result<(), StorageError> {
         self.people.ping().await
+    }
+
+    /// Reserves `count` turns, `interval` apart, on the shared schedule `name`; returns how
+    /// long until the first, or `None` when the store is not shared between processes.
+    pub async fn reserve_turns(
+        &self,
+        name: &str,
+        count: u32,
+        interval: Duration,
+    ) -> Result<Option<Duration>, StorageError> {
+        self.people.reserve_turns(name, count, interval).await
     }
 
     /// Takes or renews lease `name` for `holder`; false while someone else holds it.

@@ -341,7 +341,7 @@ where
     let mut attempt = 1;
     loop {
         wait_until(pacer.chat_turn(chat.0, Instant::now())).await;
-        wait_until(pacer.bot_turn(Instant::now())).await;
+        wait_until(pacer.take_bot_turn().await).await;
         let result = send_request(bot, chat, outgoing).await;
         let wait = match &result {
             Ok(_) => {

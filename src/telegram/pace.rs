@@ -4,11 +4,21 @@
 //! whole bot. A 429 holds back only the chat it was about. Each limit is a GCRA schedule (a
 //! "theoretical arrival time" per chat and one for the bot): a message first takes its chat's
 //! turn, then, when that comes, the bot's, so nobody polls and a chat waiting far ahead never
-//! holds the others back. Pure apart from a std mutex: the time is always passed in.
+//! holds the others back. The chat schedules are this process's (a person's updates are
+//! handled one after another, so their replies rarely come from two replicas at once); the
+//! bot's schedule is shared through Redis when the store is Redis, so several replicas keep
+//! the bot's one limit between them. Turns of the shared schedule are reserved a few at a time
+//! for the messages waiting, so a busy bot asks Redis far less than once a message.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::storage::Storage;
+
+/// The most turns of the shared schedule reserved at once.
+const MOST_RESERVED: usize = 8;
 
 /// The limits the pacer keeps.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,6 +50,18 @@ pub struct Pacer {
     /// `None`: no limits (only for load tests against a local fake).
     limits: Option<SendLimits>,
     schedule: Mutex<Schedule>,
+    /// The bot's schedule shared with other processes, when the store allows.
+    shared: Option<SharedTurns>,
+}
+
+/// The bot's turns reserved on the schedule every process shares, not yet used.
+struct SharedTurns {
+    storage: Storage,
+    reserved: tokio::sync::Mutex<VecDeque<Instant>>,
+    /// Messages waiting to reserve, so one reservation can serve them all.
+    waiting: AtomicUsize,
+    /// Set once the store says it is not shared: the local schedule is used from then on.
+    unshared: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -55,7 +77,36 @@ impl Pacer {
         Pacer {
             limits,
             schedule: Mutex::new(Schedule::default()),
+            shared: None,
         }
+    }
+
+    /// The same pacer keeping the bot's rate on a schedule shared through `storage` (when
+    /// it is shared between processes; otherwise in this process, as before).
+    pub fn sharing(mut self, storage: Storage) -> Pacer {
+        self.shared = Some(SharedTurns {
+            storage,
+            reserved: tokio::sync::Mutex::new(VecDeque::new()),
+            waiting: AtomicUsize::new(0),
+            unshared: AtomicBool::new(false),
+        });
+        self
+    }
+
+    /// The bot's next turn for a message whose chat turn has come: on the shared schedule
+    /// when there is one (falling back to this process's schedule if the store cannot be
+    /// reached), else as [`Pacer::bot_turn`].
+    pub async fn take_bot_turn(&self) -> Instant {
+        let Some(limits) = self.limits else {
+            return Instant::now();
+        };
+        if let Some(shared) = &self.shared
+            && !shared.unshared.load(Ordering::Relaxed)
+            && let Some(turn) = shared.take(limits.bot_interval).await
+        {
+            return turn;
+        }
+        self.bot_turn(Instant::now())
     }
 
     /// Reserves the earliest moment from `now` at which the next message may go to `chat`,
@@ -109,6 +160,55 @@ impl Pacer {
         let resume = now + retry_after + chat_tolerance;
         let due = schedule.chats.entry(chat).or_insert(resume);
         *due = (*due).max(resume);
+    }
+}
+
+impl std::fmt::Debug for SharedTurns {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SharedTurns")
+            .field("storage", &self.storage.kind())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SharedTurns {
+    /// A reserved turn, reserving more (for the messages now waiting too) when none is left;
+    /// `None` when the schedule is not shared or cannot be reached.
+    async fn take(&self, interval: Duration) -> Option<Instant> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut reserved = self.reserved.lock().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let now = Instant::now();
+        // A turn left unused past its moment is gone: the others have moved on.
+        while reserved.front().is_some_and(|turn| *turn + interval < now) {
+            reserved.pop_front();
+        }
+        if let Some(turn) = reserved.pop_front() {
+            return Some(turn);
+        }
+        let count = (1 + self.waiting.load(Ordering::SeqCst)).min(MOST_RESERVED);
+        // Few, so the cast cannot truncate.
+        match self
+            .storage
+            .reserve_turns("bot", count as u32, interval)
+            .await
+        {
+            Ok(Some(wait)) => {
+                let first = Instant::now() + wait;
+                reserved.extend((1..count as u32).map(|index| first + interval * index));
+                Some(first)
+            }
+            Ok(None) => {
+                self.unshared.store(true, Ordering::Relaxed);
+                None
+            }
+            Err(error) => {
+                log::debug!("event=shared_send_rate_unavailable error={error}");
+                metrics::counter!(crate::ops::names::STORAGE_ERRORS).increment(1);
+                None
+            }
+        }
     }
 }
 

@@ -40,8 +40,13 @@ struct Shared {
 impl SendQueue {
     /// Queues on each chat's own task, paced within `limits` (`None` only for load tests).
     pub fn new(limits: Option<SendLimits>) -> SendQueue {
+        SendQueue::with_pacer(Pacer::new(limits))
+    }
+
+    /// Queues on each chat's own task, paced by `pacer`.
+    pub fn with_pacer(pacer: Pacer) -> SendQueue {
         SendQueue {
-            pacer: Arc::new(Pacer::new(limits)),
+            pacer: Arc::new(pacer),
             inline: false,
             shared: Arc::default(),
         }

@@ -152,6 +152,19 @@ end
 return 0
 ";
 
+/// Reserves ARGV[1] turns ARGV[2] milliseconds apart on schedule KEYS[1] (when its next turn
+/// is free, in milliseconds of the server's clock: a GCRA schedule without a burst); returns
+/// how many milliseconds until the first.
+const RESERVE_TURNS: &str = r"
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local free = tonumber(redis.call('GET', KEYS[1]) or '0')
+if free < now then free = now end
+local span = tonumber(ARGV[1]) * tonumber(ARGV[2])
+redis.call('SET', KEYS[1], free + span, 'PX', span + 60000)
+return free - now
+";
+
 /// Deletes lease KEYS[1] if holder ARGV[1] still has it.
 const RELEASE_LEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
@@ -172,6 +185,7 @@ pub struct RedisStore {
 struct Scripts {
     compare_and_set: redis::Script,
     read_for_update: redis::Script,
+    reserve_turns: redis::Script,
     claim_due: redis::Script,
     mark_sending: redis::Script,
     unmark_sending: redis::Script,
@@ -208,6 +222,7 @@ impl RedisStore {
             scripts: Arc::new(Scripts {
                 compare_and_set: redis::Script::new(COMPARE_AND_SET),
                 read_for_update: redis::Script::new(READ_FOR_UPDATE),
+                reserve_turns: redis::Script::new(RESERVE_TURNS),
                 claim_due: redis::Script::new(CLAIM_DUE),
                 mark_sending: redis::Script::new(MARK_SENDING),
                 unmark_sending: redis::Script::new(UNMARK_SENDING),
@@ -372,6 +387,24 @@ impl PersonStore for RedisStore {
             .invoke_async(&mut connection)
             .await?;
         Ok(held == 1)
+    }
+
+    async fn reserve_turns(
+        &self,
+        name: &str,
+        count: u32,
+        interval: std::time::Duration,
+    ) -> Result<Option<std::time::Duration>, StorageError> {
+        let mut connection = self.connection.clone();
+        let wait_ms: u64 = self
+            .scripts
+            .reserve_turns
+            .key(format!("{}:{{turns}}:{name}", self.prefix))
+            .arg(count.max(1))
+            .arg(interval.as_millis().max(1) as u64)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(Some(std::time::Duration::from_millis(wait_ms)))
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StorageError> {
