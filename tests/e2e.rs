@@ -22,6 +22,8 @@ const MASTER_KEY: &str = "e2e:kGLDZhkHuZA6ZUhLYRvy57zBG+HoDxGHngcwATfil+c=";
 /// How long a reply may take to arrive before a test fails (generous: CI machines are slow).
 const PATIENCE: Duration = Duration::from_secs(20);
 const ANA: i64 = 4242;
+/// The hash tag of Ana's shard of the reminder index (her id modulo 16).
+const _ANA_SHARD: () = assert!(ANA % 16 == 2);
 const BEN: i64 = 5353;
 
 /// The bot as a child process, with everything it logs kept for assertions.
@@ -897,7 +899,7 @@ fn a_check_in_is_set_up_reminded_answered_and_shown_in_progress() {
     let set = fake.wait_for_message(ANA, 0, PATIENCE, |text| text.contains("/checkin off"));
     assert!(set.text.contains("09:00"), "{}", set.text);
     let before = fake.sent_to(ANA).len();
-    let due: Option<i64> = redis.query(&["HGET", "e2e:{reminders}:occurrence", &ANA.to_string()]);
+    let due: Option<i64> = redis.query(&["HGET", "e2e:{reminders:2}:occurrence", &ANA.to_string()]);
     assert!(
         due.is_some_and(|due| due > unix_now()),
         "the first reminder is scheduled ahead"
@@ -905,8 +907,13 @@ fn a_check_in_is_set_up_reminded_answered_and_shown_in_progress() {
 
     // Make it due now, as the clock would at nine.
     let now = unix_now().to_string();
-    let _: i64 = redis.query(&["ZADD", "e2e:{reminders}:due", &now, &ANA.to_string()]);
-    let _: i64 = redis.query(&["HSET", "e2e:{reminders}:occurrence", &ANA.to_string(), &now]);
+    let _: i64 = redis.query(&["ZADD", "e2e:{reminders:2}:due", &now, &ANA.to_string()]);
+    let _: i64 = redis.query(&[
+        "HSET",
+        "e2e:{reminders:2}:occurrence",
+        &ANA.to_string(),
+        &now,
+    ]);
     let reminder = fake.wait_for_text(ANA, before, "Time for your check-in", PATIENCE);
     let first_line = reminder
         .text
@@ -933,7 +940,7 @@ fn a_check_in_is_set_up_reminded_answered_and_shown_in_progress() {
     let deadline = std::time::Instant::now() + PATIENCE;
     loop {
         let next: Option<i64> =
-            redis.query(&["HGET", "e2e:{reminders}:occurrence", &ANA.to_string()]);
+            redis.query(&["HGET", "e2e:{reminders:2}:occurrence", &ANA.to_string()]);
         if next.is_some_and(|next| next > unix_now() + 3600) {
             break;
         }
@@ -1032,10 +1039,10 @@ fn export_sends_every_answer_and_forget_leaves_nothing_of_the_person_in_redis() 
     fake.wait_for_messages(BEN, 2, PATIENCE);
     // A reminder is pending for Ana.
     let later = (unix_now() + 86_400).to_string();
-    let _: i64 = redis.query(&["ZADD", "e2e:{reminders}:due", &later, &ANA.to_string()]);
+    let _: i64 = redis.query(&["ZADD", "e2e:{reminders:2}:due", &later, &ANA.to_string()]);
     let _: i64 = redis.query(&[
         "HSET",
-        "e2e:{reminders}:occurrence",
+        "e2e:{reminders:2}:occurrence",
         &ANA.to_string(),
         &later,
     ]);
@@ -1082,9 +1089,9 @@ fn export_sends_every_answer_and_forget_leaves_nothing_of_the_person_in_redis() 
     );
     assert!(keys.iter().any(|key| key.contains(&format!("{{u:{BEN}}}"))));
     for (kind, key) in [
-        ("ZSCORE", "e2e:{reminders}:due"),
-        ("HGET", "e2e:{reminders}:occurrence"),
-        ("HGET", "e2e:{reminders}:sent"),
+        ("ZSCORE", "e2e:{reminders:2}:due"),
+        ("HGET", "e2e:{reminders:2}:occurrence"),
+        ("HGET", "e2e:{reminders:2}:sent"),
     ] {
         let left: Option<String> = redis.query(&[kind, key, &ana]);
         assert_eq!(left, None, "{key} still holds her");

@@ -1,7 +1,8 @@
 //! Per-person state and the reminder queue, kept in Redis (when `REDIS_URL` is set), in an
 //! embedded store on disk, or in memory (for tests). This folder is the only code that talks
 //! to any of them. Each implements two traits, [`PersonStore`] and [`ReminderQueue`], with the
-//! same guarantees, and one conformance suite (`tests/storage.rs`) runs against all three.
+//! same guarantees, and one conformance suite (`tests/storage.rs`) runs against all of them
+//! (Redis both as one server and as a cluster).
 //! It knows nothing of Telegram or the flows: it keeps sealed strings and versions.
 //!
 //! # Key layout (Redis)
@@ -11,18 +12,22 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `<prefix>:{u:<id>}:state` | hash | `v`: the state's version (a counter), `d`: the state, sealed (see `crate::vault`), `k`: the person's data key, wrapped by the master key, `u`: the Telegram updates applied lately (`id:time,id:time,...`, at most 32 within the redelivery window) |
+//! | `<prefix>:{u:<id>}:state` | hash | `v`: the state's version (a counter), `d`: the state, sealed (see `crate::vault`), `k`: the person's data key, wrapped by the master key, `u`: the Telegram updates applied lately (`id:time,id:time,...`, at most 32 within the redelivery window), `i`: updates being handled by some replica (`id:deadline,...`), `ft`/`fn`: their flood-control bucket |
 //! | `<prefix>:{u:<id>}:meta` | hash | `blocked`: when the person blocked the bot (absent while they have not) |
 //!
-//!
-//! Reminders live in an index of their own, under one hash tag so a script can claim them:
+//! Reminders live in an index of their own, split into 16 shards: a person's entries are in
+//! shard `<n>` = their id modulo 16, whose keys share the hash tag `{reminders:<n>}` so a
+//! script can claim from one shard:
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `<prefix>:{reminders}:due` | sorted set | person id, scored by when their reminder is next due (or leased until) |
-//! | `<prefix>:{reminders}:occurrence` | hash | person id to the due time of their pending reminder |
-//! | `<prefix>:{reminders}:sent` | hash | person id to the last occurrence marked as being sent |
-//! | `<prefix>:{reminders}:outbox` | set | person ids whose state may hold effects not yet carried out |
+//! | `<prefix>:{reminders:<n>}:due` | sorted set | person id, scored by when their reminder is next due (or leased until) |
+//! | `<prefix>:{reminders:<n>}:occurrence` | hash | person id to the due time of their pending reminder |
+//! | `<prefix>:{reminders:<n>}:sent` | hash | person id to the last occurrence marked as being sent |
+//! | `<prefix>:{reminders:<n>}:outbox` | set | person ids whose state may hold effects not yet carried out |
+//!
+//! `<prefix>:{turns}:<name>` is a schedule every replica shares (`bot`: the bot's overall send
+//! rate), as the moment its next turn is free.
 //!
 //! `<prefix>:lease:<name>` holds who has a lease (`poller`: the one process long-polling
 //! Telegram), expiring unless renewed.

@@ -288,35 +288,38 @@ async fn dispatch(
         ))
     });
     let sweeper = tokio::spawn(crate::storage::sweep_daily(app.storage.clone(), app.clock));
-    let mut dispatcher = Dispatcher::builder(requester.clone(), tree)
-        .dependencies(dptree::deps![Arc::clone(&app)])
-        .default_handler(|update| async move {
-            log::debug!("event=update_ignored id={}", update.id.0);
-        })
-        .error_handler(Arc::new(|error: handlers::HandlerError| {
-            log::warn!(
-                "event=request_failed error={}",
-                handlers::error_kind(&error)
-            );
-            futures::future::ready(())
-        }))
-        .distribution_function(worker_of)
-        .build();
-    let token = dispatcher.shutdown_token();
-    tokio::spawn(async move {
+    let stopping = async move {
         shutdown.await;
         log::info!("event=stopping");
-        // Fails only if the dispatcher is not running (yet, or any more): then try again
-        // until it has started, or stop trying once it has stopped.
-        loop {
-            match token.shutdown() {
-                Ok(stopped) => return stopped.await,
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
-            }
-        }
-    });
+    };
     match listen {
         Listen::Polling => {
+            let mut dispatcher = Dispatcher::builder(requester.clone(), tree)
+                .dependencies(dptree::deps![Arc::clone(&app)])
+                .default_handler(|update| async move {
+                    log::debug!("event=update_ignored id={}", update.id.0);
+                })
+                .error_handler(Arc::new(|error: handlers::HandlerError| {
+                    log::warn!(
+                        "event=request_failed error={}",
+                        handlers::error_kind(&error)
+                    );
+                    futures::future::ready(())
+                }))
+                .distribution_function(worker_of)
+                .build();
+            let token = dispatcher.shutdown_token();
+            tokio::spawn(async move {
+                stopping.await;
+                // Fails only if the dispatcher is not running (yet, or any more): then try
+                // again until it has started, or stop trying once it has stopped.
+                loop {
+                    match token.shutdown() {
+                        Ok(stopped) => return stopped.await,
+                        Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                    }
+                }
+            });
             let listener = Polling::builder(requester)
                 .timeout(POLL_TIMEOUT)
                 .allowed_updates(allowed_updates())
@@ -335,11 +338,7 @@ async fn dispatch(
                 .await;
         }
         Listen::Webhook(webhook) => {
-            let (listener, server) = webhook::listen(&bot, &webhook).await?;
-            dispatcher
-                .dispatch_with_listener(listener, LoggingErrorHandler::new())
-                .await;
-            server.abort();
+            webhook::serve(bot, &webhook, tree, Arc::clone(&app), stopping).await?;
         }
     }
     // The reminder worker finishes the reminder it is sending and hands the rest of its

@@ -1,9 +1,12 @@
-//! Webhook mode: Telegram posts updates to our HTTP server. The secret comes from the
-//! environment (so every replica behind a load balancer shares it) and is checked in
-//! constant time before anything else reads the request. Stopping one replica leaves the
-//! webhook registered, so the others carry on.
+//! Webhook mode: Telegram posts updates to our HTTP server, which answers each only once it
+//! has been handled (so an update in the hands of a replica that dies is posted again, not
+//! lost). The secret comes from the environment (so every replica behind a load balancer
+//! shares it) and is checked in constant time before anything else reads the request.
+//! Stopping one replica leaves the webhook registered, so the others carry on.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -11,11 +14,12 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
-use teloxide::update_listeners::UpdateListener;
-use teloxide::update_listeners::webhooks::{self, Options};
+use teloxide::types::UpdateKind;
 
 use super::allowed_updates;
+use super::handlers::{App, HandlerError, error_kind};
 use crate::config::Secret;
 
 /// The header Telegram sends the secret in.
@@ -39,38 +43,95 @@ pub(crate) fn is_usable_secret(secret: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// Registers the webhook with Telegram, starts the HTTP server, and returns the stream of
-/// updates it receives together with the server's task.
-pub async fn listen(
-    bot: &Bot,
+/// How many stripes a replica's updates are handled in: a chat always falls in the same
+/// stripe, whose updates are handled one after another (so a person's stay in order), as the
+/// long poller's workers do.
+const STRIPES: usize = super::WORKERS as usize;
+
+/// What the webhook route needs: the bot, the handler tree and its app, and the stripes.
+struct Route {
+    bot: Bot,
+    tree: UpdateHandler<HandlerError>,
+    app: Arc<App>,
+    stripes: Vec<tokio::sync::Mutex<()>>,
+}
+
+/// Registers the webhook with Telegram and serves it until `stop` completes, then finishes
+/// the updates in flight. Each update is answered (200) only once it has been handled, so an
+/// update whose replica dies first is delivered again (to another replica) and not lost;
+/// one applied already is recognised and not applied twice.
+pub async fn serve(
+    bot: Bot,
     webhook: &Webhook,
-) -> anyhow::Result<(
-    impl UpdateListener<Err = std::convert::Infallible>,
-    tokio::task::JoinHandle<()>,
-)> {
+    tree: UpdateHandler<HandlerError>,
+    app: Arc<App>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     bot.set_webhook(webhook.url.clone())
         .secret_token(webhook.secret.expose().to_owned())
         .allowed_updates(allowed_updates())
         .await
         .map_err(|error| anyhow::anyhow!("Telegram refused the webhook: {error}"))?;
-    let options = Options::new(webhook.address, webhook.url.clone())
-        .secret_token(webhook.secret.expose().to_owned());
-    let (listener, _stopped, router) = webhooks::axum_no_setup(options);
+    let route = Arc::new(Route {
+        bot,
+        tree,
+        app,
+        stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+    });
     let expected = Arc::new(webhook.secret.expose().as_bytes().to_vec());
-    let router = router.layer(axum::middleware::from_fn_with_state(
-        expected,
-        require_secret,
-    ));
+    let path = match webhook.url.path() {
+        "" => "/",
+        path => path,
+    };
+    let router = axum::Router::new()
+        .route(path, axum::routing::post(receive))
+        .with_state(route)
+        .layer(axum::middleware::from_fn_with_state(
+            expected,
+            require_secret,
+        ));
     let tcp = tokio::net::TcpListener::bind(webhook.address)
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", webhook.address))?;
     log::info!("event=webhook_listening address={}", webhook.address);
-    let server = tokio::spawn(async move {
-        if let Err(error) = axum::serve(tcp, router).await {
-            log::error!("event=webhook_server_failed error={error}");
+    axum::serve(tcp, router)
+        .with_graceful_shutdown(stop)
+        .await
+        .map_err(|error| anyhow::anyhow!("the webhook server failed: {error}"))
+}
+
+/// Handles one update Telegram posted, and answers once it is handled.
+async fn receive(State(route): State<Arc<Route>>, body: axum::body::Bytes) -> StatusCode {
+    let update: Update = match serde_json::from_slice(&body) {
+        Ok(update) => update,
+        // Answered 200 all the same: Telegram would otherwise post it again for ever.
+        Err(error) => {
+            log::warn!(
+                "event=webhook_unreadable error_line={} error_column={}",
+                error.line(),
+                error.column()
+            );
+            return StatusCode::OK;
         }
-    });
-    Ok((listener, server))
+    };
+    if matches!(update.kind, UpdateKind::Error(_)) {
+        log::warn!("event=webhook_unreadable kind=unknown");
+        return StatusCode::OK;
+    }
+    let stripe = update
+        .chat()
+        .map_or(0, |chat| chat.id.0.rem_euclid(STRIPES as i64) as usize);
+    let _turn = route.stripes[stripe].lock().await;
+    let id = update.id.0;
+    let deps = dptree::deps![route.bot.clone(), update, Arc::clone(&route.app)];
+    match route.tree.dispatch(deps).await {
+        ControlFlow::Break(Ok(())) => {}
+        ControlFlow::Break(Err(error)) => {
+            log::warn!("event=request_failed error={}", error_kind(&error));
+        }
+        ControlFlow::Continue(_) => log::debug!("event=update_ignored id={id}"),
+    }
+    StatusCode::OK
 }
 
 /// Refuses, in constant time, any request without the right secret header.
