@@ -361,6 +361,8 @@ fn run(config: &Config, webhook: bool) -> anyhow::Result<()> {
             clock: unix_now,
             flood: crate::flood::FloodGate::new(config.flood),
             sends: crate::telegram::queue::SendQueue::with_pacer(pacer),
+            // Webhook replicas share the bot's updates; a long poller is the only one.
+            replicas: webhook,
         };
         let metrics = crate::ops::install();
         let ops = match config.metrics_address {

@@ -149,25 +149,27 @@ pub async fn handle_update(
 ) -> Result<Vec<ReadyReply>, ConversationError> {
     let concern = input.concern(library);
     let input = concern.as_ref().unwrap_or(input);
-    handle_screened_update(storage, library, person, input, now, update_id, None)
+    let arrival = Arrival {
+        update: update_id,
+        ..Arrival::default()
+    };
+    handle_screened_update(storage, library, person, input, now, arrival)
         .await
         .map(Handled::into_replies)
 }
 
 /// Like `handle_update`, for an input the caller has already screened (`Input::concern`), so
-/// each text is screened once, and taken through flood control (`gate`, given for anything
-/// but a concern: safety comes before the flood). A concern gets its safety reply even when
-/// the store cannot be reached: the reply needs nothing stored.
+/// each text is screened once, arriving as `arrival` says. A concern gets its safety reply even
+/// when the store cannot be reached: the reply needs nothing stored.
 pub(crate) async fn handle_screened_update(
     storage: &Storage,
     library: &Library,
     person: PersonId,
     input: &Input,
     now: i64,
-    update_id: Option<i64>,
-    gate: Option<&FloodGate>,
+    arrival: Arrival<'_>,
 ) -> Result<Handled, ConversationError> {
-    let handled = handle_stored(storage, library, person, input, now, update_id, gate).await;
+    let handled = handle_stored(storage, library, person, input, now, arrival).await;
     match (handled, input) {
         (Err(error), Input::Concern { concern, .. }) => {
             log::warn!("event=safety_reply_without_storage error={error}");
@@ -182,11 +184,27 @@ pub(crate) async fn handle_screened_update(
     }
 }
 
+/// How one Telegram update arrives to be handled.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Arrival<'a> {
+    /// Its id: an update applied already is not applied again.
+    pub update: Option<i64>,
+    /// The flood control it goes through (none for a concern: safety comes before the flood).
+    pub gate: Option<&'a FloodGate>,
+    /// Other processes handle the bot's updates too: the update is noted in flight in shared
+    /// storage, so a later one of the person waits for it (the caller ends the note with
+    /// `Storage::release_update` once the replies are sent).
+    pub in_order: bool,
+}
+
 /// What became of one message.
 #[derive(Debug)]
 pub enum Handled {
-    /// Handled: these replies are to be sent (none for an update already applied).
+    /// Handled: these replies are to be sent.
     Served(Vec<ReadyReply>),
+    /// Applied before (Telegram posted it again): nothing to send. Any note that it is in
+    /// flight is another process's, which may still be sending its replies.
+    AlreadyApplied,
     /// Not handled, the person is writing too fast: send these (the flood note, once).
     Flooded(Vec<ReadyReply>),
 }
@@ -196,6 +214,7 @@ impl Handled {
     pub fn into_replies(self) -> Vec<ReadyReply> {
         match self {
             Handled::Served(replies) | Handled::Flooded(replies) => replies,
+            Handled::AlreadyApplied => Vec::new(),
         }
     }
 }
@@ -213,17 +232,17 @@ async fn handle_stored(
     person: PersonId,
     input: &Input,
     now: i64,
-    update_id: Option<i64>,
-    gate: Option<&FloodGate>,
+    arrival: Arrival<'_>,
 ) -> Result<Handled, ConversationError> {
-    let update = update_id.map(|id| LastUpdate { id, at: now });
+    let update = arrival.update.map(|id| LastUpdate { id, at: now });
+    let noted = arrival.update.filter(|_| arrival.in_order);
     // Only the first read takes the message through flood control.
-    let mut gate = gate;
+    let mut gate = arrival.gate;
     let mut conflicts = 0;
     let started = std::time::Instant::now();
     loop {
         let (verdict, stored) = storage
-            .read_for_update(person, now, gate.take(), update_id)
+            .read_for_update(person, now, gate.take(), noted)
             .await?;
         let stored = match (verdict, stored) {
             (Verdict::Serve, Some(stored)) => stored,
@@ -238,7 +257,7 @@ async fn handle_stored(
             && stored.applied.contains(update.id, now)
         {
             log::info!("event=duplicate_update_skipped");
-            return Ok(Handled::Served(Vec::new()));
+            return Ok(Handled::AlreadyApplied);
         }
         let mut outcome = advance(library, &stored.state, input, now);
         if outcome.effects.contains(&Effect::Forget) {

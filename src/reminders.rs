@@ -238,10 +238,13 @@ pub async fn run(
 ) {
     let stopping_flag = stop.clone();
     let stopping = move || *stopping_flag.borrow();
+    // A batch is what the worker sends in about two seconds, so replicas share a burst of
+    // due reminders, and one that dies holds few of them, for no longer than a minute.
     let settings = WorkerSettings {
+        batch: (config.per_second.max(1) as usize * 2).max(10),
+        lease: Duration::minutes(1),
         grace: Duration::from_std(config.grace).unwrap_or(Duration::hours(2)),
         min_interval: Some(std::time::Duration::from_secs(1) / config.per_second.max(1)),
-        ..WorkerSettings::default()
     };
     let mut ticks = tokio::time::interval(config.tick);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

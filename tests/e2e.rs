@@ -1125,3 +1125,410 @@ fn an_edited_message_or_a_photo_caption_with_crisis_words_gets_the_safety_reply(
         "the edit of /help got no reply: {texts}"
     );
 }
+
+/// A flow of ten notes, each saved as written, for the replica tests: what a person's state
+/// holds at the end shows which of their updates were applied, and in what order.
+fn dialogues_with_ten_notes() -> tempfile::TempDir {
+    let folder = tempfile::tempdir().expect("a folder");
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues");
+    for entry in std::fs::read_dir(&shipped).expect("the dialogues") {
+        let path = entry.expect("an entry").path();
+        std::fs::copy(&path, folder.path().join(path.file_name().expect("a name")))
+            .expect("a copy");
+    }
+    let mut flow = String::from(
+        "id = \"ten-notes\"\nversion = 1\ntitle = \"Ten notes\"\nsummary = \"Ten short notes.\"\n\
+         audience = [\"hurt\", \"broke_trust\", \"together\"]\nentry = \"n1\"\nstage = \"first_days\"\n",
+    );
+    for note in 1..=10 {
+        let next = if note == 10 {
+            "done".to_owned()
+        } else {
+            format!("n{}", note + 1)
+        };
+        flow.push_str(&format!(
+            "\n[steps.n{note}]\nsay = \"Note {note}?\"\nask = {{ save = \"n{note}\", max_length = 100 }}\nnext = \"{next}\"\n"
+        ));
+    }
+    flow.push_str("\n[steps.done]\nsay = \"All ten noted: {n10}.\"\nend = true\n");
+    std::fs::write(folder.path().join("ten-notes.toml"), flow).expect("the flow");
+    folder
+}
+
+/// Storage as the bots see it (same Redis, prefix and master key), to read what they saved.
+fn storage_of_the_bots(redis: &RedisServer) -> kintsugi::storage::Storage {
+    use kintsugi::storage::{RedisStore, Retention, Storage};
+    use kintsugi::vault::{MasterKey, Vault};
+    let key = MasterKey::parse(MASTER_KEY).expect("the key");
+    Storage::new(RedisStore::connect(&redis.url(), "e2e", Retention(None)).expect("a client"))
+        .with_vault(Vault::new(key, Vec::new()).expect("a vault"))
+}
+
+/// Replicas in webhook mode behind a round-robin poster that, like Telegram, posts an update
+/// again (to the next replica) until one answers 200.
+struct Replicas {
+    bots: Mutex<Vec<Option<Bot>>>,
+    urls: Vec<String>,
+    secret: &'static str,
+    next: std::sync::atomic::AtomicUsize,
+    /// Updates a replica has answered 200 for.
+    delivered: std::sync::atomic::AtomicUsize,
+}
+
+impl Replicas {
+    fn start(
+        count: usize,
+        fake: &FakeTelegram,
+        redis: &RedisServer,
+        dialogues: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> Replicas {
+        let secret = "replica-secret_42";
+        let mut bots = Vec::new();
+        let mut urls = Vec::new();
+        for _ in 0..count {
+            let address = format!("127.0.0.1:{}", free_port());
+            let mut all_env = vec![
+                ("KINTSUGI_WEBHOOK_URL", "https://bot.example/telegram"),
+                ("KINTSUGI_WEBHOOK_ADDRESS", address.as_str()),
+                ("KINTSUGI_WEBHOOK_SECRET", secret),
+            ];
+            all_env.extend_from_slice(env);
+            let dialogues = dialogues.to_str().expect("a path");
+            bots.push(Some(Bot::spawn(
+                fake,
+                redis,
+                "123456:FAKE-TOKEN",
+                "info",
+                &["--webhook", "--dialogues", dialogues],
+                &all_env,
+            )));
+            urls.push(format!("http://{address}/telegram"));
+        }
+        Replicas {
+            bots: Mutex::new(bots),
+            urls,
+            secret,
+            next: std::sync::atomic::AtomicUsize::new(0),
+            delivered: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Posts `update` to the next replica, and to the next again until one has handled it.
+    async fn deliver(&self, client: &reqwest::Client, update: &serde_json::Value) {
+        let body = update.to_string();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let index = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let url = &self.urls[index % self.urls.len()];
+            let answered = client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("X-Telegram-Bot-Api-Secret-Token", self.secret)
+                .body(body.clone())
+                .timeout(Duration::from_secs(30))
+                .send()
+                .await;
+            if answered.is_ok_and(|response| response.status().is_success()) {
+                self.delivered
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                return;
+            }
+            assert!(Instant::now() < deadline, "no replica took an update");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGKILLs replica `index`.
+    fn kill(&self, index: usize) {
+        let killed = self.bots.lock().expect("the replicas")[index].take();
+        if let Some(bot) = killed {
+            bot.kill();
+        }
+    }
+
+    fn logs(&self) -> String {
+        self.bots
+            .lock()
+            .expect("the replicas")
+            .iter()
+            .flatten()
+            .map(Bot::log)
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    }
+}
+
+/// Person `person`'s update `step` (0: opening the flow; 1 to 10: the notes), with an id that
+/// grows with the step as Telegram's do.
+fn note_update(person: i64, step: i64) -> serde_json::Value {
+    let text = match step {
+        0 => "/start ten-notes".to_owned(),
+        _ => format!("p{person}-{step}"),
+    };
+    fake_telegram::text_update(step * 1_000_000 + person, person, &text)
+}
+
+/// People who each open the ten-notes flow and write its ten notes through `replicas`, one
+/// update after the other (`pause` apart, give or take half) except notes 5 and 6, sent back
+/// to back; `in_flight` posts at most.
+async fn walk_ten_notes(
+    replicas: &Arc<Replicas>,
+    people: std::ops::Range<i64>,
+    in_flight: usize,
+    pause: Duration,
+) {
+    let client = reqwest::Client::new();
+    let gate = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    let mut walkers = tokio::task::JoinSet::new();
+    for person in people {
+        let (client, gate, replicas) = (client.clone(), Arc::clone(&gate), Arc::clone(replicas));
+        walkers.spawn(async move {
+            let mut step = 0;
+            while step <= 10 {
+                if step > 0 && !pause.is_zero() {
+                    tokio::time::sleep(pause.mul_f64(0.5 + fastrand::f64())).await;
+                }
+                let _slot = gate.acquire().await.expect("the gate");
+                if step == 5 {
+                    let (fifth, sixth) = (note_update(person, 5), note_update(person, 6));
+                    tokio::join!(
+                        replicas.deliver(&client, &fifth),
+                        replicas.deliver(&client, &sixth)
+                    );
+                    step += 2;
+                } else {
+                    replicas.deliver(&client, &note_update(person, step)).await;
+                    step += 1;
+                }
+            }
+        });
+    }
+    while let Some(walked) = walkers.join_next().await {
+        walked.expect("a walker");
+    }
+}
+
+/// Checks that each of `people` saved their ten notes once each and in order, and got the
+/// flow's questions in order with none twice (a reply queued on a replica that was killed
+/// may be missing). Returns how many of the pairs posted at once were applied the other way
+/// round.
+fn assert_ten_notes_applied_once_in_order(
+    fake: &FakeTelegram,
+    storage: &kintsugi::storage::Storage,
+    runtime: &tokio::runtime::Runtime,
+    people: std::ops::Range<i64>,
+) -> usize {
+    use kintsugi::dialogue::FlowId;
+    use kintsugi::storage::PersonId;
+    let flow = FlowId("ten-notes".to_owned());
+    let mut swapped = 0;
+    for person in people {
+        let stored = runtime
+            .block_on(storage.read(PersonId(person), unix_now()))
+            .expect("a state");
+        let notes = stored.state.answers.get(&flow).cloned().unwrap_or_default();
+        let saved = |step: i64| {
+            notes
+                .get(&format!("n{step}"))
+                .map(|answer| answer.value.clone())
+        };
+        let written = |step: i64| Some(format!("p{person}-{step}"));
+        // Notes 5 and 6 were posted at the same moment to two replicas: each is saved once,
+        // in whichever order they reached storage; every other note in its own place.
+        if saved(5) == written(6) && saved(6) == written(5) {
+            swapped += 1;
+        } else {
+            for step in [5, 6] {
+                assert_eq!(saved(step), written(step), "person {person}: {notes:?}");
+            }
+        }
+        for step in [1, 2, 3, 4, 7, 8, 9, 10] {
+            assert_eq!(saved(step), written(step), "person {person}: {notes:?}");
+        }
+        let asked: Vec<i64> = fake
+            .sent_to(person)
+            .iter()
+            .filter_map(|sent| {
+                sent.text
+                    .strip_prefix("Note ")?
+                    .strip_suffix('?')?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        assert!(
+            asked.windows(2).all(|pair| pair[0] < pair[1]),
+            "person {person} was asked {asked:?}: {:?}",
+            fake.sent_to(person)
+                .iter()
+                .map(|sent| (sent.text.clone(), sent.at))
+                .collect::<Vec<_>>()
+        );
+    }
+    swapped
+}
+
+/// 200 people whose check-in is due now, from `first` on.
+fn reminders_due_now(
+    storage: &kintsugi::storage::Storage,
+    runtime: &tokio::runtime::Runtime,
+    first: i64,
+) {
+    use kintsugi::calendar::{Frequency, Schedule};
+    use kintsugi::dialogue::PersonState;
+    use kintsugi::storage::PersonId;
+    let now = unix_now();
+    let state = PersonState {
+        checkin: Some(Schedule {
+            frequency: Frequency::Daily,
+            time: chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("a time"),
+            zone: chrono_tz::Europe::Berlin,
+            start: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date"),
+        }),
+        ..PersonState::default()
+    };
+    runtime.block_on(async {
+        for person in first..first + 200 {
+            storage
+                .write(PersonId(person), &state, 0, now)
+                .await
+                .expect("a state");
+            storage
+                .reminders()
+                .schedule(PersonId(person), now)
+                .await
+                .expect("a reminder");
+        }
+    });
+}
+
+/// How many check-in reminders each of the 200 people from `first` on got.
+fn reminders_sent(fake: &FakeTelegram, first: i64) -> Vec<usize> {
+    (first..first + 200)
+        .map(|person| {
+            fake.sent_to(person)
+                .iter()
+                .filter(|sent| sent.text.starts_with("Time for your check-in"))
+                .count()
+        })
+        .collect()
+}
+
+#[test]
+fn three_replicas_lose_no_update_and_apply_none_twice_when_one_is_killed() {
+    // A thousand people and eleven thousand updates: a load test, so Telegram's send limits
+    // are lifted on both sides (the next test keeps them).
+    let fake = FakeTelegram::start_with(fake_telegram::FakeOptions {
+        limits: false,
+        ..fake_telegram::FakeOptions::default()
+    });
+    let redis = RedisServer::start();
+    let dialogues = dialogues_with_ten_notes();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let storage = {
+        let _inside = runtime.enter();
+        storage_of_the_bots(&redis)
+    };
+    const REMINDED: i64 = 100_000;
+    reminders_due_now(&storage, &runtime, REMINDED);
+    let replicas = Arc::new(Replicas::start(
+        3,
+        &fake,
+        &redis,
+        dialogues.path(),
+        &[("KINTSUGI_SEND_LIMITS", "off")],
+    ));
+    let killer = {
+        let replicas = Arc::clone(&replicas);
+        std::thread::spawn(move || {
+            while replicas.delivered.load(std::sync::atomic::Ordering::SeqCst) < 3_000 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            replicas.kill(1);
+        })
+    };
+    let started = Instant::now();
+    runtime.block_on(walk_ten_notes(&replicas, 1..1_001, 60, Duration::ZERO));
+    let walked = started.elapsed();
+    killer.join().expect("the killer");
+    assert_eq!(
+        replicas.delivered.load(std::sync::atomic::Ordering::SeqCst),
+        11_000,
+        "every update answered once by a replica"
+    );
+    let swapped = assert_ten_notes_applied_once_in_order(&fake, &storage, &runtime, 1..1_001);
+    eprintln!("pairs posted at once that were applied the other way round: {swapped} of 1,000");
+    // The reminders went out from the replicas left, each at most once.
+    let deadline = Instant::now() + PATIENCE;
+    while reminders_sent(&fake, REMINDED)
+        .iter()
+        .filter(|&&sent| sent > 0)
+        .count()
+        < 150
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let sent = reminders_sent(&fake, REMINDED);
+    assert!(
+        sent.iter().all(|&count| count <= 1),
+        "a reminder went twice: {sent:?}"
+    );
+    assert!(
+        sent.iter().filter(|&&count| count == 1).count() >= 150,
+        "{sent:?}\n{}",
+        replicas.logs()
+    );
+    eprintln!("11,000 updates through 3 replicas (one killed) in {walked:?}");
+}
+
+#[test]
+fn three_replicas_at_the_shipped_limits_keep_the_bots_send_rate_between_them() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let dialogues = dialogues_with_ten_notes();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let storage = {
+        let _inside = runtime.enter();
+        storage_of_the_bots(&redis)
+    };
+    let replicas = Arc::new(Replicas::start(3, &fake, &redis, dialogues.path(), &[]));
+    // 60 people at human speed (a message every 1.5 s or so): about 40 replies a second
+    // wanted, more than Telegram's 30; three replicas each keeping 25 a second would send
+    // 40 and be refused; sharing one schedule, they send 25 and the rest waits its turn.
+    runtime.block_on(walk_ten_notes(
+        &replicas,
+        1..61,
+        60,
+        Duration::from_millis(1500),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let asked = |person: i64| {
+        fake.sent_to(person)
+            .iter()
+            .filter(|sent| sent.text.starts_with("All ten noted"))
+            .count()
+    };
+    while (1..61).any(|person| asked(person) == 0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(fake.rejected(), 0, "{}", replicas.logs());
+    let swapped = assert_ten_notes_applied_once_in_order(&fake, &storage, &runtime, 1..61);
+    eprintln!("pairs posted at once that were applied the other way round: {swapped} of 60");
+    for person in 1..61 {
+        assert_eq!(asked(person), 1, "person {person} did not get the end");
+        assert_eq!(
+            fake.sent_to(person).len(),
+            11,
+            "person {person}: one reply an update"
+        );
+    }
+}

@@ -1042,7 +1042,8 @@ async fn on_a_redis_cluster_flood_control_is_shared_by_every_replica() {
     flood_control_is_shared_by_every_replica(&cluster.url()).await;
 }
 
-/// What replica `storage` writes for update `id`, after reading for it.
+/// What replica `storage` writes for update `id`, after reading for it; once written, its
+/// replies are taken as sent (the note is released), as the bot does after sending them.
 async fn apply(storage: &Storage, person: PersonId, id: i64, answer: &str) -> Saved {
     let (_, stored) = storage
         .read_for_update(person, NOW, None, Some(id))
@@ -1050,7 +1051,7 @@ async fn apply(storage: &Storage, person: PersonId, id: i64, answer: &str) -> Sa
         .expect("read");
     let stored = stored.expect("served");
     let state = state_with(&format!("u{id}"), answer);
-    storage
+    let saved = storage
         .write_handled(
             person,
             &state,
@@ -1059,7 +1060,11 @@ async fn apply(storage: &Storage, person: PersonId, id: i64, answer: &str) -> Sa
             Some(LastUpdate { id, at: NOW }),
         )
         .await
-        .expect("write")
+        .expect("write");
+    if matches!(saved, Saved::Written { .. }) {
+        storage.release_update(person, id).await.expect("release");
+    }
+    saved
 }
 
 async fn a_later_update_waits_for_an_earlier_one_in_flight_on_another_replica(url: &str) {
@@ -1089,6 +1094,12 @@ async fn a_later_update_waits_for_an_earlier_one_in_flight_on_another_replica(ur
         .expect("write"),
         Saved::Written { .. }
     ));
+    // Written, but its replies are still going out: B waits for them too.
+    assert_eq!(
+        apply(&b, person, 11, "second").await,
+        Saved::EarlierInFlight
+    );
+    a.release_update(person, 10).await.expect("release");
     assert!(matches!(
         apply(&b, person, 11, "second").await,
         Saved::Written { .. }

@@ -55,6 +55,7 @@ impl Harness {
             clock,
             flood: FloodGate::new(flood),
             sends: SendQueue::inline(),
+            replicas: false,
         })]);
         Harness {
             bot,

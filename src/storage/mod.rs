@@ -12,7 +12,7 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `<prefix>:{u:<id>}:state` | hash | `v`: the state's version (a counter), `d`: the state, sealed (see `crate::vault`), `k`: the person's data key, wrapped by the master key, `u`: the Telegram updates applied lately (`id:time,id:time,...`, at most 32 within the redelivery window), `i`: updates being handled by some replica (`id:deadline,...`), `ft`/`fn`: their flood-control bucket |
+//! | `<prefix>:{u:<id>}:state` | hash | `v`: the state's version (a counter), `d`: the state, sealed (see `crate::vault`), `k`: the person's data key, wrapped by the master key, `u`: the Telegram updates applied lately (`id:time,id:time,...`, at most 32 within the redelivery window), `i`: updates in flight on some replica (`id:deadline:phase,...`, `h` while handled, `s` while their replies go out), `ft`/`fn`: their flood-control bucket |
 //! | `<prefix>:{u:<id>}:meta` | hash | `blocked`: when the person blocked the bot (absent while they have not) |
 //!
 //! Reminders live in an index of their own, split into 16 shards: a person's entries are in
@@ -336,6 +336,13 @@ pub trait PersonStore: Send + Sync {
     async fn ping(&self) -> Result<(), StorageError> {
         Ok(())
     }
+    /// Ends the note that update `update` of `person` is in flight, once its replies are sent,
+    /// so the person's next update may be applied and answered. A store not shared between
+    /// processes keeps no notes.
+    async fn release_update(&self, _person: PersonId, _update: i64) -> Result<(), StorageError> {
+        Ok(())
+    }
+
     /// Reserves `count` turns, `interval` apart, on the schedule `name` that every process
     /// of this bot shares (the bot's overall send rate); returns how long until the first.
     /// `None`: the store is not shared between processes, so each keeps its own schedule.
@@ -662,6 +669,11 @@ impl Storage {
     /// Whether the store answers.
     pub async fn ping(&self) -> Result<(), StorageError> {
         self.people.ping().await
+    }
+
+    /// Ends the note that update `update` of `person` is in flight (its replies are sent).
+    pub async fn release_update(&self, person: PersonId, update: i64) -> Result<(), StorageError> {
+        self.people.release_update(person, update).await
     }
 
     /// Reserves `count` turns, `interval` apart, on the shared schedule `name`; returns how

@@ -21,7 +21,7 @@ use teloxide::{ApiError, RequestError};
 use super::pace::Pacer;
 use super::queue::SendQueue;
 use super::render::{Outgoing, render};
-use crate::conversation::{self, Handled, ReadyReply};
+use crate::conversation::{self, Arrival, Handled, ReadyReply};
 use crate::dialogue::callback::{self, Action};
 use crate::dialogue::{Input, Library, Reply};
 use crate::files::FileKind;
@@ -39,12 +39,30 @@ pub struct App {
     pub clock: fn() -> i64,
     pub flood: FloodGate,
     pub sends: SendQueue,
+    /// Whether other processes handle this bot's updates too (webhook replicas on one
+    /// Redis): each update is then noted in flight until its replies are sent, so a person's
+    /// updates apply, and are answered, in order across replicas.
+    pub replicas: bool,
 }
 
 /// Queues `replies` for `chat`: they go out in order after what is already queued for it,
 /// paced; a person found to have blocked the bot is recorded as unreachable.
 async fn queue_replies<B>(bot: &B, app: &Arc<App>, chat: ChatId, replies: Vec<ReadyReply>)
 where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    queue_replies_then_release(bot, app, chat, replies, None).await;
+}
+
+/// Like `queue_replies`, then ends the in-flight note of update `release` once they are sent
+/// (or given up on), so the person's next update may go ahead on any replica.
+async fn queue_replies_then_release<B>(
+    bot: &B,
+    app: &Arc<App>,
+    chat: ChatId,
+    replies: Vec<ReadyReply>,
+    release: Option<i64>,
+) where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
     let (bot, job_app) = (bot.clone(), Arc::clone(app));
@@ -55,6 +73,15 @@ where
                 Ok(Delivery::Delivered) => {}
                 Ok(Delivery::Blocked) => mark_reachable(&job_app, PersonId(chat.0), false).await,
                 Err(error) => log::warn!("event=send_failed error={}", error_kind(&error)),
+            }
+            if let Some(update) = release
+                && let Err(error) = job_app
+                    .storage
+                    .release_update(PersonId(chat.0), update)
+                    .await
+            {
+                // The note lapses by itself soon.
+                log::warn!("event=release_deferred error={error}");
             }
         })
         .await;
@@ -250,12 +277,20 @@ where
         person,
         input,
         now,
-        Some(update_id),
-        (!matches!(input, Input::Concern { .. })).then_some(&app.flood),
+        Arrival {
+            update: Some(update_id),
+            gate: (!matches!(input, Input::Concern { .. })).then_some(&app.flood),
+            in_order: app.replicas,
+        },
     )
     .await;
     let (served, replies) = match handled {
+        Ok(Handled::Served(replies)) if app.replicas => {
+            queue_replies_then_release(bot, app, chat, replies, Some(update_id)).await;
+            return Ok(true);
+        }
         Ok(Handled::Served(replies)) => (true, replies),
+        Ok(Handled::AlreadyApplied) => (true, Vec::new()),
         Ok(Handled::Flooded(replies)) => (false, replies),
         Err(error) => {
             metrics::counter!(names::STORAGE_ERRORS).increment(1);

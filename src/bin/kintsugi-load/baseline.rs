@@ -83,6 +83,7 @@ pub fn serve() -> anyhow::Result<()> {
                 per_minute: u32::MAX,
             }),
             sends: kintsugi::telegram::queue::SendQueue::new(None),
+            replicas: false,
         };
         let stop = async {
             if let Ok(mut terminate) =

@@ -61,7 +61,8 @@ return 1
 /// Reads a person's state to handle one message, in one round trip: takes the message through
 /// flood control (a GCRA schedule in fields `ft`, the moment the bucket is full again in
 /// milliseconds of the server's clock, and `fn`, set once the flood note was given), and notes
-/// the update as in flight (field `i`: `id:deadline,...`) unless it was applied already.
+/// the update as in flight (field `i`: `id:deadline:phase,...`, the phase `h` while it is
+/// handled, `s` while its replies go out) unless it was applied already.
 /// KEYS[1]: the state hash. ARGV: flood burst (0: no flood control), milliseconds per message
 /// regained, TTL seconds for a hash this creates (0: none), the update id (empty: none), how
 /// long an in-flight note lasts in milliseconds. Returns the verdict (`serve`, `note`,
@@ -89,10 +90,10 @@ local fields = redis.call('HMGET', KEYS[1], 'v', 'd', 'u', 'k', 'i')
 if verdict == 'serve' and ARGV[4] ~= '' then
   local applied = ',' .. (fields[3] or '')
   if not string.find(applied, ',' .. ARGV[4] .. ':', 1, true) then
-    local kept = {ARGV[4] .. ':' .. (now + tonumber(ARGV[5]))}
-    for id, deadline in string.gmatch(fields[5] or '', '(%-?%d+):(%d+)') do
+    local kept = {ARGV[4] .. ':' .. (now + tonumber(ARGV[5])) .. ':h'}
+    for id, deadline, phase in string.gmatch(fields[5] or '', '(%-?%d+):(%d+):(%a)') do
       if id ~= ARGV[4] and tonumber(deadline) > now then
-        table.insert(kept, id .. ':' .. deadline)
+        table.insert(kept, id .. ':' .. deadline .. ':' .. phase)
       end
     end
     redis.call('HSET', KEYS[1], 'i', table.concat(kept, ','))
@@ -104,12 +105,13 @@ end
 return {verdict, fields[1], fields[2], fields[3], fields[4]}
 ";
 
-/// Writes the state only if its version is still the expected one and no earlier update of
-/// the person is in flight elsewhere; returns the new version, -1 on a conflict, or -2 while
-/// an earlier update is in flight. KEYS[1]: the state hash. ARGV: expected version, the sealed
+/// Writes the state only if its version is still the expected one, no earlier update of the
+/// person is being handled elsewhere and no other update's replies are going out; returns the
+/// new version, -1 on a conflict, or -2 while it must wait. KEYS[1]: the state hash. ARGV: expected version, the sealed
 /// state, TTL seconds (0: no expiry), the updates applied as `id:at,...` (empty: keep the
 /// recorded ones), a new wrapped data key (empty: keep the stored one), the update this write
-/// applies (empty: none), whose in-flight note it clears.
+/// applies (empty: none), how long its in-flight note is then kept in milliseconds (while its
+/// replies go out; released sooner by `RELEASE_UPDATE`).
 const COMPARE_AND_SET: &str = r"
 local current = redis.call('HGET', KEYS[1], 'v')
 if current == false then current = '0' end
@@ -120,10 +122,14 @@ if inflight and ARGV[6] ~= '' then
   local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
   local mine = tonumber(ARGV[6])
   local kept = {}
-  for id, deadline in string.gmatch(inflight, '(%-?%d+):(%d+)') do
-    if id ~= ARGV[6] and tonumber(deadline) > now then
-      if tonumber(id) < mine then return -2 end
-      table.insert(kept, id .. ':' .. deadline)
+  for id, deadline, phase in string.gmatch(inflight, '(%-?%d+):(%d+):(%a)') do
+    if tonumber(deadline) > now then
+      if id == ARGV[6] then
+        table.insert(kept, id .. ':' .. (now + tonumber(ARGV[7])) .. ':s')
+      else
+        if phase == 's' or tonumber(id) < mine then return -2 end
+        table.insert(kept, id .. ':' .. deadline .. ':' .. phase)
+      end
     end
   end
   if #kept > 0 then
@@ -165,6 +171,22 @@ redis.call('SET', KEYS[1], free + span, 'PX', span + 60000)
 return free - now
 ";
 
+/// Ends the in-flight note of update ARGV[1] in state hash KEYS[1].
+const RELEASE_UPDATE: &str = r"
+local inflight = redis.call('HGET', KEYS[1], 'i')
+if not inflight then return 0 end
+local kept = {}
+for id, deadline, phase in string.gmatch(inflight, '(%-?%d+):(%d+):(%a)') do
+  if id ~= ARGV[1] then table.insert(kept, id .. ':' .. deadline .. ':' .. phase) end
+end
+if #kept > 0 then
+  redis.call('HSET', KEYS[1], 'i', table.concat(kept, ','))
+else
+  redis.call('HDEL', KEYS[1], 'i')
+end
+return 1
+";
+
 /// Deletes lease KEYS[1] if holder ARGV[1] still has it.
 const RELEASE_LEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
@@ -186,6 +208,7 @@ struct Scripts {
     compare_and_set: redis::Script,
     read_for_update: redis::Script,
     reserve_turns: redis::Script,
+    release_update: redis::Script,
     claim_due: redis::Script,
     mark_sending: redis::Script,
     unmark_sending: redis::Script,
@@ -223,6 +246,7 @@ impl RedisStore {
                 compare_and_set: redis::Script::new(COMPARE_AND_SET),
                 read_for_update: redis::Script::new(READ_FOR_UPDATE),
                 reserve_turns: redis::Script::new(RESERVE_TURNS),
+                release_update: redis::Script::new(RELEASE_UPDATE),
                 claim_due: redis::Script::new(CLAIM_DUE),
                 mark_sending: redis::Script::new(MARK_SENDING),
                 unmark_sending: redis::Script::new(UNMARK_SENDING),
@@ -389,6 +413,18 @@ impl PersonStore for RedisStore {
         Ok(held == 1)
     }
 
+    async fn release_update(&self, person: PersonId, update: i64) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let _: i64 = self
+            .scripts
+            .release_update
+            .key(self.key(person, "state"))
+            .arg(update)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(())
+    }
+
     async fn reserve_turns(
         &self,
         name: &str,
@@ -513,6 +549,7 @@ impl PersonStore for RedisStore {
             .arg(applied.map(|applied| applied.encode()).unwrap_or_default())
             .arg(write.new_key.unwrap_or_default())
             .arg(write.update.map(|id| id.to_string()).unwrap_or_default())
+            .arg(self.in_flight.as_millis().max(1) as u64)
             .invoke_async(&mut connection)
             .await?;
         Ok(match version {
