@@ -53,7 +53,6 @@ impl Bot {
             .arg("run")
             .args(args)
             .env("KINTSUGI_MASTER_KEY", MASTER_KEY)
-            .envs(env.iter().copied())
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("TELOXIDE_TOKEN", token)
             .env("TELOXIDE_API_URL", fake.url())
@@ -62,6 +61,8 @@ impl Bot {
             .env("KINTSUGI_REMINDER_TICK_MS", "200")
             .env_remove("KINTSUGI_DIALOGUES")
             .env("RUST_LOG", log_level)
+            // Last, so a test can set any of the above its own way.
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -1531,4 +1532,64 @@ fn three_replicas_at_the_shipped_limits_keep_the_bots_send_rate_between_them() {
             "person {person}: one reply an update"
         );
     }
+}
+
+#[test]
+fn on_a_redis_cluster_the_bot_walks_a_person_through_a_flow_and_works_her_reminder_shard() {
+    let fake = FakeTelegram::start();
+    // The bot's own Redis is a three-master cluster; `redis` only completes the set-up.
+    let (cluster, redis) = (
+        kintsugi::testkit::RedisCluster::start(),
+        RedisServer::start(),
+    );
+    let url = cluster.url();
+    let bot = Bot::spawn(
+        &fake,
+        &redis,
+        "123456:FAKE-TOKEN",
+        "info",
+        &[],
+        &[("REDIS_URL", url.as_str())],
+    );
+    ground_rules_to_the_pause_signal(&fake, "Sunday on the bench");
+    let asked = fake.sent_to(ANA).len();
+    fake.wait_for_text(ANA, asked - 1, "What will your pause signal be?", PATIENCE);
+    // Her state lives on the node of her hash tag, sealed.
+    let key = format!("e2e:{{u:{ANA}}}:state");
+    let node = cluster.node_of(&key);
+    let sealed: String = node.query(&["HGET", &key, "d"]);
+    assert!(!sealed.contains("Sunday on the bench"));
+    // A reminder due now in her shard is picked up by the scheduler.
+    let now = unix_now().to_string();
+    let due = "e2e:{reminders:2}:due";
+    let _: i64 = cluster
+        .node_of(due)
+        .query(&["ZADD", due, &now, &ANA.to_string()]);
+    let occurrence = "e2e:{reminders:2}:occurrence";
+    let _: i64 = cluster
+        .node_of(occurrence)
+        .query(&["HSET", occurrence, &ANA.to_string(), &now]);
+    // She has no check-in set, so the scheduler cancels it rather than send it.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left: Option<f64> = cluster
+            .node_of(due)
+            .query(&["ZSCORE", due, &ANA.to_string()]);
+        if left.is_none() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reminder stayed; log:\n{}",
+            bot.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !fake
+            .sent_to(ANA)
+            .iter()
+            .any(|sent| sent.text.starts_with("Time for your check-in"))
+    );
+    assert!(bot.log().contains("store=redis"), "{}", bot.log());
 }
