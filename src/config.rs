@@ -79,6 +79,11 @@ pub(crate) const DEFAULT_WEBHOOK_ADDRESS: &str = "0.0.0.0:8443";
 pub struct Secret(String);
 
 impl Secret {
+    /// Keeps `value` as a secret.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }

@@ -92,6 +92,15 @@ pub fn serve() -> anyhow::Result<()> {
                 terminate.recv().await;
             }
         };
-        kintsugi::telegram::serve(bot, app, Listen::Polling, baseline_schema::<Bot>(), stop).await
+        // Webhook mode when the load tool runs replicas, as it does Kintsugi.
+        let listen = match std::env::var("KINTSUGI_WEBHOOK_ADDRESS") {
+            Ok(address) => Listen::Webhook(kintsugi::telegram::webhook::Webhook {
+                address: address.parse()?,
+                url: std::env::var("KINTSUGI_WEBHOOK_URL")?.parse()?,
+                secret: kintsugi::config::Secret::new(std::env::var("KINTSUGI_WEBHOOK_SECRET")?),
+            }),
+            Err(_) => Listen::Polling,
+        };
+        kintsugi::telegram::serve(bot, app, listen, baseline_schema::<Bot>(), stop).await
     })
 }

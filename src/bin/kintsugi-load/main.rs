@@ -30,6 +30,10 @@ struct Line {
     /// Seconds measured per bot, after a few seconds of warm-up.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Replicas of each bot on one Redis, in webhook mode behind the fake's round-robin
+    /// (1: one bot long-polling).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    replicas: u16,
     /// The folder of flow files.
     #[arg(long, env = "KINTSUGI_DIALOGUES", default_value = "dialogues")]
     dialogues: PathBuf,
@@ -70,6 +74,7 @@ fn measure_all(line: &Line) -> anyhow::Result<()> {
                 pace: std::time::Duration::from_millis(line.pace_ms),
                 warmup: std::time::Duration::from_secs(3),
                 measure: std::time::Duration::from_secs(line.seconds),
+                replicas: usize::from(line.replicas),
             },
         )],
     };

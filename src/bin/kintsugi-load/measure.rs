@@ -24,7 +24,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 
 use kintsugi::dialogue::{Input, Library, PersonState, advance};
-use kintsugi::testkit::fake_telegram::{FakeEvent, FakeOptions, FakeTelegram};
+use kintsugi::testkit::fake_telegram::{FakeEvent, FakeOptions, FakeTelegram, WebhookTargets};
 use kintsugi::testkit::redis_server::{RedisServer, redis_server_binary};
 use kintsugi::vault::MasterKey;
 
@@ -38,6 +38,9 @@ pub struct Scenario {
     pub pace: Duration,
     pub warmup: Duration,
     pub measure: Duration,
+    /// Bot processes on one Redis: one long-polls; several are webhook replicas behind the
+    /// fake Bot API's round-robin.
+    pub replicas: usize,
 }
 
 /// The scenarios the README reports: latency at a realistic pace, throughput at saturation,
@@ -51,6 +54,7 @@ pub fn standard_suite() -> Vec<(&'static str, Scenario)> {
                 pace: Duration::from_secs(1),
                 warmup: Duration::from_secs(3),
                 measure: Duration::from_secs(10),
+                replicas: 1,
             },
         ),
         (
@@ -60,6 +64,27 @@ pub fn standard_suite() -> Vec<(&'static str, Scenario)> {
                 pace: Duration::ZERO,
                 warmup: Duration::from_secs(3),
                 measure: Duration::from_secs(10),
+                replicas: 1,
+            },
+        ),
+        (
+            "200 people, one message a second each, 3 webhook replicas",
+            Scenario {
+                people: 200,
+                pace: Duration::from_secs(1),
+                warmup: Duration::from_secs(3),
+                measure: Duration::from_secs(10),
+                replicas: 3,
+            },
+        ),
+        (
+            "2000 people at saturation, 3 webhook replicas",
+            Scenario {
+                people: 2000,
+                pace: Duration::ZERO,
+                warmup: Duration::from_secs(3),
+                measure: Duration::from_secs(10),
+                replicas: 3,
             },
         ),
         (
@@ -69,6 +94,7 @@ pub fn standard_suite() -> Vec<(&'static str, Scenario)> {
                 pace: Duration::from_secs(10),
                 warmup: Duration::from_secs(10),
                 measure: Duration::from_secs(10),
+                replicas: 1,
             },
         ),
     ]
@@ -168,6 +194,9 @@ struct Meter {
 async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Result<Figures> {
     let redis = RedisServer::start();
     let (events, mut event_stream) = mpsc::unbounded_channel();
+    let addresses: Vec<String> = (0..scenario.replicas)
+        .map(|_| format!("127.0.0.1:{}", kintsugi::testkit::free_port()))
+        .collect();
     let fake = Arc::new(FakeTelegram::start_with(FakeOptions {
         record: false,
         observer: Some(Arc::new(move |event| {
@@ -175,8 +204,19 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
         })),
         // The bot under load runs without send limits, so the fake enforces none.
         limits: false,
+        webhook: (scenario.replicas > 1).then(|| WebhookTargets {
+            urls: addresses
+                .iter()
+                .map(|address| format!("http://{address}{WEBHOOK_PATH}"))
+                .collect(),
+            secret: WEBHOOK_SECRET.to_owned(),
+        }),
     }));
-    let mut child = spawn_bot(bot, &fake, &redis)?;
+    let mut children = Vec::new();
+    for address in &addresses {
+        let webhook = (scenario.replicas > 1).then_some(address.as_str());
+        children.push(spawn_bot(bot, &fake, &redis, webhook)?);
+    }
 
     // Routes each reply to its person, and times each update to its first reply.
     let meter = Arc::new(Meter {
@@ -249,7 +289,11 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
         Bot::Kintsugi => redis_commands_per_update(&redis, &meter).await,
         Bot::Baseline => None,
     };
-    let peak_memory_kib = peak_memory_kib(child.id());
+    // The largest replica's: each is a process of its own.
+    let peak_memory_kib = children
+        .iter()
+        .filter_map(|child| peak_memory_kib(child.id()))
+        .max();
 
     stop.store(true, Ordering::Relaxed);
     let mut stalled = 0;
@@ -258,8 +302,10 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
             stalled += 1;
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    for child in &mut children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     drop(fake);
     router.abort();
     let mut latencies = std::mem::take(
@@ -282,7 +328,17 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
     })
 }
 
-fn spawn_bot(bot: Bot, fake: &FakeTelegram, redis: &RedisServer) -> anyhow::Result<Child> {
+/// The path and secret of the replicas' webhook.
+const WEBHOOK_PATH: &str = "/telegram";
+const WEBHOOK_SECRET: &str = "load-test-secret";
+
+/// Starts `bot`, long-polling, or in webhook mode listening on `webhook`.
+fn spawn_bot(
+    bot: Bot,
+    fake: &FakeTelegram,
+    redis: &RedisServer,
+    webhook: Option<&str>,
+) -> anyhow::Result<Child> {
     let this = std::env::current_exe().context("cannot find the load tool's own binary")?;
     let mut command = match bot {
         // The baseline is served by this binary; Kintsugi is the real bot beside it.
@@ -315,6 +371,20 @@ fn spawn_bot(bot: Bot, fake: &FakeTelegram, redis: &RedisServer) -> anyhow::Resu
         .env("KINTSUGI_FLOOD_BURST", "1000000")
         .env("KINTSUGI_FLOOD_PER_MINUTE", "1000000")
         .env("RUST_LOG", "error")
+        .env_remove("KINTSUGI_WEBHOOK_ADDRESS");
+    if let Some(address) = webhook {
+        if bot == Bot::Kintsugi {
+            command.arg("--webhook");
+        }
+        command
+            .env("KINTSUGI_WEBHOOK_ADDRESS", address)
+            .env(
+                "KINTSUGI_WEBHOOK_URL",
+                format!("https://load.example{WEBHOOK_PATH}"),
+            )
+            .env("KINTSUGI_WEBHOOK_SECRET", WEBHOOK_SECRET);
+    }
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());

@@ -6,9 +6,11 @@
 
 mod server;
 mod updates;
+mod webhook;
 
 use self::server::answer;
 pub use self::updates::text_update;
+pub use self::webhook::WebhookTargets;
 use self::updates::{bot_user, private_message, sent, user};
 
 use std::collections::VecDeque;
@@ -119,6 +121,8 @@ pub struct FakeOptions {
     /// Enforce Telegram's send limits, answering 429 with `retry_after` when they are broken
     /// (lifted only for load tests, whose bot runs without limits too).
     pub limits: bool,
+    /// Post updates to these webhook replicas instead of handing them to `getUpdates`.
+    pub webhook: Option<WebhookTargets>,
 }
 
 impl Default for FakeOptions {
@@ -127,6 +131,7 @@ impl Default for FakeOptions {
             record: true,
             observer: None,
             limits: true,
+            webhook: None,
         }
     }
 }
@@ -203,6 +208,9 @@ impl FakeTelegram {
             runtime.block_on(async move {
                 let listener =
                     tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+                if let Some(targets) = state.options.webhook.clone() {
+                    tokio::spawn(self::webhook::deliver(Arc::clone(&state), targets));
+                }
                 let app = Router::new()
                     .route("/{bot}/{method}", post(answer))
                     .with_state(state);
