@@ -123,7 +123,7 @@ fn kind_index(kind: ConcernKind) -> usize {
 impl Classifier {
     /// The model shipped in `models/`.
     pub fn shipped() -> Result<Classifier, ModelError> {
-        let vectors = WordVectors::parse(SHIPPED_VECTORS)?;
+        let vectors = WordVectors::parse_static(SHIPPED_VECTORS)?;
         Classifier::parse(SHIPPED_MODEL, Arc::new(vectors))
     }
 

@@ -1,8 +1,11 @@
 //! Static word-piece vectors: a table distilled from a sentence encoder (all-MiniLM-L6-v2, by
 //! `tools/screen-model/distill.py`), and the WordPiece split that finds a word's pieces in it. A
 //! text's vector is the mean of its pieces' rows, so words the corpus never used still land near
-//! their synonyms. Pure: parses bytes it is given, never panics on them.
+//! their synonyms. Pure: parses bytes it is given, never panics on them. The rows are read in
+//! place from those bytes (for the shipped table, the binary's own pages, of which only the
+//! rows of words people actually write are ever touched) rather than copied to the heap.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The file's first bytes.
@@ -13,9 +16,12 @@ const MAX_WORD_CHARS: usize = 100;
 /// The table: each piece's row, quantised to bytes with a scale per row.
 pub struct WordVectors {
     dims: usize,
+    count: usize,
     pieces: HashMap<Box<str>, u32>,
-    scales: Vec<f32>,
-    rows: Vec<i8>,
+    /// The whole file; row `id` (its scale, then `dims` bytes) starts at `rows_at + id * (4 +
+    /// dims)`.
+    bytes: Cow<'static, [u8]>,
+    rows_at: usize,
 }
 
 impl std::fmt::Debug for WordVectors {
@@ -23,7 +29,7 @@ impl std::fmt::Debug for WordVectors {
         write!(
             f,
             "WordVectors({} pieces x {})",
-            self.scales.len(),
+            self.count,
             self.dims
         )
     }
@@ -35,8 +41,19 @@ impl std::fmt::Debug for WordVectors {
 pub struct VectorsError(&'static str);
 
 impl WordVectors {
-    /// Reads the table written by the distillation script.
+    /// Reads the table written by the distillation script, keeping a copy of its rows.
     pub fn parse(bytes: &[u8]) -> Result<WordVectors, VectorsError> {
+        WordVectors::parse_kept(Cow::Owned(bytes.to_vec()))
+    }
+
+    /// Reads a table that lives as long as the program (one built into the binary), reading
+    /// its rows in place.
+    pub fn parse_static(bytes: &'static [u8]) -> Result<WordVectors, VectorsError> {
+        WordVectors::parse_kept(Cow::Borrowed(bytes))
+    }
+
+    fn parse_kept(kept: Cow<'static, [u8]>) -> Result<WordVectors, VectorsError> {
+        let bytes: &[u8] = &kept;
         let mut reader = Reader { bytes, at: 0 };
         if reader.take(MAGIC.len())? != MAGIC {
             return Err(VectorsError("it does not start with KSWVEC01"));
@@ -53,22 +70,21 @@ impl WordVectors {
                 .map_err(|_| VectorsError("a piece is not UTF-8"))?;
             pieces.insert(piece.into(), id as u32);
         }
-        let mut scales = Vec::with_capacity(count);
-        let mut rows = Vec::with_capacity(count * dims);
-        for _ in 0..count {
-            scales.push(f32::from_le_bytes(
-                reader.take(4)?.try_into().expect("four bytes"),
-            ));
-            rows.extend(reader.take(dims)?.iter().map(|&b| b as i8));
-        }
-        if reader.at != bytes.len() {
-            return Err(VectorsError("it has bytes after the last row"));
+        let rows_at = reader.at;
+        let expected = count
+            .checked_mul(4 + dims)
+            .and_then(|size| size.checked_add(rows_at));
+        match expected {
+            Some(end) if end > bytes.len() => return Err(VectorsError("a row is cut short")),
+            Some(end) if end == bytes.len() => {}
+            _ => return Err(VectorsError("it has bytes after the last row")),
         }
         Ok(WordVectors {
             dims,
+            count,
             pieces,
-            scales,
-            rows,
+            bytes: kept,
+            rows_at,
         })
     }
 
@@ -86,11 +102,12 @@ impl WordVectors {
             pieces.clear();
             self.split(word, &mut pieces);
             for &id in &pieces {
-                let id = id as usize;
-                let scale = self.scales[id];
-                let row = &self.rows[id * self.dims..(id + 1) * self.dims];
+                let start = self.rows_at + id as usize * (4 + self.dims);
+                let (scale, row) = self.bytes[start..start + 4 + self.dims].split_at(4);
+                let scale = f32::from_le_bytes(scale.try_into().expect("four bytes"));
                 for (total, &value) in sum.iter_mut().zip(row) {
-                    *total += value as f32 * scale;
+                    // Each byte is a signed number.
+                    *total += f32::from(value as i8) * scale;
                 }
             }
         }
