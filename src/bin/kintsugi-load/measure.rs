@@ -212,10 +212,12 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
             secret: WEBHOOK_SECRET.to_owned(),
         }),
     }));
+    // One master key for every replica of the run, as an operator's replicas share theirs.
+    let master_key = MasterKey::generate("load");
     let mut children = Vec::new();
     for address in &addresses {
         let webhook = (scenario.replicas > 1).then_some(address.as_str());
-        children.push(spawn_bot(bot, &fake, &redis, webhook)?);
+        children.push(spawn_bot(bot, &fake, &redis, &master_key, webhook)?);
     }
 
     // Routes each reply to its person, and times each update to its first reply.
@@ -279,6 +281,11 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
     });
 
     tokio::time::sleep(scenario.warmup).await;
+    for child in &mut children {
+        if let Ok(Some(status)) = child.try_wait() {
+            anyhow::bail!("a bot stopped during the warm-up ({status}); its error is above");
+        }
+    }
     meter.measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
     tokio::time::sleep(scenario.measure).await;
@@ -337,6 +344,7 @@ fn spawn_bot(
     bot: Bot,
     fake: &FakeTelegram,
     redis: &RedisServer,
+    master_key: &str,
     webhook: Option<&str>,
 ) -> anyhow::Result<Child> {
     let this = std::env::current_exe().context("cannot find the load tool's own binary")?;
@@ -365,7 +373,7 @@ fn spawn_bot(
         .env("REDIS_URL", redis.url())
         .env("KINTSUGI_REDIS_PREFIX", "load")
         // Measured as it runs for real: with every state encrypted.
-        .env("KINTSUGI_MASTER_KEY", MasterKey::generate("load"))
+        .env("KINTSUGI_MASTER_KEY", master_key)
         // Against a local fake the bot's own cost is what is measured, not Telegram's caps.
         .env("KINTSUGI_SEND_LIMITS", "off")
         .env("KINTSUGI_FLOOD_BURST", "1000000")
