@@ -26,12 +26,7 @@ pub struct WordVectors {
 
 impl std::fmt::Debug for WordVectors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "WordVectors({} pieces x {})",
-            self.count,
-            self.dims
-        )
+        write!(f, "WordVectors({} pieces x {})", self.count, self.dims)
     }
 }
 

@@ -68,25 +68,25 @@ return 1
 /// long an in-flight note lasts in milliseconds. Returns the verdict (`serve`, `note`,
 /// `drop`) and the fields `v`, `d`, `u`, `k`.
 const READ_FOR_UPDATE: &str = r"
+local fields = redis.call('HMGET', KEYS[1], 'v', 'd', 'u', 'k', 'i', 'ft', 'fn')
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local verdict = 'serve'
 local burst = tonumber(ARGV[1])
 if burst > 0 then
   local interval = tonumber(ARGV[2])
-  local full = tonumber(redis.call('HGET', KEYS[1], 'ft') or '0')
+  local full = tonumber(fields[6] or '0')
   if full < now then full = now end
   if full - now <= (burst - 1) * interval then
     redis.call('HSET', KEYS[1], 'ft', full + interval)
-    redis.call('HDEL', KEYS[1], 'fn')
-  elseif redis.call('HGET', KEYS[1], 'fn') then
+    if fields[7] then redis.call('HDEL', KEYS[1], 'fn') end
+  elseif fields[7] then
     verdict = 'drop'
   else
     redis.call('HSET', KEYS[1], 'fn', '1')
     verdict = 'note'
   end
 end
-local fields = redis.call('HMGET', KEYS[1], 'v', 'd', 'u', 'k', 'i')
 if verdict == 'serve' and ARGV[4] ~= '' then
   local applied = ',' .. (fields[3] or '')
   if not string.find(applied, ',' .. ARGV[4] .. ':', 1, true) then
@@ -99,7 +99,8 @@ if verdict == 'serve' and ARGV[4] ~= '' then
     redis.call('HSET', KEYS[1], 'i', table.concat(kept, ','))
   end
 end
-if redis.call('TTL', KEYS[1]) == -1 and tonumber(ARGV[3]) > 0 then
+-- A hash this script created (no state yet) expires like the state would.
+if not fields[1] and tonumber(ARGV[3]) > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
 return {verdict, fields[1], fields[2], fields[3], fields[4]}

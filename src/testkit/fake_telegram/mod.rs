@@ -10,8 +10,8 @@ mod webhook;
 
 use self::server::answer;
 pub use self::updates::text_update;
-pub use self::webhook::WebhookTargets;
 use self::updates::{bot_user, private_message, sent, user};
+pub use self::webhook::WebhookTargets;
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -56,8 +56,7 @@ pub(super) async fn deliver(shared: Arc<Shared>, targets: WebhookTargets) {
                     at: Instant::now(),
                 });
             }
-            let (client, targets, next) =
-                (client.clone(), Arc::clone(&targets), Arc::clone(&next));
+            let (client, targets, next) = (client.clone(), Arc::clone(&targets), Arc::clone(&next));
             tokio::spawn(async move {
                 post_until_taken(&client, &targets, &next, &update).await;
                 drop(connection);
