@@ -1,0 +1,388 @@
+//! Matching what someone typed against the questions people often ask (`dialogues/faq.toml`;
+//! the types are in `model`): weighing terms and ranking the questions here, normalising words
+//! into terms in [`terms`]. No I/O.
+//!
+//! A text becomes a list of *terms*: lowercase words without apostrophes ("won't" → "wont"),
+//! filler words dropped ("not *even* trying"), domain synonyms folded into one term ("cheated",
+//! "affair", "unfaithful" → `cheat`; "counsellor", "therapist" → `therapy`), irregular verbs
+//! brought to their base ("told" → "tell") and the rest roughly stemmed ("rebuilding" and
+//! "rebuild" meet). Common words stay in the list, so that keywords of several words ("how long",
+//! "over and over") can match in order, but only *content* terms count on their own.
+
+use std::collections::BTreeMap;
+
+mod terms;
+
+use self::terms::{Terms, is_content};
+use super::model::{Faq, Question, QuestionTerms};
+use super::review::Words;
+
+/// How many questions a typed message is offered at most.
+pub(crate) const MAX_SUGGESTIONS: usize = 3;
+
+/// What a term found only in a question's answer counts, against 1 in its question line or
+/// keywords: answers are long and general, but their words still point the right way.
+const ANSWER_WEIGHT: f64 = 0.25;
+/// The least a keyword of several words adds when the text holds it (see [`Entry::score`]).
+const PHRASE_WEIGHT: f64 = 2.0;
+/// The least score a text that reads like a question needs to be offered a question.
+const QUESTION_THRESHOLD: f64 = 1.0;
+/// Behind a question's best match (which needs [`QUESTION_THRESHOLD`]), the least score of
+/// the others offered beside it.
+const QUESTION_FILL: f64 = 0.3;
+/// The least score a plain statement needs: one everyday word in common is not enough, so
+/// "I had a long day" finds nothing while "he's not even trying" still finds its answer.
+const STATEMENT_THRESHOLD: f64 = 3.0;
+
+impl Faq {
+    /// The question numbered `number` (from 1) as `/faq N` names it.
+    pub(crate) fn numbered(&self, number: usize) -> Option<&Question> {
+        number
+            .checked_sub(1)
+            .and_then(|index| self.questions.get(index))
+    }
+
+    pub fn by_id(&self, id: &str) -> Option<&Question> {
+        self.questions.iter().find(|question| question.id == id)
+    }
+
+    /// The questions that best match `text`, best first (ties to the earlier question), at
+    /// most [`MAX_SUGGESTIONS`]; empty when none scores enough. A text that reads like a
+    /// question needs [`QUESTION_THRESHOLD`], a plain statement [`STATEMENT_THRESHOLD`]; see
+    /// [`Entry::score`] for the score.
+    pub fn suggest(&self, text: &str) -> Vec<&Question> {
+        let asked = Terms::of(text);
+        if asked.is_empty() {
+            return Vec::new();
+        }
+        let entries: Vec<Entry<'_>> = self.questions.iter().map(Entry::of).collect();
+        let rarities: BTreeMap<&str, f64> = asked
+            .content()
+            .map(|term| (term, rarity(term, &entries)))
+            .collect();
+        let threshold = if looks_like_question(text) {
+            QUESTION_THRESHOLD
+        } else {
+            STATEMENT_THRESHOLD
+        };
+        let mut scored: Vec<(f64, usize, &Question)> = entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| (entry.score(&asked, &rarities), index, entry.question))
+            .filter(|(score, _, _)| *score > 0.0)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        // The best must clear the threshold; behind it, a question also offers the next best
+        // that share a meaningful word, so a close second is a tap away.
+        match scored.first() {
+            Some((best, ..)) if *best >= threshold => {}
+            _ => return Vec::new(),
+        }
+        let floor = if threshold == QUESTION_THRESHOLD {
+            QUESTION_FILL
+        } else {
+            threshold
+        };
+        scored
+            .into_iter()
+            .filter(|(score, _, _)| *score >= floor)
+            .take(MAX_SUGGESTIONS)
+            .map(|(_, _, question)| question)
+            .collect()
+    }
+}
+
+/// Whether `text` reads like a question: a question mark anywhere, a question word opening a
+/// sentence ("I found his phone. Is this normal"), or a "how", "what", "why"... word opening a
+/// later part of one ("ok we survived, now what, how do we protect this").
+pub(crate) fn looks_like_question(text: &str) -> bool {
+    const OPENERS: &[&str] = &[
+        "how", "what", "why", "when", "where", "who", "which", "can", "could", "should", "is",
+        "are", "do", "does", "will", "would", "am", "was", "did", "shall", "whats", "hows", "whys",
+        "wheres", "whos",
+    ];
+    const LATER_OPENERS: &[&str] = &[
+        "how", "what", "why", "when", "where", "who", "which", "should", "whats", "hows", "whys",
+        "wheres", "whos",
+    ];
+    text.contains('?')
+        || text.split(['.', '!', '\n']).any(|sentence| {
+            sentence
+                .split([',', ';', ':'])
+                .enumerate()
+                .any(|(index, part)| {
+                    let openers = if index == 0 { OPENERS } else { LATER_OPENERS };
+                    Words::of(part)
+                        .first()
+                        .is_some_and(|word| openers.contains(&word.replace('\'', "").as_str()))
+                })
+        })
+}
+
+/// One FAQ question with its words read into terms for matching (read once per question and
+/// kept beside it, not on every typed message).
+struct Entry<'q> {
+    question: &'q Question,
+    terms: &'q QuestionTerms,
+}
+
+impl<'q> Entry<'q> {
+    fn of(question: &'q Question) -> Entry<'q> {
+        Entry {
+            question,
+            terms: question.terms.get_or_init(|| terms_of(question)),
+        }
+    }
+
+    /// Whether the question's line, keywords or answer hold `term`.
+    fn holds(&self, term: &str) -> bool {
+        self.terms.core.contains(term) || self.terms.answer.contains(term)
+    }
+
+    /// How well the text (`asked`) matches this question:
+    ///
+    /// - each content term of the text adds its rarity (see [`rarity`]) when the question line
+    ///   or a keyword holds it, and [`ANSWER_WEIGHT`] of it when only the answer does;
+    /// - each keyword phrase found in the text adds [`PHRASE_WEIGHT`] times half the rarity of
+    ///   its content terms, and at least [`PHRASE_WEIGHT`]: a phrase is strong evidence;
+    /// - the sum grows by the share of the question line's content terms the text holds (up
+    ///   to double when it holds them all), so a text that echoes the question itself wins
+    ///   over one that only shares a keyword or two.
+    ///
+    /// `rarities` holds the rarity of each content term of the text.
+    fn score(&self, asked: &Terms, rarities: &BTreeMap<&str, f64>) -> f64 {
+        let rarity_of = |term: &str| rarities.get(term).copied().unwrap_or(0.0);
+        let words: f64 = rarities
+            .iter()
+            .map(|(&term, &rare)| {
+                if self.terms.core.contains(term) {
+                    rare
+                } else if self.terms.answer.contains(term) {
+                    ANSWER_WEIGHT * rare
+                } else {
+                    0.0
+                }
+            })
+            .sum();
+        let phrases: f64 = self
+            .terms
+            .phrases
+            .iter()
+            .filter(|phrase| asked.mention(phrase))
+            .map(|phrase| {
+                let rare: f64 = phrase
+                    .iter()
+                    .filter(|term| is_content(term))
+                    .map(|term| rarity_of(term.as_str()))
+                    .sum();
+                PHRASE_WEIGHT * (rare / 2.0).max(1.0)
+            })
+            .sum();
+        let echoed = rarities
+            .keys()
+            .filter(|term| self.terms.line.contains(**term))
+            .count();
+        let coverage = if self.terms.line.is_empty() {
+            0.0
+        } else {
+            as_float(echoed) / as_float(self.terms.line.len())
+        };
+        (words + phrases) * (1.0 + coverage)
+    }
+}
+
+/// A question's line, keywords and answer read into terms; keyword phrases of several terms
+/// are matched as a whole (see [`Terms::is_phrase`]).
+fn terms_of(question: &Question) -> QuestionTerms {
+    let line = Terms::of(&question.question).into_content();
+    let mut core = line.clone();
+    let mut phrases: Vec<Vec<String>> = Vec::new();
+    for keyword in &question.keywords {
+        let terms = Terms::of(keyword);
+        core.extend(terms.content().map(str::to_owned));
+        if terms.is_phrase() && !phrases.contains(&terms.0) {
+            phrases.push(terms.0);
+        }
+    }
+    QuestionTerms {
+        line,
+        core,
+        answer: Terms::of(&question.answer).into_content(),
+        phrases,
+    }
+}
+
+/// How rare `term` is across the questions (inverse document frequency, as in BM25): about 2.7
+/// when one question of 21 holds it, well under 1 when most do, so "std" outweighs "trust".
+fn rarity(term: &str, entries: &[Entry<'_>]) -> f64 {
+    let total = as_float(entries.len());
+    let holding = as_float(entries.iter().filter(|entry| entry.holds(term)).count());
+    ((total - holding + 0.5) / (holding + 0.5)).ln_1p()
+}
+
+/// A count as a float, for ratios (counts here are tiny, so nothing is lost).
+fn as_float(count: usize) -> f64 {
+    u32::try_from(count).map_or(f64::MAX, f64::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn faq() -> Faq {
+        let question = |id: &str, text: &str, keywords: &[&str], answer: &str| Question {
+            id: id.to_owned(),
+            button: id.to_owned(),
+            question: text.to_owned(),
+            answer: answer.to_owned(),
+            keywords: keywords.iter().map(|word| (*word).to_owned()).collect(),
+            flows: Vec::new(),
+            terms: Default::default(),
+        };
+        Faq {
+            questions: vec![
+                question(
+                    "how-long",
+                    "How long does healing after a betrayal usually take?",
+                    &["how long", "months", "years", "stop hurting"],
+                    "There's no set timetable. For many couples it's months, and sometimes longer.",
+                ),
+                question(
+                    "infidelity",
+                    "Can trust grow back after someone cheated?",
+                    &["survive", "recover", "trust again"],
+                    "Yes, trust can grow back after an affair, though it asks a lot of you both.",
+                ),
+                question(
+                    "therapy",
+                    "What can a couples therapist do for us?",
+                    &["professional", "session"],
+                    "A couples therapist gives you both a steady, neutral place to talk.",
+                ),
+                question(
+                    "unwilling",
+                    "What can I do if my partner won't put in the effort?",
+                    &["not trying", "no effort", "doesn't care"],
+                    "You can't rebuild trust on your own: it needs the one who broke it.",
+                ),
+                question(
+                    "tell-others",
+                    "Who should I tell about the affair?",
+                    &["friends", "family", "kids", "secret"],
+                    "Choose one or two people who are kind and can keep a confidence.",
+                ),
+                question(
+                    "health-test",
+                    "Should we get tested for sexually transmitted infections?",
+                    &["std", "clinic", "protection"],
+                    "If there was any sexual contact, it's wise for both of you to get tested.",
+                ),
+            ],
+            takeaways: String::new(),
+        }
+    }
+
+    fn ids(text: &str) -> Vec<String> {
+        faq()
+            .suggest(text)
+            .into_iter()
+            .map(|question| question.id.clone())
+            .collect()
+    }
+
+    fn first(text: &str) -> Option<String> {
+        ids(text).into_iter().next()
+    }
+
+    #[test]
+    fn a_question_finds_the_faq_entries_that_share_its_words() {
+        assert_eq!(
+            first("how long will rebuilding take?").as_deref(),
+            Some("how-long")
+        );
+        assert_eq!(
+            first("can trust grow back after cheating").as_deref(),
+            Some("infidelity")
+        );
+        assert_eq!(
+            first("who do I tell about it?").as_deref(),
+            Some("tell-others")
+        );
+        assert!(ids("how long will rebuilding take?").len() <= MAX_SUGGESTIONS);
+    }
+
+    #[test]
+    fn synonyms_find_the_question_in_other_words() {
+        assert_eq!(
+            first("will we survive my husband being unfaithful?").as_deref(),
+            Some("infidelity")
+        );
+        assert_eq!(
+            first("Would counseling help us?").as_deref(),
+            Some("therapy")
+        );
+        assert_eq!(
+            first("should we tell the children?").as_deref(),
+            Some("tell-others")
+        );
+        assert_eq!(
+            first("do I need an STI check").as_deref(),
+            Some("health-test")
+        );
+    }
+
+    #[test]
+    fn keyword_phrases_find_their_question() {
+        // A statement, so it needs more than one word in common: the phrase gives it.
+        assert_eq!(ids("he's not even trying"), ["unwilling"]);
+    }
+
+    #[test]
+    fn small_talk_and_plain_statements_find_nothing() {
+        for text in [
+            "hello",
+            "",
+            "  ",
+            "I had a long day",
+            "thanks!",
+            "thank you so much",
+            "ok",
+            "we had dinner together tonight",
+            "I'm at work right now",
+        ] {
+            assert!(ids(text).is_empty(), "{text:?} found {:?}", ids(text));
+        }
+    }
+
+    #[test]
+    fn venting_usually_finds_nothing() {
+        for text in [
+            "I feel so angry today",
+            "I'm so tired of everything",
+            "I hate this",
+        ] {
+            assert!(ids(text).is_empty(), "{text:?} found {:?}", ids(text));
+        }
+    }
+
+    #[test]
+    fn questions_are_numbered_from_one() {
+        let faq = faq();
+        assert_eq!(faq.numbered(1).map(|q| q.id.as_str()), Some("how-long"));
+        assert!(faq.numbered(0).is_none());
+        assert!(faq.numbered(7).is_none());
+    }
+
+    #[test]
+    fn question_words_and_marks_make_a_question() {
+        assert!(looks_like_question("how do we start"));
+        assert!(looks_like_question("we start where?"));
+        assert!(looks_like_question("I found his phone. Is this normal"));
+        assert!(looks_like_question(
+            "ok we survived, now what, how do we protect this"
+        ));
+        assert!(looks_like_question("What's next"));
+        assert!(!looks_like_question("we start tomorrow"));
+        assert!(!looks_like_question("I had a long day, was rough"));
+    }
+}
