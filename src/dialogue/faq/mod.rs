@@ -1,6 +1,6 @@
 //! Matching what someone typed against the questions people often ask (`dialogues/faq.toml`;
 //! the types are in `model`): weighing terms and ranking the questions here, normalising words
-//! into terms in [`terms`]. No I/O.
+//! into terms in `terms.rs`. No I/O.
 //!
 //! A text becomes a list of *terms*: lowercase words without apostrophes ("won't" → "wont"),
 //! filler words dropped ("not *even* trying"), domain synonyms folded into one term ("cheated",
