@@ -1156,13 +1156,26 @@ fn dialogues_with_ten_notes() -> tempfile::TempDir {
     folder
 }
 
-/// Storage as the bots see it (same Redis, prefix and master key), to read what they saved.
-fn storage_of_the_bots(redis: &RedisServer) -> kintsugi::storage::Storage {
+/// A runtime for the test's own async work, and storage as the bots see it (same Redis,
+/// prefix and master key) to read what they saved.
+fn runtime_and_storage_of_the_bots(
+    redis: &RedisServer,
+) -> (tokio::runtime::Runtime, kintsugi::storage::Storage) {
     use kintsugi::storage::{RedisStore, Retention, Storage};
     use kintsugi::vault::{MasterKey, Vault};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
     let key = MasterKey::parse(MASTER_KEY).expect("the key");
-    Storage::new(RedisStore::connect(&redis.url(), "e2e", Retention(None)).expect("a client"))
-        .with_vault(Vault::new(key, Vec::new()).expect("a vault"))
+    // The Redis client needs a runtime about it as it is made.
+    let storage = {
+        let _inside = runtime.enter();
+        Storage::new(RedisStore::connect(&redis.url(), "e2e", Retention(None)).expect("a client"))
+            .with_vault(Vault::new(key, Vec::new()).expect("a vault"))
+    };
+    (runtime, storage)
 }
 
 /// Replicas in webhook mode behind a round-robin poster that, like Telegram, posts an update
@@ -1426,15 +1439,7 @@ fn three_replicas_lose_no_update_and_apply_none_twice_when_one_is_killed() {
     });
     let redis = RedisServer::start();
     let dialogues = dialogues_with_ten_notes();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let storage = {
-        let _inside = runtime.enter();
-        storage_of_the_bots(&redis)
-    };
+    let (runtime, storage) = runtime_and_storage_of_the_bots(&redis);
     const REMINDED: i64 = 100_000;
     reminders_due_now(&storage, &runtime, REMINDED);
     let replicas = Arc::new(Replicas::start(
@@ -1492,15 +1497,7 @@ fn three_replicas_lose_no_update_and_apply_none_twice_when_one_is_killed() {
 fn three_replicas_at_the_shipped_limits_keep_the_bots_send_rate_between_them() {
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let dialogues = dialogues_with_ten_notes();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let storage = {
-        let _inside = runtime.enter();
-        storage_of_the_bots(&redis)
-    };
+    let (runtime, storage) = runtime_and_storage_of_the_bots(&redis);
     let replicas = Arc::new(Replicas::start(3, &fake, &redis, dialogues.path(), &[]));
     // 60 people at human speed (a message every 1.5 s or so): about 40 replies a second
     // wanted, more than Telegram's 30; three replicas each keeping 25 a second would send

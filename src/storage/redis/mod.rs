@@ -302,6 +302,22 @@ impl RedisStore {
             .ignore();
     }
 
+    /// Runs `script` on the mark of the occurrence being sent to `due`'s person (in their
+    /// shard's `sent` hash), with the person and the occurrence as its arguments.
+    async fn on_sent_mark(
+        &self,
+        script: &redis::Script,
+        due: DueReminder,
+    ) -> Result<i64, StorageError> {
+        let mut connection = self.connection.clone();
+        Ok(script
+            .key(self.reminders(due.person, "sent"))
+            .arg(due.person.0)
+            .arg(due.occurrence)
+            .invoke_async(&mut connection)
+            .await?)
+    }
+
     /// Claims up to `limit` reminders due at `now` from one shard.
     async fn claim_from(
         &self,
@@ -775,28 +791,11 @@ impl ReminderQueue for RedisStore {
     }
 
     async fn mark_sending(&self, due: DueReminder) -> Result<bool, StorageError> {
-        let mut connection = self.connection.clone();
-        let marked: i64 = self
-            .scripts
-            .mark_sending
-            .key(self.reminders(due.person, "sent"))
-            .arg(due.person.0)
-            .arg(due.occurrence)
-            .invoke_async(&mut connection)
-            .await?;
-        Ok(marked == 1)
+        Ok(self.on_sent_mark(&self.scripts.mark_sending, due).await? == 1)
     }
 
     async fn unmark_sending(&self, due: DueReminder) -> Result<(), StorageError> {
-        let mut connection = self.connection.clone();
-        let _: i64 = self
-            .scripts
-            .unmark_sending
-            .key(self.reminders(due.person, "sent"))
-            .arg(due.person.0)
-            .arg(due.occurrence)
-            .invoke_async(&mut connection)
-            .await?;
+        self.on_sent_mark(&self.scripts.unmark_sending, due).await?;
         Ok(())
     }
 }
