@@ -298,6 +298,7 @@ async fn handle_stored(
                 continue;
             }
             Saved::EarlierInFlight => {
+                metrics::counter!(crate::ops::names::ORDER_WAITS).increment(1);
                 if started.elapsed() > LONGEST_WAIT_FOR_EARLIER {
                     return Err(ConversationError::Contended);
                 }

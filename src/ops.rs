@@ -30,6 +30,11 @@ pub mod names {
     pub const SEND_FAILURES: &str = "kintsugi_send_failures_total";
     /// Compare-and-set writes that met a newer version and were retried.
     pub const CAS_CONFLICTS: &str = "kintsugi_cas_conflicts_total";
+    /// Writes held back while another replica handled an earlier update of the same person,
+    /// or sent its replies (webhook replicas); each wait is 10 ms.
+    pub const ORDER_WAITS: &str = "kintsugi_order_waits_total";
+    /// Turns of the bot's shared send schedule reserved in Redis, and the reservations made.
+    pub const SHARED_TURNS: &str = "kintsugi_shared_send_turns_total";
     /// Storage operations that failed (the person was told kindly).
     pub const STORAGE_ERRORS: &str = "kintsugi_storage_errors_total";
     /// Crisis screen verdicts, by `kind` (self_harm, violence, abuse, none) and `certainty`.

@@ -195,6 +195,10 @@ impl SharedTurns {
             .await
         {
             Ok(Some(wait)) => {
+                metrics::counter!(crate::ops::names::SHARED_TURNS, "what" => "reservations")
+                    .increment(1);
+                metrics::counter!(crate::ops::names::SHARED_TURNS, "what" => "turns")
+                    .increment(count as u64);
                 let first = Instant::now() + wait;
                 reserved.extend((1..count as u32).map(|index| first + interval * index));
                 Some(first)
