@@ -124,5 +124,8 @@ fn a_fresh_held_out_set_is_measured_as_it_was_written() {
     assert_eq!(fresh.len(), 126, "the frozen set, whole");
     let figures = measure(&library, &fresh);
     report("fresh held-out (writer d)", &figures, false);
-    assert!(figures.first * 100 >= figures.total * 80, "first too rarely");
+    assert!(
+        figures.first * 100 >= figures.total * 80,
+        "first too rarely"
+    );
 }
