@@ -1182,8 +1182,7 @@ fn runtime_and_storage_of_the_bots(
 /// again (to the next replica) until one answers 200.
 struct Replicas {
     bots: Mutex<Vec<Option<Bot>>>,
-    urls: Vec<String>,
-    secret: &'static str,
+    targets: fake_telegram::WebhookTargets,
     next: std::sync::atomic::AtomicUsize,
     /// Updates a replica has answered 200 for.
     delivered: std::sync::atomic::AtomicUsize,
@@ -1221,8 +1220,10 @@ impl Replicas {
         }
         Replicas {
             bots: Mutex::new(bots),
-            urls,
-            secret,
+            targets: fake_telegram::WebhookTargets {
+                urls,
+                secret: secret.to_owned(),
+            },
             next: std::sync::atomic::AtomicUsize::new(0),
             delivered: std::sync::atomic::AtomicUsize::new(0),
         }
@@ -1230,27 +1231,12 @@ impl Replicas {
 
     /// Posts `update` to the next replica, and to the next again until one has handled it.
     async fn deliver(&self, client: &reqwest::Client, update: &serde_json::Value) {
-        let body = update.to_string();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let index = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let url = &self.urls[index % self.urls.len()];
-            let answered = client
-                .post(url)
-                .header("content-type", "application/json")
-                .header("X-Telegram-Bot-Api-Secret-Token", self.secret)
-                .body(body.clone())
-                .timeout(Duration::from_secs(30))
-                .send()
-                .await;
-            if answered.is_ok_and(|response| response.status().is_success()) {
-                self.delivered
-                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                return;
-            }
-            assert!(Instant::now() < deadline, "no replica took an update");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let posted = self.targets.post_until_taken(client, &self.next, update);
+        tokio::time::timeout(Duration::from_secs(60), posted)
+            .await
+            .expect("no replica took an update");
+        self.delivered
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// SIGKILLs replica `index`.

@@ -132,12 +132,12 @@ pub struct RawWrite {
 
 /// A read for handling one message: the state, and what flood control said about the message.
 #[derive(Debug)]
-pub struct Admitted<T> {
+pub struct Admitted {
     /// `None` when the store keeps no flood state of its own (one process: the caller's gate
     /// decides).
     pub verdict: Option<Verdict>,
-    /// The state; `None` when the message is not to be served.
-    pub state: Option<T>,
+    /// The state as read (opened only for a message to serve).
+    pub state: RawState,
 }
 
 /// A reminder found due: whose, and which occurrence (its due time, seconds since the epoch),
@@ -293,10 +293,10 @@ pub trait PersonStore: Send + Sync {
         now: i64,
         _flood: Option<FloodLimit>,
         _update: Option<i64>,
-    ) -> Result<Admitted<RawState>, StorageError> {
+    ) -> Result<Admitted, StorageError> {
         Ok(Admitted {
             verdict: None,
-            state: Some(self.read_state(person, now).await?),
+            state: self.read_state(person, now).await?,
         })
     }
     /// Writes the state if its version is still `expected`, with `applied` as the updates
@@ -522,11 +522,11 @@ impl Storage {
             (None, Some(gate)) => gate.check(person.0, std::time::Instant::now()),
             (None, None) => Verdict::Serve,
         };
-        match (verdict, admitted.state) {
-            (Verdict::Serve, Some(raw)) => Ok((verdict, Some(self.open(person, raw)?))),
-            (Verdict::Serve, None) => Ok((verdict, Some(self.read(person, now).await?))),
-            (verdict, _) => Ok((verdict, None)),
-        }
+        let stored = match verdict {
+            Verdict::Serve => Some(self.open(person, admitted.state)?),
+            Verdict::NoteAndDrop | Verdict::Drop => None,
+        };
+        Ok((verdict, stored))
     }
 
     /// Writes `state` if the stored version is still `expected`, and refreshes its expiry.

@@ -46,17 +46,10 @@ pub struct App {
 }
 
 /// Queues `replies` for `chat`: they go out in order after what is already queued for it,
-/// paced; a person found to have blocked the bot is recorded as unreachable.
-async fn queue_replies<B>(bot: &B, app: &Arc<App>, chat: ChatId, replies: Vec<ReadyReply>)
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
-    queue_replies_then_release(bot, app, chat, replies, None).await;
-}
-
-/// Like `queue_replies`, then ends the in-flight note of update `release` once they are sent
-/// (or given up on), so the person's next update may go ahead on any replica.
-async fn queue_replies_then_release<B>(
+/// paced; a person found to have blocked the bot is recorded as unreachable. Then ends the
+/// in-flight note of update `release` once they are sent (or given up on), so the person's
+/// next update may go ahead on any replica.
+async fn queue_replies<B>(
     bot: &B,
     app: &Arc<App>,
     chat: ChatId,
@@ -284,22 +277,19 @@ where
         },
     )
     .await;
-    let (served, replies) = match handled {
-        Ok(Handled::Served(replies)) if app.replicas => {
-            queue_replies_then_release(bot, app, chat, replies, Some(update_id)).await;
-            return Ok(true);
-        }
-        Ok(Handled::Served(replies)) => (true, replies),
-        Ok(Handled::AlreadyApplied) => (true, Vec::new()),
-        Ok(Handled::Flooded(replies)) => (false, replies),
+    // A served update's in-flight note (replicas only) ends once its replies are sent.
+    let (served, replies, release) = match handled {
+        Ok(Handled::Served(replies)) => (true, replies, app.replicas.then_some(update_id)),
+        Ok(Handled::AlreadyApplied) => (true, Vec::new(), None),
+        Ok(Handled::Flooded(replies)) => (false, replies, None),
         Err(error) => {
             metrics::counter!(names::STORAGE_ERRORS).increment(1);
             log::warn!("event=storage_unavailable error={error}");
             let note = Reply::text(app.library.bot.message("storage_down"));
-            (false, vec![note.into()])
+            (false, vec![note.into()], None)
         }
     };
-    queue_replies(bot, app, chat, replies).await;
+    queue_replies(bot, app, chat, replies, release).await;
     Ok(served)
 }
 

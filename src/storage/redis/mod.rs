@@ -500,7 +500,7 @@ impl PersonStore for RedisStore {
         _now: i64,
         flood: Option<FloodLimit>,
         update: Option<i64>,
-    ) -> Result<Admitted<RawState>, StorageError> {
+    ) -> Result<Admitted, StorageError> {
         let mut connection = self.connection.clone();
         let (burst, interval_ms) = flood.map_or((0, 0), |limit| {
             (
@@ -542,7 +542,7 @@ impl PersonStore for RedisStore {
         };
         Ok(Admitted {
             verdict: flood.map(|_| verdict),
-            state: (verdict == Verdict::Serve).then_some(state),
+            state,
         })
     }
 

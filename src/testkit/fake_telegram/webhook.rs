@@ -58,34 +58,37 @@ pub(super) async fn deliver(shared: Arc<Shared>, targets: WebhookTargets) {
             }
             let (client, targets, next) = (client.clone(), Arc::clone(&targets), Arc::clone(&next));
             tokio::spawn(async move {
-                post_until_taken(&client, &targets, &next, &update).await;
+                targets.post_until_taken(&client, &next, &update).await;
                 drop(connection);
             });
         }
     }
 }
 
-/// Posts `update` to the next target, and on to the next until one answers 200.
-async fn post_until_taken(
-    client: &reqwest::Client,
-    targets: &WebhookTargets,
-    next: &AtomicUsize,
-    update: &Value,
-) {
-    let body = update.to_string();
-    loop {
-        let url = &targets.urls[next.fetch_add(1, Ordering::Relaxed) % targets.urls.len()];
-        let answered = client
-            .post(url)
-            .header("content-type", "application/json")
-            .header("X-Telegram-Bot-Api-Secret-Token", &targets.secret)
-            .body(body.clone())
-            .timeout(Duration::from_secs(60))
-            .send()
-            .await;
-        if answered.is_ok_and(|response| response.status().is_success()) {
-            return;
+impl WebhookTargets {
+    /// Posts `update` to the target `next` points at (counting on), and on to the next until
+    /// one answers 200, as Telegram does.
+    pub async fn post_until_taken(
+        &self,
+        client: &reqwest::Client,
+        next: &AtomicUsize,
+        update: &Value,
+    ) {
+        let body = update.to_string();
+        loop {
+            let url = &self.urls[next.fetch_add(1, Ordering::Relaxed) % self.urls.len()];
+            let answered = client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("X-Telegram-Bot-Api-Secret-Token", &self.secret)
+                .body(body.clone())
+                .timeout(Duration::from_secs(60))
+                .send()
+                .await;
+            if answered.is_ok_and(|response| response.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
