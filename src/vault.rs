@@ -170,18 +170,24 @@ impl Vault {
     /// mode.
     pub(crate) fn new_data_key(
         &self,
-        person: i64,
+        owner: impl Into<Owner>,
     ) -> Result<Option<(DataKey, String)>, VaultError> {
+        let owner = owner.into();
         let Some(master) = &self.current else {
             return Ok(None);
         };
         let key = XChaCha20Poly1305::generate_key(&mut OsRng);
-        let wrapped = wrap(master, &key_context(person), &key)?;
+        let wrapped = wrap(master, &key_context(owner), &key)?;
         Ok(Some((DataKey(XChaCha20Poly1305::new(&key)), wrapped)))
     }
 
     /// Rewraps an opened data key with the current master key (for rotation).
-    pub(crate) fn rewrap(&self, person: i64, wrapped: &str) -> Result<Option<String>, VaultError> {
+    pub(crate) fn rewrap(
+        &self,
+        owner: impl Into<Owner>,
+        wrapped: &str,
+    ) -> Result<Option<String>, VaultError> {
+        let owner = owner.into();
         let Some(master) = &self.current else {
             return Ok(None);
         };
@@ -189,17 +195,17 @@ impl Vault {
         if id == master.id {
             return Ok(None);
         }
-        let bytes = self.unwrap_bytes(&key_context(person), wrapped)?;
-        wrap(master, &key_context(person), &bytes).map(Some)
+        let bytes = self.unwrap_bytes(&key_context(owner), wrapped)?;
+        wrap(master, &key_context(owner), &bytes).map(Some)
     }
 
     /// Opens a person's wrapped data key.
     pub(crate) fn open_data_key(
         &self,
-        person: i64,
+        owner: impl Into<Owner>,
         wrapped: &str,
     ) -> Result<OpenedKey, VaultError> {
-        let bytes = self.unwrap_bytes(&key_context(person), wrapped)?;
+        let bytes = self.unwrap_bytes(&key_context(owner.into()), wrapped)?;
         let current = wrapped
             .split_once(':')
             .is_some_and(|(id, _)| Some(id) == self.key_id());
@@ -213,11 +219,11 @@ impl Vault {
     pub(crate) fn seal(
         &self,
         key: &DataKey,
-        person: i64,
+        owner: impl Into<Owner>,
         field: &str,
         plaintext: &[u8],
     ) -> Result<String, VaultError> {
-        let sealed = encrypt(&key.0, &field_context(person, field), plaintext)?;
+        let sealed = encrypt(&key.0, &field_context(owner.into(), field), plaintext)?;
         Ok(format!("{SEALED_PREFIX}{sealed}"))
     }
 
@@ -225,7 +231,7 @@ impl Vault {
     pub fn open(
         &self,
         key: &DataKey,
-        person: i64,
+        owner: impl Into<Owner>,
         field: &str,
         sealed: &str,
     ) -> Result<Vec<u8>, VaultError> {
@@ -237,7 +243,7 @@ impl Vault {
             return Err(VaultError::Damaged);
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LENGTH);
-        let aad = field_context(person, field);
+        let aad = field_context(owner.into(), field);
         key.0
             .decrypt(
                 XNonce::from_slice(nonce),
@@ -316,12 +322,80 @@ impl Vault {
 
 const CHECK_CONTEXT: &str = "kintsugi:vault-check";
 
-fn key_context(person: i64) -> String {
-    format!("kintsugi:{person}:data-key")
+/// Whose data a key seals: a person's (by their id) or a linked pair's. The owner is part of
+/// the associated data, so a key or a sealed value copied to another owner does not open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Person(i64),
+    Pair(i64),
 }
 
-fn field_context(person: i64, field: &str) -> String {
-    format!("kintsugi:{person}:{field}")
+impl From<i64> for Owner {
+    fn from(person: i64) -> Owner {
+        Owner::Person(person)
+    }
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // The form the first version wrote, so every stored key still opens.
+            Owner::Person(person) => write!(f, "{person}"),
+            Owner::Pair(pair) => write!(f, "pair:{pair}"),
+        }
+    }
+}
+
+fn key_context(owner: Owner) -> String {
+    format!("kintsugi:{owner}:data-key")
+}
+
+fn field_context(owner: Owner, field: &str) -> String {
+    format!("kintsugi:{owner}:{field}")
+}
+
+/// Where an invitation is kept: a digest of its token, so the store never holds a token
+/// that would work.
+pub fn invitation_id(token: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("kintsugi:invitation-id:{token}").as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Seals an invitation's contents under a key made from its token: only someone holding the
+/// link can read whose invitation it is.
+pub fn seal_invitation(token: &str, plaintext: &[u8]) -> Result<String, VaultError> {
+    let sealed = encrypt(&invitation_cipher(token), INVITATION_CONTEXT, plaintext)?;
+    Ok(format!("{SEALED_PREFIX}{sealed}"))
+}
+
+/// Opens what `seal_invitation` sealed with the same token.
+pub fn open_invitation(token: &str, sealed: &str) -> Result<Vec<u8>, VaultError> {
+    let encoded = sealed
+        .strip_prefix(SEALED_PREFIX)
+        .ok_or(VaultError::Damaged)?;
+    let bytes = BASE64.decode(encoded).map_err(|_| VaultError::Damaged)?;
+    if bytes.len() < NONCE_LENGTH {
+        return Err(VaultError::Damaged);
+    }
+    let (nonce, ciphertext) = bytes.split_at(NONCE_LENGTH);
+    invitation_cipher(token)
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad: INVITATION_CONTEXT.as_bytes(),
+            },
+        )
+        .map_err(|_| VaultError::Damaged)
+}
+
+const INVITATION_CONTEXT: &str = "kintsugi:invitation";
+
+fn invitation_cipher(token: &str) -> XChaCha20Poly1305 {
+    use sha2::Digest;
+    let key = sha2::Sha256::digest(format!("kintsugi:invitation-key:{token}").as_bytes());
+    XChaCha20Poly1305::new(&key)
 }
 
 fn wrap(master: &MasterKey, context: &str, plaintext: &[u8]) -> Result<String, VaultError> {

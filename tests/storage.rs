@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use kintsugi::dialogue::pair::{PairChange, PairNews, PairState, Side};
 use kintsugi::dialogue::{Answer, FlowId, PersonState, Role};
 use kintsugi::flood::{FloodGate, FloodLimit, Verdict};
 use kintsugi::storage::{
-    DueReminder, EmbeddedStore, LastUpdate, MemoryStore, PersonId, PersonStore, RedisStore,
-    Retention, Saved, Storage,
+    DueReminder, EmbeddedStore, Invitation, LastUpdate, MemoryStore, PairId, PairStore, PersonId,
+    PersonStore, RedisStore, Retention, Saved, Storage, new_invitation_token,
 };
 use kintsugi::testkit::{RedisCluster, RedisServer};
 use kintsugi::vault::{MasterKey, Vault};
@@ -67,6 +68,13 @@ impl Backend {
                     .expect("read");
                     held.extend(raw.data.unwrap_or_default().into_bytes());
                     held.extend(raw.key.unwrap_or_default().into_bytes());
+                    let pair = tokio::task::block_in_place(|| {
+                        tokio::runtime::Handle::current()
+                            .block_on(memory.read_pair(PairId(person), NOW))
+                    })
+                    .expect("read");
+                    held.extend(pair.data.unwrap_or_default().into_bytes());
+                    held.extend(pair.key.unwrap_or_default().into_bytes());
                 }
                 held
             }
@@ -163,6 +171,10 @@ conformance!(
     each_occurrence_is_marked_as_sending_once,
     forgetting_a_person_removes_their_pending_reminder,
     outboxes_are_noted_listed_and_cleared_and_go_with_the_person,
+    a_pair_record_is_written_with_compare_and_set_and_deleted_whole,
+    an_invitation_opens_with_its_token_only_is_taken_once_and_expires,
+    what_partners_share_is_sealed_at_rest,
+    two_partners_answering_at_once_make_exactly_one_reveal,
 );
 
 fn retention() -> Retention {
@@ -1225,4 +1237,265 @@ async fn without_a_shared_store_each_process_keeps_the_bots_rate_itself() {
     let first = pacer.take_bot_turn().await;
     let second = pacer.take_bot_turn().await;
     assert!(second - first >= SendLimits::TELEGRAM.bot_interval);
+}
+
+// --- Pairs and invitations ---
+
+const PAIR: PairId = PairId(77);
+
+async fn a_pair_record_is_written_with_compare_and_set_and_deleted_whole(backend: Backend) {
+    let storage = &backend.storage;
+    storage
+        .check_vault()
+        .await
+        .expect("a new store takes the key");
+    assert_eq!(storage.read_pair(PAIR, NOW).await.expect("read"), None);
+    let mut pair = PairState::new(1, 2, NOW);
+    let first = storage
+        .write_pair(PAIR, &pair, None, NOW)
+        .await
+        .expect("write");
+    assert_eq!(first, Saved::Written { version: 1 });
+    assert_eq!(
+        storage
+            .write_pair(PAIR, &pair, None, NOW)
+            .await
+            .expect("write"),
+        Saved::Conflict,
+        "a second link cannot be made over the first"
+    );
+    let stored = storage
+        .read_pair(PAIR, NOW)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(stored.state, pair);
+    pair.apply(
+        Side::First,
+        &PairChange::Propose {
+            text: "Phones down at dinner".to_owned(),
+            at: NOW,
+        },
+    );
+    assert_eq!(
+        storage
+            .write_pair(PAIR, &pair, Some(&stored), NOW)
+            .await
+            .expect("write"),
+        Saved::Written { version: 2 }
+    );
+    assert_eq!(
+        storage
+            .write_pair(PAIR, &pair, Some(&stored), NOW)
+            .await
+            .expect("write"),
+        Saved::Conflict,
+        "a write from a stale read is refused"
+    );
+    let again = storage
+        .read_pair(PAIR, NOW)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(again.state.rules.len(), 1);
+    assert_eq!(again.version, 2);
+    assert!(
+        !storage
+            .keys_of_pair(PAIR, NOW)
+            .await
+            .expect("keys")
+            .is_empty()
+    );
+    assert_eq!(
+        storage.read_pair(PairId(78), NOW).await.expect("read"),
+        None,
+        "another pair is untouched"
+    );
+    storage.delete_pair(PAIR).await.expect("delete");
+    assert_eq!(storage.read_pair(PAIR, NOW).await.expect("read"), None);
+    assert!(
+        storage
+            .keys_of_pair(PAIR, NOW)
+            .await
+            .expect("keys")
+            .is_empty()
+    );
+}
+
+async fn an_invitation_opens_with_its_token_only_is_taken_once_and_expires(backend: Backend) {
+    let storage = &backend.storage;
+    let token = new_invitation_token();
+    let invitation = Invitation {
+        inviter: 41,
+        pair: 9,
+        expires: NOW + 60,
+    };
+    storage
+        .put_invitation(&token, &invitation, NOW)
+        .await
+        .expect("put");
+    assert_eq!(
+        storage.read_invitation(&token, NOW).await.expect("read"),
+        Some(invitation),
+        "reading leaves it in place"
+    );
+    assert_eq!(
+        storage.read_invitation(&token, NOW).await.expect("read"),
+        Some(invitation)
+    );
+    let forged = new_invitation_token();
+    assert_eq!(
+        storage.read_invitation(&forged, NOW).await.expect("read"),
+        None
+    );
+    assert_eq!(
+        storage.take_invitation(&forged, NOW).await.expect("take"),
+        None
+    );
+    assert_eq!(
+        storage
+            .take_invitation(&token, NOW + 1)
+            .await
+            .expect("take"),
+        Some(invitation)
+    );
+    assert_eq!(
+        storage
+            .take_invitation(&token, NOW + 2)
+            .await
+            .expect("take"),
+        None,
+        "used once"
+    );
+    assert_eq!(
+        storage
+            .read_invitation(&token, NOW + 2)
+            .await
+            .expect("read"),
+        None
+    );
+
+    let late = new_invitation_token();
+    storage
+        .put_invitation(&late, &invitation, NOW)
+        .await
+        .expect("put");
+    assert_eq!(
+        storage
+            .take_invitation(&late, NOW + 61)
+            .await
+            .expect("take"),
+        None,
+        "expired"
+    );
+    let dropped = new_invitation_token();
+    storage
+        .put_invitation(&dropped, &invitation, NOW)
+        .await
+        .expect("put");
+    storage.delete_invitation(&dropped).await.expect("delete");
+    assert_eq!(
+        storage.read_invitation(&dropped, NOW).await.expect("read"),
+        None
+    );
+}
+
+async fn what_partners_share_is_sealed_at_rest(backend: Backend) {
+    let storage = &backend.storage;
+    storage
+        .check_vault()
+        .await
+        .expect("a new store takes the key");
+    let mut pair = PairState::new(1, 2, NOW);
+    let answer = PairChange::Answer {
+        item: "safe-this-week/need".to_owned(),
+        value: "an honest answer about the gym evenings".to_owned(),
+        at: NOW,
+    };
+    pair.apply(Side::First, &answer);
+    storage
+        .write_pair(PAIR, &pair, None, NOW)
+        .await
+        .expect("write");
+    let token = new_invitation_token();
+    let invitation = Invitation {
+        inviter: 1,
+        pair: 5,
+        expires: NOW + 60,
+    };
+    storage
+        .put_invitation(&token, &invitation, NOW)
+        .await
+        .expect("put");
+    let stored = storage
+        .read_pair(PAIR, NOW)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(stored.state, pair, "it opens again");
+    let at_rest = backend.at_rest();
+    for needle in ["gym evenings", "honest answer", token.as_str()] {
+        assert!(
+            !at_rest
+                .windows(needle.len())
+                .any(|window| window == needle.as_bytes()),
+            "{needle:?} is readable at rest"
+        );
+    }
+}
+
+async fn two_partners_answering_at_once_make_exactly_one_reveal(backend: Backend) {
+    let storage = backend.storage.clone();
+    storage
+        .check_vault()
+        .await
+        .expect("a new store takes the key");
+    for round in 0..10 {
+        let pair_id = PairId(1000 + round);
+        storage
+            .write_pair(pair_id, &PairState::new(1, 2, NOW), None, NOW)
+            .await
+            .expect("link");
+        let answer = |side: Side| {
+            let storage = storage.clone();
+            tokio::spawn(async move {
+                let change = PairChange::Answer {
+                    item: "f/a".to_owned(),
+                    value: format!("{side:?}"),
+                    at: NOW,
+                };
+                loop {
+                    let stored = storage
+                        .read_pair(pair_id, NOW)
+                        .await
+                        .expect("read")
+                        .expect("linked");
+                    let mut state = stored.state.clone();
+                    let news = state.apply(side, &change);
+                    match storage
+                        .write_pair(pair_id, &state, Some(&stored), NOW)
+                        .await
+                        .expect("write")
+                    {
+                        Saved::Written { .. } => return news,
+                        _ => continue,
+                    }
+                }
+            })
+        };
+        let (first, second) = (answer(Side::First), answer(Side::Second));
+        let news = [first.await.expect("ran"), second.await.expect("ran")];
+        let reveals = news
+            .iter()
+            .filter(|news| **news == PairNews::Revealed)
+            .count();
+        assert_eq!(reveals, 1, "round {round}: {news:?}");
+        let stored = storage
+            .read_pair(pair_id, NOW)
+            .await
+            .expect("read")
+            .expect("there");
+        let view = stored.state.view("f/a", Side::First);
+        assert_eq!(view.theirs.map(|a| a.value.as_str()), Some("Second"));
+    }
 }

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod faq;
 pub mod graph;
 pub mod model;
+pub mod pair;
 pub mod progress;
 pub(crate) mod review;
 pub mod source;

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use async_trait::async_trait;
 
 use super::{
-    Applied, DueReminder, LastUpdate, PersonId, PersonStore, RawState, RawWrite, ReminderQueue,
-    Retention, Saved, StorageError,
+    Applied, DueReminder, LastUpdate, PairId, PairStore, PersonId, PersonStore, RawPair, RawState,
+    RawWrite, ReminderQueue, Retention, Saved, StorageError,
 };
 
 /// (person id, key name) → a JSON `Record`.
@@ -26,6 +26,17 @@ const REMINDERS_BY_TIME: TableDefinition<(i64, i64), ()> =
 const OUTBOXES: TableDefinition<i64, ()> = TableDefinition::new("outboxes");
 /// `check` → the value that recognises the master key.
 const VAULT: TableDefinition<&str, &str> = TableDefinition::new("vault");
+/// pair id → a JSON `Record`: the pair's sealed record and the link's wrapped key.
+const PAIRS: TableDefinition<i64, &[u8]> = TableDefinition::new("pairs");
+/// invitation id → a JSON `Kept`: the sealed invitation and when it expires.
+const INVITATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("invitations");
+
+/// An invitation as kept.
+#[derive(Serialize, Deserialize)]
+struct Kept {
+    sealed: String,
+    expires_at: i64,
+}
 
 /// A person's pending reminder.
 #[derive(Serialize, Deserialize)]
@@ -115,6 +126,8 @@ impl EmbeddedStore {
         write.open_table(REMINDERS_BY_TIME)?;
         write.open_table(VAULT)?;
         write.open_table(OUTBOXES)?;
+        write.open_table(PAIRS)?;
+        write.open_table(INVITATIONS)?;
         write.commit()?;
         Ok(database)
     }
@@ -573,6 +586,21 @@ fn sweep(database: &Database, now: i64) -> Result<usize, StorageError> {
             .map_err(redb::Error::from)?;
         remove_reminder(&write, PersonId(person))?;
     }
+    // Pairs nobody wrote to within the retention period, and invitations past their day.
+    write
+        .open_table(PAIRS)
+        .map_err(redb::Error::from)?
+        .retain(|_, value| {
+            serde_json::from_slice::<Record>(value).map_or(true, |record| record.alive(now))
+        })
+        .map_err(redb::Error::from)?;
+    write
+        .open_table(INVITATIONS)
+        .map_err(redb::Error::from)?
+        .retain(|_, value| {
+            serde_json::from_slice::<Kept>(value).map_or(true, |kept| now < kept.expires_at)
+        })
+        .map_err(redb::Error::from)?;
     write.commit().map_err(redb::Error::from)?;
     Ok(expired.len())
 }
@@ -609,5 +637,142 @@ impl From<redb::TableError> for StorageError {
 impl From<redb::CommitError> for StorageError {
     fn from(error: redb::CommitError) -> Self {
         StorageError::Embedded(error.into())
+    }
+}
+
+#[async_trait]
+impl PairStore for EmbeddedStore {
+    async fn read_pair(&self, pair: PairId, now: i64) -> Result<RawPair, StorageError> {
+        self.blocking(move |database| {
+            let read = database.begin_read().map_err(redb::Error::from)?;
+            let table = read.open_table(PAIRS).map_err(redb::Error::from)?;
+            let record = match table.get(pair.0).map_err(redb::Error::from)? {
+                Some(value) => Some(serde_json::from_slice::<Record>(value.value())?),
+                None => None,
+            };
+            Ok(match record.filter(|record| record.alive(now)) {
+                Some(record) => RawPair {
+                    version: record.version,
+                    data: Some(record.data),
+                    key: record.key,
+                },
+                None => RawPair::default(),
+            })
+        })
+        .await
+    }
+
+    async fn write_pair(
+        &self,
+        pair: PairId,
+        data: String,
+        new_key: Option<String>,
+        expected: u64,
+        now: i64,
+    ) -> Result<Saved, StorageError> {
+        let expires_at = self.retention.expires_at(now);
+        self.write(move |write| {
+            let mut table = write.open_table(PAIRS).map_err(redb::Error::from)?;
+            let current = match table.get(pair.0).map_err(redb::Error::from)? {
+                Some(value) => Some(serde_json::from_slice::<Record>(value.value())?),
+                None => None,
+            }
+            .filter(|record| record.alive(now));
+            let (version, key) = current.map_or((0, None), |record| (record.version, record.key));
+            if version != expected {
+                return Ok(Saved::Conflict);
+            }
+            let record = Record {
+                version: version + 1,
+                expires_at,
+                data,
+                last_update: None,
+                applied: Applied::default(),
+                key: new_key.or(key),
+            };
+            table
+                .insert(pair.0, serde_json::to_vec(&record)?.as_slice())
+                .map_err(redb::Error::from)?;
+            Ok(Saved::Written {
+                version: version + 1,
+            })
+        })
+        .await
+    }
+
+    async fn delete_pair(&self, pair: PairId) -> Result<(), StorageError> {
+        self.write(move |write| {
+            let mut table = write.open_table(PAIRS).map_err(redb::Error::from)?;
+            table.remove(pair.0).map_err(redb::Error::from)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_invitation(
+        &self,
+        id: &str,
+        sealed: String,
+        expires_at: i64,
+        _now: i64,
+    ) -> Result<(), StorageError> {
+        let id = id.to_owned();
+        self.write(move |write| {
+            let mut table = write.open_table(INVITATIONS).map_err(redb::Error::from)?;
+            let kept = serde_json::to_vec(&Kept { sealed, expires_at })?;
+            table
+                .insert(id.as_str(), kept.as_slice())
+                .map_err(redb::Error::from)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn read_invitation(&self, id: &str, now: i64) -> Result<Option<String>, StorageError> {
+        let id = id.to_owned();
+        self.blocking(move |database| {
+            let read = database.begin_read().map_err(redb::Error::from)?;
+            let table = read.open_table(INVITATIONS).map_err(redb::Error::from)?;
+            let kept = match table.get(id.as_str()).map_err(redb::Error::from)? {
+                Some(value) => Some(serde_json::from_slice::<Kept>(value.value())?),
+                None => None,
+            };
+            Ok(kept
+                .filter(|kept| now < kept.expires_at)
+                .map(|kept| kept.sealed))
+        })
+        .await
+    }
+
+    async fn take_invitation(&self, id: &str, now: i64) -> Result<Option<String>, StorageError> {
+        let id = id.to_owned();
+        self.write(move |write| {
+            let mut table = write.open_table(INVITATIONS).map_err(redb::Error::from)?;
+            let kept = match table.remove(id.as_str()).map_err(redb::Error::from)? {
+                Some(value) => Some(serde_json::from_slice::<Kept>(value.value())?),
+                None => None,
+            };
+            Ok(kept
+                .filter(|kept| now < kept.expires_at)
+                .map(|kept| kept.sealed))
+        })
+        .await
+    }
+
+    async fn delete_invitation(&self, id: &str) -> Result<(), StorageError> {
+        let id = id.to_owned();
+        self.write(move |write| {
+            let mut table = write.open_table(INVITATIONS).map_err(redb::Error::from)?;
+            table.remove(id.as_str()).map_err(redb::Error::from)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn keys_of_pair(&self, pair: PairId, now: i64) -> Result<Vec<String>, StorageError> {
+        Ok(match self.read_pair(pair, now).await?.data {
+            Some(_) => vec!["pair".to_owned()],
+            None => Vec::new(),
+        })
     }
 }

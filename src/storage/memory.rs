@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::{
-    Applied, DueReminder, PersonId, PersonStore, RawState, RawWrite, ReminderQueue, Retention,
-    Saved, StorageError,
+    Applied, DueReminder, PairId, PairStore, PersonId, PersonStore, RawPair, RawState, RawWrite,
+    ReminderQueue, Retention, Saved, StorageError,
 };
 
 /// One person's stored state.
@@ -40,6 +40,18 @@ struct Inner {
     by_time: BTreeSet<(i64, i64)>,
     vault_check: Option<String>,
     outboxes: BTreeSet<i64>,
+    pairs: HashMap<i64, PairRecord>,
+    /// Invitation id to (sealed invitation, when it expires).
+    invitations: HashMap<String, (String, i64)>,
+}
+
+/// One pair's stored record.
+#[derive(Debug, Clone)]
+struct PairRecord {
+    version: u64,
+    expires_at: Option<i64>,
+    data: String,
+    key: Option<String>,
 }
 
 /// A store in memory; clones share the same data.
@@ -326,5 +338,104 @@ impl ReminderQueue for MemoryStore {
             reminder.sent = None;
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl PairStore for MemoryStore {
+    async fn read_pair(&self, pair: PairId, now: i64) -> Result<RawPair, StorageError> {
+        let inner = self.lock();
+        Ok(match inner.pairs.get(&pair.0) {
+            Some(record) if alive(record.expires_at, now) => RawPair {
+                version: record.version,
+                data: Some(record.data.clone()),
+                key: record.key.clone(),
+            },
+            _ => RawPair::default(),
+        })
+    }
+
+    async fn write_pair(
+        &self,
+        pair: PairId,
+        data: String,
+        new_key: Option<String>,
+        expected: u64,
+        now: i64,
+    ) -> Result<Saved, StorageError> {
+        let expires_at = self.retention.expires_at(now);
+        let mut inner = self.lock();
+        let current = inner
+            .pairs
+            .get(&pair.0)
+            .filter(|record| alive(record.expires_at, now));
+        let (version, key) =
+            current.map_or((0, None), |record| (record.version, record.key.clone()));
+        if version != expected {
+            return Ok(Saved::Conflict);
+        }
+        inner.pairs.insert(
+            pair.0,
+            PairRecord {
+                version: version + 1,
+                expires_at,
+                data,
+                key: new_key.or(key),
+            },
+        );
+        Ok(Saved::Written {
+            version: version + 1,
+        })
+    }
+
+    async fn delete_pair(&self, pair: PairId) -> Result<(), StorageError> {
+        self.lock().pairs.remove(&pair.0);
+        Ok(())
+    }
+
+    async fn put_invitation(
+        &self,
+        id: &str,
+        sealed: String,
+        expires_at: i64,
+        _now: i64,
+    ) -> Result<(), StorageError> {
+        self.lock()
+            .invitations
+            .insert(id.to_owned(), (sealed, expires_at));
+        Ok(())
+    }
+
+    async fn read_invitation(&self, id: &str, now: i64) -> Result<Option<String>, StorageError> {
+        let inner = self.lock();
+        Ok(inner
+            .invitations
+            .get(id)
+            .filter(|(_, expires_at)| now < *expires_at)
+            .map(|(sealed, _)| sealed.clone()))
+    }
+
+    async fn take_invitation(&self, id: &str, now: i64) -> Result<Option<String>, StorageError> {
+        let mut inner = self.lock();
+        Ok(inner
+            .invitations
+            .remove(id)
+            .filter(|(_, expires_at)| now < *expires_at)
+            .map(|(sealed, _)| sealed))
+    }
+
+    async fn delete_invitation(&self, id: &str) -> Result<(), StorageError> {
+        self.lock().invitations.remove(id);
+        Ok(())
+    }
+
+    async fn keys_of_pair(&self, pair: PairId, now: i64) -> Result<Vec<String>, StorageError> {
+        let inner = self.lock();
+        Ok(inner
+            .pairs
+            .get(&pair.0)
+            .filter(|record| alive(record.expires_at, now))
+            .map(|_| vec!["pair".to_owned()])
+            .unwrap_or_default())
     }
 }

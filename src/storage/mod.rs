@@ -43,6 +43,7 @@
 
 mod embedded;
 mod memory;
+mod pairs;
 mod redis;
 
 use std::sync::Arc;
@@ -50,6 +51,10 @@ use std::time::Duration;
 
 pub use self::embedded::EmbeddedStore;
 pub use self::memory::MemoryStore;
+pub use self::pairs::{
+    INVITATION_LIFETIME, Invitation, PairId, PairStore, RawPair, StoredPair, looks_like_invitation,
+    new_invitation_token,
+};
 pub use self::redis::RedisStore;
 use async_trait::async_trait;
 
@@ -425,23 +430,25 @@ pub trait ReminderQueue: Send + Sync {
 pub struct Storage {
     people: Arc<dyn PersonStore>,
     reminders: Arc<dyn ReminderQueue>,
+    pairs: Arc<dyn PairStore>,
     vault: Arc<Vault>,
 }
 
 impl Storage {
     /// A store that keeps plain JSON until `with_vault` gives it a master key.
-    pub fn new<S: PersonStore + ReminderQueue + 'static>(store: S) -> Storage {
+    pub fn new<S: PersonStore + ReminderQueue + PairStore + 'static>(store: S) -> Storage {
         let store = Arc::new(store);
         Storage {
             people: store.clone(),
-            reminders: store,
+            reminders: store.clone(),
+            pairs: store,
             vault: Arc::new(Vault::plaintext()),
         }
     }
 
     /// People's state in `people` and the reminder queue in `reminders` (for tests that wrap
-    /// one of them); the two must be one store in production, so forgetting a person also
-    /// removes their reminder.
+    /// one of them); pairs are kept in memory. In production all three are one store, so
+    /// forgetting a person also removes their reminder.
     pub fn with_queue(
         people: impl PersonStore + 'static,
         reminders: impl ReminderQueue + 'static,
@@ -449,6 +456,7 @@ impl Storage {
         Storage {
             people: Arc::new(people),
             reminders: Arc::new(reminders),
+            pairs: Arc::new(MemoryStore::new(Retention(None))),
             vault: Arc::new(Vault::plaintext()),
         }
     }
@@ -571,7 +579,7 @@ impl Storage {
         };
         let key = match raw.key {
             Some(wrapped) => {
-                let opened = self.vault.open_data_key(person.0, &wrapped)?;
+                let opened = self.vault.open_data_key(person, &wrapped)?;
                 Some(PersonKey {
                     key: opened.key,
                     wrapped,
@@ -582,7 +590,7 @@ impl Storage {
         };
         let state = if Vault::is_sealed(&data) {
             let key = key.as_ref().ok_or(VaultError::Damaged)?;
-            let json = self.vault.open(&key.key, person.0, STATE_FIELD, &data)?;
+            let json = self.vault.open(&key.key, person, STATE_FIELD, &data)?;
             serde_json::from_slice(&json)?
         } else {
             // Written in plaintext mode; sealed at its next write once a key is set.
@@ -613,19 +621,16 @@ impl Storage {
         }
         let (data_key, new_key) = match key {
             Some(key) if key.current => (key.key.clone(), None),
-            Some(key) => (key.key.clone(), self.vault.rewrap(person.0, &key.wrapped)?),
+            Some(key) => (key.key.clone(), self.vault.rewrap(person, &key.wrapped)?),
             None => {
-                let (key, wrapped) = self
-                    .vault
-                    .new_data_key(person.0)?
-                    .ok_or(VaultError::NoKey)?;
+                let (key, wrapped) = self.vault.new_data_key(person)?.ok_or(VaultError::NoKey)?;
                 (key, Some(wrapped))
             }
         };
         Ok(RawWrite {
             data: self
                 .vault
-                .seal(&data_key, person.0, STATE_FIELD, json.as_bytes())?,
+                .seal(&data_key, person, STATE_FIELD, json.as_bytes())?,
             new_key,
             update: None,
         })

@@ -5,6 +5,7 @@
 //! [`REMINDER_SHARDS`] shards tagged `{reminders:<n>}`, so no one slot carries every reminder.
 
 mod link;
+mod pairs;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -216,6 +217,7 @@ struct Scripts {
     hold_lease: redis::Script,
     release_lease: redis::Script,
     set_vault_check: redis::Script,
+    write_pair: redis::Script,
     /// The shard the next claim starts from, so every shard gets its turn to be first.
     next_shard: AtomicUsize,
 }
@@ -254,6 +256,7 @@ impl RedisStore {
                 hold_lease: redis::Script::new(HOLD_LEASE),
                 release_lease: redis::Script::new(RELEASE_LEASE),
                 set_vault_check: redis::Script::new(SET_VAULT_CHECK),
+                write_pair: redis::Script::new(pairs::WRITE_PAIR),
                 next_shard: AtomicUsize::new(0),
             }),
         })

@@ -1,0 +1,346 @@
+//! What two linked partners share, as plain data: who they are, their answers to shared
+//! exercises (each kept back until both have answered and neither says "not yet") and the
+//! rules they proposed and agreed. Storage keeps it as a record of its own, sealed under a key
+//! of the link that unlinking destroys. Nothing else of either partner is ever in it.
+//!
+//! The operations here are pure: the conversation applies one to the stored record with
+//! compare-and-set, so a reveal happens exactly once however the two answers arrive.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The record two linked partners share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairState {
+    /// The partners' ids: the one who invited first.
+    pub partners: [i64; 2],
+    /// When they linked, in seconds since the epoch.
+    pub since: i64,
+    /// Shared exercises, by `<flow>/<answer name>`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shared: BTreeMap<String, SharedItem>,
+    /// Rules proposed by one partner, agreed once the other accepts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+    /// The number the next rule gets.
+    #[serde(default)]
+    pub next_rule: u32,
+}
+
+/// Which of the two partners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Side {
+    First,
+    Second,
+}
+
+impl Side {
+    fn index(self) -> usize {
+        match self {
+            Side::First => 0,
+            Side::Second => 1,
+        }
+    }
+
+    /// The other partner.
+    pub fn other(self) -> Side {
+        match self {
+            Side::First => Side::Second,
+            Side::Second => Side::First,
+        }
+    }
+}
+
+/// One shared exercise: each partner's answer, and when both were shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedItem {
+    #[serde(default)]
+    pub answers: [Option<SharedAnswer>; 2],
+    /// When the answers were shown to both; `None` while they wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revealed: Option<i64>,
+}
+
+/// One partner's answer to a shared exercise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedAnswer {
+    pub value: String,
+    pub at: i64,
+    /// "Not yet": nothing is revealed while this is set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
+}
+
+/// A rule or boundary one partner proposed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub number: u32,
+    pub text: String,
+    pub proposed_by: Side,
+    pub proposed_at: i64,
+    /// When the other partner accepted it; `None` while it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreed_at: Option<i64>,
+}
+
+/// A change one partner makes to what they share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PairChange {
+    /// Answers a shared exercise (replacing an answer not yet revealed).
+    Answer {
+        item: String,
+        value: String,
+        at: i64,
+    },
+    /// Holds an answer back ("not yet") or lets it go.
+    Hold { item: String, held: bool },
+    /// Proposes a rule.
+    Propose { text: String, at: i64 },
+    /// Accepts the other partner's rule `number`.
+    Accept { number: u32, at: i64 },
+    /// Withdraws from rule `number` (proposed by either): it is no longer agreed.
+    Withdraw { number: u32 },
+}
+
+/// What a change brought about, for the replies and the partner's notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PairNews {
+    /// Nothing the partner needs to hear about.
+    Quiet,
+    /// Saved; the partner has not answered yet.
+    Waiting,
+    /// Both have answered, but one holds theirs back.
+    Held,
+    /// Both answers were shown, just now.
+    Revealed,
+    /// A rule waits for the partner's answer.
+    Proposed { number: u32 },
+    /// A rule is now agreed by both.
+    Agreed { number: u32 },
+    /// An agreed rule is no longer agreed.
+    Withdrawn { number: u32 },
+    /// The change could not apply (an answer already revealed, a rule that is gone).
+    Refused,
+}
+
+impl PairState {
+    /// A new link between `inviter` and `invited`.
+    pub fn new(inviter: i64, invited: i64, since: i64) -> PairState {
+        PairState {
+            partners: [inviter, invited],
+            since,
+            shared: BTreeMap::new(),
+            rules: Vec::new(),
+            next_rule: 1,
+        }
+    }
+
+    /// Which side `person` is on, if they are one of the two.
+    pub fn side_of(&self, person: i64) -> Option<Side> {
+        match self.partners {
+            [first, _] if first == person => Some(Side::First),
+            [_, second] if second == person => Some(Side::Second),
+            _ => None,
+        }
+    }
+
+    /// The id of the partner on `side`.
+    pub fn partner(&self, side: Side) -> i64 {
+        self.partners[side.index()]
+    }
+
+    /// The key a shared exercise is kept under.
+    pub fn item_key(flow: &str, answer: &str) -> String {
+        format!("{flow}/{answer}")
+    }
+
+    /// A shared item as `side` sees it: their answer, and the partner's once revealed.
+    pub fn view(&self, item: &str, side: Side) -> ItemView<'_> {
+        let Some(shared) = self.shared.get(item) else {
+            return ItemView::default();
+        };
+        let mine = shared.answers[side.index()].as_ref();
+        let theirs = shared.answers[side.other().index()].as_ref();
+        ItemView {
+            mine,
+            partner_answered: theirs.is_some(),
+            theirs: shared.revealed.and(theirs),
+            revealed: shared.revealed,
+        }
+    }
+
+    /// Applies `change` made by the partner on `side`; returns what it brought about.
+    pub fn apply(&mut self, side: Side, change: &PairChange) -> PairNews {
+        match change {
+            PairChange::Answer { item, value, at } => {
+                let shared = self.shared.entry(item.clone()).or_default();
+                if shared.revealed.is_some() {
+                    return PairNews::Refused;
+                }
+                let held = shared.answers[side.index()]
+                    .as_ref()
+                    .is_some_and(|answer| answer.held);
+                shared.answers[side.index()] = Some(SharedAnswer {
+                    value: value.clone(),
+                    at: *at,
+                    held,
+                });
+                shared.try_reveal(*at)
+            }
+            PairChange::Hold { item, held } => {
+                let Some(shared) = self.shared.get_mut(item) else {
+                    return PairNews::Refused;
+                };
+                if shared.revealed.is_some() {
+                    return PairNews::Refused;
+                }
+                let Some(answer) = shared.answers[side.index()].as_mut() else {
+                    return PairNews::Refused;
+                };
+                answer.held = *held;
+                let at = answer.at;
+                let latest = shared
+                    .answers
+                    .iter()
+                    .flatten()
+                    .map(|answer| answer.at)
+                    .max()
+                    .unwrap_or(at);
+                shared.try_reveal(latest)
+            }
+            PairChange::Propose { text, at } => {
+                let number = self.next_rule.max(1);
+                self.next_rule = number + 1;
+                self.rules.push(Rule {
+                    number,
+                    text: text.clone(),
+                    proposed_by: side,
+                    proposed_at: *at,
+                    agreed_at: None,
+                });
+                PairNews::Proposed { number }
+            }
+            PairChange::Accept { number, at } => {
+                match self.rules.iter_mut().find(|rule| rule.number == *number) {
+                    Some(rule) if rule.proposed_by != side && rule.agreed_at.is_none() => {
+                        rule.agreed_at = Some(*at);
+                        PairNews::Agreed { number: *number }
+                    }
+                    _ => PairNews::Refused,
+                }
+            }
+            PairChange::Withdraw { number } => {
+                let Some(index) = self.rules.iter().position(|rule| rule.number == *number) else {
+                    return PairNews::Refused;
+                };
+                let rule = self.rules.remove(index);
+                if rule.agreed_at.is_some() {
+                    PairNews::Withdrawn { number: *number }
+                } else {
+                    PairNews::Quiet
+                }
+            }
+        }
+    }
+}
+
+impl SharedItem {
+    /// Reveals both answers at `at` if both are in and neither is held.
+    fn try_reveal(&mut self, at: i64) -> PairNews {
+        match &self.answers {
+            [Some(first), Some(second)] if !first.held && !second.held => {
+                self.revealed = Some(at);
+                PairNews::Revealed
+            }
+            [Some(_), Some(_)] => PairNews::Held,
+            _ => PairNews::Waiting,
+        }
+    }
+}
+
+/// A shared item as one partner sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ItemView<'a> {
+    pub mine: Option<&'a SharedAnswer>,
+    /// The partner's answer: only once revealed.
+    pub theirs: Option<&'a SharedAnswer>,
+    pub partner_answered: bool,
+    pub revealed: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(item: &str, value: &str, at: i64) -> PairChange {
+        PairChange::Answer {
+            item: item.to_owned(),
+            value: value.to_owned(),
+            at,
+        }
+    }
+
+    #[test]
+    fn answers_are_revealed_only_when_both_are_in_and_neither_is_held() {
+        let mut pair = PairState::new(1, 2, 0);
+        assert_eq!(
+            pair.apply(Side::First, &answer("f/a", "mine", 10)),
+            PairNews::Waiting
+        );
+        let view = pair.view("f/a", Side::Second);
+        assert!(view.partner_answered);
+        assert_eq!(view.theirs, None, "nothing of the first answer shows yet");
+        let hold = PairChange::Hold {
+            item: "f/a".to_owned(),
+            held: true,
+        };
+        assert_eq!(pair.apply(Side::First, &hold), PairNews::Waiting);
+        assert_eq!(
+            pair.apply(Side::Second, &answer("f/a", "yours", 20)),
+            PairNews::Held
+        );
+        assert_eq!(pair.view("f/a", Side::Second).theirs, None);
+        let release = PairChange::Hold {
+            item: "f/a".to_owned(),
+            held: false,
+        };
+        assert_eq!(pair.apply(Side::First, &release), PairNews::Revealed);
+        let view = pair.view("f/a", Side::Second);
+        assert_eq!(view.theirs.map(|a| a.value.as_str()), Some("mine"));
+        assert_eq!(view.revealed, Some(20));
+        assert_eq!(
+            pair.apply(Side::Second, &answer("f/a", "changed", 30)),
+            PairNews::Refused,
+            "a revealed answer stays as it was shown"
+        );
+    }
+
+    #[test]
+    fn a_rule_is_agreed_only_by_the_other_partner() {
+        let mut pair = PairState::new(1, 2, 0);
+        let propose = PairChange::Propose {
+            text: "No phones at dinner".to_owned(),
+            at: 5,
+        };
+        assert_eq!(
+            pair.apply(Side::First, &propose),
+            PairNews::Proposed { number: 1 }
+        );
+        let accept = PairChange::Accept { number: 1, at: 6 };
+        assert_eq!(pair.apply(Side::First, &accept), PairNews::Refused);
+        assert_eq!(
+            pair.apply(Side::Second, &accept),
+            PairNews::Agreed { number: 1 }
+        );
+        assert_eq!(
+            pair.apply(Side::Second, &PairChange::Withdraw { number: 1 }),
+            PairNews::Withdrawn { number: 1 }
+        );
+        assert!(pair.rules.is_empty());
+        assert_eq!(
+            pair.apply(Side::First, &propose),
+            PairNews::Proposed { number: 2 }
+        );
+    }
+}
