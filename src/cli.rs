@@ -363,6 +363,7 @@ fn run(config: &Config, webhook: bool) -> anyhow::Result<()> {
             sends: crate::telegram::queue::SendQueue::with_pacer(pacer),
             // Webhook replicas share the bot's updates; a long poller is the only one.
             replicas: webhook,
+            invite_link: None,
         };
         let metrics = crate::ops::install();
         let ops = match config.metrics_address {

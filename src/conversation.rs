@@ -7,12 +7,19 @@
 use chrono::DateTime;
 
 use crate::dialogue::PersonState;
-use crate::dialogue::engine::{Attachment, Effect, safety_replies};
-use crate::dialogue::state::PendingEffect;
-use crate::dialogue::{Input, Library, Reply, advance};
+use crate::dialogue::engine::{
+    Attachment, CoupleAction, CoupleEvent, Effect, Outcome, Together, advance_together,
+    safety_replies,
+};
+use crate::dialogue::pair::{PairChange, PairNews, PairState, Side};
+use crate::dialogue::state::{Couple, PendingEffect};
+use crate::dialogue::{Input, Library, Reply};
 use crate::files::{File, KeptBeside, file_of};
 use crate::flood::{FloodGate, Verdict};
-use crate::storage::{LastUpdate, PersonId, Saved, Storage, StorageError};
+use crate::storage::{
+    Invitation, LastUpdate, PairId, PersonId, Saved, Storage, StorageError, StoredPair,
+    new_invitation_token,
+};
 
 /// A reply ready to show: the engine's reply, and the file its attachment became.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +141,49 @@ pub async fn handle(
     handle_update(storage, library, person, input, now, None).await
 }
 
+/// Messages for someone other than the person who wrote: their partner in couples mode (or
+/// the inviter whose invitation was used). Discreet: they never carry the person's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub to: PersonId,
+    pub replies: Vec<Reply>,
+}
+
+/// The replies to a person's input, and the notices it sends to someone else.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Response {
+    pub replies: Vec<ReadyReply>,
+    pub notices: Vec<Notice>,
+}
+
+/// Like `handle`, with the notices for a partner; `invite_link` is what goes before an
+/// invitation's token to make its link (`None`: `/start <token>` is shown).
+pub async fn respond(
+    storage: &Storage,
+    library: &Library,
+    person: PersonId,
+    input: &Input,
+    now: i64,
+    invite_link: Option<&str>,
+) -> Result<Response, ConversationError> {
+    let concern = input.concern(library);
+    let input = concern.as_ref().unwrap_or(input);
+    let arrival = Arrival {
+        invite_link,
+        ..Arrival::default()
+    };
+    Ok(
+        match handle_screened_update(storage, library, person, input, now, arrival).await? {
+            Handled::Served(response) => response,
+            Handled::AlreadyApplied => Response::default(),
+            Handled::Flooded(replies) => Response {
+                replies,
+                notices: Vec::new(),
+            },
+        },
+    )
+}
+
 /// Like `handle`, for Telegram update `update_id`: an update already applied (Telegram
 /// delivers again after a crash or restart) gets no replies and changes nothing, and the id
 /// is written in the same compare-and-set as the state.
@@ -173,12 +223,13 @@ pub(crate) async fn handle_screened_update(
     match (handled, input) {
         (Err(error), Input::Concern { concern, .. }) => {
             log::warn!("event=safety_reply_without_storage error={error}");
-            Ok(Handled::Served(
-                safety_replies(library, *concern)
+            Ok(Handled::Served(Response {
+                replies: safety_replies(library, *concern)
                     .into_iter()
                     .map(ReadyReply::plain)
                     .collect(),
-            ))
+                notices: Vec::new(),
+            }))
         }
         (handled, _) => handled,
     }
@@ -195,13 +246,15 @@ pub(crate) struct Arrival<'a> {
     /// storage, so a later one of the person waits for it (the caller ends the note with
     /// `Storage::release_update` once the replies are sent).
     pub in_order: bool,
+    /// What goes before an invitation's token to make its link (the bot's `t.me` address).
+    pub invite_link: Option<&'a str>,
 }
 
 /// What became of one message.
 #[derive(Debug)]
 pub enum Handled {
-    /// Handled: these replies are to be sent.
-    Served(Vec<ReadyReply>),
+    /// Handled: these replies (and notices to a partner) are to be sent.
+    Served(Response),
     /// Applied before (Telegram posted it again): nothing to send. Any note that it is in
     /// flight is another process's, which may still be sending its replies.
     AlreadyApplied,
@@ -210,10 +263,11 @@ pub enum Handled {
 }
 
 impl Handled {
-    /// The replies to send, either way.
+    /// The replies to the person, either way.
     pub fn into_replies(self) -> Vec<ReadyReply> {
         match self {
-            Handled::Served(replies) | Handled::Flooded(replies) => replies,
+            Handled::Served(response) => response.replies,
+            Handled::Flooded(replies) => replies,
             Handled::AlreadyApplied => Vec::new(),
         }
     }
@@ -259,13 +313,25 @@ async fn handle_stored(
             log::info!("event=duplicate_update_skipped");
             return Ok(Handled::AlreadyApplied);
         }
-        let mut outcome = advance(library, &stored.state, input, now);
+        let pair = read_pair_of(storage, &stored.state, now).await?;
+        let (mut outcome, notices) = decide(
+            storage,
+            library,
+            person,
+            &stored.state,
+            pair,
+            input,
+            now,
+            arrival,
+        )
+        .await?;
         if outcome.effects.contains(&Effect::Forget) {
             storage.delete_person(person).await?;
             log::info!("event=person_forgotten");
-            return Ok(Handled::Served(
-                outcome.replies.into_iter().map(ReadyReply::plain).collect(),
-            ));
+            return Ok(Handled::Served(Response {
+                replies: outcome.replies.into_iter().map(ReadyReply::plain).collect(),
+                notices,
+            }));
         }
         // The effects are saved with the state (after any a crash left behind), carried out
         // after the save, then cleared: a crash in between loses nothing.
@@ -315,7 +381,7 @@ async fn handle_stored(
             outcome.state.outbox.clear();
         }
         let last_update = update.or(stored.applied.latest());
-        return ready(
+        let replies = ready(
             storage,
             person,
             last_update,
@@ -323,9 +389,268 @@ async fn handle_stored(
             outcome.replies,
             now,
         )
-        .await
-        .map(Handled::Served);
+        .await?;
+        return Ok(Handled::Served(Response { replies, notices }));
     }
+}
+
+/// The record of the pair a person's state names (an invitation's, once accepted, or their
+/// link's), if it exists and names them.
+async fn read_pair_of(
+    storage: &Storage,
+    state: &PersonState,
+    now: i64,
+) -> Result<Option<StoredPair>, StorageError> {
+    match state.couple.as_ref().and_then(Couple::pair) {
+        Some(pair) => storage.read_pair(PairId(pair), now).await,
+        None => Ok(None),
+    }
+}
+
+/// Runs the engine on `input`; when it asks for something about the person's link, does it
+/// and runs the engine again on what came of it. Returns the outcome (to save) and the
+/// notices for a partner.
+#[allow(clippy::too_many_arguments)]
+async fn decide(
+    storage: &Storage,
+    library: &Library,
+    person: PersonId,
+    state: &PersonState,
+    pair: Option<StoredPair>,
+    input: &Input,
+    now: i64,
+    arrival: Arrival<'_>,
+) -> Result<(Outcome, Vec<Notice>), StorageError> {
+    // A fresh token only where an input could make an invitation: a press or a command.
+    let fresh = matches!(input, Input::Press(_) | Input::Command { .. })
+        .then(|| (new_invitation_token(), PairId::random().0));
+    fn side(pair: &Option<StoredPair>, person: PersonId) -> Option<(&PairState, Side)> {
+        let stored = pair.as_ref()?;
+        Some((&stored.state, stored.state.side_of(person.0)?))
+    }
+    let together = Together {
+        pair: side(&pair, person),
+        fresh: fresh.as_ref().map(|(token, id)| (token.as_str(), *id)),
+        invite_link: arrival.invite_link,
+    };
+    let mut outcome = advance_together(library, state, together, input, now);
+    let Some(action) = outcome.couple.take() else {
+        return Ok((outcome, Vec::new()));
+    };
+    let mut notices = Vec::new();
+    let (event, partner, pair) = carry_out_couple(storage, person, action, pair, now).await?;
+    if let Some(to) = partner {
+        let replies = std::mem::take(&mut outcome.for_partner);
+        if !replies.is_empty() {
+            notices.push(Notice { to, replies });
+        }
+    }
+    let Some(event) = event else {
+        return Ok((outcome, notices));
+    };
+    let together = Together {
+        pair: side(&pair, person),
+        fresh: None,
+        invite_link: arrival.invite_link,
+    };
+    let mut second = advance_together(
+        library,
+        &outcome.state,
+        together,
+        &Input::Couple(event),
+        now,
+    );
+    if let Some(action) = second.couple.take() {
+        // Only a quiet one can follow (a guard against linking); it needs no answer.
+        let (_, partner, _) = carry_out_couple(storage, person, action, pair, now).await?;
+        if let Some(to) = partner {
+            notices.push(Notice {
+                to,
+                replies: std::mem::take(&mut second.for_partner),
+            });
+        }
+    }
+    if let Some(to) = notices.first().map(|notice| notice.to).or(partner) {
+        let replies = std::mem::take(&mut second.for_partner);
+        if !replies.is_empty() {
+            notices.push(Notice { to, replies });
+        }
+    }
+    outcome.replies.extend(second.replies);
+    outcome.effects.extend(second.effects);
+    outcome.changed = second.state != *state;
+    outcome.state = second.state;
+    Ok((outcome, notices))
+}
+
+/// Does what the engine asked about a person's link. Returns what came of it (for the actions
+/// that need an answer), who the partner is (for its notices) and the pair's record after it.
+async fn carry_out_couple(
+    storage: &Storage,
+    person: PersonId,
+    action: CoupleAction,
+    pair: Option<StoredPair>,
+    now: i64,
+) -> Result<(Option<CoupleEvent>, Option<PersonId>, Option<StoredPair>), StorageError> {
+    let partner_in = |pair: &Option<StoredPair>| {
+        pair.as_ref().and_then(|stored| {
+            let side = stored.state.side_of(person.0)?;
+            Some(PersonId(stored.state.partner(side.other())))
+        })
+    };
+    match action {
+        CoupleAction::Invite {
+            token,
+            pair: pair_id,
+            expires,
+            replacing,
+        } => {
+            if let Some(old) = replacing {
+                storage.delete_invitation(&old).await?;
+            }
+            let invitation = Invitation {
+                inviter: person.0,
+                pair: pair_id,
+                expires,
+            };
+            storage.put_invitation(&token, &invitation, now).await?;
+            log::info!("event=invitation_made");
+            Ok((None, None, pair))
+        }
+        CoupleAction::Withdraw { token } => {
+            storage.delete_invitation(&token).await?;
+            log::info!("event=invitation_withdrawn");
+            Ok((None, None, pair))
+        }
+        CoupleAction::Abandon { token, inviter } => {
+            storage.delete_invitation(&token).await?;
+            log::info!("event=invitation_not_completed");
+            Ok((None, Some(PersonId(inviter)), pair))
+        }
+        CoupleAction::Unlink { pair: pair_id } => {
+            let partner = partner_in(&pair);
+            storage.delete_pair(PairId(pair_id)).await?;
+            log::info!("event=unlinked");
+            Ok((None, partner, None))
+        }
+        CoupleAction::Open { token } => {
+            let found = storage.read_invitation(&token, now).await?;
+            let event = match found {
+                Some(invitation) if invitation.inviter == person.0 => CoupleEvent::OwnInvitation,
+                found => CoupleEvent::Opened {
+                    token,
+                    found: found.map(|invitation| (invitation.inviter, invitation.pair)),
+                },
+            };
+            Ok((Some(event), None, pair))
+        }
+        CoupleAction::Join {
+            token,
+            pair: pair_id,
+        } => join(storage, person, &token, PairId(pair_id), now).await,
+        CoupleAction::Change {
+            pair: pair_id,
+            change,
+        } => {
+            let (news, stored) =
+                change_pair(storage, person, PairId(pair_id), pair, &change, now).await?;
+            let partner = partner_in(&stored);
+            let event = match news {
+                Some(news) => CoupleEvent::Changed(news),
+                None => CoupleEvent::NoPair,
+            };
+            Ok((Some(event), partner, stored))
+        }
+    }
+}
+
+/// Takes invitation `token` and makes pair `pair` of its inviter and `person`, unless the
+/// inviter can no longer link (they withdrew, linked with someone else, or a concern of
+/// theirs set linking aside).
+async fn join(
+    storage: &Storage,
+    person: PersonId,
+    token: &str,
+    pair: PairId,
+    now: i64,
+) -> Result<(Option<CoupleEvent>, Option<PersonId>, Option<StoredPair>), StorageError> {
+    let Some(invitation) = storage.take_invitation(token, now).await? else {
+        // Taken already: by this person, if a save of theirs was retried after it.
+        let existing = storage.read_pair(pair, now).await?;
+        return Ok(match &existing {
+            Some(stored) if stored.state.side_of(person.0) == Some(Side::Second) => {
+                let event = CoupleEvent::Joined {
+                    pair: pair.0,
+                    since: stored.state.since,
+                };
+                let inviter = PersonId(stored.state.partner(Side::First));
+                (Some(event), Some(inviter), existing)
+            }
+            _ => (Some(CoupleEvent::NotJoined), None, None),
+        });
+    };
+    let inviter = PersonId(invitation.inviter);
+    let theirs = storage.read(inviter, now).await?.state;
+    let still_inviting = matches!(
+        &theirs.couple,
+        Some(Couple::Inviting { pair: theirs, .. }) if *theirs == pair.0
+    );
+    let concern = theirs.coaching_off || theirs.safety.is_some();
+    if invitation.pair != pair.0 || !still_inviting || concern || inviter == person {
+        log::info!("event=invitation_not_completed");
+        return Ok((Some(CoupleEvent::NotJoined), None, None));
+    }
+    let record = PairState::new(inviter.0, person.0, now);
+    match storage.write_pair(pair, &record, None, now).await? {
+        Saved::Written { .. } => {}
+        _ => return Ok((Some(CoupleEvent::NotJoined), None, None)),
+    }
+    log::info!("event=linked");
+    let stored = storage.read_pair(pair, now).await?;
+    let event = CoupleEvent::Joined {
+        pair: pair.0,
+        since: now,
+    };
+    Ok((Some(event), Some(inviter), stored))
+}
+
+/// Applies `change` by `person` to pair `pair` with compare-and-set, retrying when the other
+/// partner wrote first; `None` when the pair's record is gone.
+async fn change_pair(
+    storage: &Storage,
+    person: PersonId,
+    pair: PairId,
+    mut stored: Option<StoredPair>,
+    change: &PairChange,
+    now: i64,
+) -> Result<(Option<PairNews>, Option<StoredPair>), StorageError> {
+    for _ in 0..MAX_ATTEMPTS {
+        let current = match stored.take() {
+            Some(current) if current.id == pair => current,
+            _ => match storage.read_pair(pair, now).await? {
+                Some(current) => current,
+                None => return Ok((None, None)),
+            },
+        };
+        let Some(side) = current.state.side_of(person.0) else {
+            return Ok((None, None));
+        };
+        let mut state = current.state.clone();
+        let news = state.apply(side, change);
+        if news == PairNews::Refused {
+            return Ok((Some(news), Some(current)));
+        }
+        match storage
+            .write_pair(pair, &state, Some(&current), now)
+            .await?
+        {
+            Saved::Written { .. } => {
+                return Ok((Some(news), storage.read_pair(pair, now).await?));
+            }
+            _ => continue,
+        }
+    }
+    Ok((Some(PairNews::Refused), storage.read_pair(pair, now).await?))
 }
 
 /// Makes the files `replies` ask for; an export reads what storage keeps beside the state.

@@ -102,6 +102,7 @@ async fn a_stop_lets_the_update_in_flight_finish_before_run_returns() {
         flood: FloodGate::new(FloodLimit::default()),
         sends: SendQueue::new(Some(SendLimits::TELEGRAM)),
         replicas: false,
+        invite_link: None,
     };
     let bot = kintsugi::telegram::bot("123:test", Some(&fake.url())).expect("a bot");
     let (stop, stopped) = oneshot::channel::<()>();

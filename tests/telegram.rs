@@ -56,6 +56,7 @@ impl Harness {
             flood: FloodGate::new(flood),
             sends: SendQueue::inline(),
             replicas: false,
+            invite_link: None,
         })]);
         Harness {
             bot,

@@ -5,7 +5,7 @@
 //! `<seq>|m` (the menu), `<seq>|q:<question id>` (an FAQ answer), `<seq>|r:<action>` (a
 //! reminder's), `<seq>|s:<action>` (a safety reply's), `<seq>|x:yes|no` (deleting everything),
 //! `<seq>|k` (answer the typed question with the text kept from earlier), `<seq>|y:in|out|stop`
-//! (a part of the `/summary`).
+//! (a part of the `/summary`), `<seq>|p:<action>` (couples mode).
 //! Telegram allows at most 64 bytes.
 
 /// Telegram's limit on a button's callback data, in bytes.
@@ -29,6 +29,53 @@ pub(crate) enum Action {
     UseKept,
     /// The answer to "put this part in the summary?": only under that question's keyboard.
     Summary(SummaryAnswer),
+    /// Couples mode: accepting an invitation, "not yet" at a shared question, unlinking.
+    Couple(CoupleButton),
+}
+
+/// What a person can do in couples mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CoupleButton {
+    /// Accept the invitation (the private check comes next).
+    Join,
+    /// Not now: the invitation stays as it was.
+    Decline,
+    /// "Not yet": hold my answer back.
+    Hold,
+    /// Ready: let both answers be shown.
+    Ready,
+    /// End the link.
+    Unlink,
+    /// Keep the link.
+    Stay,
+}
+
+impl CoupleButton {
+    const ALL: [CoupleButton; 6] = [
+        CoupleButton::Join,
+        CoupleButton::Decline,
+        CoupleButton::Hold,
+        CoupleButton::Ready,
+        CoupleButton::Unlink,
+        CoupleButton::Stay,
+    ];
+
+    fn code(self) -> &'static str {
+        match self {
+            CoupleButton::Join => "join",
+            CoupleButton::Decline => "decline",
+            CoupleButton::Hold => "hold",
+            CoupleButton::Ready => "ready",
+            CoupleButton::Unlink => "unlink",
+            CoupleButton::Stay => "stay",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<CoupleButton> {
+        CoupleButton::ALL
+            .into_iter()
+            .find(|button| button.code() == code)
+    }
 }
 
 /// What a person says about one part of their `/summary`.
@@ -139,6 +186,7 @@ pub fn encode(seq: u32, action: &Action) -> String {
         Action::Safety(action) => format!("{seq}|s:{}", action.code()),
         Action::Forget(confirmed) => format!("{seq}|x:{}", if *confirmed { "yes" } else { "no" }),
         Action::UseKept => format!("{seq}|k"),
+        Action::Couple(button) => format!("{seq}|p:{}", button.code()),
         Action::Summary(answer) => format!(
             "{seq}|y:{}",
             match answer {
@@ -160,6 +208,7 @@ pub fn decode(data: &str) -> Option<Press> {
         Some(("q", id)) if !id.is_empty() => Action::Question(id.to_owned()),
         Some(("r", code)) => Action::Reminder(ReminderAction::from_code(code)?),
         Some(("s", code)) => Action::Safety(SafetyAction::from_code(code)?),
+        Some(("p", code)) => Action::Couple(CoupleButton::from_code(code)?),
         Some(("x", "yes")) => Action::Forget(true),
         Some(("x", "no")) => Action::Forget(false),
         Some(("y", "in")) => Action::Summary(SummaryAnswer::Include),
@@ -196,6 +245,8 @@ mod tests {
             Action::Safety(SafetyAction::Grounding),
             Action::Forget(true),
             Action::Forget(false),
+            Action::Couple(CoupleButton::Hold),
+            Action::Couple(CoupleButton::Join),
         ] {
             let data = encode(42, &action);
             assert_eq!(decode(&data), Some(Press { seq: 42, action }));

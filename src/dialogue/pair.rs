@@ -10,6 +10,18 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// How long an invitation works, in seconds.
+pub const INVITATION_LIFETIME: i64 = 24 * 60 * 60;
+
+/// Whether `text` could be an invitation token: 32 characters of `A-Z a-z 0-9 _ -`, which is
+/// what a Telegram deep link's payload allows.
+pub fn looks_like_invitation(text: &str) -> bool {
+    text.len() == 32
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+}
+
 /// The record two linked partners share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairState {

@@ -27,6 +27,8 @@ pub(crate) struct FlowFile {
     pub toward_staying: Option<bool>,
     /// Where the flow sits on the path: first_days, atone, attune or attach.
     pub stage: Option<Spanned<String>>,
+    /// Couples mode: offered only to linked partners, and may have shared steps.
+    pub couple: Option<Spanned<bool>>,
     pub steps: BTreeMap<Spanned<String>, Spanned<StepFile>>,
 }
 
@@ -47,6 +49,10 @@ pub(crate) struct StepFile {
     pub notes: Option<Spanned<Vec<Spanned<NoteFile>>>>,
     pub all_clear: Option<Spanned<String>>,
     pub effect: Option<Spanned<String>>,
+    /// Couples mode: the answer is kept from the partner until both have answered.
+    pub shared: Option<Spanned<bool>>,
+    /// What a shared step shows both partners once both have answered.
+    pub reveal: Option<Spanned<String>>,
 }
 
 /// One note of a review step: shown when the answer mentions (or lacks) some words.

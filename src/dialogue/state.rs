@@ -59,6 +59,40 @@ pub struct PersonState {
     /// nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbox: Vec<PendingEffect>,
+    /// Couples mode: the person's invitation, the one they are accepting, or their link.
+    /// What the partners share is in the pair's own record, never here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub couple: Option<Couple>,
+}
+
+/// Where a person stands with a partner in couples mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Couple {
+    /// They invited a partner; the link is made (pair `pair`) once the partner accepts.
+    Inviting {
+        token: String,
+        pair: i64,
+        expires: i64,
+    },
+    /// They opened `inviter`'s invitation and are deciding, or answering the private check.
+    Joining {
+        token: String,
+        inviter: i64,
+        pair: i64,
+    },
+    /// Linked in pair `pair` since `since`.
+    Linked { pair: i64, since: i64 },
+}
+
+impl Couple {
+    /// The pair whose record may exist: an invitation's (made once accepted) or the link's.
+    pub fn pair(&self) -> Option<i64> {
+        match self {
+            Couple::Inviting { pair, .. } | Couple::Linked { pair, .. } => Some(*pair),
+            Couple::Joining { .. } => None,
+        }
+    }
 }
 
 /// One check-in as it was recorded.
@@ -112,6 +146,12 @@ pub enum Keyboard {
     Ask,
     /// The question whether to put a part in the `/summary`.
     Summary,
+    /// The question whether to accept a partner's invitation.
+    Join,
+    /// Waiting at a shared question for the partner (or for one who said "not yet").
+    Shared,
+    /// The question whether to end the link with a partner.
+    Unlink,
 }
 
 /// A part of the summary a person can pick.

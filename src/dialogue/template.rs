@@ -49,11 +49,11 @@ impl Template {
                         });
                     };
                     let name = &rest[..close];
-                    if !is_answer_name(name) {
+                    if !is_answer_name(name.strip_prefix(PARTNER_PREFIX).unwrap_or(name)) {
                         return Err(TemplateError {
                             offset,
                             message: format!(
-                                "\"{{{name}}}\" is not a placeholder: use lowercase letters, digits and `_` inside the braces, or write `{{{{` for a brace"
+                                "\"{{{name}}}\" is not a placeholder: use lowercase letters, digits and `_` inside the braces (`partner.` before a shared answer's name), or write `{{{{` for a brace"
                             ),
                         });
                     }
@@ -128,6 +128,10 @@ pub(crate) fn is_answer_name(name: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
+
+/// Before an answer's name, names the partner's answer to a shared question (couples mode):
+/// `{partner.need}`.
+pub(crate) const PARTNER_PREFIX: &str = "partner.";
 
 #[cfg(test)]
 mod tests {

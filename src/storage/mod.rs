@@ -51,10 +51,7 @@ use std::time::Duration;
 
 pub use self::embedded::EmbeddedStore;
 pub use self::memory::MemoryStore;
-pub use self::pairs::{
-    INVITATION_LIFETIME, Invitation, PairId, PairStore, RawPair, StoredPair, looks_like_invitation,
-    new_invitation_token,
-};
+pub use self::pairs::{Invitation, PairId, PairStore, RawPair, StoredPair, new_invitation_token};
 pub use self::redis::RedisStore;
 use async_trait::async_trait;
 

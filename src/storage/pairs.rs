@@ -86,9 +86,6 @@ pub struct Invitation {
     pub expires: i64,
 }
 
-/// How long an invitation works.
-pub const INVITATION_LIFETIME: i64 = 24 * 60 * 60;
-
 /// The associated data's field name for a sealed pair record.
 const PAIR_FIELD: &str = "pair";
 
@@ -245,14 +242,6 @@ pub fn new_invitation_token() -> String {
         .iter()
         .map(|byte| ALPHABET[usize::from(byte & 63)] as char)
         .collect()
-}
-
-/// Whether `text` could be an invitation token (the shape `new_invitation_token` makes).
-pub fn looks_like_invitation(text: &str) -> bool {
-    text.len() == 32
-        && text
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
 }
 
 impl From<PersonId> for Owner {

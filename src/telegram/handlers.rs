@@ -43,6 +43,9 @@ pub struct App {
     /// Redis): each update is then noted in flight until its replies are sent, so a person's
     /// updates apply, and are answered, in order across replicas.
     pub replicas: bool,
+    /// What goes before an invitation's token to make its link: `https://t.me/<bot>?start=`,
+    /// filled in from Telegram's `getMe` at start.
+    pub invite_link: Option<String>,
 }
 
 /// Queues `replies` for `chat`: they go out in order after what is already queued for it,
@@ -274,12 +277,19 @@ where
             update: Some(update_id),
             gate: (!matches!(input, Input::Concern { .. })).then_some(&app.flood),
             in_order: app.replicas,
+            invite_link: app.invite_link.as_deref(),
         },
     )
     .await;
     // A served update's in-flight note (replicas only) ends once its replies are sent.
     let (served, replies, release) = match handled {
-        Ok(Handled::Served(replies)) => (true, replies, app.replicas.then_some(update_id)),
+        Ok(Handled::Served(response)) => {
+            for notice in response.notices {
+                let replies = notice.replies.into_iter().map(ReadyReply::plain).collect();
+                queue_replies(bot, app, ChatId(notice.to.0), replies, None).await;
+            }
+            (true, response.replies, app.replicas.then_some(update_id))
+        }
         Ok(Handled::AlreadyApplied) => (true, Vec::new(), None),
         Ok(Handled::Flooded(replies)) => (false, replies, None),
         Err(error) => {

@@ -117,7 +117,7 @@ pub enum Listen {
 /// Telegram's limits (except against a local fake under load).
 pub async fn run(
     bot: Bot,
-    app: App,
+    mut app: App,
     listen: Listen,
     reminders: ReminderConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -126,6 +126,7 @@ pub async fn run(
         .get_me()
         .await
         .map_err(|error| anyhow::anyhow!("cannot reach the Bot API: {error}"))?;
+    app.invite_link = Some(format!("https://t.me/{}?start=", me.username()));
     log::info!(
         "kintsugi telegram version={} bot_id={} flows={} store={} listen={}",
         env!("CARGO_PKG_VERSION"),

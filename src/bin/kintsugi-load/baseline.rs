@@ -84,6 +84,7 @@ pub fn serve() -> anyhow::Result<()> {
             }),
             sends: kintsugi::telegram::queue::SendQueue::new(None),
             replicas: false,
+            invite_link: None,
         };
         let stop = async {
             if let Ok(mut terminate) =

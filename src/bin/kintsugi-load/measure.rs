@@ -451,7 +451,8 @@ async fn person(
             Input::Command { name, argument } => {
                 fake.send_text(chat, format!("/{name} {argument}").trim_end());
             }
-            Input::Unsupported => {}
+            // Never a person's: the engine's own, after a couples-mode action.
+            Input::Unsupported | Input::Couple(_) => {}
         }
         for _ in 0..expected {
             match tokio::time::timeout(Duration::from_secs(10), inbox.recv()).await {

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::calendar::zones::is_zone_name;
 use crate::diagnostics::did_you_mean;
 use crate::dialogue::model::{AnswerRule, EndEffect, Flow, StepKind, zone_time_name};
+use crate::dialogue::template::PARTNER_PREFIX;
 
 use super::{FlowChecker, MAX_MESSAGE_LENGTH, StepFacts};
 
@@ -126,17 +127,34 @@ impl FlowChecker<'_> {
             let texts = step.texts();
             let spans = &facts[index].text_spans;
             if let Some(available) = &saved[index] {
+                // A shared question's reveal shows both answers; its `say` comes before them.
+                let revealed = with_reveal(step, available);
+                let reveal_index = match &step.kind {
+                    StepKind::Ask {
+                        reveal: Some(_), ..
+                    } => texts.len().checked_sub(1),
+                    _ => None,
+                };
                 if let (StepKind::Review { answer, .. }, Some(span)) =
                     (&step.kind, &facts[index].review_span)
                     && !available.contains(answer)
                 {
                     self.report(self.at(span.clone(), format!("step \"{}\" reviews \"{answer}\", but not every path to it saves it", step.id)).help(format!("make sure \"{answer}\" is saved before every way into this step, and not cleared")));
                 }
-                for (text, span) in texts.iter().zip(spans) {
+                for (text_index, (text, span)) in texts.iter().zip(spans).enumerate() {
+                    let available = if Some(text_index) == reveal_index {
+                        &revealed
+                    } else {
+                        available
+                    };
                     for name in text.placeholders() {
                         if !available.contains(name) {
                             let diagnostic = self.at(span.clone(), format!("step \"{}\" shows {{{name}}}, but not every path to it saves \"{name}\"", step.id));
-                            let diagnostic = if longest.contains_key(name) {
+                            let diagnostic = if name.starts_with(PARTNER_PREFIX)
+                                && longest.contains_key(name)
+                            {
+                                diagnostic.help("a partner's answer shows only in its shared step's `reveal` and in the steps after it")
+                            } else if longest.contains_key(name) {
                                 diagnostic.help(format!("make sure \"{name}\" is saved before every way into this step, and not cleared"))
                             } else {
                                 match did_you_mean(name, longest.keys().map(String::as_str)) {
@@ -175,6 +193,15 @@ pub(super) fn longest_answers(flow: &Flow) -> HashMap<String, usize> {
             } => vec![
                 (save.clone(), AnswerRule::Zone.longest()),
                 (zone_time_name(save), AnswerRule::Time.longest()),
+            ],
+            StepKind::Ask {
+                save,
+                rule,
+                reveal: Some(_),
+                ..
+            } => vec![
+                (save.clone(), rule.longest()),
+                (partner_name(save), rule.longest()),
             ],
             StepKind::Ask { save, rule, .. } => vec![(save.clone(), rule.longest())],
             StepKind::Choice {
@@ -250,6 +277,7 @@ pub(super) fn unsaved_from(flow: &Flow, start: &str) -> Vec<(String, String)> {
         let Some(available) = available else {
             continue;
         };
+        let available = &with_reveal(step, available);
         let mut shown: Vec<&str> = step
             .texts()
             .into_iter()
@@ -286,10 +314,16 @@ pub(super) fn must_be_saved(
         let step = &flow.steps[node];
         let outgoing: Vec<(usize, BTreeSet<String>)> = match &step.kind {
             StepKind::Ask {
-                save, next, rule, ..
+                save,
+                next,
+                rule,
+                reveal,
             } => {
                 let mut after = here.clone();
                 after.insert(save.clone());
+                if reveal.is_some() {
+                    after.insert(partner_name(save));
+                }
                 if *rule == AnswerRule::Zone {
                     after.insert(zone_time_name(save));
                 }
@@ -329,4 +363,28 @@ pub(super) fn must_be_saved(
         }
     }
     saved
+}
+
+/// The name under which a shared answer's partner side is shown: `partner.<name>`.
+pub(super) fn partner_name(save: &str) -> String {
+    format!("{PARTNER_PREFIX}{save}")
+}
+
+/// The answers a step's reveal may show: `available`, and for a shared question both sides
+/// of its answer.
+fn with_reveal(
+    step: &crate::dialogue::model::Step,
+    available: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let mut revealed = available.clone();
+    if let StepKind::Ask {
+        save,
+        reveal: Some(_),
+        ..
+    } = &step.kind
+    {
+        revealed.insert(save.clone());
+        revealed.insert(partner_name(save));
+    }
+    revealed
 }

@@ -7,7 +7,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use crate::diagnostics::{Diagnostic, did_you_mean};
-use crate::dialogue::model::{Flow, FlowId, Role, Stage, StepId};
+use crate::dialogue::model::{Flow, FlowId, Role, Stage, StepId, StepKind};
 use crate::dialogue::source::{FlowFile, StepFile};
 use crate::dialogue::template::is_answer_name;
 
@@ -137,6 +137,7 @@ impl FlowChecker<'_> {
                         .map(Spanned::span)
                         .chain(note_spans.map(|note| note.get_ref().say.span()))
                         .chain(raw.all_clear.iter().map(Spanned::span))
+                        .chain(raw.reveal.iter().map(Spanned::span))
                         .collect(),
                     review_span: raw.review.as_ref().map(Spanned::span),
                 });
@@ -158,6 +159,17 @@ impl FlowChecker<'_> {
         );
         flow.toward_staying = file.toward_staying.unwrap_or(false);
         flow.stage = stage;
+        flow.couple = file.couple.as_ref().is_some_and(|couple| *couple.get_ref());
+        if !flow.couple {
+            for (step, facts) in flow.steps.iter().zip(&facts) {
+                if let StepKind::Ask {
+                    reveal: Some(_), ..
+                } = &step.kind
+                {
+                    self.report(self.at(facts.span.clone(), format!("step \"{}\" is shared, but flow \"{id}\" is not a couple flow", step.id)).help("add `couple = true` at the top of the flow: shared steps need two linked partners"));
+                }
+            }
+        }
         let longest = super::analysis::longest_answers(&flow);
         self.check_graph(&flow, &facts, &longest);
         self.check_style(&flow, &facts, file.id.span(), &longest);

@@ -78,6 +78,8 @@ impl FlowChecker<'_> {
             stray("save", raw.save.is_some(), "choices"),
             stray("notes", raw.notes.is_some(), "review"),
             stray("all_clear", raw.all_clear.is_some(), "review"),
+            stray("shared", raw.shared.is_some(), "ask"),
+            stray("reveal", raw.reveal.is_some(), "ask"),
         ]
         .into_iter()
         .flatten()
@@ -86,7 +88,14 @@ impl FlowChecker<'_> {
             self.report(
                 self.at(
                     step.span(),
-                    format!("step \"{id}\" has `{field}`, which only a `{owner}` step uses"),
+                    format!(
+                        "step \"{id}\" has `{field}`, which only {} `{owner}` step uses",
+                        if owner.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                            "an"
+                        } else {
+                            "a"
+                        }
+                    ),
                 )
                 .help(format!("remove `{field}`")),
             );
@@ -125,7 +134,13 @@ impl FlowChecker<'_> {
                 let next = self.target(id, next, step_names);
                 let save = self.answer_name(id, &ask.get_ref().save, saved_names, false);
                 let rule = self.check_ask(id, ask)?;
-                StepKind::Ask { save, rule, next }
+                let reveal = self.check_shared(id, step)?;
+                StepKind::Ask {
+                    save,
+                    rule,
+                    next,
+                    reveal,
+                }
             }
             "branch" => {
                 let rules = raw.branch.as_ref()?;
@@ -213,9 +228,9 @@ impl FlowChecker<'_> {
                     let effect = EndEffect::parse(word.get_ref());
                     if effect.is_none() {
                         let diagnostic = self.at(word.span(), format!("step \"{id}\" has an unknown effect \"{}\"", word.get_ref()));
-                        self.report(match did_you_mean(word.get_ref(), ["schedule_checkins", "record_checkin"]) {
-                            Some(close) => diagnostic.help(format!("did you mean \"{close}\"? effects: schedule_checkins, record_checkin")),
-                            None => diagnostic.help("effects: schedule_checkins (sets up check-in reminders), record_checkin (keeps a check-in's answers)"),
+                        self.report(match did_you_mean(word.get_ref(), ["schedule_checkins", "record_checkin", "link", "no_link"]) {
+                            Some(close) => diagnostic.help(format!("did you mean \"{close}\"? effects: schedule_checkins, record_checkin, link, no_link")),
+                            None => diagnostic.help("effects: schedule_checkins (sets up check-in reminders), record_checkin (keeps a check-in's answers), link and no_link (couples mode: the private check before linking passed, or set linking aside)"),
                         });
                     }
                     effect
@@ -228,6 +243,31 @@ impl FlowChecker<'_> {
             say,
             kind,
         })
+    }
+
+    /// A shared question's reveal (`Some(None)`: the step is not shared); `None` when
+    /// `shared` and `reveal` do not go together.
+    fn check_shared(&mut self, id: &str, step: &Spanned<StepFile>) -> Option<Option<Template>> {
+        let raw = step.get_ref();
+        let shared = raw.shared.as_ref().is_some_and(|shared| *shared.get_ref());
+        match (shared, &raw.reveal) {
+            (true, Some(reveal)) => self.template(id, reveal).map(Some),
+            (true, None) => {
+                self.report(self.at(step.span(), format!("step \"{id}\" is shared but has no `reveal`")).help("add `reveal = \"...\"`: what both partners see once both have answered, with {name} for their own answer and {partner.name} for the other's"));
+                None
+            }
+            (false, Some(reveal)) => {
+                self.report(
+                    self.at(
+                        reveal.span(),
+                        format!("step \"{id}\" has a `reveal` but is not shared"),
+                    )
+                    .help("add `shared = true`, or remove `reveal`"),
+                );
+                None
+            }
+            (false, None) => Some(None),
+        }
     }
 
     /// Parses a text of step `step`, reporting a broken placeholder.

@@ -52,15 +52,13 @@ impl<'a> Turn<'a> {
             (Action::Choice(choice_id), Keyboard::Step) => self.choose(&choice_id),
             (Action::Forget(confirmed), Keyboard::Forget) => self.forget_answered(confirmed),
             (Action::Summary(answer), Keyboard::Summary) => self.summary_answered(answer),
+            (Action::Couple(button), keyboard) => self.couple_pressed(button, &keyboard),
             (Action::UseKept, Keyboard::Ask) => match self.state.kept.take() {
                 Some(kept) => self.text(&kept.value),
                 None => self.stale(),
             },
             (Action::OpenFlow(flow_id), Keyboard::Menu) => {
-                let offered = self
-                    .library
-                    .menu_for(self.state.role, self.state.coaching_off)
-                    .any(|flow| flow.id.0 == flow_id);
+                let offered = self.menu().any(|flow| flow.id.0 == flow_id);
                 if offered {
                     self.enter_flow(&FlowId(flow_id));
                 } else {
@@ -82,7 +80,7 @@ impl<'a> Turn<'a> {
                     self.stale();
                 }
             }
-            (Action::Menu, Keyboard::End { .. } | Keyboard::Menu) => {
+            (Action::Menu, Keyboard::End { .. } | Keyboard::Menu | Keyboard::Shared) => {
                 self.state.position = None;
                 self.show_menu();
             }
@@ -151,8 +149,13 @@ impl<'a> Turn<'a> {
             self.listen(text);
             return;
         };
+        if self.answer_shared(text) {
+            return;
+        }
         match &step.kind {
-            StepKind::Ask { save, rule, next } => match self.check_answer(rule, text) {
+            StepKind::Ask {
+                save, rule, next, ..
+            } => match self.check_answer(rule, text) {
                 Ok(value) => {
                     let now = self.now;
                     let answers = self.state.answers.entry(flow.id.clone()).or_default();

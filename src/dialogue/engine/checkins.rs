@@ -126,6 +126,8 @@ impl<'a> Turn<'a> {
                 self.state.checkin = Some(schedule);
                 self.effects.push(Effect::ScheduleNextCheckin);
             }
+            EndEffect::Link => self.checked_before_linking(),
+            EndEffect::NoLink => self.set_linking_aside(),
         }
     }
 }

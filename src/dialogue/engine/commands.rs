@@ -4,6 +4,7 @@
 use crate::dialogue::callback::{self, Action};
 use crate::dialogue::model::Question;
 use crate::dialogue::model::{CommandAction, FlowId};
+use crate::dialogue::pair::looks_like_invitation;
 
 use super::{Button, Reply, Turn};
 
@@ -16,6 +17,8 @@ impl<'a> Turn<'a> {
                     self.enter_flow(&start);
                 } else if self.library.flow(argument).is_some() {
                     self.enter_flow(&FlowId(argument.to_owned()));
+                } else if looks_like_invitation(argument) {
+                    self.open_invitation(argument);
                 } else {
                     self.note("unknown_flow");
                     self.enter_flow(&start);
@@ -33,6 +36,9 @@ impl<'a> Turn<'a> {
             "export" => self.export(),
             "summary" => self.summary(),
             "forget" => self.ask_to_forget(),
+            "invite" => self.invite(),
+            "unlink" => self.unlink(),
+            "together" => self.together(),
             "takeaways" => {
                 let takeaways = self.library.faq.takeaways.clone();
                 if takeaways.is_empty() {
@@ -134,8 +140,7 @@ impl<'a> Turn<'a> {
     /// one set aside, nor one for another role.
     pub(super) fn answer_question(&mut self, question: &Question) {
         let titles: Vec<String> = self
-            .library
-            .menu_for(self.state.role, self.state.coaching_off)
+            .menu()
             .filter(|flow| question.flows.contains(&flow.id))
             .map(|flow| format!("'{}'", flow.title))
             .collect();

@@ -11,6 +11,7 @@
 mod answers;
 mod checkins;
 mod commands;
+mod couple;
 mod privacy;
 mod safety;
 mod summary;
@@ -21,6 +22,7 @@ pub use safety::safety_replies;
 pub use summary::{SummaryDocument, SummarySection};
 
 use super::model::Library;
+use super::pair::{PairChange, PairNews, PairState, Side, looks_like_invitation};
 use super::state::{Keyboard, PersonState, Position};
 use crate::safety::Concern;
 
@@ -53,6 +55,73 @@ pub enum Input {
     /// Text in which the crisis screen found `concern`. The text goes no further than the
     /// engine: it is never saved (except as an answer inside the safety flow itself).
     Concern { concern: Concern, text: String },
+    /// What came of the [`CoupleAction`] the previous input asked for (never from a person).
+    Couple(CoupleEvent),
+}
+
+/// What the engine knows of a person's link with a partner: read by its caller before the
+/// input, since the engine keeps nothing of it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Together<'a> {
+    /// The pair's record, and which partner this person is, while they are linked.
+    pub pair: Option<(&'a PairState, Side)>,
+    /// A fresh invitation token and pair id, used if this input makes an invitation (the
+    /// engine has no randomness of its own).
+    pub fresh: Option<(&'a str, i64)>,
+    /// What goes before a token to make an invitation link (`https://t.me/<bot>?start=`);
+    /// `None` shows `/start <token>`, as the shell does.
+    pub invite_link: Option<&'a str>,
+}
+
+/// Something about the link between partners the caller must do, then tell the engine what
+/// came of it as [`Input::Couple`] (with the pair as it is then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoupleAction {
+    /// Keep an invitation to pair `pair` under `token` until `expires`, deleting the
+    /// person's earlier one (`replacing`).
+    Invite {
+        token: String,
+        pair: i64,
+        expires: i64,
+        replacing: Option<String>,
+    },
+    /// Look up the invitation a link carried.
+    Open { token: String },
+    /// Take invitation `token` and link the person with its inviter in pair `pair`, unless
+    /// the inviter can no longer link.
+    Join { token: String, pair: i64 },
+    /// Give up the invitation `token` that the person was joining by: its inviter hears,
+    /// in words that say nothing of why, that it could not be completed.
+    Abandon { token: String, inviter: i64 },
+    /// Delete the person's own invitation `token`.
+    Withdraw { token: String },
+    /// End link `pair`: delete its record; the partner gets a neutral notice.
+    Unlink { pair: i64 },
+    /// Make `change` to the record of pair `pair`, with compare-and-set.
+    Change { pair: i64, change: PairChange },
+}
+
+/// What came of a [`CoupleAction`] that asks for an answer (`Open`, `Join`, `Change`); the
+/// others are done before the state is saved and need none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoupleEvent {
+    /// The invitation a link carried: its inviter and pair, or `None` when it is expired,
+    /// used or was never made.
+    Opened {
+        token: String,
+        found: Option<(i64, i64)>,
+    },
+    /// The link carried the person's own invitation.
+    OwnInvitation,
+    /// Linked: the pair's record is made.
+    Joined { pair: i64, since: i64 },
+    /// The invitation could not be used after all (taken meanwhile, expired, or its inviter
+    /// can no longer link).
+    NotJoined,
+    /// The change was made (or refused), with what it brought about.
+    Changed(PairNews),
+    /// There is no link any more (the partner ended it meanwhile).
+    NoPair,
 }
 
 impl Input {
@@ -67,10 +136,12 @@ impl Input {
     pub fn concern(&self, library: &Library) -> Option<Input> {
         let screened = match self {
             Input::Text(text) => text.as_str(),
-            // A flow's id after a command (`/start pillars`, a deep link) is the bot's own word,
-            // not something the person wrote.
+            // A flow's id or an invitation token after a command (`/start pillars`, a deep
+            // link) is the bot's own word, not something the person wrote.
             Input::Command { argument, .. }
-                if !argument.is_empty() && library.flow(argument).is_none() =>
+                if !argument.is_empty()
+                    && library.flow(argument).is_none()
+                    && !looks_like_invitation(argument) =>
             {
                 argument.as_str()
             }
@@ -162,23 +233,44 @@ pub struct Outcome {
     pub changed: bool,
     /// What to do once the state is saved.
     pub effects: Vec<Effect>,
+    /// What to do about the person's link with a partner, before the state is saved; its
+    /// result goes back to the engine as `Input::Couple`.
+    pub couple: Option<CoupleAction>,
+    /// Notices for the person's partner (or the inviter): discreet, never their words.
+    pub for_partner: Vec<Reply>,
 }
 
 /// A guard against a loop of automatic steps; validation rejects such loops already.
 const MAX_AUTOMATIC_STEPS: usize = 100;
 
-/// Runs one input against a person's state.
+/// Runs one input against a person's state (someone with no partner linked).
 pub fn advance(library: &Library, state: &PersonState, input: &Input, now: i64) -> Outcome {
+    advance_together(library, state, Together::default(), input, now)
+}
+
+/// Runs one input against a person's state, knowing their link with a partner.
+pub fn advance_together(
+    library: &Library,
+    state: &PersonState,
+    together: Together<'_>,
+    input: &Input,
+    now: i64,
+) -> Outcome {
     let mut turn = Turn {
         library,
         state: state.clone(),
         replies: Vec::new(),
         effects: Vec::new(),
         now,
+        together,
+        couple: None,
+        for_partner: Vec::new(),
     };
+    turn.settle_link();
     let repaired = turn.repair();
     match input {
         Input::Concern { concern, text } => turn.concern(*concern, text),
+        Input::Couple(event) => turn.couple_event(event),
         Input::Command { name, argument } => turn.command(name, argument),
         _ if repaired => turn.show_current(),
         Input::Press(data) => turn.press(data),
@@ -188,12 +280,15 @@ pub fn advance(library: &Library, state: &PersonState, input: &Input, now: i64) 
             turn.show_current();
         }
     }
+    turn.guard_link();
     let changed = turn.state != *state;
     Outcome {
         state: turn.state,
         replies: turn.replies,
         changed,
         effects: turn.effects,
+        couple: turn.couple,
+        for_partner: turn.for_partner,
     }
 }
 
@@ -204,6 +299,9 @@ struct Turn<'a> {
     replies: Vec<Reply>,
     effects: Vec<Effect>,
     now: i64,
+    together: Together<'a>,
+    couple: Option<CoupleAction>,
+    for_partner: Vec<Reply>,
 }
 
 impl<'a> Turn<'a> {

@@ -48,6 +48,8 @@ impl Turn<'_> {
 
     pub(super) fn forget_answered(&mut self, confirmed: bool) {
         if confirmed {
+            // A link ends first: the partner's shared items go with it.
+            self.end_link();
             self.state = PersonState::default();
             self.effects.clear();
             self.effects.push(Effect::Forget);

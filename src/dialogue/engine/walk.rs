@@ -3,6 +3,7 @@
 
 use crate::dialogue::callback::{self, Action};
 use crate::dialogue::model::{BranchTest, Flow, FlowId, Step, StepId, StepKind};
+use crate::dialogue::pair::PairState;
 use crate::dialogue::review;
 use crate::dialogue::state::{Keyboard, Position};
 use crate::dialogue::template::Template;
@@ -39,6 +40,10 @@ impl<'a> Turn<'a> {
                 self.note("coaching_off");
                 self.show_menu();
             }
+            Some(flow) if flow.couple && self.linked().is_none() => {
+                self.note("not_linked");
+                self.show_menu();
+            }
             Some(flow) => self.run(flow, &flow.entry),
             None => {
                 self.note("flow_gone");
@@ -59,10 +64,7 @@ impl<'a> Turn<'a> {
         self.state.seq = self.state.seq.wrapping_add(1);
         self.state.keyboard = Keyboard::Menu;
         let seq = self.state.seq;
-        let mut flows: Vec<&Flow> = self
-            .library
-            .menu_for(self.state.role, self.state.coaching_off)
-            .collect();
+        let mut flows: Vec<&Flow> = self.menu().collect();
         let next = self.next_step(&flows);
         if let Some(next) = next {
             flows.retain(|flow| flow.id != next.id);
@@ -119,8 +121,7 @@ impl<'a> Turn<'a> {
     /// the menu itself when none of them is.
     pub(super) fn offer_flows(&mut self, flows: &[FlowId]) {
         let offered: Vec<&Flow> = self
-            .library
-            .menu_for(self.state.role, self.state.coaching_off)
+            .menu()
             .filter(|flow| flows.contains(&flow.id))
             .collect();
         if offered.is_empty() {
@@ -192,13 +193,19 @@ impl<'a> Turn<'a> {
                 version: flow.version,
             });
             let answers = self.state.answers.get(&flow.id);
-            let render = |template: &Template| {
-                template.render(|name| {
-                    answers
-                        .and_then(|answers| answers.get(name))
-                        .map(|answer| answer.value.as_str())
-                })
+            // A couple flow's shared answers live in the pair's record, not the person's.
+            let shared = if flow.couple {
+                self.shared_values(flow)
+            } else {
+                Default::default()
             };
+            let lookup = |name: &str| {
+                answers
+                    .and_then(|answers| answers.get(name))
+                    .map(|answer| answer.value.as_str())
+                    .or_else(|| shared.get(name).map(String::as_str))
+            };
+            let render = |template: &Template| template.render(lookup);
             let text = step.say.as_ref().map(render);
             match &step.kind {
                 StepKind::Message { next } => {
@@ -211,9 +218,7 @@ impl<'a> Turn<'a> {
                     all_clear,
                     next,
                 } => {
-                    let reviewed = answers
-                        .and_then(|answers| answers.get(answer))
-                        .map_or("", |answer| answer.value.as_str());
+                    let reviewed = lookup(answer).unwrap_or("");
                     let mut shown: Vec<String> = text.into_iter().collect();
                     shown.extend(review::notes_for(notes, reviewed).map(|note| render(&note.text)));
                     if shown.len() == usize::from(step.say.is_some()) {
@@ -243,8 +248,38 @@ impl<'a> Turn<'a> {
                         self.show_menu();
                         return;
                     }
+                    if next_flow.couple && self.linked().is_none() {
+                        self.note("not_linked");
+                        self.show_menu();
+                        return;
+                    }
                     flow = next_flow;
                     step_id = flow.entry.clone();
+                }
+                StepKind::Ask {
+                    save,
+                    reveal: Some(reveal),
+                    next,
+                    ..
+                } => {
+                    let Some((record, side, _)) = self.linked() else {
+                        self.note("not_linked");
+                        self.show_menu();
+                        return;
+                    };
+                    let item = PairState::item_key(&flow.id.0, save);
+                    let view = record.view(&item, side);
+                    if view.mine.is_none() {
+                        self.ask(text.unwrap_or_default());
+                        return;
+                    }
+                    if view.revealed.is_none() {
+                        self.show_waiting(record, side, &item);
+                        return;
+                    }
+                    let shown = render(reveal);
+                    self.say(shown);
+                    step_id = next.clone();
                 }
                 StepKind::Ask { .. } => {
                     self.ask(text.unwrap_or_default());

@@ -97,6 +97,9 @@ pub const BUILT_IN_COMMANDS: &[&str] = &[
     "export",
     "forget",
     "summary",
+    "invite",
+    "unlink",
+    "together",
 ];
 
 /// The keys `bot.toml` must define, with what each is for.
@@ -390,6 +393,74 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "forget_kept",
         "said when someone decides to keep their data",
     ),
+    (
+        "invite_intro",
+        "/invite: what linking a partner means, before the private check",
+    ),
+    (
+        "invite_made",
+        "above the invitation: forward the next message; single use, 24 hours",
+    ),
+    ("invite_card", "the invitation to forward, with {link}"),
+    ("invite_failed", "said when an invitation could not be made"),
+    (
+        "invite_withdrawn",
+        "said when a pending invitation is withdrawn",
+    ),
+    ("invite_pending", "/together while the invitation waits"),
+    ("invite_unusable", "an expired, used or forged invitation"),
+    ("invite_own", "someone opened their own invitation"),
+    ("already_linked", "/invite or a link while already linked"),
+    (
+        "join_consent",
+        "what linking means, shown to the partner who opened the invitation",
+    ),
+    (
+        "join_accept_button",
+        "the button that accepts an invitation",
+    ),
+    (
+        "join_decline_button",
+        "the button that leaves an invitation for now",
+    ),
+    ("join_declined", "after not now"),
+    ("linked", "to the one who accepted"),
+    ("linked_notice", "to the inviter, discreet"),
+    (
+        "link_not_completed",
+        "to the other partner when linking cannot happen: neutral",
+    ),
+    (
+        "link_alone",
+        "to the person whose answers set linking aside",
+    ),
+    ("unlink_confirm", "asks before ending a link"),
+    ("unlink_yes_button", "the button that ends a link"),
+    ("unlink_no_button", "the button that keeps a link"),
+    ("unlinked", "to the one who ended a link"),
+    (
+        "unlinked_notice",
+        "to the other partner when a link ends: neutral",
+    ),
+    ("not_linked", "/unlink or /together when not linked"),
+    ("shared_saved", "after answering a shared question first"),
+    ("shared_held", "both answered, the partner said not yet"),
+    (
+        "shared_held_mine",
+        "both or one answered, this person said not yet",
+    ),
+    ("not_yet_button", "holds an answer back"),
+    ("ready_button", "lets the answers be shown"),
+    ("shared_ready_notice", "discreet notice to a partner"),
+    ("together_intro", "above the list of shared exercises"),
+    (
+        "together_empty",
+        "/together when no shared exercise is there yet",
+    ),
+    ("together_open", "a shared exercise nobody answered"),
+    ("together_waiting_partner", "answered by this person only"),
+    ("together_waiting_you", "answered by the partner only"),
+    ("together_revealed", "both answers shown"),
 ];
 
 impl BotText {

@@ -21,6 +21,8 @@ pub struct Flow {
     pub toward_staying: bool,
     /// Where the flow sits on the path; none for tools used at any time (check-ins, safety).
     pub stage: Option<Stage>,
+    /// Couples mode: offered only to linked partners; only such a flow has shared steps.
+    pub couple: bool,
     /// Steps in file order.
     pub steps: Vec<Step>,
     index: HashMap<StepId, usize>,
@@ -53,6 +55,7 @@ impl Flow {
             on_menu,
             toward_staying: false,
             stage: None,
+            couple: false,
             steps,
             index,
         }
@@ -78,15 +81,22 @@ impl Flow {
 }
 
 impl Step {
-    /// Every text this step can show: its `say`, then a review's notes and `all_clear`.
+    /// Every text this step can show: its `say`, then a review's notes and `all_clear`, or a
+    /// shared question's reveal.
     pub fn texts(&self) -> Vec<&Template> {
         let mut texts: Vec<&Template> = self.say.iter().collect();
-        if let StepKind::Review {
-            notes, all_clear, ..
-        } = &self.kind
-        {
-            texts.extend(notes.iter().map(|note| &note.text));
-            texts.extend(all_clear);
+        match &self.kind {
+            StepKind::Review {
+                notes, all_clear, ..
+            } => {
+                texts.extend(notes.iter().map(|note| &note.text));
+                texts.extend(all_clear);
+            }
+            StepKind::Ask {
+                reveal: Some(reveal),
+                ..
+            } => texts.push(reveal),
+            _ => {}
         }
         texts
     }
@@ -118,11 +128,14 @@ pub enum StepKind {
         save: Option<String>,
         choices: Vec<Choice>,
     },
-    /// Waits for a typed answer, saves it, and moves on.
+    /// Waits for a typed answer, saves it, and moves on. A shared one (couples mode) keeps
+    /// the answer in the pair's record instead, and moves on once both partners have answered
+    /// and `reveal` has shown them both answers.
     Ask {
         save: String,
         rule: AnswerRule,
         next: StepId,
+        reveal: Option<Template>,
     },
     /// Picks the next step from saved answers or the person's role.
     Branch {
@@ -172,6 +185,12 @@ pub enum EndEffect {
     ScheduleCheckins,
     /// Adds the flow's answers, with the time, to the person's check-in history.
     RecordCheckin,
+    /// Couples mode: the private check before linking is done; make the invitation, or
+    /// accept the one being joined (unless the check raised a concern).
+    Link,
+    /// Couples mode: the private check set linking aside; withdraw the invitation, or give
+    /// up the one being joined (its inviter hears only that it could not be completed).
+    NoLink,
 }
 
 impl EndEffect {
@@ -180,6 +199,8 @@ impl EndEffect {
         match word {
             "schedule_checkins" => Some(EndEffect::ScheduleCheckins),
             "record_checkin" => Some(EndEffect::RecordCheckin),
+            "link" => Some(EndEffect::Link),
+            "no_link" => Some(EndEffect::NoLink),
             _ => None,
         }
     }
@@ -189,6 +210,8 @@ impl EndEffect {
         match self {
             EndEffect::ScheduleCheckins => "schedule_checkins",
             EndEffect::RecordCheckin => "record_checkin",
+            EndEffect::Link => "link",
+            EndEffect::NoLink => "no_link",
         }
     }
 
@@ -197,6 +220,7 @@ impl EndEffect {
         match self {
             EndEffect::ScheduleCheckins => &["frequency", "time", "zone"],
             EndEffect::RecordCheckin => &["rating"],
+            EndEffect::Link | EndEffect::NoLink => &[],
         }
     }
 }

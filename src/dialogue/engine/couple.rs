@@ -1,0 +1,517 @@
+//! Couples mode in the engine: `/invite` and the private check before linking, opening an
+//! invitation, `/unlink`, `/together`, shared questions and their reveal, and keeping linking
+//! aside once a person shows a concern. The pair's record is the caller's to read and write:
+//! the engine asks for what it needs as a [`CoupleAction`] and hears what came of it as
+//! [`Input::Couple`]. Notices for the partner are discreet: never their words, never why.
+
+use std::collections::BTreeMap;
+
+use crate::dialogue::callback::{self, Action, CoupleButton};
+use crate::dialogue::model::{Flow, FlowId, StepKind};
+use crate::dialogue::pair::{INVITATION_LIFETIME, PairChange, PairNews, PairState, Side};
+use crate::dialogue::state::{Couple, Keyboard};
+use crate::dialogue::template::PARTNER_PREFIX;
+
+use super::{Button, CoupleAction, CoupleEvent, Reply, Turn};
+
+/// The flow of private questions each partner answers, alone, before a link is made.
+pub(crate) const CHECK_FLOW: &str = "couple-check";
+
+impl<'a> Turn<'a> {
+    /// Brings the person's link up to date with the pair's record as their caller read it:
+    /// an accepted invitation becomes a link, a link whose record is gone (the partner ended
+    /// it) is forgotten, an invitation past its day lapses.
+    pub(super) fn settle_link(&mut self) {
+        match (&self.state.couple, self.together.pair) {
+            (Some(Couple::Inviting { pair, .. }), Some((record, _))) => {
+                self.state.couple = Some(Couple::Linked {
+                    pair: *pair,
+                    since: record.since,
+                });
+            }
+            (Some(Couple::Inviting { expires, .. }), None) if *expires <= self.now => {
+                self.state.couple = None;
+            }
+            (Some(Couple::Linked { .. }), None) => self.state.couple = None,
+            _ => {}
+        }
+    }
+
+    /// The pair's record, this person's side and the pair's id, while they are linked.
+    pub(super) fn linked(&self) -> Option<(&'a PairState, Side, i64)> {
+        match (&self.state.couple, self.together.pair) {
+            (Some(Couple::Linked { pair, .. }), Some((record, side))) => {
+                Some((record, side, *pair))
+            }
+            _ => None,
+        }
+    }
+
+    /// The flows on the person's menu: those for their role (and not set aside after a
+    /// sign of abuse), couple flows only while they are linked.
+    pub(super) fn menu(&self) -> impl Iterator<Item = &'a Flow> + use<'a> {
+        let linked = self.linked().is_some();
+        self.library
+            .menu_for(self.state.role, self.state.coaching_off)
+            .filter(move |flow| linked || !flow.couple)
+    }
+
+    /// Once a person shows a concern (a sign of abuse, or a safety reply they confirmed),
+    /// linking stops, quietly: their invitation is withdrawn, the one they were joining is
+    /// given up (its inviter hears only that it could not be completed), and after a sign of
+    /// abuse a link ends as if they had unlinked. Runs after every input.
+    pub(super) fn guard_link(&mut self) {
+        let episode = self
+            .state
+            .safety
+            .as_ref()
+            .is_some_and(|episode| episode.confirmed);
+        if !self.state.coaching_off && !episode {
+            return;
+        }
+        let action = match self.state.couple.clone() {
+            None => return,
+            // A safety reply alone (words about hurting oneself, say) does not end a link.
+            Some(Couple::Linked { .. }) if !self.state.coaching_off => return,
+            Some(Couple::Inviting { token, .. }) => CoupleAction::Withdraw { token },
+            Some(Couple::Joining { token, inviter, .. }) => {
+                self.for_partner
+                    .push(Reply::text(self.bot_message("link_not_completed")));
+                CoupleAction::Abandon { token, inviter }
+            }
+            Some(Couple::Linked { pair, .. }) => {
+                self.for_partner
+                    .push(Reply::text(self.bot_message("unlinked_notice")));
+                CoupleAction::Unlink { pair }
+            }
+        };
+        self.state.couple = None;
+        self.couple = Some(action);
+        self.note("link_alone");
+    }
+
+    /// `/invite`: what linking is, then the private check; the invitation is made at its end.
+    pub(super) fn invite(&mut self) {
+        match &self.state.couple {
+            Some(Couple::Linked { .. }) => {
+                self.note("already_linked");
+                self.show_current();
+                return;
+            }
+            // Opening someone's invitation and then inviting instead: the invitation opened
+            // stays as it was, for its inviter's partner to use.
+            Some(Couple::Joining { .. }) => self.state.couple = None,
+            _ => {}
+        }
+        self.note("invite_intro");
+        self.enter_flow(&FlowId(CHECK_FLOW.to_owned()));
+    }
+
+    /// The end of the private check: make the invitation, or accept the one being joined;
+    /// nothing when a concern is open (the check's worrying answers never lead here).
+    pub(super) fn checked_before_linking(&mut self) {
+        if self.state.coaching_off || self.state.safety.is_some() {
+            self.set_linking_aside();
+            return;
+        }
+        match self.state.couple.clone() {
+            Some(Couple::Joining { token, pair, .. }) => {
+                self.couple = Some(CoupleAction::Join { token, pair });
+            }
+            Some(Couple::Linked { .. }) => self.note("already_linked"),
+            previous => {
+                let Some((token, pair)) = self.together.fresh else {
+                    self.note("invite_failed");
+                    return;
+                };
+                let replacing = match previous {
+                    Some(Couple::Inviting { token, .. }) => Some(token),
+                    _ => None,
+                };
+                let expires = self.now + INVITATION_LIFETIME;
+                self.state.couple = Some(Couple::Inviting {
+                    token: token.to_owned(),
+                    pair,
+                    expires,
+                });
+                self.couple = Some(CoupleAction::Invite {
+                    token: token.to_owned(),
+                    pair,
+                    expires,
+                    replacing,
+                });
+                self.note("invite_made");
+                let link = match self.together.invite_link {
+                    Some(prefix) => format!("{prefix}{token}"),
+                    None => format!("/start {token}"),
+                };
+                let card = self.bot_message("invite_card").replace("{link}", &link);
+                self.say(card);
+            }
+        }
+    }
+
+    /// The private check set linking aside: withdraw the invitation, or give up the one being
+    /// joined (its inviter hears only that it could not be completed).
+    pub(super) fn set_linking_aside(&mut self) {
+        match self.state.couple.take() {
+            Some(Couple::Joining { token, inviter, .. }) => {
+                self.for_partner
+                    .push(Reply::text(self.bot_message("link_not_completed")));
+                self.couple = Some(CoupleAction::Abandon { token, inviter });
+            }
+            Some(Couple::Inviting { token, .. }) => {
+                self.couple = Some(CoupleAction::Withdraw { token });
+            }
+            kept => self.state.couple = kept,
+        }
+    }
+
+    /// `/start <token>`: look the invitation up.
+    pub(super) fn open_invitation(&mut self, token: &str) {
+        self.couple = Some(CoupleAction::Open {
+            token: token.to_owned(),
+        });
+    }
+
+    /// `/unlink`: asks first; withdraws a pending invitation at once.
+    pub(super) fn unlink(&mut self) {
+        match self.state.couple.clone() {
+            Some(Couple::Linked { .. }) if self.linked().is_some() => {
+                self.state.seq = self.state.seq.wrapping_add(1);
+                self.state.keyboard = Keyboard::Unlink;
+                let seq = self.state.seq;
+                let button = |key: &str, action: CoupleButton| Button {
+                    label: self.bot_message(key),
+                    data: callback::encode(seq, &Action::Couple(action)),
+                };
+                let buttons = vec![
+                    button("unlink_yes_button", CoupleButton::Unlink),
+                    button("unlink_no_button", CoupleButton::Stay),
+                ];
+                self.replies.push(Reply {
+                    text: self.bot_message("unlink_confirm"),
+                    buttons,
+                    attachment: None,
+                });
+            }
+            Some(Couple::Inviting { token, .. }) => {
+                self.state.couple = None;
+                self.couple = Some(CoupleAction::Withdraw { token });
+                self.note("invite_withdrawn");
+                self.show_current();
+            }
+            _ => {
+                self.state.couple = None;
+                self.note("not_linked");
+                self.show_current();
+            }
+        }
+    }
+
+    /// Ends the link at once (the person confirmed `/unlink`, or asked to forget everything).
+    pub(super) fn end_link(&mut self) {
+        match self.state.couple.take() {
+            Some(Couple::Linked { pair, .. }) => {
+                self.for_partner
+                    .push(Reply::text(self.bot_message("unlinked_notice")));
+                self.couple = Some(CoupleAction::Unlink { pair });
+            }
+            Some(Couple::Inviting { token, .. }) => {
+                self.couple = Some(CoupleAction::Withdraw { token });
+            }
+            Some(Couple::Joining { token, inviter, .. }) => {
+                self.for_partner
+                    .push(Reply::text(self.bot_message("link_not_completed")));
+                self.couple = Some(CoupleAction::Abandon { token, inviter });
+            }
+            None => {}
+        }
+    }
+
+    /// A couples-mode button.
+    pub(super) fn couple_pressed(&mut self, button: CoupleButton, keyboard: &Keyboard) {
+        match (button, keyboard) {
+            (CoupleButton::Join, Keyboard::Join)
+                if matches!(self.state.couple, Some(Couple::Joining { .. })) =>
+            {
+                self.enter_flow(&FlowId(CHECK_FLOW.to_owned()));
+            }
+            (CoupleButton::Decline, Keyboard::Join) => {
+                if matches!(self.state.couple, Some(Couple::Joining { .. })) {
+                    self.state.couple = None;
+                }
+                self.note("join_declined");
+                self.carry_on();
+            }
+            (CoupleButton::Unlink, Keyboard::Unlink) => {
+                self.end_link();
+                self.note("unlinked");
+                self.show_menu();
+            }
+            (CoupleButton::Stay, Keyboard::Unlink) => {
+                self.state.keyboard = Keyboard::Nothing;
+                self.show_current();
+            }
+            (CoupleButton::Hold | CoupleButton::Ready, Keyboard::Shared) => {
+                let held = button == CoupleButton::Hold;
+                match (self.shared_item(), self.linked()) {
+                    (Some(item), Some((_, _, pair))) => {
+                        self.couple = Some(CoupleAction::Change {
+                            pair,
+                            change: PairChange::Hold { item, held },
+                        });
+                    }
+                    _ => self.stale(),
+                }
+            }
+            _ => self.stale(),
+        }
+    }
+
+    /// Where a person goes after a word about linking: their welcome if they are new, else
+    /// where they were.
+    fn carry_on(&mut self) {
+        if self.state.role.is_none() && self.state.position.is_none() {
+            let start = self.library.bot.start_flow.clone();
+            self.enter_flow(&start);
+        } else {
+            self.show_current();
+        }
+    }
+
+    /// The key of the shared question at the person's position, if they are at one.
+    fn shared_item(&self) -> Option<String> {
+        let (flow, step) = self.current_step()?;
+        match &step.kind {
+            StepKind::Ask {
+                save,
+                reveal: Some(_),
+                ..
+            } => Some(PairState::item_key(&flow.id.0, save)),
+            _ => None,
+        }
+    }
+
+    /// Typed text at a shared question: the answer goes to the pair's record, kept from the
+    /// partner until both have answered. Returns false when the step is not shared.
+    pub(super) fn answer_shared(&mut self, text: &str) -> bool {
+        let Some(item) = self.shared_item() else {
+            return false;
+        };
+        let Some((record, side, pair)) = self.linked() else {
+            self.note("not_linked");
+            self.show_menu();
+            return true;
+        };
+        if record.view(&item, side).mine.is_some() {
+            self.note("use_buttons");
+            self.show_current();
+            return true;
+        }
+        let Some((_, step)) = self.current_step() else {
+            return false;
+        };
+        let StepKind::Ask { rule, .. } = &step.kind else {
+            return false;
+        };
+        match self.check_answer(rule, text) {
+            Ok(value) => {
+                self.state.kept = None;
+                self.couple = Some(CoupleAction::Change {
+                    pair,
+                    change: PairChange::Answer {
+                        item,
+                        value,
+                        at: self.now,
+                    },
+                });
+            }
+            Err(note) => self.say(note),
+        }
+        true
+    }
+
+    /// Shows a shared question whose answer is in, waiting: the partner has not answered,
+    /// or one of them said "not yet".
+    pub(super) fn show_waiting(&mut self, record: &PairState, side: Side, item: &str) {
+        let view = record.view(item, side);
+        let held = view.mine.is_some_and(|mine| mine.held);
+        let key = if held {
+            "shared_held_mine"
+        } else if view.partner_answered {
+            "shared_held"
+        } else {
+            "shared_saved"
+        };
+        self.state.seq = self.state.seq.wrapping_add(1);
+        self.state.keyboard = Keyboard::Shared;
+        let seq = self.state.seq;
+        let (label, action) = if held {
+            ("ready_button", CoupleButton::Ready)
+        } else {
+            ("not_yet_button", CoupleButton::Hold)
+        };
+        let buttons = vec![
+            Button {
+                label: self.bot_message(label),
+                data: callback::encode(seq, &Action::Couple(action)),
+            },
+            Button {
+                label: self.bot_message("menu_button"),
+                data: callback::encode(seq, &Action::Menu),
+            },
+        ];
+        self.replies.push(Reply {
+            text: self.bot_message(key),
+            buttons,
+            attachment: None,
+        });
+    }
+
+    /// The shared answers of `flow` as its texts show them: the person's own as `{name}`,
+    /// the partner's as `{partner.name}` once revealed.
+    pub(super) fn shared_values(&self, flow: &Flow) -> BTreeMap<String, String> {
+        let mut values = BTreeMap::new();
+        let Some((record, side, _)) = self.linked() else {
+            return values;
+        };
+        for step in &flow.steps {
+            let StepKind::Ask {
+                save,
+                reveal: Some(_),
+                ..
+            } = &step.kind
+            else {
+                continue;
+            };
+            let view = record.view(&PairState::item_key(&flow.id.0, save), side);
+            if let Some(mine) = view.mine {
+                values.insert(save.clone(), mine.value.clone());
+            }
+            if let Some(theirs) = view.theirs {
+                values.insert(format!("{PARTNER_PREFIX}{save}"), theirs.value.clone());
+            }
+        }
+        values
+    }
+
+    /// `/together`: the shared exercises and where each stands, and the couple flows.
+    pub(super) fn together(&mut self) {
+        let Some((record, side, _)) = self.linked() else {
+            let key = match self.state.couple {
+                Some(Couple::Inviting { .. }) => "invite_pending",
+                _ => "not_linked",
+            };
+            self.note(key);
+            self.show_current();
+            return;
+        };
+        let flows: Vec<&Flow> = self.menu().filter(|flow| flow.couple).collect();
+        let mut lines = Vec::new();
+        for flow in &flows {
+            for step in &flow.steps {
+                let StepKind::Ask {
+                    save,
+                    reveal: Some(_),
+                    ..
+                } = &step.kind
+                else {
+                    continue;
+                };
+                let view = record.view(&PairState::item_key(&flow.id.0, save), side);
+                let key = match (view.mine.is_some(), view.partner_answered, view.revealed) {
+                    (_, _, Some(_)) => "together_revealed",
+                    (true, _, None) => "together_waiting_partner",
+                    (false, true, None) => "together_waiting_you",
+                    (false, false, None) => "together_open",
+                };
+                lines.push(format!("• {}: {}", flow.title, self.bot_message(key)));
+            }
+        }
+        let text = if lines.is_empty() {
+            self.bot_message("together_empty")
+        } else {
+            format!(
+                "{}\n\n{}",
+                self.bot_message("together_intro"),
+                lines.join("\n")
+            )
+        };
+        let ids: Vec<FlowId> = flows.iter().map(|flow| flow.id.clone()).collect();
+        self.say(text);
+        self.offer_flows(&ids);
+    }
+
+    /// What came of the couples-mode action the previous pass asked for.
+    pub(super) fn couple_event(&mut self, event: &CoupleEvent) {
+        match event {
+            CoupleEvent::Opened { token, found } => match (found, &self.state.couple) {
+                (_, Some(Couple::Linked { .. })) => {
+                    self.note("already_linked");
+                    self.show_current();
+                }
+                (None, _) => {
+                    self.note("invite_unusable");
+                    self.carry_on();
+                }
+                (Some((inviter, pair)), _) => {
+                    self.state.couple = Some(Couple::Joining {
+                        token: token.clone(),
+                        inviter: *inviter,
+                        pair: *pair,
+                    });
+                    self.state.position = None;
+                    self.state.seq = self.state.seq.wrapping_add(1);
+                    self.state.keyboard = Keyboard::Join;
+                    let seq = self.state.seq;
+                    let button = |key: &str, action: CoupleButton| Button {
+                        label: self.bot_message(key),
+                        data: callback::encode(seq, &Action::Couple(action)),
+                    };
+                    let buttons = vec![
+                        button("join_accept_button", CoupleButton::Join),
+                        button("join_decline_button", CoupleButton::Decline),
+                    ];
+                    self.replies.push(Reply {
+                        text: self.bot_message("join_consent"),
+                        buttons,
+                        attachment: None,
+                    });
+                }
+            },
+            CoupleEvent::OwnInvitation => {
+                self.note("invite_own");
+                self.show_current();
+            }
+            CoupleEvent::Joined { pair, since } => {
+                self.state.couple = Some(Couple::Linked {
+                    pair: *pair,
+                    since: *since,
+                });
+                self.note("linked");
+                self.for_partner
+                    .push(Reply::text(self.bot_message("linked_notice")));
+                self.carry_on();
+            }
+            CoupleEvent::NotJoined => {
+                if matches!(self.state.couple, Some(Couple::Joining { .. })) {
+                    self.state.couple = None;
+                }
+                self.note("invite_unusable");
+                self.carry_on();
+            }
+            CoupleEvent::Changed(news) => {
+                if !matches!(news, PairNews::Refused | PairNews::Quiet) {
+                    self.for_partner
+                        .push(Reply::text(self.bot_message("shared_ready_notice")));
+                }
+                self.show_current();
+            }
+            CoupleEvent::NoPair => {
+                self.note("not_linked");
+                self.show_menu();
+            }
+        }
+    }
+}

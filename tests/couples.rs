@@ -1,0 +1,580 @@
+//! Couples mode through the conversation, two people at a time, on the shipped flows:
+//!
+//! Ana:   /invite
+//! Bot:   what linking means; a few private questions first ... [Yes, I'm on my own] ...
+//! Ana:   (answers the private check)
+//! Bot:   Here's your invitation ... / "I'd like us to use Kintsugi together ... /start <token>"
+//! Ben:   /start <token>
+//! Bot:   what is shared, what never is, how to unlink     [Yes, link us] [Not now]
+//! Ben:   [Yes, link us], then the private check
+//! Bot:   You're linked.                 (Ana gets: "Your invitation in Kintsugi was accepted")
+//!
+//! Each test checks what each person is told, what the other is told (never why), and what
+//! storage keeps.
+
+use std::path::Path;
+
+use kintsugi::conversation::{Notice, respond};
+use kintsugi::dialogue::state::Couple;
+use kintsugi::dialogue::{Input, Library};
+use kintsugi::dialogue_dir::compile_dir;
+use kintsugi::storage::{MemoryStore, PairId, PersonId, Retention, Storage};
+
+const NOW: i64 = 1_800_000_000;
+const ANA: PersonId = PersonId(4242);
+const BEN: PersonId = PersonId(5151);
+const CAL: PersonId = PersonId(6363);
+
+/// Words that must never reach the other partner when linking stops for someone's safety.
+const REVEALING: &[&str] = &[
+    "safe", "safety", "afraid", "concern", "abuse", "hurt", "danger", "worr",
+];
+
+fn library() -> Library {
+    compile_dir(Path::new("dialogues")).expect("the shipped flows load")
+}
+
+/// One person talking to the bot: presses buttons by label, and keeps what they were told and
+/// the notices they sent.
+struct Person {
+    id: PersonId,
+    buttons: Vec<(String, String)>,
+    said: Vec<String>,
+}
+
+impl Person {
+    fn new(id: PersonId) -> Person {
+        Person {
+            id,
+            buttons: Vec::new(),
+            said: Vec::new(),
+        }
+    }
+
+    /// Sends `text` (`press:<label>` presses a button) at `now`; returns the notices it sent.
+    async fn send(
+        &mut self,
+        library: &Library,
+        storage: &Storage,
+        text: &str,
+        now: i64,
+    ) -> Vec<Notice> {
+        let input = match text.strip_prefix("press:") {
+            Some(label) => Input::Press(
+                self.buttons
+                    .iter()
+                    .find(|(shown, _)| shown == label)
+                    .map(|(_, data)| data.clone())
+                    .unwrap_or_else(|| panic!("no button {label:?} in {:?}", self.buttons)),
+            ),
+            None => Input::from_text(text),
+        };
+        let response = respond(storage, library, self.id, &input, now, None)
+            .await
+            .expect("handled");
+        self.buttons = response
+            .replies
+            .iter()
+            .flat_map(|ready| ready.reply.buttons.iter())
+            .map(|button| (button.label.clone(), button.data.clone()))
+            .collect();
+        self.said = response
+            .replies
+            .iter()
+            .map(|ready| ready.reply.text.clone())
+            .collect();
+        response.notices
+    }
+
+    fn heard(&self, words: &str) -> bool {
+        self.said.iter().any(|text| text.contains(words))
+    }
+
+    /// Walks the private check with the answers that let linking go ahead.
+    async fn pass_check(&mut self, library: &Library, storage: &Storage, now: i64) -> Vec<Notice> {
+        self.send(library, storage, "press:Yes, I'm on my own", now)
+            .await;
+        self.send(library, storage, "press:Yes", now).await;
+        self.send(library, storage, "press:No", now).await;
+        self.send(library, storage, "press:No", now).await;
+        self.send(library, storage, "press:No", now).await
+    }
+
+    /// The invitation token in what the bot said last (`/start <token>` in the shell form).
+    fn token(&self) -> String {
+        let card = self
+            .said
+            .iter()
+            .find(|text| text.contains("/start "))
+            .unwrap_or_else(|| panic!("no invitation in {:?}", self.said));
+        let token = card
+            .split("/start ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("a token");
+        token.trim_end_matches(['.', ',']).to_owned()
+    }
+}
+
+/// A fresh store with Ana and Ben through the welcome as a couple working on it together.
+async fn two_people() -> (Library, Storage, Person, Person) {
+    let library = library();
+    let storage = Storage::new(MemoryStore::new(Retention(None)));
+    let mut ana = Person::new(ANA);
+    let mut ben = Person::new(BEN);
+    for person in [&mut ana, &mut ben] {
+        person.send(&library, &storage, "/start", NOW).await;
+        person
+            .send(&library, &storage, "press:I was the one hurt", NOW)
+            .await;
+        person.send(&library, &storage, "press:Yes", NOW).await;
+        for _ in 0..3 {
+            person.send(&library, &storage, "press:No", NOW).await;
+        }
+    }
+    (library, storage, ana, ben)
+}
+
+/// Ana invites; returns the token.
+async fn invite(library: &Library, storage: &Storage, ana: &mut Person, now: i64) -> String {
+    ana.send(library, storage, "/invite", now).await;
+    assert!(ana.heard("private"), "{:?}", ana.said);
+    let notices = ana.pass_check(library, storage, now).await;
+    assert!(notices.is_empty());
+    ana.token()
+}
+
+/// Ana invites and Ben accepts; returns the pair's id.
+async fn link(library: &Library, storage: &Storage, ana: &mut Person, ben: &mut Person) -> i64 {
+    let token = invite(library, storage, ana, NOW).await;
+    ben.send(library, storage, &format!("/start {token}"), NOW + 60)
+        .await;
+    assert!(ben.heard("Never shared"), "{:?}", ben.said);
+    ben.send(library, storage, "press:Yes, link us", NOW + 60)
+        .await;
+    let notices = ben.pass_check(library, storage, NOW + 60).await;
+    assert!(ben.heard("You're linked"), "{:?}", ben.said);
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].to, ANA);
+    assert!(notices[0].replies[0].text.contains("accepted"));
+    let state = storage.read(BEN, NOW + 60).await.expect("read").state;
+    match state.couple {
+        Some(Couple::Linked { pair, .. }) => pair,
+        other => panic!("Ben is not linked: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_invitation_accepted_after_both_private_checks_links_the_two() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let pair = link(&library, &storage, &mut ana, &mut ben).await;
+    let record = storage
+        .read_pair(PairId(pair), NOW + 60)
+        .await
+        .expect("read")
+        .expect("the pair's record");
+    assert_eq!(record.state.partners, [ANA.0, BEN.0]);
+    // Ana's state learns of the link at her next message.
+    ana.send(&library, &storage, "/together", NOW + 120).await;
+    assert!(
+        ana.heard("What you and your partner share"),
+        "{:?}",
+        ana.said
+    );
+    let state = storage.read(ANA, NOW + 120).await.expect("read").state;
+    assert!(
+        matches!(state.couple, Some(Couple::Linked { .. })),
+        "{state:?}"
+    );
+    // A link is with one partner at a time.
+    ana.send(&library, &storage, "/invite", NOW + 130).await;
+    assert!(ana.heard("already linked"), "{:?}", ana.said);
+}
+
+#[tokio::test]
+async fn a_forged_an_expired_a_used_and_ones_own_invitation_get_a_kind_clear_reply() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let mut cal = Person::new(CAL);
+    let forged = "A".repeat(32);
+    ben.send(&library, &storage, &format!("/start {forged}"), NOW)
+        .await;
+    assert!(ben.heard("can't be used"), "{:?}", ben.said);
+
+    let token = invite(&library, &storage, &mut ana, NOW).await;
+    ana.send(&library, &storage, &format!("/start {token}"), NOW)
+        .await;
+    assert!(ana.heard("your own invitation"), "{:?}", ana.said);
+    let a_day_later = NOW + 24 * 60 * 60 + 1;
+    ben.send(&library, &storage, &format!("/start {token}"), a_day_later)
+        .await;
+    assert!(ben.heard("can't be used"), "expired: {:?}", ben.said);
+
+    let token = invite(&library, &storage, &mut ana, NOW).await;
+    ben.send(&library, &storage, &format!("/start {token}"), NOW)
+        .await;
+    ben.send(&library, &storage, "press:Yes, link us", NOW)
+        .await;
+    ben.pass_check(&library, &storage, NOW).await;
+    assert!(ben.heard("You're linked"));
+    // Cal is new: the reply is kind, and the welcome follows.
+    cal.send(&library, &storage, &format!("/start {token}"), NOW)
+        .await;
+    assert!(cal.heard("can't be used"), "used: {:?}", cal.said);
+    assert!(cal.heard("I'm Kintsugi"), "{:?}", cal.said);
+}
+
+#[tokio::test]
+async fn a_worrying_answer_in_the_private_check_stops_linking_and_the_inviter_learns_nothing_of_why()
+ {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let token = invite(&library, &storage, &mut ana, NOW).await;
+    ben.send(&library, &storage, &format!("/start {token}"), NOW)
+        .await;
+    ben.send(&library, &storage, "press:Yes, link us", NOW)
+        .await;
+    ben.send(&library, &storage, "press:Yes, I'm on my own", NOW)
+        .await;
+    ben.send(&library, &storage, "press:Yes", NOW).await;
+    let notices = ben.send(&library, &storage, "press:Sometimes", NOW).await;
+    assert!(ben.heard("leave linking aside"), "{:?}", ben.said);
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].to, ANA);
+    let told = &notices[0].replies[0].text;
+    assert!(told.contains("be completed"), "{told}");
+    for word in REVEALING {
+        assert!(!told.to_lowercase().contains(word), "{word:?} in {told:?}");
+    }
+    let state = storage.read(BEN, NOW).await.expect("read").state;
+    assert_eq!(state.couple, None);
+    // The invitation is gone: no one else can use it.
+    let mut cal = Person::new(CAL);
+    cal.send(&library, &storage, &format!("/start {token}"), NOW)
+        .await;
+    assert!(cal.heard("can't be used"), "{:?}", cal.said);
+}
+
+#[tokio::test]
+async fn an_inviter_whose_own_answers_raise_a_concern_makes_no_invitation() {
+    let (library, storage, mut ana, _ben) = two_people().await;
+    ana.send(&library, &storage, "/invite", NOW).await;
+    ana.send(&library, &storage, "press:Yes, I'm on my own", NOW)
+        .await;
+    ana.send(&library, &storage, "press:No", NOW).await;
+    assert!(ana.heard("leave linking aside"), "{:?}", ana.said);
+    assert!(!ana.said.iter().any(|text| text.contains("/start ")));
+    let state = storage.read(ANA, NOW).await.expect("read").state;
+    assert_eq!(state.couple, None);
+}
+
+#[tokio::test]
+async fn a_sign_of_abuse_after_linking_ends_the_link_quietly_as_an_unlink_would() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let pair = link(&library, &storage, &mut ana, &mut ben).await;
+    let notices = ben
+        .send(
+            &library,
+            &storage,
+            "He hits me when he is angry and I am scared to go home",
+            NOW + 300,
+        )
+        .await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].to, ANA);
+    let quiet = notices[0].replies[0].text.clone();
+    for word in REVEALING {
+        assert!(
+            !quiet.to_lowercase().contains(word),
+            "{word:?} in {quiet:?}"
+        );
+    }
+    assert_eq!(
+        storage
+            .read_pair(PairId(pair), NOW + 300)
+            .await
+            .expect("read"),
+        None
+    );
+    assert!(ben.heard("set linking aside"), "{:?}", ben.said);
+
+    // The same notice as an unlink asked for: nothing in it tells the two apart.
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    link(&library, &storage, &mut ana, &mut ben).await;
+    ben.send(&library, &storage, "/unlink", NOW + 300).await;
+    let notices = ben
+        .send(&library, &storage, "press:Yes, end the link", NOW + 300)
+        .await;
+    assert_eq!(notices[0].replies[0].text, quiet);
+}
+
+#[tokio::test]
+async fn unlinking_deletes_the_pair_for_both_and_tells_the_other_neutrally() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let pair = link(&library, &storage, &mut ana, &mut ben).await;
+    ana.send(&library, &storage, "/unlink", NOW + 100).await;
+    assert!(ana.heard("end the link?"), "{:?}", ana.said);
+    ana.send(&library, &storage, "press:No, keep it", NOW + 100)
+        .await;
+    assert!(
+        storage
+            .read_pair(PairId(pair), NOW + 100)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    ana.send(&library, &storage, "/unlink", NOW + 100).await;
+    let notices = ana
+        .send(&library, &storage, "press:Yes, end the link", NOW + 100)
+        .await;
+    assert!(ana.heard("The link is ended"), "{:?}", ana.said);
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].to, BEN);
+    assert_eq!(
+        storage
+            .read_pair(PairId(pair), NOW + 100)
+            .await
+            .expect("read"),
+        None
+    );
+    assert!(
+        storage
+            .keys_of_pair(PairId(pair), NOW + 100)
+            .await
+            .expect("keys")
+            .is_empty()
+    );
+    ben.send(&library, &storage, "/together", NOW + 200).await;
+    assert!(ben.heard("not linked"), "{:?}", ben.said);
+    let state = storage.read(BEN, NOW + 200).await.expect("read").state;
+    assert_eq!(state.couple, None);
+}
+
+#[tokio::test]
+async fn forgetting_everything_while_linked_unlinks_first() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let pair = link(&library, &storage, &mut ana, &mut ben).await;
+    ben.send(&library, &storage, "/forget", NOW + 100).await;
+    let yes = ben
+        .buttons
+        .iter()
+        .find(|(label, _)| label.starts_with("Yes"))
+        .map(|(label, _)| label.clone())
+        .expect("a yes button");
+    let notices = ben
+        .send(&library, &storage, &format!("press:{yes}"), NOW + 100)
+        .await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].to, ANA);
+    assert_eq!(
+        storage
+            .read_pair(PairId(pair), NOW + 100)
+            .await
+            .expect("read"),
+        None
+    );
+    assert!(
+        storage
+            .keys_of(BEN, NOW + 100)
+            .await
+            .expect("keys")
+            .is_empty()
+    );
+}
+
+/// Opens the shared exercise `safe-this-week` and walks to its question.
+async fn to_the_question(library: &Library, storage: &Storage, person: &mut Person, now: i64) {
+    person
+        .send(library, storage, "/start safe-this-week", now)
+        .await;
+    person
+        .send(library, storage, "press:Let's begin", now)
+        .await;
+    assert!(
+        person.heard("What would help you feel a little safer"),
+        "{:?}",
+        person.said
+    );
+}
+
+const ANAS: &str = "A text when plans change, please.";
+const BENS: &str = "One evening a week with our phones away.";
+
+#[tokio::test]
+async fn a_shared_answer_stays_private_until_both_have_answered_in_either_order() {
+    for ana_first in [true, false] {
+        let (library, storage, mut ana, mut ben) = two_people().await;
+        let pair = link(&library, &storage, &mut ana, &mut ben).await;
+        let (first, second, first_words, second_words) = if ana_first {
+            (&mut ana, &mut ben, ANAS, BENS)
+        } else {
+            (&mut ben, &mut ana, BENS, ANAS)
+        };
+        to_the_question(&library, &storage, first, NOW + 200).await;
+        to_the_question(&library, &storage, second, NOW + 200).await;
+        let notices = first.send(&library, &storage, first_words, NOW + 210).await;
+        assert!(first.heard("Saved, privately"), "{:?}", first.said);
+        assert!(!first.said.iter().any(|text| text.contains(second_words)));
+        assert_eq!(notices.len(), 1, "the partner hears something waits");
+        assert_eq!(notices[0].to, second.id);
+        let notice = &notices[0].replies[0].text;
+        assert!(
+            !notice.contains(first_words),
+            "a notice never holds the words"
+        );
+
+        // The second sees nothing of the first's answer before writing their own.
+        second
+            .send(&library, &storage, "/together", NOW + 215)
+            .await;
+        assert!(
+            second.heard("your partner has answered"),
+            "{:?}",
+            second.said
+        );
+        assert!(!second.said.iter().any(|text| text.contains(first_words)));
+
+        to_the_question(&library, &storage, second, NOW + 220).await;
+        let notices = second
+            .send(&library, &storage, second_words, NOW + 230)
+            .await;
+        let reveal = second
+            .said
+            .iter()
+            .find(|text| text.contains("You've both answered"))
+            .unwrap_or_else(|| panic!("no reveal in {:?}", second.said));
+        assert!(
+            reveal.contains(&format!("You wrote: {second_words}")),
+            "{reveal}"
+        );
+        assert!(
+            reveal.contains(&format!("Your partner wrote: {first_words}")),
+            "{reveal}"
+        );
+        assert_eq!(notices.len(), 1);
+        assert_eq!(notices[0].to, first.id);
+
+        // The first sees it when they come back.
+        first.send(&library, &storage, "/continue", NOW + 240).await;
+        assert!(
+            first
+                .said
+                .iter()
+                .any(|text| text.contains(&format!("Your partner wrote: {second_words}"))),
+            "{:?}",
+            first.said
+        );
+        let record = storage
+            .read_pair(PairId(pair), NOW + 240)
+            .await
+            .expect("read")
+            .expect("linked");
+        assert_eq!(
+            record.state.shared["safe-this-week/need"].revealed,
+            Some(NOW + 230)
+        );
+        // Nothing shared is kept in either person's own state.
+        for person in [ANA, BEN] {
+            let state = storage.read(person, NOW + 240).await.expect("read").state;
+            let json = serde_json::to_string(&state).expect("json");
+            assert!(!json.contains(ANAS) && !json.contains(BENS), "{json}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn not_yet_holds_both_answers_back_until_the_one_who_said_it_is_ready() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    link(&library, &storage, &mut ana, &mut ben).await;
+    to_the_question(&library, &storage, &mut ana, NOW + 200).await;
+    ana.send(&library, &storage, ANAS, NOW + 210).await;
+    ana.send(&library, &storage, "press:Not yet", NOW + 211)
+        .await;
+    assert!(ana.heard("held back"), "{:?}", ana.said);
+
+    to_the_question(&library, &storage, &mut ben, NOW + 220).await;
+    ben.send(&library, &storage, BENS, NOW + 230).await;
+    assert!(ben.heard("isn't ready"), "{:?}", ben.said);
+    assert!(!ben.said.iter().any(|text| text.contains(ANAS)));
+    ben.send(&library, &storage, "/continue", NOW + 231).await;
+    assert!(!ben.said.iter().any(|text| text.contains(ANAS)));
+
+    ana.send(&library, &storage, "/continue", NOW + 240).await;
+    let notices = ana
+        .send(&library, &storage, "press:I'm ready to see them", NOW + 241)
+        .await;
+    assert!(
+        ana.said
+            .iter()
+            .any(|text| text.contains(&format!("Your partner wrote: {BENS}"))),
+        "{:?}",
+        ana.said
+    );
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].to, BEN);
+    ben.send(&library, &storage, "/continue", NOW + 250).await;
+    assert!(
+        ben.said
+            .iter()
+            .any(|text| text.contains(&format!("Your partner wrote: {ANAS}"))),
+        "{:?}",
+        ben.said
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_answering_at_the_same_moment_reveal_once_to_both() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let pair = link(&library, &storage, &mut ana, &mut ben).await;
+    to_the_question(&library, &storage, &mut ana, NOW + 200).await;
+    to_the_question(&library, &storage, &mut ben, NOW + 200).await;
+    let (ana_notices, ben_notices) = tokio::join!(
+        ana.send(&library, &storage, ANAS, NOW + 300),
+        ben.send(&library, &storage, BENS, NOW + 300),
+    );
+    assert_eq!(ana_notices.len() + ben_notices.len(), 2);
+    let record = storage
+        .read_pair(PairId(pair), NOW + 300)
+        .await
+        .expect("read")
+        .expect("linked");
+    assert_eq!(
+        record.state.shared["safe-this-week/need"].revealed,
+        Some(NOW + 300)
+    );
+    for (person, partner_words) in [(&mut ana, BENS), (&mut ben, ANAS)] {
+        person
+            .send(&library, &storage, "/continue", NOW + 310)
+            .await;
+        let all = person.said.join("\n");
+        assert!(
+            all.contains(&format!("Your partner wrote: {partner_words}"))
+                || all.contains("Now your partner's answer"),
+            "{all}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unlinking_after_a_reveal_leaves_nothing_shared_in_the_store() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let pair = link(&library, &storage, &mut ana, &mut ben).await;
+    to_the_question(&library, &storage, &mut ana, NOW + 200).await;
+    ana.send(&library, &storage, ANAS, NOW + 210).await;
+    to_the_question(&library, &storage, &mut ben, NOW + 220).await;
+    ben.send(&library, &storage, BENS, NOW + 230).await;
+    ben.send(&library, &storage, "/unlink", NOW + 240).await;
+    ben.send(&library, &storage, "press:Yes, end the link", NOW + 240)
+        .await;
+    assert_eq!(
+        storage
+            .read_pair(PairId(pair), NOW + 240)
+            .await
+            .expect("read"),
+        None
+    );
+    // A couple flow is for linked partners: Ana is told the link is gone.
+    ana.send(&library, &storage, "/start safe-this-week", NOW + 250)
+        .await;
+    assert!(ana.heard("not linked"), "{:?}", ana.said);
+    assert!(!ana.buttons.iter().any(|(label, _)| label == "Let's begin"));
+    assert!(!ana.said.iter().any(|text| text.contains(BENS)));
+}
