@@ -13,7 +13,7 @@ use crate::dialogue::Library;
 use crate::dialogue::compile::Options;
 use crate::dialogue::graph::mermaid;
 use crate::dialogue_dir;
-use crate::storage::{EmbeddedStore, RedisStore, Storage};
+use crate::storage::{EmbeddedStore, PersonId, RedisStore, Storage};
 use crate::telegram::Listen;
 use crate::telegram::webhook::{Webhook, is_usable_secret};
 use crate::vault::{MasterKey, Vault};
@@ -46,6 +46,10 @@ pub enum Command {
         /// Write the conversation to FILE as a transcript that the tests can replay.
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
+        /// Who you are in this shell: a number of your choosing. Two shells side by side with
+        /// two numbers are two people (partners can link, see "Couples mode" in the README).
+        #[arg(long = "as", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..))]
+        person: i64,
     },
     /// Check every flow file and report all problems with their line and column.
     Check {
@@ -93,7 +97,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Graph { flow } => graph(&config, &flow),
         Command::Keygen { id } => keygen(&id),
         Command::Screen { explain } => screen(&config, explain),
-        Command::Shell { record } => shell(&config, record),
+        Command::Shell { record, person } => shell(&config, record, person),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -290,7 +294,9 @@ pub(crate) async fn open_checked_storage(
     config: &Config,
     telegram: bool,
 ) -> anyhow::Result<Storage> {
-    let storage = open_storage(config)?.with_vault(vault(config, telegram)?);
+    // The shell lets go of the embedded store's file between operations, so shells side by
+    // side (two partners on one machine) can share it; the bot holds it.
+    let storage = open_storage(config, !telegram)?.with_vault(vault(config, telegram)?);
     match storage.check_vault().await {
         Ok(()) => {}
         Err(crate::storage::StorageError::Vault(error)) => {
@@ -307,16 +313,21 @@ pub(crate) async fn open_checked_storage(
 }
 
 /// Opens Redis when configured, the embedded store otherwise (in plaintext mode until given a
-/// vault).
-pub(crate) fn open_storage(config: &Config) -> anyhow::Result<Storage> {
+/// vault); `shared`: the embedded store is opened for each operation, so that several
+/// processes can take turns with it.
+pub(crate) fn open_storage(config: &Config, shared: bool) -> anyhow::Result<Storage> {
     Ok(match &config.redis_url {
         Some(url) => Storage::new(
             RedisStore::connect(url, &config.redis_prefix, config.retention)
                 .context("REDIS_URL is not a usable Redis address")?,
         ),
         None => {
-            let (store, swept) =
-                EmbeddedStore::open_swept(&config.data_dir, config.retention, unix_now())
+            let open = if shared {
+                EmbeddedStore::open_shared
+            } else {
+                EmbeddedStore::open_swept
+            };
+            let (store, swept) = open(&config.data_dir, config.retention, unix_now())
                     .with_context(|| {
                         format!(
                             "cannot open the embedded store in {} (set KINTSUGI_DATA_DIR to another folder)",
@@ -403,7 +414,7 @@ fn webhook_settings(config: &Config) -> anyhow::Result<Webhook> {
     })
 }
 
-fn shell(config: &Config, record: Option<PathBuf>) -> anyhow::Result<()> {
+fn shell(config: &Config, record: Option<PathBuf>, person: i64) -> anyhow::Result<()> {
     let library = compile_library(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -418,7 +429,7 @@ fn shell(config: &Config, record: Option<PathBuf>) -> anyhow::Result<()> {
             library.flows.len(),
             storage.kind()
         );
-        crate::shell::run(&library, &storage, record, unix_now).await?;
+        crate::shell::run(&library, &storage, PersonId(person), record, unix_now).await?;
         Ok(())
     })
 }

@@ -667,11 +667,16 @@ async fn ready(
         .iter()
         .any(|reply| reply.attachment == Some(Attachment::Export))
     {
+        let pair = read_pair_of(storage, state, now).await?.and_then(|stored| {
+            let side = stored.state.side_of(person.0)?;
+            Some((stored.state, side))
+        });
         kept = KeptBeside {
             last_update,
             reachable: storage.is_reachable(person, now).await?,
             reminder_due: storage.reminders().due_at(person).await?,
             reminder_last_sent: storage.reminders().last_sent(person).await?,
+            pair,
         };
     }
     Ok(replies

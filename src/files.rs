@@ -7,6 +7,7 @@ use chrono::DateTime;
 use crate::chart::{ChartPoint, ChartText, progress_chart, progress_chart_pixels};
 use crate::dialogue::PersonState;
 use crate::dialogue::engine::{Attachment, ProgressChart, SummaryDocument};
+use crate::dialogue::pair::{PairState, SharedAnswer, Side};
 use crate::storage::LastUpdate;
 
 /// The name of the file `/export` sends.
@@ -48,7 +49,7 @@ pub enum FileKind {
 }
 
 /// What storage keeps about a person beside their state, for `/export`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct KeptBeside {
     /// The last Telegram update applied to their state.
     pub last_update: Option<LastUpdate>,
@@ -58,6 +59,8 @@ pub(crate) struct KeptBeside {
     pub reminder_due: Option<i64>,
     /// When the last reminder sent to them was due.
     pub reminder_last_sent: Option<i64>,
+    /// The record they share with a linked partner, and which partner they are.
+    pub pair: Option<(PairState, Side)>,
 }
 
 /// The file an attachment becomes: `state` and `kept` fill in an export; `None` for a chart
@@ -184,8 +187,48 @@ pub(crate) fn export_json(state: &PersonState, kept: &KeptBeside, now: i64) -> S
             (flow.0.clone(), serde_json::Value::Object(answers))
         })
         .collect();
+    let together = kept.pair.as_ref().map(|(pair, side)| {
+        // What the person can see: their own answers, the partner's once revealed.
+        let shared: serde_json::Map<String, serde_json::Value> = pair
+            .shared
+            .keys()
+            .map(|item| {
+                let view = pair.view(item, *side);
+                let answer = |answer: Option<&SharedAnswer>| {
+                    answer.map(|answer| serde_json::json!({ "value": answer.value, "at": when(answer.at) }))
+                };
+                (
+                    item.clone(),
+                    serde_json::json!({
+                        "yours": answer(view.mine),
+                        "your_partner": answer(view.theirs),
+                        "revealed_at": view.revealed.map(when),
+                    }),
+                )
+            })
+            .collect();
+        let rules: Vec<serde_json::Value> = pair
+            .rules
+            .iter()
+            .map(|rule| {
+                serde_json::json!({
+                    "number": rule.number,
+                    "text": rule.text,
+                    "proposed_by": if rule.proposed_by == *side { "you" } else { "your partner" },
+                    "proposed_at": when(rule.proposed_at),
+                    "agreed_at": rule.agreed_at.map(when),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "linked_since": when(pair.since),
+            "shared_exercises": shared,
+            "rules": rules,
+        })
+    });
     let document = serde_json::json!({
         "about": "Everything Kintsugi keeps about you, as of exported_at. Times are in UTC.",
+        "with_your_partner": together,
         "exported_at": when(now),
         "answers": answers,
         "checkins": checkins,

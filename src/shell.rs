@@ -15,11 +15,11 @@ use crate::dialogue::transcript::{
 use crate::dialogue::{Button, Input, Library, Reply};
 use crate::storage::{PersonId, Storage};
 
-/// The person the shell talks as.
-pub(crate) const SHELL_PERSON: PersonId = PersonId(1);
 /// The person a recording session talks as; their state is wiped first so that the recorded
-/// transcript replays from a fresh start.
-pub(crate) const RECORDING_PERSON: PersonId = PersonId(2);
+/// transcript replays from a fresh start. Never one `--as` can name.
+pub(crate) const RECORDING_PERSON: PersonId = PersonId(-1);
+/// How often the shell looks for notices from a partner's shell.
+const INBOX_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShellError {
@@ -34,10 +34,11 @@ pub enum ShellError {
     Io(#[from] std::io::Error),
 }
 
-/// Runs the shell until end of input. `now` is the clock.
+/// Runs the shell as `person` until end of input. `now` is the clock.
 pub async fn run(
     library: &Library,
     storage: &Storage,
+    person: PersonId,
     record: Option<PathBuf>,
     now: impl Fn() -> i64,
 ) -> Result<(), ShellError> {
@@ -50,7 +51,7 @@ pub async fn run(
             .map_err(ConversationError::from)?;
         RECORDING_PERSON
     } else {
-        SHELL_PERSON
+        person
     };
     let mut transcript = record.as_ref().map(|_| {
         String::from("# Recorded with `kintsugi shell --record`. Replayed by `cargo test --test transcripts`.\n")
@@ -75,12 +76,30 @@ pub async fn run(
     }
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut inbox = tokio::time::interval(INBOX_EVERY);
+    let mut prompt = true;
     loop {
-        if interactive {
+        if interactive && prompt {
             out.write_all(b"> ").await?;
             out.flush().await?;
         }
-        let Some(line) = lines.next_line().await? else {
+        prompt = true;
+        // Notices from a partner's shell show as they come (a recording has no partner).
+        let line = tokio::select! {
+            line = lines.next_line() => line?,
+            _ = inbox.tick(), if transcript.is_none() => {
+                let notices = storage
+                    .take_notices(person, now())
+                    .await
+                    .map_err(ConversationError::from)?;
+                for notice in &notices {
+                    out.write_all(format!("\n(from Kintsugi, about your partner) {notice}\n").as_bytes()).await?;
+                }
+                prompt = !notices.is_empty();
+                continue;
+            }
+        };
+        let Some(line) = line else {
             break;
         };
         if line.trim().is_empty() {
@@ -109,6 +128,8 @@ pub async fn run(
     Ok(())
 }
 
+/// Sends one line as `person`; notices for a partner wait in the partner's inbox for their
+/// shell to show.
 async fn send(
     library: &Library,
     storage: &Storage,
@@ -118,7 +139,14 @@ async fn send(
     now: i64,
 ) -> Result<Vec<ReadyReply>, ShellError> {
     let input: Input = read_line(line, last_buttons);
-    Ok(conversation::handle(storage, library, person, &input, now).await?)
+    let response = conversation::respond(storage, library, person, &input, now, None).await?;
+    for notice in response.notices {
+        let texts: Vec<String> = notice.replies.into_iter().map(|reply| reply.text).collect();
+        if let Err(error) = storage.post_notice(notice.to, &texts, now).await {
+            log::warn!("event=notice_not_left error={error}");
+        }
+    }
+    Ok(response.replies)
 }
 
 async fn show(

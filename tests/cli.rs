@@ -351,3 +351,132 @@ fn blank_settings_mean_their_defaults_and_a_bad_one_is_a_precise_error() {
         text(&output.stderr)
     );
 }
+
+/// A shell kept running, whose output is read as it comes.
+struct LiveShell {
+    child: std::process::Child,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl LiveShell {
+    fn start(mut command: Command) -> LiveShell {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the kintsugi binary starts");
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut stdout = child.stdout.take().expect("a stdout pipe");
+        let collected = std::sync::Arc::clone(&output);
+        std::thread::spawn(move || {
+            let mut buffer = [0_u8; 4096];
+            while let Ok(read) = std::io::Read::read(&mut stdout, &mut buffer) {
+                if read == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buffer[..read]).into_owned();
+                collected.lock().expect("the output").push_str(&text);
+            }
+        });
+        LiveShell { child, output }
+    }
+
+    fn send(&mut self, lines: &str) {
+        let stdin = self.child.stdin.as_mut().expect("a stdin pipe");
+        stdin.write_all(lines.as_bytes()).expect("written");
+        stdin.flush().expect("flushed");
+    }
+
+    /// Waits (up to 20 s) until the output after `from` holds `words`; returns the output.
+    fn wait_for(&self, from: usize, words: &str) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let output = self.output.lock().expect("the output").clone();
+            if output
+                .get(from..)
+                .is_some_and(|after| after.contains(words))
+            {
+                return output;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "{words:?} never came; the shell said:\n{output}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.output.lock().expect("the output").len()
+    }
+}
+
+#[test]
+fn two_shells_side_by_side_link_reveal_a_shared_answer_and_unlink() {
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let shell_as = |person: &str| {
+        let mut command = kintsugi(data.path());
+        command.args(["shell", "--as", person]);
+        command
+    };
+    let mut ana = LiveShell::start(shell_as("1"));
+    // The welcome (the one hurt, feels safe, three "No"s), then /invite and its private check.
+    ana.send("/start\n1\n1\n1\n1\n1\n/invite\n1\n1\n1\n1\n1\n");
+    let output = ana.wait_for(0, "open this link: /start ");
+    let token: String = output
+        .split("open this link: /start ")
+        .nth(1)
+        .expect("a link")
+        .chars()
+        .take(32)
+        .collect();
+
+    let ben = run_with_input(
+        shell_as("2"),
+        &format!("/start {token}\n1\n1\n1\n1\n1\n1\n"),
+    );
+    assert!(
+        text(&ben.stdout).contains("You're linked"),
+        "{}",
+        text(&ben.stdout)
+    );
+    ana.wait_for(
+        0,
+        "(from Kintsugi, about your partner) Your invitation was accepted",
+    );
+
+    let mark = ana.len();
+    ana.send("/start safe-this-week\n1\nA text when plans change\n");
+    ana.wait_for(mark, "Saved, privately");
+    let ben = run_with_input(
+        shell_as("2"),
+        "/start safe-this-week\n1\nOne evening with our phones away\n",
+    );
+    let said = text(&ben.stdout);
+    assert!(
+        said.contains("Your partner wrote: A text when plans change"),
+        "{said}"
+    );
+    ana.wait_for(
+        mark,
+        "(from Kintsugi, about your partner) Something is waiting",
+    );
+    let mark = ana.len();
+    ana.send("/continue\n");
+    ana.wait_for(mark, "Your partner wrote: One evening with our phones away");
+
+    let ben = run_with_input(shell_as("2"), "/unlink\n1\n");
+    assert!(
+        text(&ben.stdout).contains("The link is ended"),
+        "{}",
+        text(&ben.stdout)
+    );
+    ana.wait_for(
+        mark,
+        "(from Kintsugi, about your partner) Your link in Kintsugi has ended",
+    );
+    drop(ana.child.stdin.take());
+    let status = ana.child.wait().expect("the shell ends");
+    assert!(status.success());
+}

@@ -578,3 +578,43 @@ async fn unlinking_after_a_reveal_leaves_nothing_shared_in_the_store() {
     assert!(!ana.buttons.iter().any(|(label, _)| label == "Let's begin"));
     assert!(!ana.said.iter().any(|text| text.contains(BENS)));
 }
+
+/// The export a person gets from `/export`, as JSON.
+async fn export(library: &Library, storage: &Storage, person: PersonId, now: i64) -> String {
+    let response = respond(
+        storage,
+        library,
+        person,
+        &Input::from_text("/export"),
+        now,
+        None,
+    )
+    .await
+    .expect("handled");
+    let file = response
+        .replies
+        .iter()
+        .find_map(|ready| ready.file.as_ref())
+        .expect("an export file");
+    String::from_utf8(file.bytes.clone()).expect("utf-8")
+}
+
+#[tokio::test]
+async fn an_export_holds_the_shared_items_the_person_can_see_and_no_more() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    link(&library, &storage, &mut ana, &mut ben).await;
+    to_the_question(&library, &storage, &mut ana, NOW + 200).await;
+    ana.send(&library, &storage, ANAS, NOW + 210).await;
+    let anas = export(&library, &storage, ANA, NOW + 220).await;
+    assert!(
+        anas.contains("with_your_partner") && anas.contains(ANAS),
+        "{anas}"
+    );
+    let bens = export(&library, &storage, BEN, NOW + 220).await;
+    assert!(bens.contains("safe-this-week/need"), "{bens}");
+    assert!(!bens.contains(ANAS), "not revealed yet: {bens}");
+    to_the_question(&library, &storage, &mut ben, NOW + 230).await;
+    ben.send(&library, &storage, BENS, NOW + 240).await;
+    let bens = export(&library, &storage, BEN, NOW + 250).await;
+    assert!(bens.contains(ANAS) && bens.contains(BENS), "{bens}");
+}

@@ -82,6 +82,17 @@ impl PersonStore for SlowStore {
     async fn expires_in(&self, person: PersonId, now: i64) -> Result<Option<i64>, StorageError> {
         self.inner.expires_in(person, now).await
     }
+    async fn push_inbox(
+        &self,
+        person: PersonId,
+        sealed: String,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        self.inner.push_inbox(person, sealed, now).await
+    }
+    async fn take_inbox(&self, person: PersonId, now: i64) -> Result<Vec<String>, StorageError> {
+        self.inner.take_inbox(person, now).await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

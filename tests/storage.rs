@@ -175,6 +175,7 @@ conformance!(
     an_invitation_opens_with_its_token_only_is_taken_once_and_expires,
     what_partners_share_is_sealed_at_rest,
     two_partners_answering_at_once_make_exactly_one_reveal,
+    notices_wait_sealed_in_an_inbox_until_taken_and_go_with_the_person,
 );
 
 fn retention() -> Retention {
@@ -1498,4 +1499,73 @@ async fn two_partners_answering_at_once_make_exactly_one_reveal(backend: Backend
         let view = stored.state.view("f/a", Side::First);
         assert_eq!(view.theirs.map(|a| a.value.as_str()), Some("Second"));
     }
+}
+
+async fn notices_wait_sealed_in_an_inbox_until_taken_and_go_with_the_person(backend: Backend) {
+    let storage = &backend.storage;
+    storage
+        .check_vault()
+        .await
+        .expect("a new store takes the key");
+    let person = PersonId(31);
+    let notice = "Something is waiting for you, gently".to_owned();
+    storage
+        .post_notice(person, std::slice::from_ref(&notice), NOW)
+        .await
+        .expect("post");
+    assert!(
+        storage
+            .take_notices(person, NOW)
+            .await
+            .expect("take")
+            .is_empty(),
+        "no inbox for someone with nothing stored"
+    );
+    storage
+        .write(person, &state_with("note", "x"), 0, NOW)
+        .await
+        .expect("save");
+    storage
+        .post_notice(person, std::slice::from_ref(&notice), NOW)
+        .await
+        .expect("post");
+    storage
+        .post_notice(person, &["A second one".to_owned()], NOW + 1)
+        .await
+        .expect("post");
+    assert!(
+        storage.keys_of(person, NOW).await.expect("keys").len() >= 2,
+        "the inbox is one of the person's keys"
+    );
+    let at_rest = backend.at_rest();
+    assert!(
+        !at_rest
+            .windows(b"waiting for you".len())
+            .any(|window| window == b"waiting for you"),
+        "a notice is sealed at rest"
+    );
+    assert_eq!(
+        storage.take_notices(person, NOW + 2).await.expect("take"),
+        vec![notice.clone(), "A second one".to_owned()]
+    );
+    assert!(
+        storage
+            .take_notices(person, NOW + 3)
+            .await
+            .expect("take")
+            .is_empty()
+    );
+    storage
+        .post_notice(person, std::slice::from_ref(&notice), NOW)
+        .await
+        .expect("post");
+    storage.delete_person(person).await.expect("delete");
+    assert!(storage.keys_of(person, NOW).await.expect("keys").is_empty());
+    assert!(
+        storage
+            .take_notices(person, NOW)
+            .await
+            .expect("take")
+            .is_empty()
+    );
 }

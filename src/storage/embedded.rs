@@ -82,15 +82,28 @@ impl Record {
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    database: Arc<Database>,
+    source: Arc<Source>,
     retention: Retention,
 }
+
+/// Where the store's database comes from.
+enum Source {
+    /// Held open by this process for as long as the store lives (the bot).
+    Held(Database),
+    /// Opened for each operation and closed after it, so that several processes (two
+    /// shells side by side) can take turns with one file; redb lets one process open it at
+    /// a time.
+    PerCall(std::path::PathBuf),
+}
+
+/// How long an operation waits for another process to close a shared file.
+const SHARED_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl EmbeddedStore {
     /// Opens (or creates) `kintsugi.redb` in `directory`, creating the directory if needed.
     pub fn open(directory: &Path, retention: Retention) -> Result<EmbeddedStore, StorageError> {
         Ok(EmbeddedStore {
-            database: Arc::new(Self::open_database(directory)?),
+            source: Arc::new(Source::Held(Self::open_database(directory)?)),
             retention,
         })
     }
@@ -111,7 +124,24 @@ impl EmbeddedStore {
                 .map_err(|error| StorageError::Embedded(error.into()))?;
         }
         let store = EmbeddedStore {
-            database: Arc::new(database),
+            source: Arc::new(Source::Held(database)),
+            retention,
+        };
+        Ok((store, swept))
+    }
+
+    /// Opens the store as `open_swept` does, then lets the file go: each operation opens it
+    /// and closes it again, waiting while another process has it. For shells side by side on
+    /// one machine; a bot holds its store with `open_swept`.
+    pub fn open_shared(
+        directory: &Path,
+        retention: Retention,
+        now: i64,
+    ) -> Result<(EmbeddedStore, usize), StorageError> {
+        let (held, swept) = Self::open_swept(directory, retention, now)?;
+        drop(held);
+        let store = EmbeddedStore {
+            source: Arc::new(Source::PerCall(directory.join(FILE_NAME))),
             retention,
         };
         Ok((store, swept))
@@ -119,7 +149,7 @@ impl EmbeddedStore {
 
     fn open_database(directory: &Path) -> Result<Database, StorageError> {
         std::fs::create_dir_all(directory).map_err(redb::Error::Io)?;
-        let database = Database::create(directory.join("kintsugi.redb"))?;
+        let database = Database::create(directory.join(FILE_NAME))?;
         let write = database.begin_write()?;
         write.open_table(PEOPLE)?;
         write.open_table(REMINDERS)?;
@@ -136,8 +166,12 @@ impl EmbeddedStore {
         &self,
         work: impl FnOnce(&Database) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
-        let database = Arc::clone(&self.database);
-        tokio::task::spawn_blocking(move || work(&database)).await?
+        let source = Arc::clone(&self.source);
+        tokio::task::spawn_blocking(move || match &*source {
+            Source::Held(database) => work(database),
+            Source::PerCall(file) => work(&open_when_free(file)?),
+        })
+        .await?
     }
 
     /// Runs `work` in one write transaction and commits it.
@@ -320,6 +354,54 @@ impl PersonStore for EmbeddedStore {
                 .insert("check", value.as_str())
                 .map_err(redb::Error::from)?;
             Ok(true)
+        })
+        .await
+    }
+
+    async fn push_inbox(
+        &self,
+        person: PersonId,
+        sealed: String,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        let expires_at = self.retention.expires_at(now);
+        self.write(move |write| {
+            let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
+            let mut notices: Vec<String> = match read_record(&table, person, "inbox")? {
+                Some(record) if record.alive(now) => serde_json::from_str(&record.data)?,
+                _ => Vec::new(),
+            };
+            notices.push(sealed);
+            let record = Record {
+                version: 1,
+                expires_at,
+                data: serde_json::to_string(&notices)?,
+                last_update: None,
+                applied: Applied::default(),
+                key: None,
+            };
+            table
+                .insert((person.0, "inbox"), serde_json::to_vec(&record)?.as_slice())
+                .map_err(redb::Error::from)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn take_inbox(&self, person: PersonId, now: i64) -> Result<Vec<String>, StorageError> {
+        self.write(move |write| {
+            let mut table = write.open_table(PEOPLE).map_err(redb::Error::from)?;
+            let taken = match table
+                .remove((person.0, "inbox"))
+                .map_err(redb::Error::from)?
+            {
+                Some(value) => Some(serde_json::from_slice::<Record>(value.value())?),
+                None => None,
+            };
+            Ok(match taken {
+                Some(record) if record.alive(now) => serde_json::from_str(&record.data)?,
+                _ => Vec::new(),
+            })
         })
         .await
     }
@@ -556,6 +638,22 @@ fn remove_reminder(write: &redb::WriteTransaction, person: PersonId) -> Result<(
 
 /// Deletes every key and the reminder of each person none of whose records is alive at `now`;
 /// returns how many people.
+/// The database file's name in the data directory.
+const FILE_NAME: &str = "kintsugi.redb";
+
+/// Opens the shared file `file`, waiting up to [`SHARED_WAIT`] while another process has it.
+fn open_when_free(file: &Path) -> Result<Database, StorageError> {
+    let started = std::time::Instant::now();
+    loop {
+        match Database::create(file) {
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) if started.elapsed() < SHARED_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(15));
+            }
+            opened => return Ok(opened?),
+        }
+    }
+}
+
 fn sweep(database: &Database, now: i64) -> Result<usize, StorageError> {
     let write = database.begin_write().map_err(redb::Error::from)?;
     let expired: Vec<i64> = {

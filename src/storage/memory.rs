@@ -41,6 +41,8 @@ struct Inner {
     vault_check: Option<String>,
     outboxes: BTreeSet<i64>,
     pairs: HashMap<i64, PairRecord>,
+    /// Person id to their sealed notices and when the inbox expires.
+    inboxes: HashMap<i64, (Vec<String>, Option<i64>)>,
     /// Invitation id to (sealed invitation, when it expires).
     invitations: HashMap<String, (String, i64)>,
 }
@@ -175,7 +177,33 @@ impl PersonStore for MemoryStore {
         inner.blocked.remove(&person.0);
         inner.remove_reminder(person);
         inner.outboxes.remove(&person.0);
+        inner.inboxes.remove(&person.0);
         Ok(())
+    }
+
+    async fn push_inbox(
+        &self,
+        person: PersonId,
+        sealed: String,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        let expires_at = self.retention.expires_at(now);
+        let mut inner = self.lock();
+        let inbox = inner.inboxes.entry(person.0).or_default();
+        if !alive(inbox.1, now) {
+            inbox.0.clear();
+        }
+        inbox.0.push(sealed);
+        inbox.1 = expires_at;
+        Ok(())
+    }
+
+    async fn take_inbox(&self, person: PersonId, now: i64) -> Result<Vec<String>, StorageError> {
+        let mut inner = self.lock();
+        Ok(match inner.inboxes.remove(&person.0) {
+            Some((notices, expires_at)) if alive(expires_at, now) => notices,
+            _ => Vec::new(),
+        })
     }
 
     async fn vault_check(&self) -> Result<Option<String>, StorageError> {
@@ -211,6 +239,13 @@ impl PersonStore for MemoryStore {
             .is_some_and(|record| alive(record.expires_at, now))
         {
             keys.push("state".to_owned());
+        }
+        if inner
+            .inboxes
+            .get(&person.0)
+            .is_some_and(|(notices, expires_at)| !notices.is_empty() && alive(*expires_at, now))
+        {
+            keys.push("inbox".to_owned());
         }
         Ok(keys)
     }

@@ -14,6 +14,7 @@
 //! |---|---|---|
 //! | `<prefix>:{u:<id>}:state` | hash | `v`: the state's version (a counter), `d`: the state, sealed (see `crate::vault`), `k`: the person's data key, wrapped by the master key, `u`: the Telegram updates applied lately (`id:time,id:time,...`, at most 32 within the redelivery window), `i`: updates in flight on some replica (`id:deadline:phase,...`, `h` while handled, `s` while their replies go out), `ft`/`fn`: their flood-control bucket |
 //! | `<prefix>:{u:<id>}:meta` | hash | `blocked`: when the person blocked the bot (absent while they have not) |
+//! | `<prefix>:{u:<id>}:inbox` | list | notices for the person from a partner's shell, each sealed with the person's data key |
 //!
 //! Reminders live in an index of their own, split into 16 shards: a person's entries are in
 //! shard `<n>` = their id modulo 16, whose keys share the hash tag `{reminders:<n>}` so a
@@ -64,7 +65,7 @@ use crate::vault::{DataKey, Vault, VaultError};
 pub struct PersonId(pub i64);
 
 /// The names of every per-person key; deleting a person deletes all of them.
-pub(crate) const PERSON_KEYS: &[&str] = &["state", "meta"];
+pub(crate) const PERSON_KEYS: &[&str] = &["state", "meta", "inbox"];
 
 /// A person's state with the version it was read at (0 when nothing is stored yet).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -383,6 +384,17 @@ pub trait PersonStore: Send + Sync {
     async fn upgrade_layout(&self) -> Result<usize, StorageError> {
         Ok(0)
     }
+
+    /// Adds a sealed notice to a person's inbox (notices for someone on another terminal,
+    /// such as a partner's shell), refreshing its expiry.
+    async fn push_inbox(
+        &self,
+        person: PersonId,
+        sealed: String,
+        now: i64,
+    ) -> Result<(), StorageError>;
+    /// Takes every notice in a person's inbox, oldest first, and empties it.
+    async fn take_inbox(&self, person: PersonId, now: i64) -> Result<Vec<String>, StorageError>;
 }
 
 /// The queue of check-in reminders, one pending reminder a person, which the scheduler claims
@@ -715,6 +727,54 @@ impl Storage {
     pub async fn upgrade_layout(&self) -> Result<usize, StorageError> {
         self.people.upgrade_layout().await
     }
+
+    /// Leaves `texts` in `person`'s inbox, sealed with their data key, for a terminal of
+    /// theirs to show (a partner's notice in the shell). Nothing is left for someone with no
+    /// state stored.
+    pub async fn post_notice(
+        &self,
+        person: PersonId,
+        texts: &[String],
+        now: i64,
+    ) -> Result<(), StorageError> {
+        let stored = self.read(person, now).await?;
+        if stored.version == 0 {
+            return Ok(());
+        }
+        let json = serde_json::to_string(texts)?;
+        let sealed = match (&stored.key, self.vault.encrypts()) {
+            (Some(key), true) => self
+                .vault
+                .seal(&key.key, person, INBOX_FIELD, json.as_bytes())?,
+            (None, true) => return Err(VaultError::Damaged.into()),
+            (_, false) => json,
+        };
+        self.people.push_inbox(person, sealed, now).await
+    }
+
+    /// Takes the notices left in `person`'s inbox, oldest first.
+    pub async fn take_notices(
+        &self,
+        person: PersonId,
+        now: i64,
+    ) -> Result<Vec<String>, StorageError> {
+        let sealed = self.people.take_inbox(person, now).await?;
+        if sealed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stored = self.read(person, now).await?;
+        let mut texts = Vec::new();
+        for notice in sealed {
+            let json = if Vault::is_sealed(&notice) {
+                let key = stored.key.as_ref().ok_or(VaultError::Damaged)?;
+                self.vault.open(&key.key, person, INBOX_FIELD, &notice)?
+            } else {
+                notice.into_bytes()
+            };
+            texts.extend(serde_json::from_slice::<Vec<String>>(&json)?);
+        }
+        Ok(texts)
+    }
 }
 
 /// How often a running bot deletes the people whose records expired (the embedded store also
@@ -735,3 +795,5 @@ pub async fn sweep_daily(storage: Storage, clock: fn() -> i64) {
 
 /// The associated data's field name for a sealed state.
 const STATE_FIELD: &str = "state";
+/// The associated data's field name for a sealed notice.
+const INBOX_FIELD: &str = "inbox";

@@ -304,9 +304,6 @@ impl<'a> Turn<'a> {
                     return;
                 }
                 StepKind::End { suggest, effect } => {
-                    if let Some(effect) = effect {
-                        self.end_effect(&flow.id, *effect);
-                    }
                     self.state.done.insert(flow.id.clone());
                     if self.state.interest.as_ref() == Some(&flow.id) {
                         self.state.interest = None;
@@ -342,6 +339,10 @@ impl<'a> Turn<'a> {
                         buttons,
                         attachment: None,
                     });
+                    // After the end's words: what an effect says (an invitation) follows them.
+                    if let Some(effect) = effect {
+                        self.end_effect(&flow.id, *effect);
+                    }
                     return;
                 }
             }

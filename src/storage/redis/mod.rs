@@ -650,6 +650,37 @@ impl PersonStore for RedisStore {
         Ok(written == 1)
     }
 
+    async fn push_inbox(
+        &self,
+        person: PersonId,
+        sealed: String,
+        _now: i64,
+    ) -> Result<(), StorageError> {
+        let mut connection = self.connection.clone();
+        let key = self.key(person, "inbox");
+        let mut pipe = redis::pipe();
+        pipe.atomic().rpush(&key, sealed).ignore();
+        match self.retention.0 {
+            Some(period) => pipe.expire(&key, period.as_secs().max(1) as i64).ignore(),
+            None => pipe.persist(&key).ignore(),
+        };
+        let _: () = pipe.query_async(&mut connection).await?;
+        Ok(())
+    }
+
+    async fn take_inbox(&self, person: PersonId, _now: i64) -> Result<Vec<String>, StorageError> {
+        let mut connection = self.connection.clone();
+        let key = self.key(person, "inbox");
+        let (notices,): (Vec<String>,) = redis::pipe()
+            .atomic()
+            .lrange(&key, 0, -1)
+            .del(&key)
+            .ignore()
+            .query_async(&mut connection)
+            .await?;
+        Ok(notices)
+    }
+
     async fn keys_of(&self, person: PersonId, _now: i64) -> Result<Vec<String>, StorageError> {
         let mut connection = self.connection.clone();
         // On a cluster, a person's keys all live on the node of their hash tag: scan that one.
