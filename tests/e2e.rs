@@ -1576,3 +1576,171 @@ fn on_a_redis_cluster_the_bot_walks_a_person_through_a_flow_and_works_her_remind
     );
     assert!(bot.log().contains("store=redis"), "{}", bot.log());
 }
+
+/// Waits for a message to `chat` containing `words` after the first `skip`, then presses
+/// `label` on it.
+fn press_on(fake: &FakeTelegram, chat: i64, skip: usize, words: &str, label: &str) {
+    fake.wait_for_message(chat, skip, PATIENCE, |text| text.contains(words));
+    fake.press_label(chat, label);
+}
+
+/// Walks the private check before linking with the answers that let it go ahead.
+fn pass_the_private_check(fake: &FakeTelegram, chat: i64) {
+    let skip = fake.sent_to(chat).len().saturating_sub(1);
+    press_on(
+        fake,
+        chat,
+        skip,
+        "Are you on your own",
+        "Yes, I'm on my own",
+    );
+    press_on(fake, chat, skip, "Do you feel safe", "Yes");
+    press_on(fake, chat, skip, "hurt you physically", "No");
+    press_on(fake, chat, skip, "forced or pressured", "No");
+    press_on(fake, chat, skip, "money or your phone", "No");
+}
+
+/// Couples mode on Telegram, at the shipped limits:
+///
+/// ```text
+/// Ana: /invite ... (private check) ... "open this link: https://t.me/kintsugi_test_bot?start=<token>"
+/// Ben: /start <token>   [Yes, link us] ... (private check) ... "You're linked."
+/// Ana gets: "Your invitation was accepted."
+/// Both answer "What would help you feel a little safer" in turn; both see both answers.
+/// Ben: /unlink [Yes, end the link]      Ana gets: "Your link in Kintsugi has ended."
+/// ```
+#[test]
+fn two_partners_link_by_invitation_see_a_shared_answer_only_when_both_answered_and_unlink() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    fake.send_text(ANA, "/invite");
+    pass_the_private_check(&fake, ANA);
+    let card = fake.wait_for_message(ANA, 0, PATIENCE, |text| text.contains("open this link"));
+    let link = card
+        .text
+        .split("open this link: ")
+        .nth(1)
+        .expect("a link")
+        .trim()
+        .to_owned();
+    let token = link
+        .strip_prefix("https://t.me/kintsugi_test_bot?start=")
+        .unwrap_or_else(|| panic!("a t.me deep link: {link}"));
+    assert_eq!(token.len(), 32);
+    assert!(
+        token
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+    );
+
+    // Ben opens the deep link: Telegram sends "/start <token>".
+    fake.send_text(BEN, &format!("/start {token}"));
+    press_on(&fake, BEN, 0, "Never shared", "Yes, link us");
+    pass_the_private_check(&fake, BEN);
+    fake.wait_for_message(BEN, 0, PATIENCE, |text| text.starts_with("You're linked"));
+    fake.wait_for_message(ANA, 0, PATIENCE, |text| {
+        text.starts_with("Your invitation was accepted")
+    });
+
+    // Ana answers first: Ben sees nothing of her words until he has written his.
+    let anas = "A text when plans change, please";
+    let bens = "One evening a week with our phones away";
+    let seen = fake.sent_to(ANA).len();
+    fake.send_text(ANA, "/start safe-this-week");
+    press_on(
+        &fake,
+        ANA,
+        seen,
+        "You'll each answer on your own",
+        "Let's begin",
+    );
+    fake.wait_for_message(ANA, seen, PATIENCE, |text| {
+        text.starts_with("What would help you feel a little safer")
+    });
+    fake.send_text(ANA, anas);
+    fake.wait_for_message(ANA, seen, PATIENCE, |text| {
+        text.starts_with("Saved, privately")
+    });
+    let notice = fake.wait_for_message(BEN, 0, PATIENCE, |text| {
+        text.starts_with("Something is waiting for you")
+    });
+    assert!(!notice.text.contains(anas));
+    let seen_by_ben = fake.sent_to(BEN).len();
+    fake.send_text(BEN, "/start safe-this-week");
+    press_on(
+        &fake,
+        BEN,
+        seen_by_ben,
+        "You'll each answer on your own",
+        "Let's begin",
+    );
+    fake.wait_for_message(BEN, seen_by_ben, PATIENCE, |text| {
+        text.starts_with("What would help you feel a little safer")
+    });
+    assert!(
+        fake.sent_to(BEN)
+            .iter()
+            .all(|message| !message.text.contains(anas)),
+        "Ben saw Ana's answer before writing his"
+    );
+    fake.send_text(BEN, bens);
+    let reveal = fake.wait_for_message(BEN, seen_by_ben, PATIENCE, |text| {
+        text.starts_with("You've both answered")
+    });
+    assert!(reveal.text.contains(&format!("Your partner wrote: {anas}")));
+    assert!(reveal.text.contains(&format!("You wrote: {bens}")));
+    let seen = fake.sent_to(ANA).len();
+    fake.wait_for_message(ANA, seen - 1, PATIENCE, |text| {
+        text.starts_with("Something is waiting for you")
+    });
+    fake.send_text(ANA, "/continue");
+    let reveal = fake.wait_for_message(ANA, seen, PATIENCE, |text| {
+        text.starts_with("You've both answered")
+    });
+    assert!(reveal.text.contains(&format!("Your partner wrote: {bens}")));
+
+    // At rest, neither answer can be read.
+    redis.command(&["CONFIG", "SET", "rdbcompression", "no"]);
+    redis.command(&["SAVE"]);
+    let dump = std::fs::read(redis.dir().join("dump.rdb")).expect("the dump");
+    for words in [anas, bens, token] {
+        assert!(
+            !dump
+                .windows(words.len())
+                .any(|window| window == words.as_bytes()),
+            "{words:?} is readable in the Redis dump"
+        );
+    }
+    let pairs: Vec<String> = redis.query(&["KEYS", "e2e:{pair:*"]);
+    assert_eq!(pairs.len(), 1, "{pairs:?}");
+
+    let seen = fake.sent_to(ANA).len();
+    fake.send_text(BEN, "/unlink");
+    press_on(
+        &fake,
+        BEN,
+        seen_by_ben,
+        "end the link?",
+        "Yes, end the link",
+    );
+    fake.wait_for_message(BEN, seen_by_ben, PATIENCE, |text| {
+        text.starts_with("Done. The link is ended")
+    });
+    fake.wait_for_message(ANA, seen, PATIENCE, |text| {
+        text.starts_with("Your link in Kintsugi has ended")
+    });
+    let pairs: Vec<String> = redis.query(&["KEYS", "e2e:{pair:*"]);
+    assert!(pairs.is_empty(), "{pairs:?}");
+    let invitations: Vec<String> = redis.query(&["KEYS", "e2e:{invitation:*"]);
+    assert!(invitations.is_empty(), "used once: {invitations:?}");
+    // Every press was answered, and nothing was refused at the shipped limits.
+    assert_eq!(fake.rejected(), 0, "requests Telegram would have refused");
+    let requests = fake.requests();
+    let presses = requests
+        .iter()
+        .filter(|request| request.method == "answercallbackquery")
+        .count();
+    // Ana pressed 6 buttons (the check's 5, "Let's begin"), Ben 8 (also "Yes, link us" and
+    // "Yes, end the link").
+    assert_eq!(presses, 14, "every press answered");
+}
