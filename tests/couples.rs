@@ -618,3 +618,92 @@ async fn an_export_holds_the_shared_items_the_person_can_see_and_no_more() {
     let bens = export(&library, &storage, BEN, NOW + 250).await;
     assert!(bens.contains(ANAS) && bens.contains(BENS), "{bens}");
 }
+
+#[tokio::test]
+async fn a_rule_is_shared_only_once_the_partner_accepts_it_and_either_can_withdraw_it() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let pair = link(&library, &storage, &mut ana, &mut ben).await;
+    ana.send(&library, &storage, "/rules", NOW + 100).await;
+    assert!(ana.heard("Nothing yet"), "{:?}", ana.said);
+    ana.send(&library, &storage, "press:Propose a rule", NOW + 100)
+        .await;
+    ana.send(&library, &storage, "ok", NOW + 101).await;
+    assert!(ana.heard("between 3 and 200"), "{:?}", ana.said);
+    let notices = ana
+        .send(&library, &storage, "No phones at dinner", NOW + 102)
+        .await;
+    assert!(ana.heard("Sent to your partner"), "{:?}", ana.said);
+    assert!(ana.heard("Proposed by you, waiting for your partner:\n1. No phones at dinner"));
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].to, BEN);
+    assert!(
+        !notices[0].replies[0].text.contains("phones"),
+        "a notice is discreet"
+    );
+    // Ana cannot accept her own rule: she has no such button.
+    assert!(!ana.buttons.iter().any(|(label, _)| label == "Accept 1"));
+
+    ben.send(&library, &storage, "/rules", NOW + 110).await;
+    assert!(
+        ben.heard("Proposed by your partner, waiting for you:\n1. No phones at dinner"),
+        "{:?}",
+        ben.said
+    );
+    let accept = ben
+        .buttons
+        .iter()
+        .find(|(label, _)| label == "Accept 1")
+        .map(|(_, data)| data.clone())
+        .expect("an accept button");
+    let notices = ben
+        .send(&library, &storage, "press:Accept 1", NOW + 111)
+        .await;
+    assert!(
+        ben.heard("Agreed by you both:\n1. No phones at dinner"),
+        "{:?}",
+        ben.said
+    );
+    assert_eq!(notices[0].to, ANA);
+    let record = storage
+        .read_pair(PairId(pair), NOW + 111)
+        .await
+        .expect("read")
+        .expect("linked");
+    assert_eq!(record.state.rules[0].agreed_at, Some(NOW + 111));
+
+    ana.send(&library, &storage, "/rules", NOW + 120).await;
+    assert!(ana.heard("Agreed by you both:\n1. No phones at dinner"));
+    let notices = ana
+        .send(&library, &storage, "press:Withdraw 1", NOW + 121)
+        .await;
+    assert!(ana.heard("Withdrawn"), "{:?}", ana.said);
+    assert_eq!(notices[0].to, BEN);
+    let record = storage
+        .read_pair(PairId(pair), NOW + 121)
+        .await
+        .expect("read")
+        .expect("linked");
+    assert!(record.state.rules.is_empty());
+    // The old Accept button does nothing now.
+    let stale = respond(
+        &storage,
+        &library,
+        BEN,
+        &Input::Press(accept),
+        NOW + 130,
+        None,
+    )
+    .await
+    .expect("handled");
+    assert!(stale.notices.is_empty());
+    assert!(
+        storage
+            .read_pair(PairId(pair), NOW + 130)
+            .await
+            .expect("read")
+            .expect("linked")
+            .state
+            .rules
+            .is_empty()
+    );
+}

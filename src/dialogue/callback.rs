@@ -5,7 +5,8 @@
 //! `<seq>|m` (the menu), `<seq>|q:<question id>` (an FAQ answer), `<seq>|r:<action>` (a
 //! reminder's), `<seq>|s:<action>` (a safety reply's), `<seq>|x:yes|no` (deleting everything),
 //! `<seq>|k` (answer the typed question with the text kept from earlier), `<seq>|y:in|out|stop`
-//! (a part of the `/summary`), `<seq>|p:<action>` (couples mode).
+//! (a part of the `/summary`), `<seq>|p:<action>` (couples mode), `<seq>|u:a<n>|w<n>` (accept
+//! or withdraw a rule shared with a partner).
 //! Telegram allows at most 64 bytes.
 
 /// Telegram's limit on a button's callback data, in bytes.
@@ -31,6 +32,15 @@ pub(crate) enum Action {
     Summary(SummaryAnswer),
     /// Couples mode: accepting an invitation, "not yet" at a shared question, unlinking.
     Couple(CoupleButton),
+    /// Couples mode: accept or withdraw rule number `.1`; only under the `/rules` keyboard.
+    Rule(RuleButton, u32),
+}
+
+/// What a person can do with a rule shared with their partner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RuleButton {
+    Accept,
+    Withdraw,
 }
 
 /// What a person can do in couples mode.
@@ -48,16 +58,19 @@ pub(crate) enum CoupleButton {
     Unlink,
     /// Keep the link.
     Stay,
+    /// Propose a rule to the partner.
+    Propose,
 }
 
 impl CoupleButton {
-    const ALL: [CoupleButton; 6] = [
+    const ALL: [CoupleButton; 7] = [
         CoupleButton::Join,
         CoupleButton::Decline,
         CoupleButton::Hold,
         CoupleButton::Ready,
         CoupleButton::Unlink,
         CoupleButton::Stay,
+        CoupleButton::Propose,
     ];
 
     fn code(self) -> &'static str {
@@ -68,6 +81,7 @@ impl CoupleButton {
             CoupleButton::Ready => "ready",
             CoupleButton::Unlink => "unlink",
             CoupleButton::Stay => "stay",
+            CoupleButton::Propose => "propose",
         }
     }
 
@@ -187,6 +201,8 @@ pub fn encode(seq: u32, action: &Action) -> String {
         Action::Forget(confirmed) => format!("{seq}|x:{}", if *confirmed { "yes" } else { "no" }),
         Action::UseKept => format!("{seq}|k"),
         Action::Couple(button) => format!("{seq}|p:{}", button.code()),
+        Action::Rule(RuleButton::Accept, number) => format!("{seq}|u:a{number}"),
+        Action::Rule(RuleButton::Withdraw, number) => format!("{seq}|u:w{number}"),
         Action::Summary(answer) => format!(
             "{seq}|y:{}",
             match answer {
@@ -209,6 +225,11 @@ pub fn decode(data: &str) -> Option<Press> {
         Some(("r", code)) => Action::Reminder(ReminderAction::from_code(code)?),
         Some(("s", code)) => Action::Safety(SafetyAction::from_code(code)?),
         Some(("p", code)) => Action::Couple(CoupleButton::from_code(code)?),
+        Some(("u", code)) => match code.split_at_checked(1)? {
+            ("a", number) => Action::Rule(RuleButton::Accept, number.parse().ok()?),
+            ("w", number) => Action::Rule(RuleButton::Withdraw, number.parse().ok()?),
+            _ => return None,
+        },
         Some(("x", "yes")) => Action::Forget(true),
         Some(("x", "no")) => Action::Forget(false),
         Some(("y", "in")) => Action::Summary(SummaryAnswer::Include),
@@ -247,6 +268,9 @@ mod tests {
             Action::Forget(false),
             Action::Couple(CoupleButton::Hold),
             Action::Couple(CoupleButton::Join),
+            Action::Couple(CoupleButton::Propose),
+            Action::Rule(RuleButton::Accept, 12),
+            Action::Rule(RuleButton::Withdraw, 3),
         ] {
             let data = encode(42, &action);
             assert_eq!(decode(&data), Some(Press { seq: 42, action }));

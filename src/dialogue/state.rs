@@ -152,6 +152,10 @@ pub enum Keyboard {
     Shared,
     /// The question whether to end the link with a partner.
     Unlink,
+    /// The rules shared with a partner, with their buttons (`/rules`).
+    Rules,
+    /// Waiting for the words of a rule to propose to the partner.
+    Propose,
 }
 
 /// A part of the summary a person can pick.

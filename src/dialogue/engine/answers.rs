@@ -53,6 +53,7 @@ impl<'a> Turn<'a> {
             (Action::Forget(confirmed), Keyboard::Forget) => self.forget_answered(confirmed),
             (Action::Summary(answer), Keyboard::Summary) => self.summary_answered(answer),
             (Action::Couple(button), keyboard) => self.couple_pressed(button, &keyboard),
+            (Action::Rule(button, number), Keyboard::Rules) => self.rule_pressed(button, number),
             (Action::UseKept, Keyboard::Ask) => match self.state.kept.take() {
                 Some(kept) => self.text(&kept.value),
                 None => self.stale(),
@@ -80,7 +81,10 @@ impl<'a> Turn<'a> {
                     self.stale();
                 }
             }
-            (Action::Menu, Keyboard::End { .. } | Keyboard::Menu | Keyboard::Shared) => {
+            (
+                Action::Menu,
+                Keyboard::End { .. } | Keyboard::Menu | Keyboard::Shared | Keyboard::Rules,
+            ) => {
                 self.state.position = None;
                 self.show_menu();
             }
@@ -143,6 +147,9 @@ impl<'a> Turn<'a> {
     pub(super) fn text(&mut self, text: &str) {
         if self.state.position.is_none() && self.state.safety.is_some() {
             self.show_current();
+            return;
+        }
+        if self.propose_rule(text) {
             return;
         }
         let Some((flow, step)) = self.current_step() else {

@@ -6,6 +6,7 @@ use crate::dialogue::model::Question;
 use crate::dialogue::model::{CommandAction, FlowId};
 use crate::dialogue::pair::looks_like_invitation;
 
+use super::couple::RULES_COMMAND;
 use super::{Button, Reply, Turn};
 
 impl<'a> Turn<'a> {
@@ -62,6 +63,10 @@ impl<'a> Turn<'a> {
                 self.show_menu();
             }
             _ => match self.library.bot.commands.get(name) {
+                Some(command) if name == RULES_COMMAND && self.linked().is_some() => {
+                    self.bot_command(&command.action);
+                    self.shared_rules();
+                }
                 Some(command) => self.bot_command(&command.action),
                 None => {
                     self.note("unknown_command");

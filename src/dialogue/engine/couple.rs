@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::dialogue::callback::{self, Action, CoupleButton};
+use crate::dialogue::callback::{self, Action, CoupleButton, RuleButton};
 use crate::dialogue::model::{Flow, FlowId, StepKind};
 use crate::dialogue::pair::{INVITATION_LIFETIME, PairChange, PairNews, PairState, Side};
 use crate::dialogue::state::{Couple, Keyboard};
@@ -249,6 +249,7 @@ impl<'a> Turn<'a> {
                 self.note("unlinked");
                 self.show_menu();
             }
+            (CoupleButton::Propose, Keyboard::Rules) => self.ask_for_rule(),
             (CoupleButton::Stay, Keyboard::Unlink) => {
                 self.state.keyboard = Keyboard::Nothing;
                 self.show_current();
@@ -501,17 +502,179 @@ impl<'a> Turn<'a> {
                 self.note("invite_unusable");
                 self.carry_on();
             }
-            CoupleEvent::Changed(news) => {
-                if !matches!(news, PairNews::Refused | PairNews::Quiet) {
+            CoupleEvent::Changed(news) => match news {
+                PairNews::Proposed { .. }
+                | PairNews::Agreed { .. }
+                | PairNews::Withdrawn { .. } => {
+                    let key = match news {
+                        PairNews::Proposed { .. } => "rules_proposed",
+                        PairNews::Agreed { .. } => "rules_agreed",
+                        _ => "rules_withdrawn",
+                    };
+                    self.note(key);
+                    self.for_partner
+                        .push(Reply::text(self.bot_message("rules_notice")));
+                    self.shared_rules();
+                }
+                PairNews::Quiet => {
+                    self.note("rules_withdrawn");
+                    self.shared_rules();
+                }
+                PairNews::Refused if self.state.keyboard == Keyboard::Rules => {
+                    self.note("stale_button");
+                    self.shared_rules();
+                }
+                PairNews::Refused => self.show_current(),
+                PairNews::Waiting | PairNews::Held | PairNews::Revealed => {
                     self.for_partner
                         .push(Reply::text(self.bot_message("shared_ready_notice")));
+                    self.show_current();
                 }
-                self.show_current();
-            }
+            },
             CoupleEvent::NoPair => {
                 self.note("not_linked");
                 self.show_menu();
             }
         }
+    }
+}
+
+/// The bot command whose card the rules agreed with a partner follow.
+pub(crate) const RULES_COMMAND: &str = "rules";
+/// The shortest and longest a proposed rule can be, in characters.
+const RULE_LENGTH: std::ops::RangeInclusive<usize> = 3..=200;
+/// The most rules shown with buttons at once (Telegram shows 8 buttons comfortably).
+const RULE_BUTTONS: usize = 7;
+
+impl<'a> Turn<'a> {
+    /// The rules shared with a partner, after `/rules`' own card: agreed ones, those waiting
+    /// for this person's answer, and their own waiting for the partner's; with buttons to
+    /// accept, withdraw and propose.
+    pub(super) fn shared_rules(&mut self) {
+        let Some((record, side, _)) = self.linked() else {
+            return;
+        };
+        let mut agreed = Vec::new();
+        let mut for_you = Vec::new();
+        let mut for_partner = Vec::new();
+        let mut actions = Vec::new();
+        for rule in &record.rules {
+            let line = format!("{}. {}", rule.number, rule.text);
+            match (rule.agreed_at, rule.proposed_by == side) {
+                (Some(_), _) => {
+                    agreed.push(line);
+                    actions.push((RuleButton::Withdraw, rule.number));
+                }
+                (None, false) => {
+                    for_you.push(line);
+                    actions.push((RuleButton::Accept, rule.number));
+                }
+                (None, true) => {
+                    for_partner.push(line);
+                    actions.push((RuleButton::Withdraw, rule.number));
+                }
+            }
+        }
+        let mut parts = vec![self.bot_message("rules_intro")];
+        for (key, lines) in [
+            ("rules_agreed_list", &agreed),
+            ("rules_for_you_list", &for_you),
+            ("rules_for_partner_list", &for_partner),
+        ] {
+            if !lines.is_empty() {
+                parts.push(format!("{}\n{}", self.bot_message(key), lines.join("\n")));
+            }
+        }
+        if record.rules.is_empty() {
+            parts.push(self.bot_message("rules_none"));
+        }
+        self.state.position = None;
+        self.state.seq = self.state.seq.wrapping_add(1);
+        self.state.keyboard = Keyboard::Rules;
+        let seq = self.state.seq;
+        // Answers wanted from this person first.
+        actions.sort_by_key(|(button, _)| *button != RuleButton::Accept);
+        let mut buttons: Vec<Button> = actions
+            .into_iter()
+            .take(RULE_BUTTONS - 1)
+            .map(|(button, number)| {
+                let key = match button {
+                    RuleButton::Accept => "rules_accept_button",
+                    RuleButton::Withdraw => "rules_withdraw_button",
+                };
+                Button {
+                    label: self
+                        .bot_message(key)
+                        .replace("{number}", &number.to_string()),
+                    data: callback::encode(seq, &Action::Rule(button, number)),
+                }
+            })
+            .collect();
+        buttons.push(Button {
+            label: self.bot_message("rules_propose_button"),
+            data: callback::encode(seq, &Action::Couple(CoupleButton::Propose)),
+        });
+        buttons.push(Button {
+            label: self.bot_message("menu_button"),
+            data: callback::encode(seq, &Action::Menu),
+        });
+        self.replies.push(Reply {
+            text: parts.join("\n\n"),
+            buttons,
+            attachment: None,
+        });
+    }
+
+    /// A rule's button under `/rules`.
+    pub(super) fn rule_pressed(&mut self, button: RuleButton, number: u32) {
+        let Some((_, _, pair)) = self.linked() else {
+            self.note("not_linked");
+            self.show_menu();
+            return;
+        };
+        let change = match button {
+            RuleButton::Accept => PairChange::Accept {
+                number,
+                at: self.now,
+            },
+            RuleButton::Withdraw => PairChange::Withdraw { number },
+        };
+        self.couple = Some(CoupleAction::Change { pair, change });
+    }
+
+    /// "Propose a rule": the next text typed is the rule.
+    pub(super) fn ask_for_rule(&mut self) {
+        if self.linked().is_none() {
+            self.note("not_linked");
+            self.show_menu();
+            return;
+        }
+        self.state.keyboard = Keyboard::Propose;
+        self.note("rules_propose_ask");
+    }
+
+    /// Text typed after "Propose a rule". Returns false when no rule was asked for.
+    pub(super) fn propose_rule(&mut self, text: &str) -> bool {
+        if self.state.keyboard != Keyboard::Propose || self.state.position.is_some() {
+            return false;
+        }
+        let Some((_, _, pair)) = self.linked() else {
+            self.state.keyboard = Keyboard::Nothing;
+            return false;
+        };
+        let rule = text.trim();
+        if !RULE_LENGTH.contains(&rule.chars().count()) {
+            self.note("rules_length");
+            return true;
+        }
+        self.state.keyboard = Keyboard::Nothing;
+        self.couple = Some(CoupleAction::Change {
+            pair,
+            change: PairChange::Propose {
+                text: rule.to_owned(),
+                at: self.now,
+            },
+        });
+        true
     }
 }

@@ -461,6 +461,41 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
     ("together_waiting_partner", "answered by this person only"),
     ("together_waiting_you", "answered by the partner only"),
     ("together_revealed", "both answers shown"),
+    (
+        "rules_intro",
+        "/rules when linked: above the rules shared with the partner",
+    ),
+    ("rules_agreed_list", "the heading of the agreed rules"),
+    (
+        "rules_for_you_list",
+        "the heading of the partner's proposals waiting for this person",
+    ),
+    (
+        "rules_for_partner_list",
+        "the heading of this person's proposals waiting for the partner",
+    ),
+    ("rules_none", "/rules when no rule is shared yet"),
+    (
+        "rules_accept_button",
+        "the button that accepts rule {number}",
+    ),
+    (
+        "rules_withdraw_button",
+        "the button that withdraws rule {number}",
+    ),
+    ("rules_propose_button", "the button that proposes a rule"),
+    (
+        "rules_propose_ask",
+        "asks for the words of a rule to propose",
+    ),
+    ("rules_length", "a proposed rule too short or too long"),
+    ("rules_proposed", "after proposing a rule"),
+    ("rules_agreed", "after accepting a rule"),
+    ("rules_withdrawn", "after withdrawing a rule"),
+    (
+        "rules_notice",
+        "discreet notice to the partner about a rule",
+    ),
 ];
 
 impl BotText {
