@@ -57,6 +57,9 @@ pub(crate) fn command_list(library: &Library) -> Vec<BotCommand> {
         commands.push(BotCommand::new("progress", "How your check-ins are going"));
     }
     commands.extend([
+        BotCommand::new("invite", "Link with your partner, by invitation"),
+        BotCommand::new("together", "What you and your partner share"),
+        BotCommand::new("unlink", "End the link with your partner"),
         BotCommand::new("privacy", "What I keep, and how to delete it"),
         BotCommand::new("summary", "A summary to bring to a therapist, as a PDF"),
         BotCommand::new("export", "Everything I keep about you, as a file"),
