@@ -4,7 +4,7 @@
 
 use chrono::DateTime;
 
-use crate::chart::{ChartPoint, ChartText, progress_chart, progress_chart_pixels};
+use crate::chart::{ChartPoint, ChartText, progress_chart_beside, progress_chart_pixels};
 use crate::dialogue::PersonState;
 use crate::dialogue::engine::{Attachment, ProgressChart, SummaryDocument};
 use crate::dialogue::pair::{PairState, SharedAnswer, Side};
@@ -113,23 +113,24 @@ pub(crate) fn summary_file(summary: &SummaryDocument) -> Option<File> {
 }
 
 /// What the chart module draws `chart` from: its points and its words.
-fn chart_input(chart: &ProgressChart) -> (Vec<ChartPoint>, ChartText) {
-    let points = chart
-        .ratings
-        .iter()
-        .map(|&(at, rating)| ChartPoint { at, rating })
-        .collect();
+fn chart_input(chart: &ProgressChart) -> (Vec<ChartPoint>, Vec<ChartPoint>, ChartText) {
+    let points = |ratings: &[(i64, u8)]| {
+        ratings
+            .iter()
+            .map(|&(at, rating)| ChartPoint { at, rating })
+            .collect()
+    };
     let text = ChartText {
         title: chart.title.clone(),
         empty: chart.empty.clone(),
     };
-    (points, text)
+    (points(&chart.ratings), points(&chart.partner), text)
 }
 
 /// The chart's pixels, for a PDF.
 fn chart_picture(chart: &ProgressChart) -> Option<crate::pdf::Picture> {
-    let (points, text) = chart_input(chart);
-    match progress_chart_pixels(&points, chart.zone, &text) {
+    let (points, partner, text) = chart_input(chart);
+    match progress_chart_pixels(&points, &partner, chart.zone, &text) {
         Ok(rgb) => Some(crate::pdf::Picture {
             width: crate::chart::WIDTH,
             height: crate::chart::HEIGHT,
@@ -144,8 +145,8 @@ fn chart_picture(chart: &ProgressChart) -> Option<crate::pdf::Picture> {
 
 /// The `/progress` chart as a PNG.
 pub(crate) fn chart_file(chart: &ProgressChart) -> Option<File> {
-    let (points, text) = chart_input(chart);
-    match progress_chart(&points, chart.zone, &text) {
+    let (points, partner, text) = chart_input(chart);
+    match progress_chart_beside(&points, &partner, chart.zone, &text) {
         Ok(bytes) => Some(File {
             kind: FileKind::Photo,
             name: CHART_FILE_NAME.to_owned(),

@@ -707,3 +707,137 @@ async fn a_rule_is_shared_only_once_the_partner_accepts_it_and_either_can_withdr
             .is_empty()
     );
 }
+
+/// A quick check-in rating trust `rating`.
+async fn check_in(
+    library: &Library,
+    storage: &Storage,
+    person: &mut Person,
+    rating: &str,
+    now: i64,
+) {
+    person.send(library, storage, "/checkin now", now).await;
+    person
+        .send(library, storage, "press:Let's start", now)
+        .await;
+    person.send(library, storage, rating, now).await;
+    person
+        .send(library, storage, "A walk after dinner", now)
+        .await;
+    person.send(library, storage, "Whether it lasts", now).await;
+    person.send(library, storage, "press:That's all", now).await;
+}
+
+#[tokio::test]
+async fn couple_check_ins_are_shared_only_when_both_opt_in_and_seen_only_after_giving_ones_own() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let pair = link(&library, &storage, &mut ana, &mut ben).await;
+    // Ana opts in; Ben has not: her check-in shares nothing.
+    ana.send(&library, &storage, "/together", NOW + 100).await;
+    ana.send(
+        &library,
+        &storage,
+        "press:Share check-in ratings",
+        NOW + 100,
+    )
+    .await;
+    assert!(
+        ana.heard("Nothing is shared until your partner"),
+        "{:?}",
+        ana.said
+    );
+    check_in(&library, &storage, &mut ana, "3", NOW + 200).await;
+    assert!(!ana.heard("Your rating is shared"), "{:?}", ana.said);
+    let record = storage
+        .read_pair(PairId(pair), NOW + 200)
+        .await
+        .expect("read")
+        .expect("linked");
+    assert!(record.state.ratings.is_empty());
+
+    ben.send(&library, &storage, "/together", NOW + 300).await;
+    assert!(
+        ben.heard("Your partner would like to share"),
+        "{:?}",
+        ben.said
+    );
+    ben.send(
+        &library,
+        &storage,
+        "press:Share check-in ratings",
+        NOW + 300,
+    )
+    .await;
+    assert!(ben.heard("You're both sharing"), "{:?}", ben.said);
+    check_in(&library, &storage, &mut ben, "8", NOW + 400).await;
+    assert!(ben.heard("Your rating is shared"), "{:?}", ben.said);
+    // Ana gives hers; then she sees his, and how far apart they are.
+    let notices = {
+        ana.send(&library, &storage, "/checkin now", NOW + 500)
+            .await;
+        ana.send(&library, &storage, "press:Let's start", NOW + 500)
+            .await;
+        ana.send(&library, &storage, "3", NOW + 500).await;
+        ana.send(&library, &storage, "A walk", NOW + 500).await;
+        ana.send(&library, &storage, "Whether it lasts", NOW + 500)
+            .await;
+        ana.send(&library, &storage, "press:That's all", NOW + 500)
+            .await
+    };
+    assert!(
+        ana.heard("Your rating today: 3. Your partner's latest: 8."),
+        "{:?}",
+        ana.said
+    );
+    assert!(ana.heard("quite differently"), "{:?}", ana.said);
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].to, BEN);
+    // Ben's /progress shows her rating only once he has given one after it.
+    let progress = respond(
+        &storage,
+        &library,
+        BEN,
+        &Input::from_text("/progress"),
+        NOW + 600,
+        None,
+    )
+    .await
+    .expect("handled");
+    assert!(
+        !progress
+            .replies
+            .iter()
+            .any(|ready| ready.reply.text.contains("slate line")),
+        "Ben has not rated since Ana did"
+    );
+    check_in(&library, &storage, &mut ben, "7", NOW + 700).await;
+    assert!(ben.heard("Your partner's latest: 3."), "{:?}", ben.said);
+    let progress = respond(
+        &storage,
+        &library,
+        BEN,
+        &Input::from_text("/progress"),
+        NOW + 800,
+        None,
+    )
+    .await
+    .expect("handled");
+    assert!(
+        progress
+            .replies
+            .iter()
+            .any(|ready| ready.reply.text.contains("slate line") && ready.file.is_some()),
+        "{progress:?}"
+    );
+    // Either stops: every shared rating is deleted.
+    ana.send(&library, &storage, "/together", NOW + 900).await;
+    ana.send(&library, &storage, "press:Stop sharing ratings", NOW + 900)
+        .await;
+    let record = storage
+        .read_pair(PairId(pair), NOW + 900)
+        .await
+        .expect("read")
+        .expect("linked");
+    assert!(record.state.ratings.is_empty());
+    assert!(!record.state.sharing_ratings());
+}

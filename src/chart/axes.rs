@@ -9,9 +9,9 @@ use plotters::style::{Color, ShapeStyle};
 
 use super::text::{Words, text_width};
 use super::{
-    AXIS, Align, Area, ChartError, ChartPoint, Frame, GOLD, GOLD_DARK, GOLD_LIGHT, GRID, LABEL_GAP,
-    LABEL_SIZE, MAX_LABELS, MUTED, PLOT_BOTTOM, PLOT_LEFT, PLOT_RIGHT, WIDTH, draw_error,
-    local_instant, y,
+    AXIS, Align, Area, BACKGROUND, ChartError, ChartPoint, Frame, GOLD, GOLD_DARK, GOLD_LIGHT,
+    GRID, LABEL_GAP, LABEL_SIZE, MAX_LABELS, MUTED, PLOT_BOTTOM, PLOT_LEFT, PLOT_RIGHT, SLATE,
+    WIDTH, draw_error, local_instant, y,
 };
 
 /// The ratings that get a label.
@@ -249,6 +249,36 @@ pub(super) fn draw_points(
             spot,
             radius,
             ShapeStyle::from(&GOLD_DARK).stroke_width(1),
+        ))
+        .map_err(draw_error)?;
+    }
+    Ok(())
+}
+
+/// A linked partner's shared ratings: a thinner slate line with hollow dots, under the gold.
+pub(super) fn draw_partner_points(
+    area: &Area,
+    frame: &Frame,
+    points: &[ChartPoint],
+) -> Result<(), ChartError> {
+    let mut path: Vec<(i32, i32)> = Vec::with_capacity(points.len());
+    for point in points {
+        let spot = (frame.x(point.at), y(point.rating));
+        if path.last() != Some(&spot) {
+            path.push(spot);
+        }
+    }
+    if path.len() > 1 {
+        area.draw(&PathElement::new(path.clone(), SLATE.stroke_width(2)))
+            .map_err(draw_error)?;
+    }
+    for &spot in &path {
+        area.draw(&Circle::new(spot, 4, BACKGROUND.filled()))
+            .map_err(draw_error)?;
+        area.draw(&Circle::new(
+            spot,
+            4,
+            ShapeStyle::from(&SLATE).stroke_width(2),
         ))
         .map_err(draw_error)?;
     }

@@ -59,6 +59,8 @@ pub(super) const AXIS: RGBColor = RGBColor(203, 191, 174);
 pub(super) const GOLD: RGBColor = RGBColor(197, 152, 40);
 pub(super) const GOLD_LIGHT: RGBColor = RGBColor(232, 195, 92);
 pub(super) const GOLD_DARK: RGBColor = RGBColor(140, 104, 22);
+/// A linked partner's line: a quiet slate beside the gold.
+pub(super) const SLATE: RGBColor = RGBColor(92, 116, 140);
 
 /// The plotting area: the line and dots stay inside it, labels go around it.
 pub(super) const PLOT_LEFT: i32 = 58;
@@ -85,24 +87,39 @@ mod axes;
 mod tests;
 mod text;
 
-use self::axes::{date_labels, draw_date_axis, draw_points, draw_rating_lines, rating_labels};
+use self::axes::{
+    date_labels, draw_date_axis, draw_partner_points, draw_points, draw_rating_lines, rating_labels,
+};
 use self::text::{clear_behind, empty_words, paint, title};
 
 pub(super) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
 /// The `/progress` chart of `points` (oldest first; several a day and repeated times are fine)
 /// as a PNG of [`WIDTH`] x [`HEIGHT`], dates in `zone`. No points: the chart shows `text.empty`.
+#[cfg(test)]
 pub(crate) fn progress_chart(
     points: &[ChartPoint],
     zone: Tz,
     text: &ChartText,
 ) -> Result<Vec<u8>, ChartError> {
-    encode(&progress_chart_pixels(points, zone, text)?)
+    encode(&progress_chart_pixels(points, &[], zone, text)?)
 }
 
-/// The chart as `progress_chart` draws it, as [`WIDTH`] x [`HEIGHT`] RGB pixels, row by row.
+/// The chart with a linked partner's shared ratings (`partner`) as a second, slate line.
+pub(crate) fn progress_chart_beside(
+    points: &[ChartPoint],
+    partner: &[ChartPoint],
+    zone: Tz,
+    text: &ChartText,
+) -> Result<Vec<u8>, ChartError> {
+    encode(&progress_chart_pixels(points, partner, zone, text)?)
+}
+
+/// The chart as `progress_chart_beside` draws it, as [`WIDTH`] x [`HEIGHT`] RGB pixels, row
+/// by row.
 pub(crate) fn progress_chart_pixels(
     points: &[ChartPoint],
+    partner: &[ChartPoint],
     zone: Tz,
     text: &ChartText,
 ) -> Result<Vec<u8>, ChartError> {
@@ -110,8 +127,11 @@ pub(crate) fn progress_chart_pixels(
     let mut points = points.to_vec();
     // Oldest first is promised, but a line drawn out of order would zigzag: sort to be sure.
     points.sort_by_key(|point| point.at);
-    let frame = match (points.first(), points.last()) {
-        (Some(first), Some(last)) => Some(Frame::new(first.at, last.at, zone)?),
+    let mut partner = partner.to_vec();
+    partner.sort_by_key(|point| point.at);
+    let times = || points.iter().chain(&partner).map(|point| point.at);
+    let frame = match (times().min(), times().max()) {
+        (Some(first), Some(last)) => Some(Frame::new(first, last, zone)?),
         _ => None,
     };
 
@@ -129,6 +149,7 @@ pub(crate) fn progress_chart_pixels(
         match frame {
             Some(frame) => {
                 draw_date_axis(&area, &ticks)?;
+                draw_partner_points(&area, &frame, &partner)?;
                 draw_points(&area, &frame, &points)?;
             }
             None => clear_behind(&area, &empty)?,

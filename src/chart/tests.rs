@@ -256,3 +256,26 @@ fn times_the_chart_cannot_show_are_a_precise_error() {
     assert!(matches!(error, ChartError::TimeOutOfRange { at: i64::MAX }));
     assert!(error.to_string().contains("years 1 to 9999"));
 }
+
+#[test]
+fn a_partners_shared_ratings_are_a_second_slate_line_beside_the_gold() {
+    let zone = chrono_tz::Europe::London;
+    let mine = month(zone);
+    let partner: Vec<ChartPoint> = mine
+        .iter()
+        .map(|point| ChartPoint {
+            at: point.at + 3600,
+            rating: 10 - point.rating.min(9),
+        })
+        .collect();
+    let slate = |pixels: &[u8]| {
+        (0..HEIGHT)
+            .flat_map(|y| (0..WIDTH).map(move |x| (x, y)))
+            .filter(|&(x, y)| pixel(pixels, x, y) == [SLATE.0, SLATE.1, SLATE.2])
+            .count()
+    };
+    let alone = assert_png(&progress_chart(&mine, zone, &text()).unwrap());
+    assert_eq!(slate(&alone), 0);
+    let beside = assert_png(&progress_chart_beside(&mine, &partner, zone, &text()).unwrap());
+    assert!(slate(&beside) > 300, "only {} slate pixels", slate(&beside));
+}

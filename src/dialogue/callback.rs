@@ -60,10 +60,16 @@ pub(crate) enum CoupleButton {
     Stay,
     /// Propose a rule to the partner.
     Propose,
+    /// Share check-in ratings with the partner (while they do too).
+    ShareRatings,
+    /// Stop sharing check-in ratings.
+    StopRatings,
 }
 
 impl CoupleButton {
-    const ALL: [CoupleButton; 7] = [
+    const ALL: [CoupleButton; 9] = [
+        CoupleButton::ShareRatings,
+        CoupleButton::StopRatings,
         CoupleButton::Join,
         CoupleButton::Decline,
         CoupleButton::Hold,
@@ -82,6 +88,8 @@ impl CoupleButton {
             CoupleButton::Unlink => "unlink",
             CoupleButton::Stay => "stay",
             CoupleButton::Propose => "propose",
+            CoupleButton::ShareRatings => "rate_on",
+            CoupleButton::StopRatings => "rate_off",
         }
     }
 

@@ -38,7 +38,25 @@ pub struct PairState {
     /// The number the next rule gets.
     #[serde(default)]
     pub next_rule: u32,
+    /// Whether each partner chose to share their check-in ratings; ratings are shared only
+    /// while both have.
+    #[serde(default)]
+    pub share_ratings: [bool; 2],
+    /// Check-in ratings shared while both chose to, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ratings: Vec<SharedRating>,
 }
+
+/// A check-in trust rating one partner shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedRating {
+    pub side: Side,
+    pub rating: u8,
+    pub at: i64,
+}
+
+/// The most shared ratings kept; older ones give way.
+const RATINGS_KEPT: usize = 1000;
 
 /// Which of the two partners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +131,10 @@ pub enum PairChange {
     Accept { number: u32, at: i64 },
     /// Withdraws from rule `number` (proposed by either): it is no longer agreed.
     Withdraw { number: u32 },
+    /// Chooses to share check-in ratings, or stops (every shared rating is then deleted).
+    ShareRatings { on: bool },
+    /// Shares a check-in rating (only while both chose to).
+    Rate { rating: u8, at: i64 },
 }
 
 /// What a change brought about, for the replies and the partner's notice.
@@ -132,6 +154,12 @@ pub enum PairNews {
     Agreed { number: u32 },
     /// An agreed rule is no longer agreed.
     Withdrawn { number: u32 },
+    /// Ratings are now shared by both (`true`), or this partner's choice waits for the other.
+    SharingRatings { both: bool },
+    /// Ratings are no longer shared; those shared are deleted.
+    RatingsStopped,
+    /// A rating was shared.
+    Rated,
     /// The change could not apply (an answer already revealed, a rule that is gone).
     Refused,
 }
@@ -145,7 +173,38 @@ impl PairState {
             shared: BTreeMap::new(),
             rules: Vec::new(),
             next_rule: 1,
+            share_ratings: [false; 2],
+            ratings: Vec::new(),
         }
+    }
+
+    /// Whether both partners chose to share their check-in ratings.
+    pub fn sharing_ratings(&self) -> bool {
+        self.share_ratings == [true, true]
+    }
+
+    /// Whether the partner on `side` chose to share their ratings.
+    pub fn shares_ratings(&self, side: Side) -> bool {
+        self.share_ratings[side.index()]
+    }
+
+    /// The partner's ratings `side` may see, oldest first: each only once `side` has given a
+    /// rating of their own at or after it, so neither sees the other's before giving theirs.
+    pub fn partner_ratings(&self, side: Side) -> Vec<SharedRating> {
+        let Some(mine) = self
+            .ratings
+            .iter()
+            .filter(|rating| rating.side == side)
+            .map(|rating| rating.at)
+            .max()
+        else {
+            return Vec::new();
+        };
+        self.ratings
+            .iter()
+            .filter(|rating| rating.side != side && rating.at <= mine)
+            .copied()
+            .collect()
     }
 
     /// Which side `person` is on, if they are one of the two.
@@ -242,6 +301,30 @@ impl PairState {
                     _ => PairNews::Refused,
                 }
             }
+            PairChange::ShareRatings { on } => {
+                self.share_ratings[side.index()] = *on;
+                if *on {
+                    PairNews::SharingRatings {
+                        both: self.sharing_ratings(),
+                    }
+                } else {
+                    self.ratings.clear();
+                    PairNews::RatingsStopped
+                }
+            }
+            PairChange::Rate { rating, at } => {
+                if !self.sharing_ratings() {
+                    return PairNews::Refused;
+                }
+                self.ratings.push(SharedRating {
+                    side,
+                    rating: *rating,
+                    at: *at,
+                });
+                let excess = self.ratings.len().saturating_sub(RATINGS_KEPT);
+                self.ratings.drain(..excess);
+                PairNews::Rated
+            }
             PairChange::Withdraw { number } => {
                 let Some(index) = self.rules.iter().position(|rule| rule.number == *number) else {
                     return PairNews::Refused;
@@ -326,6 +409,38 @@ mod tests {
             PairNews::Refused,
             "a revealed answer stays as it was shown"
         );
+    }
+
+    #[test]
+    fn a_rating_is_shared_only_while_both_choose_and_seen_only_after_giving_ones_own() {
+        let mut pair = PairState::new(1, 2, 0);
+        let rate = |rating, at| PairChange::Rate { rating, at };
+        assert_eq!(pair.apply(Side::First, &rate(5, 10)), PairNews::Refused);
+        let on = PairChange::ShareRatings { on: true };
+        assert_eq!(
+            pair.apply(Side::First, &on),
+            PairNews::SharingRatings { both: false }
+        );
+        assert_eq!(
+            pair.apply(Side::Second, &on),
+            PairNews::SharingRatings { both: true }
+        );
+        assert_eq!(pair.apply(Side::First, &rate(5, 10)), PairNews::Rated);
+        assert!(
+            pair.partner_ratings(Side::Second).is_empty(),
+            "not before rating"
+        );
+        assert_eq!(pair.apply(Side::Second, &rate(8, 20)), PairNews::Rated);
+        assert_eq!(pair.partner_ratings(Side::Second).len(), 1);
+        assert!(
+            pair.partner_ratings(Side::First).is_empty(),
+            "the second's later rating waits for the first's next"
+        );
+        assert_eq!(pair.apply(Side::First, &rate(6, 30)), PairNews::Rated);
+        assert_eq!(pair.partner_ratings(Side::First)[0].rating, 8);
+        let off = PairChange::ShareRatings { on: false };
+        assert_eq!(pair.apply(Side::Second, &off), PairNews::RatingsStopped);
+        assert!(pair.ratings.is_empty(), "stopping deletes what was shared");
     }
 
     #[test]

@@ -51,16 +51,30 @@ impl<'a> Turn<'a> {
             .into_iter()
             .map(|(at, rating)| (at, u8::try_from(rating.clamp(0, 255)).unwrap_or(u8::MAX)))
             .collect();
+        // A linked partner's ratings, when both share them: those this person may see.
+        let partner: Vec<(i64, u8)> = match self.linked() {
+            Some((record, side, _)) if record.sharing_ratings() => record
+                .partner_ratings(side)
+                .into_iter()
+                .map(|rating| (rating.at, rating.rating))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut text = summary;
+        if !partner.is_empty() {
+            text = format!("{text}\n\n{}", self.bot_message("progress_partner"));
+        }
         let chart = (!ratings.is_empty()).then(|| {
             Attachment::Chart(ProgressChart {
                 ratings,
+                partner,
                 zone,
                 title: self.bot_message("progress_chart_title"),
                 empty: self.bot_message("progress_empty"),
             })
         });
         self.replies.push(Reply {
-            text: summary,
+            text,
             buttons: Vec::new(),
             attachment: chart,
         });
@@ -117,6 +131,7 @@ impl<'a> Turn<'a> {
                 });
                 let excess = self.state.history.len().saturating_sub(HISTORY_LIMIT);
                 self.state.history.drain(..excess);
+                self.share_rating();
             }
             EndEffect::ScheduleCheckins => {
                 // The compiler (`dialogue::compile`) makes sure every answer is saved and every word readable.

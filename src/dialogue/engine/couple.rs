@@ -250,6 +250,19 @@ impl<'a> Turn<'a> {
                 self.show_menu();
             }
             (CoupleButton::Propose, Keyboard::Rules) => self.ask_for_rule(),
+            (CoupleButton::ShareRatings | CoupleButton::StopRatings, Keyboard::Menu) => {
+                match self.linked() {
+                    Some((_, _, pair)) => {
+                        self.couple = Some(CoupleAction::Change {
+                            pair,
+                            change: PairChange::ShareRatings {
+                                on: button == CoupleButton::ShareRatings,
+                            },
+                        });
+                    }
+                    None => self.stale(),
+                }
+            }
             (CoupleButton::Stay, Keyboard::Unlink) => {
                 self.state.keyboard = Keyboard::Nothing;
                 self.show_current();
@@ -430,7 +443,7 @@ impl<'a> Turn<'a> {
                 lines.push(format!("• {}: {}", flow.title, self.bot_message(key)));
             }
         }
-        let text = if lines.is_empty() {
+        let mut text = if lines.is_empty() {
             self.bot_message("together_empty")
         } else {
             format!(
@@ -439,9 +452,104 @@ impl<'a> Turn<'a> {
                 lines.join("\n")
             )
         };
-        let ids: Vec<FlowId> = flows.iter().map(|flow| flow.id.clone()).collect();
-        self.say(text);
-        self.offer_flows(&ids);
+        let sharing = match (
+            record.shares_ratings(side),
+            record.shares_ratings(side.other()),
+        ) {
+            (true, true) => Some("together_ratings_both"),
+            (true, false) => Some("together_ratings_you"),
+            (false, true) => Some("together_ratings_partner"),
+            (false, false) => None,
+        };
+        if let Some(key) = sharing {
+            text = format!("{text}\n\n{}", self.bot_message(key));
+        }
+        self.state.position = None;
+        self.state.seq = self.state.seq.wrapping_add(1);
+        self.state.keyboard = Keyboard::Menu;
+        let seq = self.state.seq;
+        let mut buttons: Vec<Button> = flows
+            .iter()
+            .map(|flow| Button {
+                label: flow.title.clone(),
+                data: callback::encode(seq, &Action::OpenFlow(flow.id.0.clone())),
+            })
+            .collect();
+        let (label, action) = if record.shares_ratings(side) {
+            ("together_ratings_off_button", CoupleButton::StopRatings)
+        } else {
+            ("together_ratings_on_button", CoupleButton::ShareRatings)
+        };
+        buttons.push(Button {
+            label: self.bot_message(label),
+            data: callback::encode(seq, &Action::Couple(action)),
+        });
+        buttons.push(Button {
+            label: self.bot_message("menu_button"),
+            data: callback::encode(seq, &Action::Menu),
+        });
+        self.replies.push(Reply {
+            text,
+            buttons,
+            attachment: None,
+        });
+    }
+
+    /// A check-in was recorded: its rating goes to the partner too, while both share them.
+    pub(super) fn share_rating(&mut self) {
+        let Some((record, _, pair)) = self.linked() else {
+            return;
+        };
+        if !record.sharing_ratings() {
+            return;
+        }
+        let rating = self
+            .state
+            .history
+            .last()
+            .and_then(|entry| entry.answers.get("rating"))
+            .and_then(|rating| super::answers::first_integer(rating))
+            .map(|rating| u8::try_from(rating.clamp(0, 10)).unwrap_or(0));
+        if let Some(rating) = rating {
+            self.couple = Some(CoupleAction::Change {
+                pair,
+                change: PairChange::Rate {
+                    rating,
+                    at: self.now,
+                },
+            });
+        }
+    }
+
+    /// After sharing a rating: the partner's latest one the person may now see, beside theirs,
+    /// and a gentle word when the two are far apart.
+    fn compare_ratings(&mut self) {
+        let Some((record, side, _)) = self.linked() else {
+            return;
+        };
+        let mine = record
+            .ratings
+            .iter()
+            .rev()
+            .find(|rating| rating.side == side)
+            .map(|rating| rating.rating);
+        let theirs = record
+            .partner_ratings(side)
+            .last()
+            .map(|rating| rating.rating);
+        match (mine, theirs) {
+            (Some(mine), Some(theirs)) => {
+                let text = self
+                    .bot_message("ratings_compare")
+                    .replace("{mine}", &mine.to_string())
+                    .replace("{partner}", &theirs.to_string());
+                self.say(text);
+                if mine.abs_diff(theirs) >= RATINGS_APART {
+                    self.note("ratings_apart");
+                }
+            }
+            _ => self.note("ratings_shared_first"),
+        }
     }
 
     /// What came of the couples-mode action the previous pass asked for.
@@ -525,6 +633,27 @@ impl<'a> Turn<'a> {
                     self.shared_rules();
                 }
                 PairNews::Refused => self.show_current(),
+                PairNews::SharingRatings { both } => {
+                    self.note(if *both {
+                        "ratings_on_both"
+                    } else {
+                        "ratings_on_waiting"
+                    });
+                    self.for_partner
+                        .push(Reply::text(self.bot_message("shared_ready_notice")));
+                    self.together();
+                }
+                PairNews::RatingsStopped => {
+                    self.note("ratings_off");
+                    self.for_partner
+                        .push(Reply::text(self.bot_message("shared_ready_notice")));
+                    self.together();
+                }
+                PairNews::Rated => {
+                    self.for_partner
+                        .push(Reply::text(self.bot_message("shared_ready_notice")));
+                    self.compare_ratings();
+                }
                 PairNews::Waiting | PairNews::Held | PairNews::Revealed => {
                     self.for_partner
                         .push(Reply::text(self.bot_message("shared_ready_notice")));
@@ -538,6 +667,9 @@ impl<'a> Turn<'a> {
         }
     }
 }
+
+/// How far apart two ratings (out of 10) are before a gentle word about talking it over.
+const RATINGS_APART: u8 = 3;
 
 /// The bot command whose card the rules agreed with a partner follow.
 pub(crate) const RULES_COMMAND: &str = "rules";

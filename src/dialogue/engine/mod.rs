@@ -209,6 +209,8 @@ pub enum Attachment {
 pub struct ProgressChart {
     /// (when, in seconds since the epoch; the rating, 0 to 10), oldest first.
     pub ratings: Vec<(i64, u8)>,
+    /// A linked partner's shared ratings the person may see, the same way; usually none.
+    pub partner: Vec<(i64, u8)>,
     /// The zone the dates are shown in: the person's check-in zone, or UTC.
     pub zone: chrono_tz::Tz,
     /// Above the chart.

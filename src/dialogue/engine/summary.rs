@@ -223,6 +223,8 @@ impl<'a> Turn<'a> {
                         .collect();
                     section.chart = Some(ProgressChart {
                         ratings,
+                        // A partner's ratings are theirs: never in this person's summary.
+                        partner: Vec::new(),
                         zone,
                         title: self.bot_message("progress_chart_title"),
                         empty: self.bot_message("progress_empty"),

@@ -496,6 +496,51 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "rules_notice",
         "discreet notice to the partner about a rule",
     ),
+    (
+        "together_ratings_on_button",
+        "the /together button that shares check-in ratings",
+    ),
+    (
+        "together_ratings_off_button",
+        "the /together button that stops sharing ratings",
+    ),
+    (
+        "together_ratings_both",
+        "/together: both share check-in ratings",
+    ),
+    (
+        "together_ratings_you",
+        "/together: this person shares ratings, the partner not yet",
+    ),
+    (
+        "together_ratings_partner",
+        "/together: the partner would like to share ratings",
+    ),
+    (
+        "ratings_on_both",
+        "after choosing to share ratings, when the partner already does",
+    ),
+    (
+        "ratings_on_waiting",
+        "after choosing to share ratings, while the partner has not",
+    ),
+    ("ratings_off", "after stopping sharing ratings"),
+    (
+        "ratings_compare",
+        "after a shared check-in: the two latest ratings, {mine} and {partner}",
+    ),
+    (
+        "ratings_apart",
+        "after a shared check-in when the two ratings are far apart",
+    ),
+    (
+        "ratings_shared_first",
+        "after a shared check-in when the partner has not rated yet",
+    ),
+    (
+        "progress_partner",
+        "added to /progress when a partner's ratings are on the chart",
+    ),
 ];
 
 impl BotText {
