@@ -1744,3 +1744,357 @@ fn two_partners_link_by_invitation_see_a_shared_answer_only_when_both_answered_a
     // "Yes, end the link").
     assert_eq!(presses, 14, "every press answered");
 }
+
+const CAL: i64 = 6464;
+const DAN: i64 = 7575;
+
+/// Words that must never reach a partner when linking stops for someone's safety.
+const REVEALING: [&str; 8] = [
+    "safe", "safety", "afraid", "concern", "abuse", "hurt", "danger", "worr",
+];
+
+/// `chat` sends /invite and passes the private check; returns the invitation's token.
+fn invitation_of(fake: &FakeTelegram, chat: i64) -> String {
+    let skip = fake.sent_to(chat).len();
+    fake.send_text(chat, "/invite");
+    pass_the_private_check_after(fake, chat, skip);
+    let card = fake.wait_for_message(chat, skip, PATIENCE, |text| text.contains("open this link"));
+    card.text
+        .rsplit('=')
+        .next()
+        .expect("a deep link")
+        .trim()
+        .to_owned()
+}
+
+/// Walks the private check (asked after the first `skip` messages) with the answers that let
+/// linking go ahead.
+fn pass_the_private_check_after(fake: &FakeTelegram, chat: i64, skip: usize) {
+    press_on(
+        fake,
+        chat,
+        skip,
+        "Are you on your own",
+        "Yes, I'm on my own",
+    );
+    press_on(fake, chat, skip, "Do you feel safe", "Yes");
+    press_on(fake, chat, skip, "hurt you physically", "No");
+    press_on(fake, chat, skip, "forced or pressured", "No");
+    press_on(fake, chat, skip, "money or your phone", "No");
+}
+
+/// `chat` opens `token`'s link, consents and passes the private check.
+fn accept(fake: &FakeTelegram, chat: i64, token: &str) {
+    let skip = fake.sent_to(chat).len();
+    fake.send_text(chat, &format!("/start {token}"));
+    press_on(fake, chat, skip, "Never shared", "Yes, link us");
+    pass_the_private_check_after(fake, chat, skip);
+    fake.wait_for_message(chat, skip, PATIENCE, |text| {
+        text.starts_with("You're linked")
+    });
+}
+
+/// What `chat` was sent after the first `skip` messages, as one text.
+fn told_since(fake: &FakeTelegram, chat: i64, skip: usize) -> String {
+    fake.sent_to(chat)
+        .iter()
+        .skip(skip)
+        .map(|message| message.text.clone())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Couples mode on Telegram when something is wrong:
+///
+/// ```text
+/// Ben: /start <forged>                 -> "This invitation can't be used ..."
+/// Ben: /start <a day-old invitation>   -> the same
+/// Ben: (Ana's link) ... "Do you feel safe with your partner right now?" [No]
+/// Ana gets: "The link couldn't be completed this time." (and not a word about why)
+/// Cal: (Ana's link) ... linked; then writes of being hit
+/// Ana gets: "Your link in Kintsugi has ended." (what an /unlink sends)
+/// Dan: (Ana's link) ... linked; then /forget        Ana gets the same; Redis keeps nothing of Dan
+/// ```
+#[test]
+fn couples_on_telegram_refuse_bad_links_and_stop_linking_quietly_for_safety() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let _bot = Bot::start(&fake, &redis);
+    fake.send_text(BEN, &format!("/start {}", "Q".repeat(32)));
+    fake.wait_for_message(BEN, 0, PATIENCE, |text| text.contains("can't be used"));
+
+    // An invitation whose day has passed (kept as the bot keeps them, two seconds to live).
+    let stale = kintsugi::storage::new_invitation_token();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let store = kintsugi::storage::RedisStore::connect(
+            &redis.url(),
+            "e2e",
+            kintsugi::storage::Retention(None),
+        )
+        .expect("a redis client");
+        let now = unix_now();
+        let invitation = kintsugi::storage::Invitation {
+            inviter: ANA,
+            pair: 99,
+            expires: now + 2,
+        };
+        kintsugi::storage::Storage::new(store)
+            .put_invitation(&stale, &invitation, now)
+            .await
+            .expect("kept");
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let seen = fake.sent_to(BEN).len();
+    fake.send_text(BEN, &format!("/start {stale}"));
+    fake.wait_for_message(BEN, seen, PATIENCE, |text| text.contains("can't be used"));
+
+    // A worrying answer in Ben's private check.
+    let token = invitation_of(&fake, ANA);
+    let ana_seen = fake.sent_to(ANA).len();
+    let seen = fake.sent_to(BEN).len();
+    fake.send_text(BEN, &format!("/start {token}"));
+    press_on(&fake, BEN, seen, "Never shared", "Yes, link us");
+    press_on(
+        &fake,
+        BEN,
+        seen,
+        "Are you on your own",
+        "Yes, I'm on my own",
+    );
+    press_on(&fake, BEN, seen, "Do you feel safe", "No");
+    fake.wait_for_message(BEN, seen, PATIENCE, |text| {
+        text.contains("leave linking aside")
+    });
+    fake.wait_for_message(ANA, ana_seen, PATIENCE, |text| {
+        text.contains("be completed")
+    });
+    let told = told_since(&fake, ANA, ana_seen).to_lowercase();
+    for word in REVEALING {
+        assert!(!told.contains(word), "{word:?} reached Ana: {told}");
+    }
+    let pairs: Vec<String> = redis.query(&["KEYS", "e2e:{pair:*"]);
+    assert!(pairs.is_empty(), "{pairs:?}");
+
+    // Linked, then a sign of abuse: the link ends as an unlink would end it.
+    let token = invitation_of(&fake, ANA);
+    accept(&fake, CAL, &token);
+    let ana_seen = fake.sent_to(ANA).len();
+    fake.send_text(
+        CAL,
+        "He hits me when he is angry and I am scared to go home",
+    );
+    fake.wait_for_message(ANA, ana_seen, PATIENCE, |text| {
+        text.starts_with("Your link in Kintsugi has ended")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let told = told_since(&fake, ANA, ana_seen).to_lowercase();
+    for word in REVEALING {
+        assert!(!told.contains(word), "{word:?} reached Ana: {told}");
+    }
+    let pairs: Vec<String> = redis.query(&["KEYS", "e2e:{pair:*"]);
+    assert!(pairs.is_empty(), "{pairs:?}");
+
+    // Linked, then /forget: unlinked first, and nothing of Dan is left.
+    let token = invitation_of(&fake, ANA);
+    accept(&fake, DAN, &token);
+    let ana_seen = fake.sent_to(ANA).len();
+    let seen = fake.sent_to(DAN).len();
+    fake.send_text(DAN, "/forget");
+    press_on(&fake, DAN, seen, "Delete it all?", "Yes, delete everything");
+    fake.wait_for_message(ANA, ana_seen, PATIENCE, |text| {
+        text.starts_with("Your link in Kintsugi has ended")
+    });
+    let keys: Vec<String> = redis.query(&["KEYS", "*"]);
+    assert!(
+        keys.iter()
+            .all(|key| !key.contains(&format!("{{u:{DAN}}}")) && !key.contains("{pair:")),
+        "{keys:?}"
+    );
+    assert_eq!(fake.rejected(), 0, "requests Telegram would have refused");
+}
+
+/// Couples mode on the embedded store (no Redis): "not yet", both answering at the same
+/// moment, an agreed rule, and an unlink after which the store's file holds nothing shared.
+#[test]
+fn on_the_embedded_store_partners_hold_back_answer_at_once_agree_a_rule_and_unlink() {
+    let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
+    let data = tempfile::tempdir().expect("a data folder");
+    let data_dir = data.path().to_string_lossy().into_owned();
+    let bot = Bot::spawn(
+        &fake,
+        &redis,
+        "123456:FAKE-TOKEN",
+        "info",
+        &[],
+        &[("REDIS_URL", ""), ("KINTSUGI_DATA_DIR", &data_dir)],
+    );
+    let token = invitation_of(&fake, ANA);
+    accept(&fake, BEN, &token);
+
+    // "Not yet": Ana holds hers back; Ben's answer shows nothing until she is ready.
+    let anas = "A-text-when-plans-change-7731";
+    let bens = "One-evening-with-phones-away-7732";
+    for (chat, words) in [(ANA, anas), (BEN, bens)] {
+        let seen = fake.sent_to(chat).len();
+        fake.send_text(chat, "/start safe-this-week");
+        press_on(
+            &fake,
+            chat,
+            seen,
+            "You'll each answer on your own",
+            "Let's begin",
+        );
+        fake.wait_for_message(chat, seen, PATIENCE, |text| {
+            text.starts_with("What would help you feel a little safer")
+        });
+        fake.send_text(chat, words);
+        if chat == ANA {
+            press_on(&fake, ANA, seen, "Saved, privately", "Not yet");
+            fake.wait_for_message(ANA, seen, PATIENCE, |text| text.contains("held back"));
+        } else {
+            fake.wait_for_message(BEN, seen, PATIENCE, |text| text.contains("isn't ready"));
+        }
+    }
+    assert!(
+        fake.sent_to(BEN)
+            .iter()
+            .all(|message| !message.text.contains(anas)),
+        "Ben saw Ana's held answer"
+    );
+    let seen = fake.sent_to(ANA).len();
+    fake.send_text(ANA, "/continue");
+    press_on(&fake, ANA, seen, "held back", "I'm ready to see them");
+    let reveal = fake.wait_for_message(ANA, seen, PATIENCE, |text| {
+        text.starts_with("You've both answered")
+    });
+    assert!(reveal.text.contains(bens));
+
+    // Both answer the next one at the same moment: each sees both once they come back.
+    for chat in [ANA, BEN] {
+        let seen = fake.sent_to(chat).len();
+        fake.send_text(chat, "/start appreciated-today");
+        press_on(
+            &fake,
+            chat,
+            seen,
+            "appreciated about the other",
+            "Let's begin",
+        );
+        fake.wait_for_message(chat, seen, PATIENCE, |text| text.contains('?'));
+    }
+    let (ana_seen, ben_seen) = (fake.sent_to(ANA).len(), fake.sent_to(BEN).len());
+    fake.send_text(ANA, "You-made-tea-8841");
+    fake.send_text(BEN, "You-listened-8842");
+    for (chat, seen, theirs) in [
+        (ANA, ana_seen, "You-listened-8842"),
+        (BEN, ben_seen, "You-made-tea-8841"),
+    ] {
+        fake.wait_for_message(chat, seen, PATIENCE, |text| {
+            text.starts_with("Saved, privately") || text.contains(theirs)
+        });
+        let seen_now = fake.sent_to(chat).len();
+        if !told_since(&fake, chat, seen).contains(theirs) {
+            fake.send_text(chat, "/continue");
+            fake.wait_for_message(chat, seen_now, PATIENCE, |text| text.contains(theirs));
+        }
+    }
+
+    // A rule counts once the other accepts it.
+    let seen = fake.sent_to(ANA).len();
+    fake.send_text(ANA, "/rules");
+    press_on(
+        &fake,
+        ANA,
+        seen,
+        "Rules you and your partner share",
+        "Propose a rule",
+    );
+    fake.wait_for_message(ANA, seen, PATIENCE, |text| {
+        text.starts_with("Write the rule")
+    });
+    fake.send_text(ANA, "Phones-down-at-dinner-9951");
+    fake.wait_for_message(ANA, seen, PATIENCE, |text| {
+        text.starts_with("Sent to your partner")
+    });
+    let seen = fake.sent_to(BEN).len();
+    fake.send_text(BEN, "/rules");
+    press_on(&fake, BEN, seen, "waiting for you", "Accept 1");
+    fake.wait_for_message(BEN, seen, PATIENCE, |text| {
+        text.contains("Agreed by you both:\n1. Phones-down-at-dinner-9951")
+    });
+
+    let seen = fake.sent_to(BEN).len();
+    fake.send_text(ANA, "/unlink");
+    press_on(&fake, ANA, 0, "end the link?", "Yes, end the link");
+    fake.wait_for_message(BEN, seen, PATIENCE, |text| {
+        text.starts_with("Your link in Kintsugi has ended")
+    });
+    assert_eq!(fake.rejected(), 0, "requests Telegram would have refused");
+    bot.kill();
+
+    // The store's file holds no pair any more, nor any trace of what was shared.
+    let file = std::fs::read(data.path().join("kintsugi.redb")).expect("the store's file");
+    for words in [
+        anas,
+        bens,
+        "You-made-tea-8841",
+        "Phones-down-at-dinner-9951",
+        token.as_str(),
+    ] {
+        assert!(
+            !file
+                .windows(words.len())
+                .any(|window| window == words.as_bytes()),
+            "{words:?} is readable in the file"
+        );
+    }
+    // Every wrapped key left anywhere in the file, freed pages included, is Ana's or Ben's
+    // (each rewritten copy of their record carries the same one): the link's key, and so
+    // whatever it sealed, is gone for good.
+    let text = String::from_utf8_lossy(&file).into_owned();
+    let wrapped: std::collections::BTreeSet<&str> = text
+        .match_indices("\"key\":\"e2e:")
+        .filter_map(|(at, found)| {
+            let rest = &text[at + found.len()..];
+            rest.split('"').next()
+        })
+        .collect();
+    assert_eq!(wrapped.len(), 2, "wrapped keys in the file: {wrapped:?}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let store =
+            kintsugi::storage::EmbeddedStore::open(data.path(), kintsugi::storage::Retention(None))
+                .expect("the store opens");
+        let key = kintsugi::vault::MasterKey::parse(MASTER_KEY).expect("the key");
+        let storage = kintsugi::storage::Storage::new(store)
+            .with_vault(kintsugi::vault::Vault::new(key, Vec::new()).expect("a vault"));
+        let ben = storage
+            .read(kintsugi::storage::PersonId(BEN), unix_now())
+            .await
+            .expect("Ben's state");
+        let pair = match ben.state.couple {
+            Some(kintsugi::dialogue::state::Couple::Linked { pair, .. }) => pair,
+            other => panic!("Ben's state names no pair: {other:?}"),
+        };
+        assert_eq!(
+            storage
+                .read_pair(kintsugi::storage::PairId(pair), unix_now())
+                .await
+                .expect("read"),
+            None
+        );
+        assert!(
+            storage
+                .keys_of_pair(kintsugi::storage::PairId(pair), unix_now())
+                .await
+                .expect("keys")
+                .is_empty()
+        );
+    });
+}
