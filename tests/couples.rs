@@ -826,7 +826,9 @@ async fn couple_check_ins_are_shared_only_when_both_opt_in_and_seen_only_after_g
         progress
             .replies
             .iter()
-            .any(|ready| ready.reply.text.contains("slate line") && ready.file.is_some()),
+            .any(|ready| ready.reply.text.contains("slate line")
+                && ready.reply.text.contains("quite differently")
+                && ready.file.is_some()),
         "{progress:?}"
     );
     // Either stops: every shared rating is deleted.

@@ -1934,10 +1934,11 @@ fn on_the_embedded_store_partners_hold_back_answer_at_once_agree_a_rule_and_unli
     let token = invitation_of(&fake, ANA);
     accept(&fake, BEN, &token);
 
-    // "Not yet": Ana holds hers back; Ben's answer shows nothing until she is ready.
+    // "Not yet": Ben answers first (the other order from the Redis test) and holds his back;
+    // Ana's answer shows nothing until he is ready.
     let anas = "A-text-when-plans-change-7731";
     let bens = "One-evening-with-phones-away-7732";
-    for (chat, words) in [(ANA, anas), (BEN, bens)] {
+    for (chat, words) in [(BEN, bens), (ANA, anas)] {
         let seen = fake.sent_to(chat).len();
         fake.send_text(chat, "/start safe-this-week");
         press_on(
@@ -1951,26 +1952,26 @@ fn on_the_embedded_store_partners_hold_back_answer_at_once_agree_a_rule_and_unli
             text.starts_with("What would help you feel a little safer")
         });
         fake.send_text(chat, words);
-        if chat == ANA {
-            press_on(&fake, ANA, seen, "Saved, privately", "Not yet");
-            fake.wait_for_message(ANA, seen, PATIENCE, |text| text.contains("held back"));
+        if chat == BEN {
+            press_on(&fake, BEN, seen, "Saved, privately", "Not yet");
+            fake.wait_for_message(BEN, seen, PATIENCE, |text| text.contains("held back"));
         } else {
-            fake.wait_for_message(BEN, seen, PATIENCE, |text| text.contains("isn't ready"));
+            fake.wait_for_message(ANA, seen, PATIENCE, |text| text.contains("isn't ready"));
         }
     }
     assert!(
-        fake.sent_to(BEN)
+        fake.sent_to(ANA)
             .iter()
-            .all(|message| !message.text.contains(anas)),
-        "Ben saw Ana's held answer"
+            .all(|message| !message.text.contains(bens)),
+        "Ana saw Ben's held answer"
     );
-    let seen = fake.sent_to(ANA).len();
-    fake.send_text(ANA, "/continue");
-    press_on(&fake, ANA, seen, "held back", "I'm ready to see them");
-    let reveal = fake.wait_for_message(ANA, seen, PATIENCE, |text| {
+    let seen = fake.sent_to(BEN).len();
+    fake.send_text(BEN, "/continue");
+    press_on(&fake, BEN, seen, "held back", "I'm ready to see them");
+    let reveal = fake.wait_for_message(BEN, seen, PATIENCE, |text| {
         text.starts_with("You've both answered")
     });
-    assert!(reveal.text.contains(bens));
+    assert!(reveal.text.contains(anas));
 
     // Both answer the next one at the same moment: each sees both once they come back.
     for chat in [ANA, BEN] {

@@ -1569,3 +1569,141 @@ async fn notices_wait_sealed_in_an_inbox_until_taken_and_go_with_the_person(back
             .is_empty()
     );
 }
+
+/// Two replicas (two clients of one Redis or cluster) each apply one partner's answer at the
+/// same moment: the pair's record shows the reveal happen exactly once.
+async fn replicas_answering_at_once_reveal_once(url: &str) {
+    let (a, b) = two_replicas(url, Duration::from_secs(5));
+    for round in 0..20 {
+        let pair_id = PairId(5000 + round);
+        a.write_pair(pair_id, &PairState::new(1, 2, NOW), None, NOW)
+            .await
+            .expect("link");
+        let answer = |storage: Storage, side: Side| {
+            tokio::spawn(async move {
+                let change = PairChange::Answer {
+                    item: "f/a".to_owned(),
+                    value: format!("{side:?}"),
+                    at: NOW,
+                };
+                loop {
+                    let stored = storage
+                        .read_pair(pair_id, NOW)
+                        .await
+                        .expect("read")
+                        .expect("linked");
+                    let mut state = stored.state.clone();
+                    let news = state.apply(side, &change);
+                    if let Saved::Written { .. } = storage
+                        .write_pair(pair_id, &state, Some(&stored), NOW)
+                        .await
+                        .expect("write")
+                    {
+                        return news;
+                    }
+                }
+            })
+        };
+        let first = answer(a.clone(), Side::First);
+        let second = answer(b.clone(), Side::Second);
+        let news = [first.await.expect("ran"), second.await.expect("ran")];
+        let reveals = news
+            .iter()
+            .filter(|news| **news == PairNews::Revealed)
+            .count();
+        assert_eq!(reveals, 1, "round {round}: {news:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_redis_replicas_answering_at_once_reveal_once() {
+    let server = RedisServer::start();
+    replicas_answering_at_once_reveal_once(&server.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_redis_cluster_replicas_answering_at_once_reveal_once() {
+    let cluster = RedisCluster::start();
+    replicas_answering_at_once_reveal_once(&cluster.url()).await;
+}
+
+#[tokio::test]
+async fn the_embedded_store_keeps_no_copy_of_a_deleted_pair_or_person_in_its_file() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let store = EmbeddedStore::open(directory.path(), retention()).expect("an embedded store");
+    let storage = Storage::new(store.clone()).with_vault(vault("k1"));
+    storage
+        .check_vault()
+        .await
+        .expect("a new store takes the key");
+    let mut pair = PairState::new(1, 2, NOW);
+    storage
+        .write_pair(PAIR, &pair, None, NOW)
+        .await
+        .expect("link");
+    // Many writes, so freed pages hold old copies of every record.
+    for round in 0..20 {
+        for person in 1..=10 {
+            let base = storage.read(PersonId(person), NOW).await.expect("read");
+            storage
+                .write(
+                    PersonId(person),
+                    &state_with("note", &format!("{round}")),
+                    base.version,
+                    NOW,
+                )
+                .await
+                .expect("save");
+        }
+        let stored = storage
+            .read_pair(PAIR, NOW)
+            .await
+            .expect("read")
+            .expect("there");
+        pair.apply(
+            Side::First,
+            &PairChange::Propose {
+                text: format!("rule {round}"),
+                at: NOW,
+            },
+        );
+        storage
+            .write_pair(PAIR, &pair, Some(&stored), NOW)
+            .await
+            .expect("write");
+    }
+    let file = directory.path().join("kintsugi.redb");
+    let holds = |needle: &str| {
+        let bytes = std::fs::read(&file).expect("the file");
+        bytes
+            .windows(needle.len())
+            .any(|window| window == needle.as_bytes())
+    };
+    let pair_key = store
+        .read_pair(PAIR, NOW)
+        .await
+        .expect("raw")
+        .key
+        .expect("a wrapped key");
+    let person_key = store
+        .read_state(PersonId(7), NOW)
+        .await
+        .expect("raw")
+        .key
+        .expect("a wrapped key");
+    assert!(
+        holds(&pair_key) && holds(&person_key),
+        "the keys are in the file to begin with"
+    );
+    storage.delete_pair(PAIR).await.expect("unlink");
+    assert!(!holds(&pair_key), "the link's key is still in the file");
+    storage.delete_person(PersonId(7)).await.expect("forget");
+    assert!(!holds(&person_key), "the person's key is still in the file");
+    let other = store
+        .read_state(PersonId(8), NOW)
+        .await
+        .expect("raw")
+        .key
+        .expect("a key");
+    assert!(holds(&other), "someone else's record stays");
+}

@@ -88,13 +88,17 @@ pub struct EmbeddedStore {
 
 /// Where the store's database comes from.
 enum Source {
-    /// Held open by this process for as long as the store lives (the bot).
-    Held(Database),
+    /// Held open by this process for as long as the store lives (the bot). Operations share
+    /// it (redb orders its own transactions); compacting takes it alone.
+    Held(std::sync::RwLock<Database>),
     /// Opened for each operation and closed after it, so that several processes (two
     /// shells side by side) can take turns with one file; redb lets one process open it at
     /// a time.
     PerCall(std::path::PathBuf),
 }
+
+/// At most how many passes a compaction makes (each moves what it can toward the start).
+const COMPACTION_ROUNDS: usize = 8;
 
 /// How long an operation waits for another process to close a shared file.
 const SHARED_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -103,7 +107,9 @@ impl EmbeddedStore {
     /// Opens (or creates) `kintsugi.redb` in `directory`, creating the directory if needed.
     pub fn open(directory: &Path, retention: Retention) -> Result<EmbeddedStore, StorageError> {
         Ok(EmbeddedStore {
-            source: Arc::new(Source::Held(Self::open_database(directory)?)),
+            source: Arc::new(Source::Held(std::sync::RwLock::new(Self::open_database(
+                directory,
+            )?))),
             retention,
         })
     }
@@ -124,7 +130,7 @@ impl EmbeddedStore {
                 .map_err(|error| StorageError::Embedded(error.into()))?;
         }
         let store = EmbeddedStore {
-            source: Arc::new(Source::Held(database)),
+            source: Arc::new(Source::Held(std::sync::RwLock::new(database))),
             retention,
         };
         Ok((store, swept))
@@ -168,8 +174,44 @@ impl EmbeddedStore {
     ) -> Result<T, StorageError> {
         let source = Arc::clone(&self.source);
         tokio::task::spawn_blocking(move || match &*source {
-            Source::Held(database) => work(database),
+            Source::Held(database) => {
+                // A panic elsewhere while it was held leaves the database as redb left it.
+                let database = database
+                    .read()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                work(&database)
+            }
             Source::PerCall(file) => work(&open_when_free(file)?),
+        })
+        .await?
+    }
+
+    /// Compacts the file, so that the pages a deletion freed (which still hold the deleted
+    /// record's bytes, sealed data and wrapped key alike) are overwritten or cut off: after
+    /// `/forget` or an unlink, no copy of what was deleted stays in the file.
+    async fn compact(&self) -> Result<(), StorageError> {
+        let source = Arc::clone(&self.source);
+        tokio::task::spawn_blocking(move || {
+            let compact = |database: &mut Database| -> Result<(), StorageError> {
+                for _ in 0..COMPACTION_ROUNDS {
+                    let more = database
+                        .compact()
+                        .map_err(|error| StorageError::Embedded(error.into()))?;
+                    if !more {
+                        break;
+                    }
+                }
+                Ok(())
+            };
+            match &*source {
+                Source::Held(database) => {
+                    let mut database = database
+                        .write()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    compact(&mut database)
+                }
+                Source::PerCall(file) => compact(&mut open_when_free(file)?),
+            }
         })
         .await?
     }
@@ -321,7 +363,8 @@ impl PersonStore for EmbeddedStore {
                 .map_err(redb::Error::from)?;
             remove_reminder(write, person)
         })
-        .await
+        .await?;
+        self.compact().await
     }
 
     async fn vault_check(&self) -> Result<Option<String>, StorageError> {
@@ -804,7 +847,8 @@ impl PairStore for EmbeddedStore {
             table.remove(pair.0).map_err(redb::Error::from)?;
             Ok(())
         })
-        .await
+        .await?;
+        self.compact().await
     }
 
     async fn put_invitation(

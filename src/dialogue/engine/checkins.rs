@@ -61,8 +61,13 @@ impl<'a> Turn<'a> {
             _ => Vec::new(),
         };
         let mut text = summary;
-        if !partner.is_empty() {
+        if let Some(&(_, theirs)) = partner.last() {
             text = format!("{text}\n\n{}", self.bot_message("progress_partner"));
+            // Where the two lines are far apart now: a gentle word about talking it over.
+            let mine = ratings.last().map(|&(_, rating)| rating);
+            if mine.is_some_and(|mine| mine.abs_diff(theirs) >= super::couple::RATINGS_APART) {
+                text = format!("{text}\n\n{}", self.bot_message("ratings_apart"));
+            }
         }
         let chart = (!ratings.is_empty()).then(|| {
             Attachment::Chart(ProgressChart {

@@ -669,7 +669,7 @@ impl<'a> Turn<'a> {
 }
 
 /// How far apart two ratings (out of 10) are before a gentle word about talking it over.
-const RATINGS_APART: u8 = 3;
+pub(super) const RATINGS_APART: u8 = 3;
 
 /// The bot command whose card the rules agreed with a partner follow.
 pub(crate) const RULES_COMMAND: &str = "rules";
