@@ -219,13 +219,7 @@ pub(super) fn draw_points(
     frame: &Frame,
     points: &[ChartPoint],
 ) -> Result<(), ChartError> {
-    let mut path: Vec<(i32, i32)> = Vec::with_capacity(points.len());
-    for point in points {
-        let spot = (frame.x(point.at), y(point.rating));
-        if path.last() != Some(&spot) {
-            path.push(spot);
-        }
-    }
+    let path = path_of(frame, points);
     if let (Some(&(first_x, _)), Some(&(last_x, _))) = (path.first(), path.last())
         && path.len() > 1
     {
@@ -261,13 +255,7 @@ pub(super) fn draw_partner_points(
     frame: &Frame,
     points: &[ChartPoint],
 ) -> Result<(), ChartError> {
-    let mut path: Vec<(i32, i32)> = Vec::with_capacity(points.len());
-    for point in points {
-        let spot = (frame.x(point.at), y(point.rating));
-        if path.last() != Some(&spot) {
-            path.push(spot);
-        }
-    }
+    let path = path_of(frame, points);
     if path.len() > 1 {
         area.draw(&PathElement::new(path.clone(), SLATE.stroke_width(2)))
             .map_err(draw_error)?;
@@ -283,4 +271,16 @@ pub(super) fn draw_partner_points(
         .map_err(draw_error)?;
     }
     Ok(())
+}
+
+/// Where `points` fall on the chart, in order, a spot drawn once however many land on it.
+fn path_of(frame: &Frame, points: &[ChartPoint]) -> Vec<(i32, i32)> {
+    let mut path: Vec<(i32, i32)> = Vec::with_capacity(points.len());
+    for point in points {
+        let spot = (frame.x(point.at), y(point.rating));
+        if path.last() != Some(&spot) {
+            path.push(spot);
+        }
+    }
+    path
 }

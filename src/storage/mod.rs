@@ -58,7 +58,7 @@ use async_trait::async_trait;
 
 use crate::dialogue::PersonState;
 use crate::flood::{FloodGate, FloodLimit, Verdict};
-use crate::vault::{DataKey, Vault, VaultError};
+use crate::vault::{DataKey, Owner, Vault, VaultError};
 
 /// Who a state belongs to: the Telegram user id (or a local id in the shell).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,7 +75,7 @@ pub struct Stored {
     /// The Telegram updates applied to this state lately, written with it.
     pub applied: Applied,
     /// The person's data key, opened, when one is stored.
-    key: Option<PersonKey>,
+    key: Option<StoredKey>,
 }
 
 impl Stored {
@@ -90,9 +90,9 @@ impl Stored {
     }
 }
 
-/// A person's data key as read: opened, and as it is stored.
+/// A data key (a person's, or a linked pair's) as read: opened, and as it is stored.
 #[derive(Debug, Clone)]
-struct PersonKey {
+struct StoredKey {
     key: DataKey,
     wrapped: String,
     /// Wrapped by the current master key (otherwise the next write rewraps it).
@@ -100,13 +100,13 @@ struct PersonKey {
 }
 
 /// Two keys are the same when they are stored the same.
-impl PartialEq for PersonKey {
+impl PartialEq for StoredKey {
     fn eq(&self, other: &Self) -> bool {
         self.wrapped == other.wrapped
     }
 }
 
-impl Eq for PersonKey {}
+impl Eq for StoredKey {}
 
 /// A person's state as a backend keeps it: still sealed.
 #[derive(Debug, Clone, Default)]
@@ -586,27 +586,10 @@ impl Storage {
         let Some(data) = raw.data else {
             return Ok(Stored::new_person());
         };
-        let key = match raw.key {
-            Some(wrapped) => {
-                let opened = self.vault.open_data_key(person, &wrapped)?;
-                Some(PersonKey {
-                    key: opened.key,
-                    wrapped,
-                    current: opened.current,
-                })
-            }
-            None => None,
-        };
-        let state = if Vault::is_sealed(&data) {
-            let key = key.as_ref().ok_or(VaultError::Damaged)?;
-            let json = self.vault.open(&key.key, person, STATE_FIELD, &data)?;
-            serde_json::from_slice(&json)?
-        } else {
-            // Written in plaintext mode; sealed at its next write once a key is set.
-            serde_json::from_str(&data)?
-        };
+        // Written in plaintext mode, a state is sealed at its next write once a key is set.
+        let (key, json) = self.open_record(person.into(), STATE_FIELD, data, raw.key)?;
         Ok(Stored {
-            state,
+            state: serde_json::from_slice(&json)?,
             version: raw.version,
             applied: raw.applied,
             key,
@@ -618,31 +601,69 @@ impl Storage {
         &self,
         person: PersonId,
         state: &PersonState,
-        key: Option<&PersonKey>,
+        key: Option<&StoredKey>,
     ) -> Result<RawWrite, StorageError> {
         let json = serde_json::to_string(state)?;
-        if !self.vault.encrypts() {
-            return Ok(RawWrite {
-                data: json,
-                new_key: None,
-                update: None,
-            });
-        }
-        let (data_key, new_key) = match key {
-            Some(key) if key.current => (key.key.clone(), None),
-            Some(key) => (key.key.clone(), self.vault.rewrap(person, &key.wrapped)?),
-            None => {
-                let (key, wrapped) = self.vault.new_data_key(person)?.ok_or(VaultError::NoKey)?;
-                (key, Some(wrapped))
-            }
-        };
+        let (data, new_key) = self.seal_record(person.into(), STATE_FIELD, json, key)?;
         Ok(RawWrite {
-            data: self
-                .vault
-                .seal(&data_key, person, STATE_FIELD, json.as_bytes())?,
+            data,
             new_key,
             update: None,
         })
+    }
+
+    /// Opens a record `owner` keeps as `field`: its data key (from `wrapped`, when stored) and
+    /// its JSON (sealed, or plain as written in plaintext mode).
+    fn open_record(
+        &self,
+        owner: Owner,
+        field: &str,
+        data: String,
+        wrapped: Option<String>,
+    ) -> Result<(Option<StoredKey>, Vec<u8>), StorageError> {
+        let key = match wrapped {
+            Some(wrapped) => {
+                let opened = self.vault.open_data_key(owner, &wrapped)?;
+                Some(StoredKey {
+                    key: opened.key,
+                    wrapped,
+                    current: opened.current,
+                })
+            }
+            None => None,
+        };
+        let json = if Vault::is_sealed(&data) {
+            let key = key.as_ref().ok_or(VaultError::Damaged)?;
+            self.vault.open(&key.key, owner, field, &data)?
+        } else {
+            data.into_bytes()
+        };
+        Ok((key, json))
+    }
+
+    /// Seals `json` as `owner`'s `field` with their data key (made now if they have none, and
+    /// rewrapped after a rotation); returns it and the wrapped key when that is new. Plain JSON
+    /// in plaintext mode.
+    fn seal_record(
+        &self,
+        owner: Owner,
+        field: &str,
+        json: String,
+        key: Option<&StoredKey>,
+    ) -> Result<(String, Option<String>), StorageError> {
+        if !self.vault.encrypts() {
+            return Ok((json, None));
+        }
+        let (data_key, new_key) = match key {
+            Some(key) if key.current => (key.key.clone(), None),
+            Some(key) => (key.key.clone(), self.vault.rewrap(owner, &key.wrapped)?),
+            None => {
+                let (key, wrapped) = self.vault.new_data_key(owner)?.ok_or(VaultError::NoKey)?;
+                (key, Some(wrapped))
+            }
+        };
+        let sealed = self.vault.seal(&data_key, owner, field, json.as_bytes())?;
+        Ok((sealed, new_key))
     }
 
     /// Records whether the person can be written to: `false` once they block the bot (a 403,

@@ -7,9 +7,9 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{PersonId, PersonKey, Saved, Storage, StorageError};
+use super::{PersonId, Saved, Storage, StorageError, StoredKey};
 use crate::dialogue::pair::PairState;
-use crate::vault::{self, Owner, Vault, VaultError};
+use crate::vault::{self, Owner};
 
 /// Which link a pair record belongs to: a random number chosen with the invitation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,7 +74,7 @@ pub struct StoredPair {
     pub id: PairId,
     pub state: PairState,
     pub version: u64,
-    key: Option<PersonKey>,
+    key: Option<StoredKey>,
 }
 
 /// What an invitation holds: who made it, and the link it would make.
@@ -100,25 +100,8 @@ impl Storage {
         let Some(data) = raw.data else {
             return Ok(None);
         };
-        let owner = Owner::Pair(pair.0);
-        let key = match raw.key {
-            Some(wrapped) => {
-                let opened = self.vault.open_data_key(owner, &wrapped)?;
-                Some(PersonKey {
-                    key: opened.key,
-                    wrapped,
-                    current: opened.current,
-                })
-            }
-            None => None,
-        };
-        let state = if Vault::is_sealed(&data) {
-            let key = key.as_ref().ok_or(VaultError::Damaged)?;
-            let json = self.vault.open(&key.key, owner, PAIR_FIELD, &data)?;
-            serde_json::from_slice(&json)?
-        } else {
-            serde_json::from_str(&data)?
-        };
+        let (key, json) = self.open_record(Owner::Pair(pair.0), PAIR_FIELD, data, raw.key)?;
+        let state = serde_json::from_slice(&json)?;
         Ok(Some(StoredPair {
             id: pair,
             state,
@@ -136,24 +119,10 @@ impl Storage {
         base: Option<&StoredPair>,
         now: i64,
     ) -> Result<Saved, StorageError> {
-        let owner = Owner::Pair(pair.0);
         let json = serde_json::to_string(state)?;
         let expected = base.map_or(0, |base| base.version);
-        if !self.vault.encrypts() {
-            return self.pairs.write_pair(pair, json, None, expected, now).await;
-        }
         let key = base.and_then(|base| base.key.as_ref());
-        let (data_key, new_key) = match key {
-            Some(key) if key.current => (key.key.clone(), None),
-            Some(key) => (key.key.clone(), self.vault.rewrap(owner, &key.wrapped)?),
-            None => {
-                let (key, wrapped) = self.vault.new_data_key(owner)?.ok_or(VaultError::NoKey)?;
-                (key, Some(wrapped))
-            }
-        };
-        let data = self
-            .vault
-            .seal(&data_key, owner, PAIR_FIELD, json.as_bytes())?;
+        let (data, new_key) = self.seal_record(Owner::Pair(pair.0), PAIR_FIELD, json, key)?;
         self.pairs
             .write_pair(pair, data, new_key, expected, now)
             .await

@@ -167,6 +167,30 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// Asks `text_key`'s question with two couples-mode buttons under a new `keyboard`.
+    fn ask_couple(
+        &mut self,
+        text_key: &str,
+        keyboard: Keyboard,
+        buttons: [(&str, CoupleButton); 2],
+    ) {
+        self.state.seq = self.state.seq.wrapping_add(1);
+        self.state.keyboard = keyboard;
+        let seq = self.state.seq;
+        let buttons = buttons
+            .into_iter()
+            .map(|(key, action)| Button {
+                label: self.bot_message(key),
+                data: callback::encode(seq, &Action::Couple(action)),
+            })
+            .collect();
+        self.replies.push(Reply {
+            text: self.bot_message(text_key),
+            buttons,
+            attachment: None,
+        });
+    }
+
     /// `/start <token>`: look the invitation up.
     pub(super) fn open_invitation(&mut self, token: &str) {
         self.couple = Some(CoupleAction::Open {
@@ -178,22 +202,14 @@ impl<'a> Turn<'a> {
     pub(super) fn unlink(&mut self) {
         match self.state.couple.clone() {
             Some(Couple::Linked { .. }) if self.linked().is_some() => {
-                self.state.seq = self.state.seq.wrapping_add(1);
-                self.state.keyboard = Keyboard::Unlink;
-                let seq = self.state.seq;
-                let button = |key: &str, action: CoupleButton| Button {
-                    label: self.bot_message(key),
-                    data: callback::encode(seq, &Action::Couple(action)),
-                };
-                let buttons = vec![
-                    button("unlink_yes_button", CoupleButton::Unlink),
-                    button("unlink_no_button", CoupleButton::Stay),
-                ];
-                self.replies.push(Reply {
-                    text: self.bot_message("unlink_confirm"),
-                    buttons,
-                    attachment: None,
-                });
+                self.ask_couple(
+                    "unlink_confirm",
+                    Keyboard::Unlink,
+                    [
+                        ("unlink_yes_button", CoupleButton::Unlink),
+                        ("unlink_no_button", CoupleButton::Stay),
+                    ],
+                );
             }
             Some(Couple::Inviting { token, .. }) => {
                 self.state.couple = None;
@@ -571,22 +587,14 @@ impl<'a> Turn<'a> {
                         pair: *pair,
                     });
                     self.state.position = None;
-                    self.state.seq = self.state.seq.wrapping_add(1);
-                    self.state.keyboard = Keyboard::Join;
-                    let seq = self.state.seq;
-                    let button = |key: &str, action: CoupleButton| Button {
-                        label: self.bot_message(key),
-                        data: callback::encode(seq, &Action::Couple(action)),
-                    };
-                    let buttons = vec![
-                        button("join_accept_button", CoupleButton::Join),
-                        button("join_decline_button", CoupleButton::Decline),
-                    ];
-                    self.replies.push(Reply {
-                        text: self.bot_message("join_consent"),
-                        buttons,
-                        attachment: None,
-                    });
+                    self.ask_couple(
+                        "join_consent",
+                        Keyboard::Join,
+                        [
+                            ("join_accept_button", CoupleButton::Join),
+                            ("join_decline_button", CoupleButton::Decline),
+                        ],
+                    );
                 }
             },
             CoupleEvent::OwnInvitation => {
