@@ -8,7 +8,7 @@ use chrono::DateTime;
 
 use crate::dialogue::PersonState;
 use crate::dialogue::engine::{
-    Attachment, CoupleAction, CoupleEvent, Effect, Outcome, Together, advance_together,
+    Attachment, CHECK_FLOW, CoupleAction, CoupleEvent, Effect, Outcome, Together, advance_together,
     safety_replies,
 };
 use crate::dialogue::pair::{PairChange, PairNews, PairState, Side};
@@ -421,8 +421,13 @@ async fn decide(
     now: i64,
     arrival: Arrival<'_>,
 ) -> Result<(Outcome, Vec<Notice>), StorageError> {
-    // A fresh token only where an input could make an invitation: a press or a command.
-    let fresh = matches!(input, Input::Press(_) | Input::Command { .. })
+    // A fresh token only where an input can make an invitation: a press inside the private
+    // check before linking (its last answer makes it), so no other update pays for one.
+    let in_check = state
+        .position
+        .as_ref()
+        .is_some_and(|position| position.flow.0 == CHECK_FLOW);
+    let fresh = (in_check && matches!(input, Input::Press(_)))
         .then(|| (new_invitation_token(), PairId::random().0));
     fn side(pair: &Option<StoredPair>, person: PersonId) -> Option<(&PairState, Side)> {
         let stored = pair.as_ref()?;

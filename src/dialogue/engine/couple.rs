@@ -15,7 +15,7 @@ use crate::dialogue::template::PARTNER_PREFIX;
 use super::{Button, CoupleAction, CoupleEvent, Reply, Turn};
 
 /// The flow of private questions each partner answers, alone, before a link is made.
-pub(crate) const CHECK_FLOW: &str = "couple-check";
+pub const CHECK_FLOW: &str = "couple-check";
 
 impl<'a> Turn<'a> {
     /// Brings the person's link up to date with the pair's record as their caller read it:

@@ -18,6 +18,7 @@ mod summary;
 mod walk;
 
 pub use checkins::reminder;
+pub use couple::CHECK_FLOW;
 pub use safety::safety_replies;
 pub use summary::{SummaryDocument, SummarySection};
 
