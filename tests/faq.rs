@@ -124,15 +124,102 @@ fn typed_questions_find_their_answer_on_paraphrases_nobody_tuned_on() {
 
 #[test]
 fn a_fresh_held_out_set_is_measured_as_it_was_written() {
-    // Writer d saw only the catalogue, and the matcher has not been changed since the set was
-    // frozen: its first figure is the honest one. It is reported, never its misses.
+    // Writer d saw only the catalogue, and nothing was tuned on the set: its first figure is
+    // the honest one. It is reported, never its misses. It was measured once before the
+    // examples (107/126 first) and once after (113/126).
     let library = library();
     let fresh = paraphrases(&["corpus/faq/fresh/writer-d.txt"]);
     assert_eq!(fresh.len(), 126, "the frozen set, whole");
     let figures = measure(&library, &fresh);
     report("fresh held-out (writer d)", &figures, false);
+    // Measured at 113/126 with the examples (107 before): the floor guards against going
+    // backwards, not the target of nine in ten.
     assert!(
-        figures.first * 100 >= figures.total * 80,
+        figures.first * 100 >= figures.total * 88,
         "first too rarely"
     );
+}
+
+/// The tuning sets, one per writer.
+const TUNING: [&str; 5] = [
+    "corpus/faq/tuning.txt",
+    "corpus/faq/tuning-2.txt",
+    "corpus/faq/tuning-3.txt",
+    "corpus/faq/tuning-4.txt",
+    "corpus/faq/tuning-5.txt",
+];
+
+/// Chooses how much the closest example counts, on the tuning sets alone: each writer's
+/// messages are matched with the other writers' messages as the examples, for each weight.
+/// Run by hand (`cargo test --test faq -- --ignored --nocapture`); it reads no held-out set.
+#[test]
+#[ignore]
+fn the_example_weight_is_chosen_by_leaving_each_tuning_writer_out() {
+    for weight in [0.0, 4.0, 8.0, 12.0, 16.0, 24.0] {
+        let (mut first, mut offered, mut total) = (0, 0, 0);
+        // The two writers the keywords were never tuned on, apart.
+        let (mut new_first, mut new_total) = (0, 0);
+        for left_out in TUNING {
+            let mut library = library();
+            let others: Vec<&str> = TUNING
+                .iter()
+                .copied()
+                .filter(|path| *path != left_out)
+                .collect();
+            let examples = paraphrases(&others);
+            for question in &mut library.faq.questions {
+                question.examples = examples
+                    .iter()
+                    .filter(|(id, _)| *id == question.id)
+                    .map(|(_, message)| message.clone())
+                    .collect();
+            }
+            for (id, message) in paraphrases(&[left_out]) {
+                let found: Vec<String> = library
+                    .faq
+                    .suggest_weighing_examples(&message, weight)
+                    .into_iter()
+                    .map(|question| question.id.clone())
+                    .collect();
+                total += 1;
+                first += usize::from(found.first() == Some(&id));
+                offered += usize::from(found.contains(&id));
+                if left_out.ends_with("-4.txt") || left_out.ends_with("-5.txt") {
+                    new_total += 1;
+                    new_first += usize::from(found.first() == Some(&id));
+                }
+            }
+        }
+        println!(
+            "weight {weight}: first {first}/{total}, offered {offered}/{total}; writers f and g first {new_first}/{new_total}"
+        );
+    }
+}
+
+#[test]
+fn small_talk_and_venting_find_nothing_in_the_shipped_faq() {
+    let library = library();
+    for text in [
+        "hello",
+        "I had a long day",
+        "thanks!",
+        "thank you so much",
+        "ok",
+        "we had dinner together tonight",
+        "I'm at work right now",
+        "I feel so angry today",
+        "I'm so tired of everything",
+        "I hate this",
+        "it was a good day today",
+        "we went for a walk",
+        "I cried in the car again",
+    ] {
+        let found: Vec<&str> = library
+            .faq
+            .suggest(text)
+            .into_iter()
+            .map(|question| question.id.as_str())
+            .collect();
+        assert!(found.is_empty(), "{text:?} found {found:?}");
+    }
 }

@@ -120,6 +120,8 @@ pub(crate) struct QuestionFile {
     pub question: Spanned<String>,
     pub answer: Spanned<String>,
     pub keywords: Option<Vec<String>>,
+    /// Whole messages people sent when asking this: the closest one counts.
+    pub examples: Option<Vec<String>>,
     /// Flows the answer points to, named after it only while the person is offered them.
     pub flows: Option<Vec<Spanned<String>>>,
 }

@@ -117,6 +117,7 @@ pub(super) fn check_faq(
             question: raw.question.get_ref().trim().to_owned(),
             answer: raw.answer.get_ref().trim().to_owned(),
             keywords: raw.keywords.clone().unwrap_or_default(),
+            examples: raw.examples.clone().unwrap_or_default(),
             flows,
             terms: Default::default(),
         });
@@ -124,5 +125,6 @@ pub(super) fn check_faq(
     Faq {
         questions,
         takeaways: takeaways.to_owned(),
+        example_counts: Default::default(),
     }
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 mod terms;
 
 use self::terms::{Terms, is_content};
-use super::model::{Faq, Question, QuestionTerms};
+use super::model::{ExampleCounts, Faq, Question, QuestionTerms};
 use super::review::Words;
 
 /// How many questions a typed message is offered at most.
@@ -30,6 +30,11 @@ const QUESTION_THRESHOLD: f64 = 1.0;
 /// Behind a question's best match (which needs [`QUESTION_THRESHOLD`]), the least score of
 /// the others offered beside it.
 const QUESTION_FILL: f64 = 0.3;
+/// What the closest example (a whole message people sent asking a question) adds to that
+/// question's score, times its closeness (0 to 1).
+pub(crate) const EXAMPLE_WEIGHT: f64 = 12.0;
+/// The fewest content terms a text must share with an example for it to count.
+const MIN_SHARED_WITH_EXAMPLE: usize = 2;
 /// The least score a plain statement needs: one everyday word in common is not enough, so
 /// "I had a long day" finds nothing while "he's not even trying" still finds its answer.
 const STATEMENT_THRESHOLD: f64 = 3.0;
@@ -51,6 +56,13 @@ impl Faq {
     /// question needs [`QUESTION_THRESHOLD`], a plain statement [`STATEMENT_THRESHOLD`]; see
     /// [`Entry::score`] for the score.
     pub fn suggest(&self, text: &str) -> Vec<&Question> {
+        self.suggest_weighing_examples(text, EXAMPLE_WEIGHT)
+    }
+
+    /// `suggest`, with the closest example counting `example_weight` (for measuring the
+    /// matcher with other weights; the bot uses [`EXAMPLE_WEIGHT`]).
+    #[doc(hidden)]
+    pub fn suggest_weighing_examples(&self, text: &str, example_weight: f64) -> Vec<&Question> {
         let asked = Terms::of(text);
         if asked.is_empty() {
             return Vec::new();
@@ -65,29 +77,42 @@ impl Faq {
         } else {
             STATEMENT_THRESHOLD
         };
-        let mut scored: Vec<(f64, usize, &Question)> = entries
+        let counts = self.example_counts.get_or_init(|| count_examples(&entries));
+        let closeness = Closeness::of(&asked, counts);
+        let is_question = threshold == QUESTION_THRESHOLD;
+        // (score to rank by, score to clear the bar with, index, question). A plain statement
+        // must clear its bar on the question's own words: an example close to "I had a long
+        // day" is no sign of a question asked.
+        let mut scored: Vec<(f64, f64, usize, &Question)> = entries
             .iter()
             .enumerate()
-            .map(|(index, entry)| (entry.score(&asked, &rarities), index, entry.question))
-            .filter(|(score, _, _)| *score > 0.0)
+            .map(|(index, entry)| {
+                let own = entry.score(&asked, &rarities);
+                let norms = counts.norms.get(index).map_or(&[][..], Vec::as_slice);
+                let score = own + example_weight * closeness.nearest(&entry.terms.examples, norms);
+                let bar = if is_question { score } else { own };
+                (score, bar, index, entry.question)
+            })
+            .filter(|(score, ..)| *score > 0.0)
             .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
         // The best must clear the threshold; behind it, a question also offers the next best
         // that share a meaningful word, so a close second is a tap away.
-        match scored.first() {
-            Some((best, ..)) if *best >= threshold => {}
-            _ => return Vec::new(),
-        }
-        let floor = if threshold == QUESTION_THRESHOLD {
+        let floor = if is_question {
             QUESTION_FILL
         } else {
             threshold
         };
+        let cleared = |bar: f64, needed: f64| bar >= needed;
+        match scored.iter().find(|(_, bar, ..)| cleared(*bar, threshold)) {
+            Some(_) => {}
+            None => return Vec::new(),
+        }
         scored
             .into_iter()
-            .filter(|(score, _, _)| *score >= floor)
+            .filter(|(_, bar, ..)| cleared(*bar, floor))
             .take(MAX_SUGGESTIONS)
-            .map(|(_, _, question)| question)
+            .map(|(.., question)| question)
             .collect()
     }
 }
@@ -209,7 +234,96 @@ fn terms_of(question: &Question) -> QuestionTerms {
         core,
         answer: Terms::of(&question.answer).into_content(),
         phrases,
+        examples: question
+            .examples
+            .iter()
+            .map(|example| Terms::of(example).into_content())
+            .collect(),
     }
+}
+
+/// How many of the FAQ's examples hold each term.
+fn count_examples(entries: &[Entry<'_>]) -> ExampleCounts {
+    let mut counts = ExampleCounts::default();
+    for example in entries.iter().flat_map(|entry| &entry.terms.examples) {
+        counts.total += 1;
+        for term in example {
+            *counts.holding.entry(term.clone()).or_default() += 1;
+        }
+    }
+    counts.norms = entries
+        .iter()
+        .map(|entry| {
+            entry
+                .terms
+                .examples
+                .iter()
+                .map(|example| {
+                    example
+                        .iter()
+                        .map(|term| example_rarity(term, &counts).powi(2))
+                        .sum::<f64>()
+                        .sqrt()
+                })
+                .collect()
+        })
+        .collect();
+    counts
+}
+
+/// A text's content terms weighed by how rare each is among the examples, to find how close
+/// the text is to an example: the cosine of the two sets, each term counting its rarity.
+struct Closeness {
+    weights: BTreeMap<String, f64>,
+    norm: f64,
+}
+
+impl Closeness {
+    fn of(asked: &Terms, counts: &ExampleCounts) -> Closeness {
+        let weights: BTreeMap<String, f64> = asked
+            .content()
+            .map(|term| (term.to_owned(), example_rarity(term, counts)))
+            .collect();
+        let norm = weights
+            .values()
+            .map(|weight| weight * weight)
+            .sum::<f64>()
+            .sqrt();
+        Closeness { weights, norm }
+    }
+
+    /// How close the text is to the closest of `examples`: 0 (nothing shared) to 1 (the same
+    /// content terms).
+    /// `norms` are the examples' own lengths (from [`count_examples`]).
+    fn nearest(&self, examples: &[std::collections::BTreeSet<String>], norms: &[f64]) -> f64 {
+        if self.norm == 0.0 {
+            return 0.0;
+        }
+        examples
+            .iter()
+            .zip(norms)
+            .map(|(example, &norm)| {
+                let shared: Vec<f64> = example
+                    .iter()
+                    .filter_map(|term| self.weights.get(term))
+                    .map(|weight| weight * weight)
+                    .collect();
+                // One word in common ("hello", "today") says nothing of what is asked.
+                if shared.len() < MIN_SHARED_WITH_EXAMPLE {
+                    return 0.0;
+                }
+                let shared: f64 = shared.iter().sum();
+                shared / (self.norm * norm)
+            })
+            .fold(0.0, f64::max)
+    }
+}
+
+/// How rare `term` is among the examples (inverse document frequency, as [`rarity`]).
+fn example_rarity(term: &str, counts: &ExampleCounts) -> f64 {
+    let total = as_float(counts.total);
+    let holding = as_float(counts.holding.get(term).copied().unwrap_or(0));
+    ((total - holding + 0.5) / (holding + 0.5)).ln_1p()
 }
 
 /// How rare `term` is across the questions (inverse document frequency, as in BM25): about 2.7
@@ -231,6 +345,7 @@ mod tests {
 
     fn faq() -> Faq {
         let question = |id: &str, text: &str, keywords: &[&str], answer: &str| Question {
+            examples: Vec::new(),
             id: id.to_owned(),
             button: id.to_owned(),
             question: text.to_owned(),
@@ -240,6 +355,7 @@ mod tests {
             terms: Default::default(),
         };
         Faq {
+            example_counts: Default::default(),
             questions: vec![
                 question(
                     "how-long",
@@ -352,6 +468,31 @@ mod tests {
         ] {
             assert!(ids(text).is_empty(), "{text:?} found {:?}", ids(text));
         }
+    }
+
+    #[test]
+    fn a_message_close_to_an_example_finds_its_question_and_a_statement_needs_more() {
+        let mut faq = faq();
+        let example = "my wife seems to be going through the motions and wont meet me halfway";
+        faq.questions[3].examples = vec![example.to_owned()];
+        // No keyword of "unwilling" is in it, but most of the example's words are.
+        let asked = "why does she just go through the motions, never meeting me halfway?";
+        assert_eq!(
+            faq.suggest_weighing_examples(asked, 0.0)
+                .first()
+                .map(|q| q.id.as_str()),
+            None
+        );
+        assert_eq!(
+            faq.suggest(asked).first().map(|q| q.id.as_str()),
+            Some("unwilling")
+        );
+        // The same words as a plain statement must clear the bar on the question's own words.
+        let said = "she goes through the motions and wont meet me halfway";
+        assert!(faq.suggest(said).is_empty(), "{:?}", faq.suggest(said));
+        // One word in common with an example counts for nothing.
+        faq.questions[0].examples = vec!["hello, how long will this hurt".to_owned()];
+        assert!(faq.suggest("hello?").is_empty());
     }
 
     #[test]

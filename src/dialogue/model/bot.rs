@@ -555,6 +555,20 @@ impl BotText {
 pub struct Faq {
     pub questions: Vec<Question>,
     pub takeaways: String,
+    /// How many questions' examples hold each term, read the first time it is needed.
+    pub(crate) example_counts: OnceLock<ExampleCounts>,
+}
+
+/// How rare each term is among all the FAQ's examples (see `dialogue::faq`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ExampleCounts {
+    /// How many examples hold each term.
+    pub holding: BTreeMap<String, usize>,
+    /// How many examples there are.
+    pub total: usize,
+    /// Each question's examples' lengths as weighed vectors (see `dialogue::faq`), by question
+    /// and then example, in file order.
+    pub norms: Vec<Vec<f64>>,
 }
 
 /// One question and its answer.
@@ -568,6 +582,8 @@ pub struct Question {
     pub answer: String,
     /// Other words people use when they ask this.
     pub keywords: Vec<String>,
+    /// Whole messages people sent when they asked this (see `dialogue::faq`).
+    pub examples: Vec<String>,
     /// Flows the answer points to: named after it (`faq_try` in `bot.toml`) only when they
     /// are on the person's menu, so an answer never points to a flow set aside.
     pub flows: Vec<FlowId>,
@@ -587,4 +603,6 @@ pub(crate) struct QuestionTerms {
     pub answer: BTreeSet<String>,
     /// Its keywords of several terms, each matched as a whole.
     pub phrases: Vec<Vec<String>>,
+    /// The content terms of each of its examples.
+    pub examples: Vec<BTreeSet<String>>,
 }

@@ -6,11 +6,11 @@
 mod bot;
 mod flow;
 
-pub(crate) use self::bot::QuestionTerms;
 pub use self::bot::{
     BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, CheckinFlows, CommandAction, Faq,
     Question, Reflection, SafetySteps,
 };
+pub(crate) use self::bot::{ExampleCounts, QuestionTerms};
 pub use self::flow::{
     AnswerRule, BranchRule, BranchTest, Choice, EndEffect, Flow, SafetyMark, Step, StepKind,
     zone_time_name,
