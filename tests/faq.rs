@@ -1,5 +1,5 @@
 //! How well a typed question finds its FAQ answer, measured on paraphrases written by people
-//! who never saw the answers' keywords (`corpus/faq/`): the tuning sets (five writers), which
+//! who never saw the answers' keywords (`corpus/faq/`): the tuning sets (six writers), which
 //! the keywords and the matcher may be tuned against; the held-out sets by three other writers,
 //! which nothing is ever tuned against; and a fresh held-out set by a seventh writer, frozen
 //! before the matcher changed again. Each line is `id<TAB>message`.
@@ -109,6 +109,7 @@ fn typed_questions_find_their_answer_on_paraphrases_nobody_tuned_on() {
             "corpus/faq/tuning-3.txt",
             "corpus/faq/tuning-4.txt",
             "corpus/faq/tuning-5.txt",
+            "corpus/faq/tuning-6.txt",
         ]),
     );
     report("tuning", &tuning, true);
@@ -126,14 +127,15 @@ fn typed_questions_find_their_answer_on_paraphrases_nobody_tuned_on() {
 fn a_fresh_held_out_set_is_measured_as_it_was_written() {
     // Writer d saw only the catalogue, and nothing was tuned on the set: its first figure is
     // the honest one. It is reported, never its misses. It was measured once before the
-    // examples (107/126 first) and once after (113/126).
+    // examples (107/126 first), once after (113/126) and once after a sixth writer's examples
+    // (114/126).
     let library = library();
     let fresh = paraphrases(&["corpus/faq/fresh/writer-d.txt"]);
     assert_eq!(fresh.len(), 126, "the frozen set, whole");
     let figures = measure(&library, &fresh);
     report("fresh held-out (writer d)", &figures, false);
-    // Measured at 113/126 with the examples (107 before): the floor guards against going
-    // backwards, not the target of nine in ten.
+    // Measured at 114/126 with the examples (107 before): the floor guards against going
+    // backwards; the target is nine in ten.
     assert!(
         figures.first * 100 >= figures.total * 88,
         "first too rarely"
@@ -141,12 +143,13 @@ fn a_fresh_held_out_set_is_measured_as_it_was_written() {
 }
 
 /// The tuning sets, one per writer.
-const TUNING: [&str; 5] = [
+const TUNING: [&str; 6] = [
     "corpus/faq/tuning.txt",
     "corpus/faq/tuning-2.txt",
     "corpus/faq/tuning-3.txt",
     "corpus/faq/tuning-4.txt",
     "corpus/faq/tuning-5.txt",
+    "corpus/faq/tuning-6.txt",
 ];
 
 /// Chooses how much the closest example counts, on the tuning sets alone: each writer's
@@ -222,4 +225,20 @@ fn small_talk_and_venting_find_nothing_in_the_shipped_faq() {
             .collect();
         assert!(found.is_empty(), "{text:?} found {found:?}");
     }
+}
+
+#[test]
+fn a_second_fresh_held_out_set_is_measured_as_it_was_written() {
+    // Writer h saw only the catalogue and wrote after the examples were chosen; nothing is
+    // ever tuned on the set. It is reported, never its misses.
+    let library = library();
+    let fresh = paraphrases(&["corpus/faq/fresh/writer-h.txt"]);
+    assert_eq!(fresh.len(), 168, "the frozen set, whole");
+    let figures = measure(&library, &fresh);
+    report("fresh held-out (writer h)", &figures, false);
+    // Measured at 153/168 as it came: the floor guards against going backwards.
+    assert!(
+        figures.first * 100 >= figures.total * 88,
+        "first too rarely"
+    );
 }
