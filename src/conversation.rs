@@ -444,12 +444,7 @@ async fn decide(
     };
     let mut notices = Vec::new();
     let (event, partner, pair) = carry_out_couple(storage, person, action, pair, now).await?;
-    if let Some(to) = partner {
-        let replies = std::mem::take(&mut outcome.for_partner);
-        if !replies.is_empty() {
-            notices.push(Notice { to, replies });
-        }
-    }
+    notify(&mut notices, partner, &mut outcome.for_partner);
     let Some(event) = event else {
         return Ok((outcome, notices));
     };
@@ -465,27 +460,33 @@ async fn decide(
         &Input::Couple(event),
         now,
     );
-    if let Some(action) = second.couple.take() {
-        // Only a quiet one can follow (a guard against linking); it needs no answer.
-        let (_, partner, _) = carry_out_couple(storage, person, action, pair, now).await?;
-        if let Some(to) = partner {
-            notices.push(Notice {
-                to,
-                replies: std::mem::take(&mut second.for_partner),
-            });
-        }
-    }
-    if let Some(to) = notices.first().map(|notice| notice.to).or(partner) {
-        let replies = std::mem::take(&mut second.for_partner);
-        if !replies.is_empty() {
-            notices.push(Notice { to, replies });
-        }
-    }
+    // Only a quiet action can follow (a guard against linking), needing no answer; its
+    // notice goes to whom it names, the second pass's others to the first's partner.
+    let partner = match second.couple.take() {
+        Some(action) => carry_out_couple(storage, person, action, pair, now)
+            .await?
+            .1
+            .or(partner),
+        None => partner,
+    };
+    notify(&mut notices, partner, &mut second.for_partner);
     outcome.replies.extend(second.replies);
     outcome.effects.extend(second.effects);
     outcome.changed = second.state != *state;
     outcome.state = second.state;
     Ok((outcome, notices))
+}
+
+/// Adds `replies` (taken) as a notice for `to`, when there are any and someone to send them to.
+fn notify(notices: &mut Vec<Notice>, to: Option<PersonId>, replies: &mut Vec<Reply>) {
+    if let Some(to) = to
+        && !replies.is_empty()
+    {
+        notices.push(Notice {
+            to,
+            replies: std::mem::take(replies),
+        });
+    }
 }
 
 /// Does what the engine asked about a person's link. Returns what came of it (for the actions
@@ -649,8 +650,8 @@ async fn change_pair(
             .write_pair(pair, &state, Some(&current), now)
             .await?
         {
-            Saved::Written { .. } => {
-                return Ok((Some(news), storage.read_pair(pair, now).await?));
+            Saved::Written { version } => {
+                return Ok((Some(news), Some(current.written(state, version))));
             }
             _ => continue,
         }

@@ -175,4 +175,6 @@ pub(crate) struct CommandFile {
     pub show: Option<Spanned<String>>,
     pub text: Option<Spanned<String>>,
     pub missing: Option<Spanned<String>>,
+    /// Couples mode: the rules agreed with a partner follow what the command shows.
+    pub partner_rules: Option<bool>,
 }

@@ -681,6 +681,15 @@ fn remove_reminder(write: &redb::WriteTransaction, person: PersonId) -> Result<(
 
 /// Deletes every key and the reminder of each person none of whose records is alive at `now`;
 /// returns how many people.
+/// The sealed invitation in a kept one's bytes, unless it has expired by `now`.
+fn unexpired(kept: Option<&[u8]>, now: i64) -> Result<Option<String>, StorageError> {
+    let Some(bytes) = kept else {
+        return Ok(None);
+    };
+    let kept: Kept = serde_json::from_slice(bytes)?;
+    Ok((now < kept.expires_at).then_some(kept.sealed))
+}
+
 /// The database file's name in the data directory.
 const FILE_NAME: &str = "kintsugi.redb";
 
@@ -875,13 +884,8 @@ impl PairStore for EmbeddedStore {
         self.blocking(move |database| {
             let read = database.begin_read().map_err(redb::Error::from)?;
             let table = read.open_table(INVITATIONS).map_err(redb::Error::from)?;
-            let kept = match table.get(id.as_str()).map_err(redb::Error::from)? {
-                Some(value) => Some(serde_json::from_slice::<Kept>(value.value())?),
-                None => None,
-            };
-            Ok(kept
-                .filter(|kept| now < kept.expires_at)
-                .map(|kept| kept.sealed))
+            let kept = table.get(id.as_str()).map_err(redb::Error::from)?;
+            unexpired(kept.as_ref().map(|value| value.value()), now)
         })
         .await
     }
@@ -890,13 +894,8 @@ impl PairStore for EmbeddedStore {
         let id = id.to_owned();
         self.write(move |write| {
             let mut table = write.open_table(INVITATIONS).map_err(redb::Error::from)?;
-            let kept = match table.remove(id.as_str()).map_err(redb::Error::from)? {
-                Some(value) => Some(serde_json::from_slice::<Kept>(value.value())?),
-                None => None,
-            };
-            Ok(kept
-                .filter(|kept| now < kept.expires_at)
-                .map(|kept| kept.sealed))
+            let kept = table.remove(id.as_str()).map_err(redb::Error::from)?;
+            unexpired(kept.as_ref().map(|value| value.value()), now)
         })
         .await
     }

@@ -632,13 +632,24 @@ impl Storage {
             }
             None => None,
         };
-        let json = if Vault::is_sealed(&data) {
-            let key = key.as_ref().ok_or(VaultError::Damaged)?;
-            self.vault.open(&key.key, owner, field, &data)?
-        } else {
-            data.into_bytes()
-        };
+        let json = self.open_sealed(owner, field, data, key.as_ref())?;
         Ok((key, json))
+    }
+
+    /// Opens `data` sealed as `owner`'s `field` with their opened `key` (plain JSON, written in
+    /// plaintext mode, needs none).
+    fn open_sealed(
+        &self,
+        owner: Owner,
+        field: &str,
+        data: String,
+        key: Option<&StoredKey>,
+    ) -> Result<Vec<u8>, StorageError> {
+        if !Vault::is_sealed(&data) {
+            return Ok(data.into_bytes());
+        }
+        let key = key.ok_or(VaultError::Damaged)?;
+        Ok(self.vault.open(&key.key, owner, field, &data)?)
     }
 
     /// Seals `json` as `owner`'s `field` with their data key (made now if they have none, and
@@ -763,13 +774,12 @@ impl Storage {
             return Ok(());
         }
         let json = serde_json::to_string(texts)?;
-        let sealed = match (&stored.key, self.vault.encrypts()) {
-            (Some(key), true) => self
-                .vault
-                .seal(&key.key, person, INBOX_FIELD, json.as_bytes())?,
+        // The person's own key, never a new one: a notice is no reason to make them one.
+        let key = match (&stored.key, self.vault.encrypts()) {
             (None, true) => return Err(VaultError::Damaged.into()),
-            (_, false) => json,
+            (key, _) => key.as_ref(),
         };
+        let (sealed, _) = self.seal_record(person.into(), INBOX_FIELD, json, key)?;
         self.people.push_inbox(person, sealed, now).await
     }
 
@@ -786,12 +796,7 @@ impl Storage {
         let stored = self.read(person, now).await?;
         let mut texts = Vec::new();
         for notice in sealed {
-            let json = if Vault::is_sealed(&notice) {
-                let key = stored.key.as_ref().ok_or(VaultError::Damaged)?;
-                self.vault.open(&key.key, person, INBOX_FIELD, &notice)?
-            } else {
-                notice.into_bytes()
-            };
+            let json = self.open_sealed(person.into(), INBOX_FIELD, notice, stored.key.as_ref())?;
             texts.extend(serde_json::from_slice::<Vec<String>>(&json)?);
         }
         Ok(texts)

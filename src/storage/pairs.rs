@@ -77,6 +77,18 @@ pub struct StoredPair {
     key: Option<StoredKey>,
 }
 
+impl StoredPair {
+    /// The record as it stands after `state` was written over it at `version`, so a caller
+    /// need not read back what it just wrote (the link's key is unchanged by a write).
+    pub fn written(self, state: PairState, version: u64) -> StoredPair {
+        StoredPair {
+            state,
+            version,
+            ..self
+        }
+    }
+}
+
 /// What an invitation holds: who made it, and the link it would make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invitation {

@@ -425,6 +425,7 @@ pub(super) fn check_commands(
                 BotCommand {
                     about: about.to_owned(),
                     action,
+                    partner_rules: raw.partner_rules.unwrap_or(false),
                 },
             );
         }

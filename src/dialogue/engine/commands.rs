@@ -6,7 +6,6 @@ use crate::dialogue::model::Question;
 use crate::dialogue::model::{CommandAction, FlowId};
 use crate::dialogue::pair::looks_like_invitation;
 
-use super::couple::RULES_COMMAND;
 use super::{Button, Reply, Turn};
 
 impl<'a> Turn<'a> {
@@ -63,11 +62,13 @@ impl<'a> Turn<'a> {
                 self.show_menu();
             }
             _ => match self.library.bot.commands.get(name) {
-                Some(command) if name == RULES_COMMAND && self.linked().is_some() => {
+                Some(command) => {
                     self.bot_command(&command.action);
-                    self.shared_rules();
+                    if command.partner_rules {
+                        // Nothing unless linked.
+                        self.shared_rules();
+                    }
                 }
-                Some(command) => self.bot_command(&command.action),
                 None => {
                     self.note("unknown_command");
                     self.show_current();

@@ -406,18 +406,10 @@ impl<'a> Turn<'a> {
         let Some((record, side, _)) = self.linked() else {
             return values;
         };
-        for step in &flow.steps {
-            let StepKind::Ask {
-                save,
-                reveal: Some(_),
-                ..
-            } = &step.kind
-            else {
-                continue;
-            };
+        for save in flow.shared_answers() {
             let view = record.view(&PairState::item_key(&flow.id.0, save), side);
             if let Some(mine) = view.mine {
-                values.insert(save.clone(), mine.value.clone());
+                values.insert(save.to_owned(), mine.value.clone());
             }
             if let Some(theirs) = view.theirs {
                 values.insert(format!("{PARTNER_PREFIX}{save}"), theirs.value.clone());
@@ -440,15 +432,7 @@ impl<'a> Turn<'a> {
         let flows: Vec<&Flow> = self.menu().filter(|flow| flow.couple).collect();
         let mut lines = Vec::new();
         for flow in &flows {
-            for step in &flow.steps {
-                let StepKind::Ask {
-                    save,
-                    reveal: Some(_),
-                    ..
-                } = &step.kind
-                else {
-                    continue;
-                };
+            for save in flow.shared_answers() {
                 let view = record.view(&PairState::item_key(&flow.id.0, save), side);
                 let key = match (view.mine.is_some(), view.partner_answered, view.revealed) {
                     (_, _, Some(_)) => "together_revealed",
@@ -679,8 +663,6 @@ impl<'a> Turn<'a> {
 /// How far apart two ratings (out of 10) are before a gentle word about talking it over.
 pub(super) const RATINGS_APART: u8 = 3;
 
-/// The bot command whose card the rules agreed with a partner follow.
-pub(crate) const RULES_COMMAND: &str = "rules";
 /// The shortest and longest a proposed rule can be, in characters.
 const RULE_LENGTH: std::ops::RangeInclusive<usize> = 3..=200;
 /// The most rules shown with buttons at once (Telegram shows 8 buttons comfortably).

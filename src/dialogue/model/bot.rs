@@ -67,6 +67,8 @@ pub struct BotCommand {
     /// A one-line description for Telegram's command list.
     pub about: String,
     pub action: CommandAction,
+    /// Couples mode: while linked, the rules shared with the partner follow the action.
+    pub partner_rules: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -65,6 +65,18 @@ impl Flow {
         self.index.get(id).map(|&position| &self.steps[position])
     }
 
+    /// The answers its shared questions save (couples mode), in file order.
+    pub fn shared_answers(&self) -> impl Iterator<Item = &str> {
+        self.steps.iter().filter_map(|step| match &step.kind {
+            StepKind::Ask {
+                save,
+                reveal: Some(_),
+                ..
+            } => Some(save.as_str()),
+            _ => None,
+        })
+    }
+
     /// The names of the answers this flow can save.
     pub(crate) fn saved_names(&self) -> BTreeSet<&str> {
         self.steps
