@@ -715,7 +715,7 @@ async fn check_in(
     person: &mut Person,
     rating: &str,
     now: i64,
-) {
+) -> Vec<Notice> {
     person.send(library, storage, "/checkin now", now).await;
     person
         .send(library, storage, "press:Let's start", now)
@@ -725,7 +725,7 @@ async fn check_in(
         .send(library, storage, "A walk after dinner", now)
         .await;
     person.send(library, storage, "Whether it lasts", now).await;
-    person.send(library, storage, "press:That's all", now).await;
+    person.send(library, storage, "press:That's all", now).await
 }
 
 #[tokio::test]
@@ -772,18 +772,7 @@ async fn couple_check_ins_are_shared_only_when_both_opt_in_and_seen_only_after_g
     check_in(&library, &storage, &mut ben, "8", NOW + 400).await;
     assert!(ben.heard("Your rating is shared"), "{:?}", ben.said);
     // Ana gives hers; then she sees his, and how far apart they are.
-    let notices = {
-        ana.send(&library, &storage, "/checkin now", NOW + 500)
-            .await;
-        ana.send(&library, &storage, "press:Let's start", NOW + 500)
-            .await;
-        ana.send(&library, &storage, "3", NOW + 500).await;
-        ana.send(&library, &storage, "A walk", NOW + 500).await;
-        ana.send(&library, &storage, "Whether it lasts", NOW + 500)
-            .await;
-        ana.send(&library, &storage, "press:That's all", NOW + 500)
-            .await
-    };
+    let notices = check_in(&library, &storage, &mut ana, "3", NOW + 500).await;
     assert!(
         ana.heard("Your rating today: 3. Your partner's latest: 8."),
         "{:?}",

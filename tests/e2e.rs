@@ -1584,20 +1584,26 @@ fn press_on(fake: &FakeTelegram, chat: i64, skip: usize, words: &str, label: &st
     fake.press_label(chat, label);
 }
 
-/// Walks the private check before linking with the answers that let it go ahead.
-fn pass_the_private_check(fake: &FakeTelegram, chat: i64) {
-    let skip = fake.sent_to(chat).len().saturating_sub(1);
+/// `chat` opens the shared exercise "What I need to feel safe" and reaches its question
+/// (asked after the first `seen` messages).
+fn to_the_shared_question(fake: &FakeTelegram, chat: i64, seen: usize) {
+    fake.send_text(chat, "/start safe-this-week");
     press_on(
         fake,
         chat,
-        skip,
-        "Are you on your own",
-        "Yes, I'm on my own",
+        seen,
+        "You'll each answer on your own",
+        "Let's begin",
     );
-    press_on(fake, chat, skip, "Do you feel safe", "Yes");
-    press_on(fake, chat, skip, "hurt you physically", "No");
-    press_on(fake, chat, skip, "forced or pressured", "No");
-    press_on(fake, chat, skip, "money or your phone", "No");
+    fake.wait_for_message(chat, seen, PATIENCE, |text| {
+        text.starts_with("What would help you feel a little safer")
+    });
+}
+
+/// Walks the private check before linking with the answers that let it go ahead.
+fn pass_the_private_check(fake: &FakeTelegram, chat: i64) {
+    let skip = fake.sent_to(chat).len().saturating_sub(1);
+    pass_the_private_check_after(fake, chat, skip);
 }
 
 /// Couples mode on Telegram, at the shipped limits:
@@ -1646,17 +1652,7 @@ fn two_partners_link_by_invitation_see_a_shared_answer_only_when_both_answered_a
     let anas = "A text when plans change, please";
     let bens = "One evening a week with our phones away";
     let seen = fake.sent_to(ANA).len();
-    fake.send_text(ANA, "/start safe-this-week");
-    press_on(
-        &fake,
-        ANA,
-        seen,
-        "You'll each answer on your own",
-        "Let's begin",
-    );
-    fake.wait_for_message(ANA, seen, PATIENCE, |text| {
-        text.starts_with("What would help you feel a little safer")
-    });
+    to_the_shared_question(&fake, ANA, seen);
     fake.send_text(ANA, anas);
     fake.wait_for_message(ANA, seen, PATIENCE, |text| {
         text.starts_with("Saved, privately")
@@ -1666,17 +1662,7 @@ fn two_partners_link_by_invitation_see_a_shared_answer_only_when_both_answered_a
     });
     assert!(!notice.text.contains(anas));
     let seen_by_ben = fake.sent_to(BEN).len();
-    fake.send_text(BEN, "/start safe-this-week");
-    press_on(
-        &fake,
-        BEN,
-        seen_by_ben,
-        "You'll each answer on your own",
-        "Let's begin",
-    );
-    fake.wait_for_message(BEN, seen_by_ben, PATIENCE, |text| {
-        text.starts_with("What would help you feel a little safer")
-    });
+    to_the_shared_question(&fake, BEN, seen_by_ben);
     assert!(
         fake.sent_to(BEN)
             .iter()
@@ -1940,17 +1926,7 @@ fn on_the_embedded_store_partners_hold_back_answer_at_once_agree_a_rule_and_unli
     let bens = "One-evening-with-phones-away-7732";
     for (chat, words) in [(BEN, bens), (ANA, anas)] {
         let seen = fake.sent_to(chat).len();
-        fake.send_text(chat, "/start safe-this-week");
-        press_on(
-            &fake,
-            chat,
-            seen,
-            "You'll each answer on your own",
-            "Let's begin",
-        );
-        fake.wait_for_message(chat, seen, PATIENCE, |text| {
-            text.starts_with("What would help you feel a little safer")
-        });
+        to_the_shared_question(&fake, chat, seen);
         fake.send_text(chat, words);
         if chat == BEN {
             press_on(&fake, BEN, seen, "Saved, privately", "Not yet");

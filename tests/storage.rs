@@ -1445,6 +1445,32 @@ async fn what_partners_share_is_sealed_at_rest(backend: Backend) {
     }
 }
 
+/// The partner on `side` answers shared item `f/a` of pair `pair_id`, reading and writing
+/// again until their compare-and-set wins; returns what their answer brought about.
+async fn answer_in_turn(storage: Storage, pair_id: PairId, side: Side) -> PairNews {
+    let change = PairChange::Answer {
+        item: "f/a".to_owned(),
+        value: format!("{side:?}"),
+        at: NOW,
+    };
+    loop {
+        let stored = storage
+            .read_pair(pair_id, NOW)
+            .await
+            .expect("read")
+            .expect("linked");
+        let mut state = stored.state.clone();
+        let news = state.apply(side, &change);
+        if let Saved::Written { .. } = storage
+            .write_pair(pair_id, &state, Some(&stored), NOW)
+            .await
+            .expect("write")
+        {
+            return news;
+        }
+    }
+}
+
 async fn two_partners_answering_at_once_make_exactly_one_reveal(backend: Backend) {
     let storage = backend.storage.clone();
     storage
@@ -1457,34 +1483,8 @@ async fn two_partners_answering_at_once_make_exactly_one_reveal(backend: Backend
             .write_pair(pair_id, &PairState::new(1, 2, NOW), None, NOW)
             .await
             .expect("link");
-        let answer = |side: Side| {
-            let storage = storage.clone();
-            tokio::spawn(async move {
-                let change = PairChange::Answer {
-                    item: "f/a".to_owned(),
-                    value: format!("{side:?}"),
-                    at: NOW,
-                };
-                loop {
-                    let stored = storage
-                        .read_pair(pair_id, NOW)
-                        .await
-                        .expect("read")
-                        .expect("linked");
-                    let mut state = stored.state.clone();
-                    let news = state.apply(side, &change);
-                    match storage
-                        .write_pair(pair_id, &state, Some(&stored), NOW)
-                        .await
-                        .expect("write")
-                    {
-                        Saved::Written { .. } => return news,
-                        _ => continue,
-                    }
-                }
-            })
-        };
-        let (first, second) = (answer(Side::First), answer(Side::Second));
+        let first = tokio::spawn(answer_in_turn(storage.clone(), pair_id, Side::First));
+        let second = tokio::spawn(answer_in_turn(storage.clone(), pair_id, Side::Second));
         let news = [first.await.expect("ran"), second.await.expect("ran")];
         let reveals = news
             .iter()
@@ -1579,33 +1579,8 @@ async fn replicas_answering_at_once_reveal_once(url: &str) {
         a.write_pair(pair_id, &PairState::new(1, 2, NOW), None, NOW)
             .await
             .expect("link");
-        let answer = |storage: Storage, side: Side| {
-            tokio::spawn(async move {
-                let change = PairChange::Answer {
-                    item: "f/a".to_owned(),
-                    value: format!("{side:?}"),
-                    at: NOW,
-                };
-                loop {
-                    let stored = storage
-                        .read_pair(pair_id, NOW)
-                        .await
-                        .expect("read")
-                        .expect("linked");
-                    let mut state = stored.state.clone();
-                    let news = state.apply(side, &change);
-                    if let Saved::Written { .. } = storage
-                        .write_pair(pair_id, &state, Some(&stored), NOW)
-                        .await
-                        .expect("write")
-                    {
-                        return news;
-                    }
-                }
-            })
-        };
-        let first = answer(a.clone(), Side::First);
-        let second = answer(b.clone(), Side::Second);
+        let first = tokio::spawn(answer_in_turn(a.clone(), pair_id, Side::First));
+        let second = tokio::spawn(answer_in_turn(b.clone(), pair_id, Side::Second));
         let news = [first.await.expect("ran"), second.await.expect("ran")];
         let reveals = news
             .iter()
