@@ -244,3 +244,10 @@ fn a_second_fresh_held_out_set_is_measured_as_it_was_written() {
     // Measured at 153/168 as it came: the floor guards against going backwards.
     measure_fresh("h", 168);
 }
+
+#[test]
+fn a_third_fresh_held_out_set_is_measured_as_it_was_written() {
+    // Writer j saw only the catalogue and wrote after the examples were chosen; nothing is
+    // ever tuned on the set. It is reported, never its misses.
+    measure_fresh("j", 168);
+}
