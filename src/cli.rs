@@ -359,6 +359,13 @@ fn run(config: &Config, webhook: bool) -> anyhow::Result<()> {
     runtime.block_on(async {
         let bot = crate::telegram::bot(token.expose(), config.telegram_api_url.as_deref())?;
         let storage = open_checked_storage(config, true).await?;
+        // A long poller is the only process handling the bot's updates: it remembers the
+        // states it wrote, and writes over them without reading first.
+        let storage = if webhook {
+            storage
+        } else {
+            storage.remembering()
+        };
         // The bot's overall send rate is kept with the other replicas through the store.
         let pacer = crate::telegram::pace::Pacer::new(
             config

@@ -294,18 +294,25 @@ async fn handle_stored(
     let mut gate = arrival.gate;
     let mut conflicts = 0;
     let started = std::time::Instant::now();
+    // A long poller remembers the state it wrote last: the first try writes over it without
+    // reading (flood control then rides in the write); a conflict reads as usual.
+    let mut recalled = if arrival.in_order {
+        None
+    } else {
+        storage.recall(person)
+    };
     loop {
-        let (verdict, stored) = storage
-            .read_for_update(person, now, gate.take(), noted)
-            .await?;
-        let stored = match (verdict, stored) {
-            (Verdict::Serve, Some(stored)) => stored,
-            (Verdict::NoteAndDrop, _) => {
-                log::info!("event=flood_noted");
-                let note = Reply::text(library.bot.message("flood"));
-                return Ok(Handled::Flooded(vec![ReadyReply::plain(note)]));
+        let (stored, over) = match recalled.take() {
+            Some(recall) => (recall.stored, Some(recall.mark)),
+            None => {
+                let (verdict, stored) = storage
+                    .read_for_update(person, now, gate.take(), noted)
+                    .await?;
+                match (verdict, stored) {
+                    (Verdict::Serve, Some(stored)) => (stored, None),
+                    (verdict, _) => return Ok(flooded(library, verdict)),
+                }
             }
-            _ => return Ok(Handled::Flooded(Vec::new())),
         };
         if let Some(update) = update
             && stored.applied.contains(update.id, now)
@@ -314,7 +321,9 @@ async fn handle_stored(
             return Ok(Handled::AlreadyApplied);
         }
         let pair = read_pair_of(storage, &stored.state, now).await?;
-        let (mut outcome, notices) = decide(
+        // Over a remembered state, flood control comes with the write: an input that acts
+        // before it (on the person's link, or forgetting them) is read for first instead.
+        let decided = decide(
             storage,
             library,
             person,
@@ -322,9 +331,15 @@ async fn handle_stored(
             pair,
             input,
             now,
-            arrival,
+            (arrival, over.is_none()),
         )
         .await?;
+        let Some((mut outcome, notices)) = decided else {
+            continue;
+        };
+        if outcome.effects.contains(&Effect::Forget) && over.is_some() {
+            continue;
+        }
         if outcome.effects.contains(&Effect::Forget) {
             storage.delete_person(person).await?;
             log::info!("event=person_forgotten");
@@ -342,9 +357,18 @@ async fn handle_stored(
         if has_effects {
             storage.reminders().note_outbox(person).await?;
         }
-        // Without an update id to record, an unchanged state needs no write.
-        let needs_write = outcome.changed || update.is_some() || has_effects;
-        let saved = if needs_write {
+        // Without an update id to record, an unchanged state needs no write (a write over a
+        // remembered state is still made: flood control rides in it).
+        let needs_write = outcome.changed || update.is_some() || has_effects || over.is_some();
+        let saved = if let Some(mark) = &over {
+            let (verdict, saved) = storage
+                .write_over(person, &outcome.state, &stored, mark, update, gate.take())
+                .await?;
+            if verdict != Verdict::Serve {
+                return Ok(flooded(library, verdict));
+            }
+            saved
+        } else if needs_write {
             storage
                 .write_handled(person, &outcome.state, &stored, now, update)
                 .await?
@@ -394,6 +418,18 @@ async fn handle_stored(
     }
 }
 
+/// What a message flood control held back gets: the flood note once, then nothing.
+fn flooded(library: &Library, verdict: Verdict) -> Handled {
+    match verdict {
+        Verdict::NoteAndDrop => {
+            log::info!("event=flood_noted");
+            let note = Reply::text(library.bot.message("flood"));
+            Handled::Flooded(vec![ReadyReply::plain(note)])
+        }
+        _ => Handled::Flooded(Vec::new()),
+    }
+}
+
 /// The record of the pair a person's state names (an invitation's, once accepted, or their
 /// link's), if it exists and names them.
 async fn read_pair_of(
@@ -408,8 +444,8 @@ async fn read_pair_of(
 }
 
 /// Runs the engine on `input`; when it asks for something about the person's link, does it
-/// and runs the engine again on what came of it. Returns the outcome (to save) and the
-/// notices for a partner.
+/// (when `acts`; otherwise returns `None` before doing anything) and runs the engine again on
+/// what came of it. Returns the outcome (to save) and the notices for a partner.
 #[allow(clippy::too_many_arguments)]
 async fn decide(
     storage: &Storage,
@@ -419,8 +455,8 @@ async fn decide(
     pair: Option<StoredPair>,
     input: &Input,
     now: i64,
-    arrival: Arrival<'_>,
-) -> Result<(Outcome, Vec<Notice>), StorageError> {
+    (arrival, acts): (Arrival<'_>, bool),
+) -> Result<Option<(Outcome, Vec<Notice>)>, StorageError> {
     // A fresh token only where an input can make an invitation: a press inside the private
     // check before linking (its last answer makes it), so no other update pays for one.
     let in_check = state
@@ -440,13 +476,16 @@ async fn decide(
     };
     let mut outcome = advance_together(library, state, together, input, now);
     let Some(action) = outcome.couple.take() else {
-        return Ok((outcome, Vec::new()));
+        return Ok(Some((outcome, Vec::new())));
     };
+    if !acts {
+        return Ok(None);
+    }
     let mut notices = Vec::new();
     let (event, partner, pair) = carry_out_couple(storage, person, action, pair, now).await?;
     notify(&mut notices, partner, &mut outcome.for_partner);
     let Some(event) = event else {
-        return Ok((outcome, notices));
+        return Ok(Some((outcome, notices)));
     };
     let together = Together {
         pair: side(&pair, person),
@@ -474,7 +513,7 @@ async fn decide(
     outcome.effects.extend(second.effects);
     outcome.changed = second.state != *state;
     outcome.state = second.state;
-    Ok((outcome, notices))
+    Ok(Some((outcome, notices)))
 }
 
 /// Adds `replies` (taken) as a notice for `to`, when there are any and someone to send them to.

@@ -1,6 +1,7 @@
 //! One input for one person against the in-memory store (which passes the same conformance
 //! suite as Redis and the embedded store): the engine's decision written with compare-and-set,
-//! and Telegram's redeliveries applied once.
+//! and Telegram's redeliveries applied once; and, on a real Redis, a long poller's remembered
+//! states.
 
 use std::path::Path;
 
@@ -9,8 +10,10 @@ use kintsugi::dialogue::{Input, Library};
 use kintsugi::dialogue_dir::compile_dir;
 use kintsugi::storage::Applied;
 use kintsugi::storage::{
-    DueReminder, MemoryStore, PersonId, ReminderQueue, Retention, Storage, StorageError,
+    DueReminder, MemoryStore, PersonId, RedisStore, ReminderQueue, Retention, Storage, StorageError,
 };
+use kintsugi::testkit::RedisServer;
+use kintsugi::vault::{MasterKey, Vault};
 
 const NOW: i64 = 1_800_000_000;
 const PERSON: PersonId = PersonId(7);
@@ -405,4 +408,96 @@ async fn last_press(library: &Library, storage: &Storage) -> String {
         .find(|button| button.label == "Berlin")
         .map(|button| button.data.clone())
         .expect("the Berlin button")
+}
+
+/// The scripts Redis has run so far (`EVALSHA`), from `INFO commandstats`: each is one round
+/// trip (the commands a script runs inside Redis are counted apart, under their own names).
+async fn scripts_run(url: &str) -> u64 {
+    let client = redis::Client::open(url).expect("a client");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("a connection");
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut connection)
+        .await
+        .expect("info");
+    info.lines()
+        .filter(|line| line.starts_with("cmdstat_evalsha:"))
+        .filter_map(|line| {
+            let calls = line.split("calls=").nth(1)?;
+            calls.split(',').next()?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+/// A long poller remembers the state it wrote last and writes over it without reading it
+/// (one round trip); a write by another process in between (a shell, `/forget` and a fresh
+/// start, another bot) is never hidden by it: the write over fails and the state is read.
+#[tokio::test]
+async fn a_remembered_state_saves_a_round_trip_and_never_hides_another_processs_write() {
+    let server = RedisServer::start();
+    let master = MasterKey::generate("k1");
+    let open = || {
+        Storage::new(RedisStore::connect(&server.url(), "test", Retention(None)).expect("a client"))
+            .with_vault(
+                Vault::new(MasterKey::parse(&master).expect("a key"), Vec::new()).expect("a vault"),
+            )
+    };
+    let (poller, other) = (open().remembering(), open());
+    let library = compile_dir(Path::new("tests/fixtures/engine")).expect("the fixtures load");
+    let help = Input::from_text("/help");
+    let handle = |storage: &Storage, input: &Input, id: i64| {
+        let (storage, library, input) = (storage.clone(), library.clone(), input.clone());
+        async move {
+            handle_update(&storage, &library, PERSON, &input, NOW, Some(id))
+                .await
+                .expect("handled")
+        }
+    };
+    // The first write makes the person's key; from the second on, the poller remembers.
+    handle(&poller, &Input::from_text("/start practice"), 1).await;
+    handle(&poller, &help, 2).await;
+    // (The first write over loads its script.)
+    handle(&poller, &help, 3).await;
+    let before = scripts_run(&server.url()).await;
+    assert!(!handle(&poller, &help, 4).await.is_empty());
+    assert_eq!(
+        scripts_run(&server.url()).await - before,
+        1,
+        "one round trip: the write over the remembered state (reading first would be two)"
+    );
+    let remembered = other.read(PERSON, NOW).await.expect("read").version;
+
+    // Another process forgets the person, who starts again, up to the same version.
+    other.delete_person(PERSON).await.expect("forget");
+    handle(&other, &Input::from_text("/start practice"), 11).await;
+    for id in 12..=(11 + remembered as i64 - 1) {
+        handle(&other, &help, id).await;
+    }
+    let theirs = other.read(PERSON, NOW).await.expect("read");
+    assert_eq!(
+        theirs.version, remembered,
+        "the same version, another write"
+    );
+    assert!(!handle(&poller, &help, 20).await.is_empty());
+    let stored = other.read(PERSON, NOW).await.expect("read");
+    assert_eq!(stored.version, remembered + 1);
+    assert!(stored.applied.contains(11, NOW) && stored.applied.contains(20, NOW));
+    assert!(
+        !stored.applied.contains(3, NOW),
+        "nothing of the forgotten state"
+    );
+
+    // A plain write by another process is seen too.
+    handle(&other, &help, 21).await;
+    handle(&poller, &help, 22).await;
+    let stored = other.read(PERSON, NOW).await.expect("read");
+    assert!(stored.applied.contains(21, NOW) && stored.applied.contains(22, NOW));
+    assert_eq!(stored.version, remembered + 3);
+
+    // Telegram delivering an update twice: applied once on the remembered path as well.
+    assert!(!handle(&poller, &help, 23).await.is_empty());
+    assert!(handle(&poller, &help, 23).await.is_empty());
 }

@@ -46,6 +46,7 @@ mod embedded;
 mod memory;
 mod pairs;
 mod redis;
+mod remembered;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,17 @@ use async_trait::async_trait;
 use crate::dialogue::PersonState;
 use crate::flood::{FloodGate, FloodLimit, Verdict};
 use crate::vault::{DataKey, Owner, Vault, VaultError};
+
+use self::remembered::{Kept, Remembered};
+
+/// A state this process wrote last, opened again: the caller writes over it with
+/// [`Storage::write_over`] (or reads the state after a conflict).
+#[derive(Debug)]
+pub(crate) struct Recalled {
+    pub stored: Stored,
+    /// The start of the sealed text written, unique to that write.
+    pub mark: String,
+}
 
 /// Who a state belongs to: the Telegram user id (or a local id in the shell).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -290,6 +302,28 @@ pub trait PersonStore: Send + Sync {
     /// control (`flood`, when given) and notes `update` as being handled, in the same round
     /// trip, where the store is shared by several processes. By default (one process) it only
     /// reads, and says nothing about the flood.
+    /// Whether the store has [`PersonStore::write_over`].
+    fn writes_over(&self) -> bool {
+        false
+    }
+
+    /// Writes `write` over the state this process wrote last, without reading it first: only
+    /// if its version is still `expected` and its sealed text still starts with `mark`, after
+    /// taking the message through flood control (`flood`, when given), in one round trip.
+    /// Returns the flood verdict (when `flood` was given) and whether it was written. `None`
+    /// where the store has no such write.
+    async fn write_over(
+        &self,
+        _person: PersonId,
+        _write: RawWrite,
+        _expected: u64,
+        _mark: &str,
+        _applied: Option<Applied>,
+        _flood: Option<FloodLimit>,
+    ) -> Result<Option<(Option<Verdict>, Saved)>, StorageError> {
+        Ok(None)
+    }
+
     async fn read_for_update(
         &self,
         person: PersonId,
@@ -441,6 +475,8 @@ pub struct Storage {
     reminders: Arc<dyn ReminderQueue>,
     pairs: Arc<dyn PairStore>,
     vault: Arc<Vault>,
+    /// The states this process wrote last, for a long poller (see `remembered.rs`).
+    remembered: Option<Arc<Remembered>>,
 }
 
 impl Storage {
@@ -452,6 +488,7 @@ impl Storage {
             reminders: store.clone(),
             pairs: store,
             vault: Arc::new(Vault::plaintext()),
+            remembered: None,
         }
     }
 
@@ -467,6 +504,7 @@ impl Storage {
             reminders: Arc::new(reminders),
             pairs: Arc::new(MemoryStore::new(Retention(None))),
             vault: Arc::new(Vault::plaintext()),
+            remembered: None,
         }
     }
 
@@ -475,6 +513,115 @@ impl Storage {
         Storage {
             vault: Arc::new(vault),
             ..self
+        }
+    }
+
+    /// Remembers the states this process writes for a few minutes, so that a person's next
+    /// message is handled without reading their state first (one round trip instead of two),
+    /// where the store can check such a write and states are sealed (the mark of a write is
+    /// its nonce). Only for the one process handling the bot's updates: a long poller.
+    pub fn remembering(self) -> Storage {
+        let remembers = self.people.writes_over() && self.vault.encrypts();
+        Storage {
+            remembered: remembers.then(|| {
+                Arc::new(Remembered::new(
+                    remembered::REMEMBERED_PEOPLE,
+                    remembered::REMEMBERED_FOR,
+                ))
+            }),
+            ..self
+        }
+    }
+
+    /// What this process remembers of the state it wrote last for `person`, taken out: the
+    /// caller writes over it with [`Storage::write_over`], or reads the state on a conflict.
+    pub(crate) fn recall(&self, person: PersonId) -> Option<Recalled> {
+        let kept = self
+            .remembered
+            .as_ref()?
+            .recall(person, std::time::Instant::now())?;
+        let mark = remembered::mark_of(&kept.sealed)?.to_owned();
+        let json = self
+            .open_sealed(person.into(), STATE_FIELD, kept.sealed, Some(&kept.key))
+            .ok()?;
+        let state = serde_json::from_slice(&json).ok()?;
+        Some(Recalled {
+            stored: Stored {
+                state,
+                version: kept.version,
+                applied: kept.applied,
+                key: Some(kept.key),
+            },
+            mark,
+        })
+    }
+
+    /// Writes `state` over `base`, a recalled state whose write was marked `mark` (see
+    /// [`PersonStore::write_over`]), adding `update` to the updates applied; returns the flood
+    /// verdict and whether it was written.
+    pub(crate) async fn write_over(
+        &self,
+        person: PersonId,
+        state: &PersonState,
+        base: &Stored,
+        mark: &str,
+        update: Option<LastUpdate>,
+        gate: Option<&FloodGate>,
+    ) -> Result<(Verdict, Saved), StorageError> {
+        let mut write = self.seal(person, state, base.key.as_ref())?;
+        write.update = update.map(|update| update.id);
+        let sealed = self.remembered.as_ref().map(|_| write.data.clone());
+        let applied = update.map(|update| base.applied.with(update));
+        let written = self
+            .people
+            .write_over(
+                person,
+                write,
+                base.version,
+                mark,
+                applied.clone(),
+                gate.map(FloodGate::limit),
+            )
+            .await?;
+        let Some((verdict, saved)) = written else {
+            return Ok((Verdict::Serve, Saved::Conflict));
+        };
+        let verdict = match (verdict, gate) {
+            (Some(verdict), _) => verdict,
+            (None, Some(gate)) => gate.check(person.0, std::time::Instant::now()),
+            (None, None) => Verdict::Serve,
+        };
+        if let Some(sealed) = sealed {
+            self.remember(person, base, applied, &saved, sealed);
+        }
+        Ok((verdict, saved))
+    }
+
+    /// After a write (sealed as `sealed`) over `base`: remembers it when written, with its key
+    /// as it was (so only when no new key was made); forgets the person otherwise.
+    fn remember(
+        &self,
+        person: PersonId,
+        base: &Stored,
+        applied: Option<Applied>,
+        saved: &Saved,
+        sealed: String,
+    ) {
+        let Some(remembered) = &self.remembered else {
+            return;
+        };
+        match (saved, &base.key) {
+            (Saved::Written { version }, Some(key)) if key.current => remembered.keep(
+                person,
+                Kept {
+                    sealed,
+                    version: *version,
+                    applied: applied.unwrap_or_else(|| base.applied.clone()),
+                    key: key.clone(),
+                },
+                std::time::Instant::now(),
+            ),
+            _ => remembered.forget(person),
         }
     }
 
@@ -576,9 +723,15 @@ impl Storage {
         write.update = update.map(|update| update.id);
         let expected = base.version;
         let applied = update.map(|update| base.applied.with(update));
-        self.people
-            .write_state(person, write, expected, now, applied)
-            .await
+        let sealed = self.remembered.as_ref().map(|_| write.data.clone());
+        let saved = self
+            .people
+            .write_state(person, write, expected, now, applied.clone())
+            .await?;
+        if let Some(sealed) = sealed {
+            self.remember(person, base, applied, &saved, sealed);
+        }
+        Ok(saved)
     }
 
     /// Opens what a backend read.
@@ -695,6 +848,9 @@ impl Storage {
 
     /// Deletes every key of a person.
     pub async fn delete_person(&self, person: PersonId) -> Result<(), StorageError> {
+        if let Some(remembered) = &self.remembered {
+            remembered.forget(person);
+        }
         self.people.delete_person(person).await
     }
 

@@ -149,6 +149,45 @@ if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KE
 return version
 ";
 
+/// Writes over a state this process wrote last, without reading it first (see
+/// `PersonStore::write_over`): takes the message through flood control as `READ_FOR_UPDATE`
+/// does, then writes only if the version is still ARGV[1] and the sealed state still starts
+/// with ARGV[2]. KEYS[1]: the state hash. ARGV: expected version, expected start of `d`, the
+/// sealed state, TTL seconds (0: no expiry), the updates applied (empty: keep), a new wrapped
+/// key (empty: keep), flood burst (0: no flood control), milliseconds per message regained.
+/// Returns the verdict and the new version, or -1 when not written.
+const WRITE_OVER: &str = r"
+local fields = redis.call('HMGET', KEYS[1], 'v', 'd', 'ft', 'fn')
+local verdict = 'serve'
+local burst = tonumber(ARGV[7])
+if burst > 0 then
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  local interval = tonumber(ARGV[8])
+  local full = tonumber(fields[3] or '0')
+  if full < now then full = now end
+  if full - now <= (burst - 1) * interval then
+    redis.call('HSET', KEYS[1], 'ft', full + interval)
+    if fields[4] then redis.call('HDEL', KEYS[1], 'fn') end
+  elseif fields[4] then
+    verdict = 'drop'
+  else
+    redis.call('HSET', KEYS[1], 'fn', '1')
+    verdict = 'note'
+  end
+end
+if verdict ~= 'serve' then return {verdict, -1} end
+if fields[1] ~= ARGV[1] or not fields[2] then return {verdict, -1} end
+if string.sub(fields[2], 1, string.len(ARGV[2])) ~= ARGV[2] then return {verdict, -1} end
+local version = tonumber(fields[1]) + 1
+redis.call('HSET', KEYS[1], 'v', version, 'd', ARGV[3])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[5]) end
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[6]) end
+local ttl = tonumber(ARGV[4])
+if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
+return {verdict, version}
+";
+
 /// Takes or renews lease KEYS[1] for holder ARGV[1] for ARGV[2] milliseconds: 1 if it is
 /// (now) this holder's, 0 if another has it.
 const HOLD_LEASE: &str = r"
@@ -208,6 +247,7 @@ pub struct RedisStore {
 /// The Lua scripts, loaded once per store and shared by its clones.
 struct Scripts {
     compare_and_set: redis::Script,
+    write_over: redis::Script,
     read_for_update: redis::Script,
     reserve_turns: redis::Script,
     release_update: redis::Script,
@@ -247,6 +287,7 @@ impl RedisStore {
             in_flight: IN_FLIGHT,
             scripts: Arc::new(Scripts {
                 compare_and_set: redis::Script::new(COMPARE_AND_SET),
+                write_over: redis::Script::new(WRITE_OVER),
                 read_for_update: redis::Script::new(READ_FOR_UPDATE),
                 reserve_turns: redis::Script::new(RESERVE_TURNS),
                 release_update: redis::Script::new(RELEASE_UPDATE),
@@ -391,6 +432,25 @@ impl RedisStore {
 }
 
 /// The reminder shard a person belongs to.
+/// The flood scripts' burst (0: no flood control) and milliseconds per message regained.
+fn flood_args(flood: Option<FloodLimit>) -> (u32, u64) {
+    flood.map_or((0, 0), |limit| {
+        (
+            limit.burst.max(1),
+            60_000 / u64::from(limit.per_minute.max(1)),
+        )
+    })
+}
+
+/// A flood script's verdict.
+fn verdict_of(verdict: &str) -> Verdict {
+    match verdict {
+        "note" => Verdict::NoteAndDrop,
+        "drop" => Verdict::Drop,
+        _ => Verdict::Serve,
+    }
+}
+
 fn shard_of(person: PersonId) -> usize {
     // Shards are few, so the cast cannot truncate.
     person.0.rem_euclid(REMINDER_SHARDS as i64) as usize
@@ -497,6 +557,43 @@ impl PersonStore for RedisStore {
         }
     }
 
+    fn writes_over(&self) -> bool {
+        true
+    }
+
+    async fn write_over(
+        &self,
+        person: PersonId,
+        write: RawWrite,
+        expected: u64,
+        mark: &str,
+        applied: Option<Applied>,
+        flood: Option<FloodLimit>,
+    ) -> Result<Option<(Option<Verdict>, Saved)>, StorageError> {
+        let mut connection = self.connection.clone();
+        let (burst, interval_ms) = flood_args(flood);
+        let ttl = self.retention.0.map_or(0, |period| period.as_secs().max(1));
+        let (verdict, version): (String, i64) = self
+            .scripts
+            .write_over
+            .key(self.key(person, "state"))
+            .arg(expected)
+            .arg(mark)
+            .arg(write.data)
+            .arg(ttl)
+            .arg(applied.map(|applied| applied.encode()).unwrap_or_default())
+            .arg(write.new_key.unwrap_or_default())
+            .arg(burst)
+            .arg(interval_ms)
+            .invoke_async(&mut connection)
+            .await?;
+        let saved = match u64::try_from(version) {
+            Ok(version) => Saved::Written { version },
+            Err(_) => Saved::Conflict,
+        };
+        Ok(Some((flood.map(|_| verdict_of(&verdict)), saved)))
+    }
+
     async fn read_for_update(
         &self,
         person: PersonId,
@@ -505,12 +602,7 @@ impl PersonStore for RedisStore {
         update: Option<i64>,
     ) -> Result<Admitted, StorageError> {
         let mut connection = self.connection.clone();
-        let (burst, interval_ms) = flood.map_or((0, 0), |limit| {
-            (
-                limit.burst.max(1),
-                60_000 / u64::from(limit.per_minute.max(1)),
-            )
-        });
+        let (burst, interval_ms) = flood_args(flood);
         type Reply = (
             String,
             Option<u64>,
@@ -529,11 +621,7 @@ impl PersonStore for RedisStore {
             .arg(self.in_flight.as_millis().max(1) as u64)
             .invoke_async(&mut connection)
             .await?;
-        let verdict = match verdict.as_str() {
-            "note" => Verdict::NoteAndDrop,
-            "drop" => Verdict::Drop,
-            _ => Verdict::Serve,
-        };
+        let verdict = verdict_of(&verdict);
         let state = match (version, data) {
             (Some(version), Some(data)) => RawState {
                 version,
