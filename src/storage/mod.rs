@@ -227,11 +227,14 @@ impl Applied {
 
     /// `id:at,id:at`, as Redis keeps it.
     pub(crate) fn encode(&self) -> String {
-        self.0
-            .iter()
-            .map(|update| format!("{}:{}", update.id, update.at))
-            .collect::<Vec<_>>()
-            .join(",")
+        use std::fmt::Write;
+        // Written into one buffer: this runs on every update.
+        let mut text = String::with_capacity(self.0.len() * 22);
+        for (index, update) in self.0.iter().enumerate() {
+            let comma = if index == 0 { "" } else { "," };
+            let _ = write!(text, "{comma}{}:{}", update.id, update.at);
+        }
+        text
     }
 
     /// Reads `encode`'s form (and the single `id:at` written before the list).
@@ -979,3 +982,21 @@ pub async fn sweep_daily(storage: Storage, clock: fn() -> i64) {
 const STATE_FIELD: &str = "state";
 /// The associated data's field name for a sealed notice.
 const INBOX_FIELD: &str = "inbox";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_updates_applied_are_written_as_redis_keeps_them_and_read_back() {
+        let applied = Applied::default()
+            .with(LastUpdate { id: -3, at: 10 })
+            .with(LastUpdate { id: 42, at: 11 });
+        let text = applied.encode();
+        assert_eq!(text.split(',').count(), 2);
+        assert!(text.contains("-3:10") && text.contains("42:11"), "{text}");
+        assert_eq!(Applied::decode(&text), applied);
+        assert_eq!(Applied::default().encode(), "");
+        assert_eq!(Applied::decode(""), Applied::default());
+    }
+}
