@@ -529,6 +529,7 @@ impl Storage {
             remembered: remembers.then(|| {
                 Arc::new(Remembered::new(
                     remembered::REMEMBERED_PEOPLE,
+                    remembered::REMEMBERED_BYTES,
                     remembered::REMEMBERED_FOR,
                 ))
             }),

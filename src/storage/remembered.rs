@@ -14,6 +14,9 @@ use super::{Applied, PersonId, StoredKey};
 
 /// How many people's states are remembered at most; past it, an arbitrary one is forgotten.
 pub(crate) const REMEMBERED_PEOPLE: usize = 2048;
+/// How many bytes of sealed states are remembered at most (states grow with answers), so the
+/// memory it takes is bounded whatever people write.
+pub(crate) const REMEMBERED_BYTES: usize = 8 << 20;
 /// How long a state is remembered after its last write.
 pub(crate) const REMEMBERED_FOR: Duration = Duration::from_secs(300);
 /// How much of a sealed state marks its write: the prefix and a 24-byte random nonce.
@@ -32,21 +35,35 @@ pub(super) struct Kept {
 pub(crate) struct Remembered {
     entries: Mutex<Entries>,
     capacity: usize,
+    budget: usize,
     lifetime: Duration,
 }
 
 #[derive(Debug, Default)]
 struct Entries {
     by_person: HashMap<PersonId, (Kept, Instant)>,
+    /// The bytes of the sealed states held.
+    bytes: usize,
     /// When states past their lifetime were last dropped.
     swept: Option<Instant>,
 }
 
+impl Entries {
+    fn remove(&mut self, person: PersonId) -> Option<(Kept, Instant)> {
+        let removed = self.by_person.remove(&person)?;
+        self.bytes -= removed.0.sealed.len();
+        Some(removed)
+    }
+}
+
 impl Remembered {
-    pub(crate) fn new(capacity: usize, lifetime: Duration) -> Remembered {
+    /// At most `capacity` states and `budget` bytes of them, each for `lifetime` after its
+    /// write.
+    pub(crate) fn new(capacity: usize, budget: usize, lifetime: Duration) -> Remembered {
         Remembered {
             entries: Mutex::new(Entries::default()),
             capacity,
+            budget,
             lifetime,
         }
     }
@@ -54,7 +71,7 @@ impl Remembered {
     /// Takes what is remembered of `person`, if it is recent enough: the caller writes over
     /// it, and the write remembers the new state.
     pub(super) fn recall(&self, person: PersonId, now: Instant) -> Option<Kept> {
-        let (recalled, at) = self.lock().by_person.remove(&person)?;
+        let (recalled, at) = self.lock().remove(person)?;
         (now.saturating_duration_since(at) <= self.lifetime).then_some(recalled)
     }
 
@@ -75,19 +92,30 @@ impl Remembered {
             entries
                 .by_person
                 .retain(|_, (_, at)| now.saturating_duration_since(*at) <= lifetime);
+            entries.bytes = entries
+                .by_person
+                .values()
+                .map(|(kept, _)| kept.sealed.len())
+                .sum();
             entries.swept = Some(now);
         }
-        if entries.by_person.len() >= self.capacity
-            && !entries.by_person.contains_key(&person)
-            && let Some(other) = entries.by_person.keys().next().copied()
-        {
-            entries.by_person.remove(&other);
+        entries.remove(person);
+        let size = kept.sealed.len();
+        if size > self.budget {
+            return;
         }
+        while entries.by_person.len() >= self.capacity || entries.bytes + size > self.budget {
+            let Some(other) = entries.by_person.keys().next().copied() else {
+                break;
+            };
+            entries.remove(other);
+        }
+        entries.bytes += size;
         entries.by_person.insert(person, (kept, now));
     }
 
     pub(super) fn forget(&self, person: PersonId) {
-        self.lock().by_person.remove(&person);
+        self.lock().remove(person);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -132,7 +160,7 @@ mod tests {
 
     #[test]
     fn a_state_is_recalled_once_while_fresh_and_never_when_stale() {
-        let remembered = Remembered::new(4, Duration::from_secs(10));
+        let remembered = Remembered::new(4, 1 << 20, Duration::from_secs(10));
         let start = Instant::now();
         remembered.keep(PersonId(1), kept('a'), start);
         let recalled = remembered.recall(PersonId(1), start + Duration::from_secs(5));
@@ -148,7 +176,7 @@ mod tests {
 
     #[test]
     fn plain_text_is_not_remembered_and_the_count_is_bounded() {
-        let remembered = Remembered::new(2, Duration::from_secs(10));
+        let remembered = Remembered::new(2, 1 << 20, Duration::from_secs(10));
         let now = Instant::now();
         let plain = Kept {
             sealed: "{\"plain\":true}".to_owned(),
@@ -161,5 +189,28 @@ mod tests {
         }
         assert_eq!(remembered.lock().by_person.len(), 2);
         assert!(remembered.recall(PersonId(4), now).is_some(), "the newest");
+    }
+
+    #[test]
+    fn the_bytes_remembered_stay_within_the_budget() {
+        let one = kept('a').sealed.len();
+        let remembered = Remembered::new(100, 3 * one, Duration::from_secs(10));
+        let now = Instant::now();
+        for id in 0..10 {
+            remembered.keep(PersonId(id), kept('a'), now);
+            let entries = remembered.lock();
+            assert!(entries.bytes <= 3 * one);
+            assert_eq!(entries.bytes, entries.by_person.len() * one);
+        }
+        assert_eq!(remembered.lock().by_person.len(), 3);
+        remembered.forget(PersonId(9));
+        assert_eq!(remembered.lock().bytes, 2 * one);
+        // A state larger than the whole budget is not remembered at all.
+        let huge = Kept {
+            sealed: format!("xc1:{}", "b".repeat(4 * one)),
+            ..kept('b')
+        };
+        remembered.keep(PersonId(50), huge, now);
+        assert!(remembered.recall(PersonId(50), now).is_none());
     }
 }
