@@ -23,6 +23,16 @@ const MAGIC: &[u8; 8] = b"KSMODEL1";
 pub(crate) const SHIPPED_MODEL: &[u8] = include_bytes!("../../models/crisis-screen.bin");
 pub const SHIPPED_VECTORS: &[u8] = include_bytes!("../../models/word-vectors.bin");
 
+/// The word-vector table shipped in `models/`, read once per process and shared by whoever
+/// needs it (its table of pieces takes a few megabytes).
+pub fn shipped_vectors() -> Result<Arc<WordVectors>, super::vectors::VectorsError> {
+    static SHIPPED: std::sync::OnceLock<Result<Arc<WordVectors>, super::vectors::VectorsError>> =
+        std::sync::OnceLock::new();
+    SHIPPED
+        .get_or_init(|| WordVectors::parse_static(SHIPPED_VECTORS).map(Arc::new))
+        .clone()
+}
+
 /// A text's n-grams hashed into buckets, and its sentence vector.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Features {
@@ -123,8 +133,7 @@ fn kind_index(kind: ConcernKind) -> usize {
 impl Classifier {
     /// The model shipped in `models/`.
     pub fn shipped() -> Result<Classifier, ModelError> {
-        let vectors = WordVectors::parse_static(SHIPPED_VECTORS)?;
-        Classifier::parse(SHIPPED_MODEL, Arc::new(vectors))
+        Classifier::parse(SHIPPED_MODEL, shipped_vectors()?)
     }
 
     /// A model from its parts, as training makes it.

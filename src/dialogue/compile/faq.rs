@@ -126,5 +126,6 @@ pub(super) fn check_faq(
         questions,
         takeaways: takeaways.to_owned(),
         example_counts: Default::default(),
+        ranker: Default::default(),
     }
 }

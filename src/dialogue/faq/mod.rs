@@ -11,8 +11,10 @@
 
 use std::collections::BTreeMap;
 
+mod ranker;
 mod terms;
 
+pub(crate) use self::ranker::Ranker;
 use self::terms::{Terms, is_content};
 use super::model::{ExampleCounts, Faq, Question, QuestionTerms};
 use super::review::Words;
@@ -112,12 +114,48 @@ impl Faq {
         if !scored.iter().any(|(_, bar, ..)| cleared(*bar, threshold)) {
             return Vec::new();
         }
+        // Something is to be offered: in the learned order, when there is one.
+        if tuning.learned_order
+            && let Some(ranker) = self.ranker()
+        {
+            return ranker
+                .order(text)
+                .into_iter()
+                .filter_map(|index| self.questions.get(index))
+                .take(MAX_SUGGESTIONS)
+                .collect();
+        }
         scored
             .into_iter()
             .filter(|(_, bar, ..)| cleared(*bar, floor))
             .take(MAX_SUGGESTIONS)
             .map(|(.., question)| question)
             .collect()
+    }
+}
+
+/// The fewest examples every question needs before the order is learned from them; with
+/// fewer (a question just added, say) the matcher's own order is kept.
+const LEARNED_ORDER_EXAMPLES: usize = 8;
+
+impl Faq {
+    /// Fits the learned order now rather than at the first typed question (the bot does it
+    /// at start, before it takes updates).
+    pub fn prepare(&self) {
+        let _ = self.ranker();
+    }
+
+    /// The learned order, fitted the first time it is needed.
+    fn ranker(&self) -> Option<&Ranker> {
+        self.ranker
+            .get_or_init(|| {
+                let enough = self
+                    .questions
+                    .iter()
+                    .all(|question| question.examples.len() >= LEARNED_ORDER_EXAMPLES);
+                enough.then(|| Ranker::train(&self.questions)).flatten()
+            })
+            .as_ref()
     }
 }
 
@@ -131,12 +169,16 @@ pub struct Tuning {
     /// 0: counting half of it offered 8 more of 987 tuning messages their question (leaving
     /// each writer out) but 443 more of 5,972 ordinary statements a question they never asked.
     pub statement_closeness: f64,
+    /// Whether what is offered comes in the learned order (`ranker.rs`) rather than the
+    /// matcher's.
+    pub learned_order: bool,
 }
 
 impl Tuning {
     pub const SHIPPED: Tuning = Tuning {
         example_weight: EXAMPLE_WEIGHT,
         statement_closeness: 0.0,
+        learned_order: true,
     };
 }
 
@@ -379,6 +421,7 @@ mod tests {
         };
         Faq {
             example_counts: Default::default(),
+            ranker: Default::default(),
             questions: vec![
                 question(
                     "how-long",

@@ -559,6 +559,9 @@ pub struct Faq {
     pub takeaways: String,
     /// How many questions' examples hold each term, read the first time it is needed.
     pub(crate) example_counts: OnceLock<ExampleCounts>,
+    /// The learned order of the questions, fitted on the examples the first time it is needed
+    /// (`None` when too few examples to learn from).
+    pub(crate) ranker: OnceLock<Option<crate::dialogue::faq::Ranker>>,
 }
 
 /// How rare each term is among all the FAQ's examples (see `dialogue::faq`).
