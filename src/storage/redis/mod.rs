@@ -59,6 +59,35 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[
 return 1
 ";
 
+/// Lua shared by the scripts that take a message through flood control: `clock_ms()`, the
+/// server's time in milliseconds, and `flood(burst, interval, full, noted, now)`, a GCRA
+/// schedule kept in the state hash KEYS[1] (field `ft`: when the bucket is full again, in
+/// milliseconds; `fn`: set once the flood note was given; burst 0: no flood control), which
+/// returns `serve`, `note` (give the flood note once) or `drop`.
+macro_rules! flood_lua {
+    () => {
+        r"
+local function clock_ms()
+  local clock = redis.call('TIME')
+  return tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+end
+local function flood(burst, interval, full, noted, now)
+  if burst <= 0 then return 'serve' end
+  full = tonumber(full or '0')
+  if full < now then full = now end
+  if full - now <= (burst - 1) * interval then
+    redis.call('HSET', KEYS[1], 'ft', full + interval)
+    if noted then redis.call('HDEL', KEYS[1], 'fn') end
+    return 'serve'
+  end
+  if noted then return 'drop' end
+  redis.call('HSET', KEYS[1], 'fn', '1')
+  return 'note'
+end
+"
+    };
+}
+
 /// Reads a person's state to handle one message, in one round trip: takes the message through
 /// flood control (a GCRA schedule in fields `ft`, the moment the bucket is full again in
 /// milliseconds of the server's clock, and `fn`, set once the flood note was given), and notes
@@ -68,26 +97,12 @@ return 1
 /// regained, TTL seconds for a hash this creates (0: none), the update id (empty: none), how
 /// long an in-flight note lasts in milliseconds. Returns the verdict (`serve`, `note`,
 /// `drop`) and the fields `v`, `d`, `u`, `k`.
-const READ_FOR_UPDATE: &str = r"
+const READ_FOR_UPDATE: &str = concat!(
+    flood_lua!(),
+    r"
 local fields = redis.call('HMGET', KEYS[1], 'v', 'd', 'u', 'k', 'i', 'ft', 'fn')
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local verdict = 'serve'
-local burst = tonumber(ARGV[1])
-if burst > 0 then
-  local interval = tonumber(ARGV[2])
-  local full = tonumber(fields[6] or '0')
-  if full < now then full = now end
-  if full - now <= (burst - 1) * interval then
-    redis.call('HSET', KEYS[1], 'ft', full + interval)
-    if fields[7] then redis.call('HDEL', KEYS[1], 'fn') end
-  elseif fields[7] then
-    verdict = 'drop'
-  else
-    redis.call('HSET', KEYS[1], 'fn', '1')
-    verdict = 'note'
-  end
-end
+local now = clock_ms()
+local verdict = flood(tonumber(ARGV[1]), tonumber(ARGV[2]), fields[6], fields[7], now)
 if verdict == 'serve' and ARGV[4] ~= '' then
   local applied = ',' .. (fields[3] or '')
   if not string.find(applied, ',' .. ARGV[4] .. ':', 1, true) then
@@ -105,7 +120,8 @@ if not fields[1] and tonumber(ARGV[3]) > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
 return {verdict, fields[1], fields[2], fields[3], fields[4]}
-";
+"
+);
 
 /// Writes the state only if its version is still the expected one, no earlier update of the
 /// person is being handled elsewhere and no other update's replies are going out; returns the
@@ -156,26 +172,11 @@ return version
 /// sealed state, TTL seconds (0: no expiry), the updates applied (empty: keep), a new wrapped
 /// key (empty: keep), flood burst (0: no flood control), milliseconds per message regained.
 /// Returns the verdict and the new version, or -1 when not written.
-const WRITE_OVER: &str = r"
+const WRITE_OVER: &str = concat!(
+    flood_lua!(),
+    r"
 local fields = redis.call('HMGET', KEYS[1], 'v', 'd', 'ft', 'fn')
-local verdict = 'serve'
-local burst = tonumber(ARGV[7])
-if burst > 0 then
-  local clock = redis.call('TIME')
-  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-  local interval = tonumber(ARGV[8])
-  local full = tonumber(fields[3] or '0')
-  if full < now then full = now end
-  if full - now <= (burst - 1) * interval then
-    redis.call('HSET', KEYS[1], 'ft', full + interval)
-    if fields[4] then redis.call('HDEL', KEYS[1], 'fn') end
-  elseif fields[4] then
-    verdict = 'drop'
-  else
-    redis.call('HSET', KEYS[1], 'fn', '1')
-    verdict = 'note'
-  end
-end
+local verdict = flood(tonumber(ARGV[7]), tonumber(ARGV[8]), fields[3], fields[4], clock_ms())
 if verdict ~= 'serve' then return {verdict, -1} end
 if fields[1] ~= ARGV[1] or not fields[2] then return {verdict, -1} end
 if string.sub(fields[2], 1, string.len(ARGV[2])) ~= ARGV[2] then return {verdict, -1} end
@@ -186,7 +187,8 @@ if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[6]) end
 local ttl = tonumber(ARGV[4])
 if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
 return {verdict, version}
-";
+"
+);
 
 /// Takes or renews lease KEYS[1] for holder ARGV[1] for ARGV[2] milliseconds: 1 if it is
 /// (now) this holder's, 0 if another has it.
