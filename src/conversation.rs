@@ -331,7 +331,8 @@ async fn handle_stored(
             pair,
             input,
             now,
-            (arrival, over.is_none()),
+            arrival,
+            over.is_none(),
         )
         .await?;
         let Some((mut outcome, notices)) = decided else {
@@ -357,9 +358,9 @@ async fn handle_stored(
         if has_effects {
             storage.reminders().note_outbox(person).await?;
         }
-        // Without an update id to record, an unchanged state needs no write (a write over a
-        // remembered state is still made: flood control rides in it).
-        let needs_write = outcome.changed || update.is_some() || has_effects || over.is_some();
+        // A write over a remembered state is always made (flood control rides in it); without
+        // an update id to record, an unchanged state otherwise needs no write.
+        let needs_write = outcome.changed || update.is_some() || has_effects;
         let saved = if let Some(mark) = &over {
             let (verdict, saved) = storage
                 .write_over(person, &outcome.state, &stored, mark, update, gate.take())
@@ -455,7 +456,8 @@ async fn decide(
     pair: Option<StoredPair>,
     input: &Input,
     now: i64,
-    (arrival, acts): (Arrival<'_>, bool),
+    arrival: Arrival<'_>,
+    acts: bool,
 ) -> Result<Option<(Outcome, Vec<Notice>)>, StorageError> {
     // A fresh token only where an input can make an invitation: a press inside the private
     // check before linking (its last answer makes it), so no other update pays for one.

@@ -590,11 +590,7 @@ impl Storage {
         let Some((verdict, saved)) = written else {
             return Ok((Verdict::Serve, Saved::Conflict));
         };
-        let verdict = match (verdict, gate) {
-            (Some(verdict), _) => verdict,
-            (None, Some(gate)) => gate.check(person.0, std::time::Instant::now()),
-            (None, None) => Verdict::Serve,
-        };
+        let verdict = settle_flood(verdict, gate, person);
         if let Some(sealed) = sealed {
             self.remember(person, base, applied, &saved, sealed);
         }
@@ -685,11 +681,7 @@ impl Storage {
             .people
             .read_for_update(person, now, gate.map(FloodGate::limit), update)
             .await?;
-        let verdict = match (admitted.verdict, gate) {
-            (Some(verdict), _) => verdict,
-            (None, Some(gate)) => gate.check(person.0, std::time::Instant::now()),
-            (None, None) => Verdict::Serve,
-        };
+        let verdict = settle_flood(admitted.verdict, gate, person);
         let stored = match verdict {
             Verdict::Serve => Some(self.open(person, admitted.state)?),
             Verdict::NoteAndDrop | Verdict::Drop => None,
@@ -976,6 +968,20 @@ pub async fn sweep_daily(storage: Storage, clock: fn() -> i64) {
             Ok(swept) => log::info!("event=retention_sweep people={swept}"),
             Err(error) => log::warn!("event=retention_sweep_failed error={error}"),
         }
+    }
+}
+
+/// The flood verdict for a message: the store's, when it keeps flood state for every process;
+/// else this process's `gate`'s; with neither, served.
+fn settle_flood(
+    from_store: Option<Verdict>,
+    gate: Option<&FloodGate>,
+    person: PersonId,
+) -> Verdict {
+    match (from_store, gate) {
+        (Some(verdict), _) => verdict,
+        (None, Some(gate)) => gate.check(person.0, std::time::Instant::now()),
+        (None, None) => Verdict::Serve,
     }
 }
 
