@@ -2,7 +2,7 @@
 //! who never saw the answers' keywords (`corpus/faq/`): the tuning sets (seven writers; the
 //! first six are the shipped examples), which the keywords and the matcher may be tuned
 //! against; the held-out sets by three other writers, which nothing is ever tuned against; and
-//! four fresh held-out sets (`fresh/`), each frozen before the matcher changed again and
+//! six fresh held-out sets (`fresh/`), each frozen before the matcher changed again and
 //! measured as it came. Each line is `id<TAB>message`.
 
 use std::path::Path;
@@ -299,4 +299,22 @@ fn a_fourth_fresh_held_out_set_is_measured_as_it_was_written() {
     // buried); nothing is ever tuned on the set. It is reported, never its misses.
     // Measured at 147/168 first (0.88), 166/168 offered, as it came.
     measure_fresh("k", 168, 147);
+}
+
+#[test]
+fn a_fifth_fresh_held_out_set_is_measured_as_it_was_written() {
+    // Writer m saw only the catalogue and wrote after the learned order shipped (late-night
+    // phone texts, some never using the obvious word); nothing is ever tuned on the set. It
+    // is reported, never its misses.
+    // Measured at 153/168 first (0.91), 160/168 offered, as it came.
+    measure_fresh("m", 168, 153);
+}
+
+#[test]
+fn a_sixth_fresh_held_out_set_is_measured_as_it_was_written() {
+    // Writer n saw only the catalogue and wrote after the learned order shipped (calmer,
+    // looking back, and partners who cheated asking for themselves); nothing is ever tuned on
+    // the set. It is reported, never its misses.
+    // Measured at 154/168 first (0.92), 163/168 offered, as it came.
+    measure_fresh("n", 168, 154);
 }
