@@ -352,7 +352,7 @@ fn run(config: &Config, webhook: bool) -> anyhow::Result<()> {
         Listen::Polling
     };
     let library = compile_library(config)?;
-    // The FAQ's learned order is fitted now (about 70 ms), before anyone is waiting.
+    // The FAQ's learned order is fitted now (about 0.2 s), before anyone is waiting.
     library.faq.prepare();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

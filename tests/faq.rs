@@ -1,8 +1,8 @@
 //! How well a typed question finds its FAQ answer, measured on paraphrases written by people
-//! who never saw the answers' keywords (`corpus/faq/`): the tuning sets (seven writers; the
-//! first six are the shipped examples), which the keywords and the matcher may be tuned
+//! who never saw the answers' keywords (`corpus/faq/`): the tuning sets (ten writers, all of
+//! them the shipped examples), which the keywords and the matcher may be tuned
 //! against; the held-out sets by three other writers, which nothing is ever tuned against; and
-//! six fresh held-out sets (`fresh/`), each frozen before the matcher changed again and
+//! seven fresh held-out sets (`fresh/`), each frozen before the matcher changed again and
 //! measured as it came. Each line is `id<TAB>message`.
 
 use std::path::Path;
@@ -103,18 +103,7 @@ fn typed_questions_find_their_answer_on_paraphrases_nobody_tuned_on() {
     );
     let figures = measure(&library, &held_out);
     report("held-out", &figures, false);
-    let tuning = measure(
-        &library,
-        &paraphrases(&[
-            "corpus/faq/tuning.txt",
-            "corpus/faq/tuning-2.txt",
-            "corpus/faq/tuning-3.txt",
-            "corpus/faq/tuning-4.txt",
-            "corpus/faq/tuning-5.txt",
-            "corpus/faq/tuning-6.txt",
-            "corpus/faq/tuning-7.txt",
-        ]),
-    );
+    let tuning = measure(&library, &paraphrases(&TUNING));
     report("tuning", &tuning, true);
     // The bar: the right answer first for nine in ten. Offered (among the three buttons) for
     // every message is the aim, not yet met: measured at 187 of 189 (writers a, b and c), so
@@ -154,36 +143,40 @@ fn measure_fresh(writer: &str, length: usize, floor: usize) {
 }
 
 /// The tuning sets, one per writer.
-const TUNING: [&str; 6] = [
+const TUNING: [&str; 10] = [
     "corpus/faq/tuning.txt",
     "corpus/faq/tuning-2.txt",
     "corpus/faq/tuning-3.txt",
     "corpus/faq/tuning-4.txt",
     "corpus/faq/tuning-5.txt",
     "corpus/faq/tuning-6.txt",
+    "corpus/faq/tuning-7.txt",
+    "corpus/faq/tuning-8.txt",
+    "corpus/faq/tuning-9.txt",
+    "corpus/faq/tuning-10.txt",
 ];
 
 /// Chooses how the matcher weighs examples, on the tuning sets alone: each writer's messages
 /// are matched with the other writers' messages as the examples, for each tuning; beside it,
 /// how many ordinary messages (the crisis corpus's training messages labelled `none`, written
-/// as answers and venting, not as FAQ questions) are offered a question at all.
-/// Run by hand (`cargo test --test faq -- --ignored --nocapture`); it reads no held-out set.
+/// as answers and venting, not as FAQ questions) are offered a question at all, statements
+/// and questions apart. Run by hand (`cargo test --release --test faq -- --ignored
+/// --nocapture`); it reads no held-out set.
 #[test]
 #[ignore]
 fn the_tuning_is_chosen_by_leaving_each_tuning_writer_out() {
-    let ordinary = ordinary_messages();
+    let (statements, questions) = ordinary_messages();
     let shipped = library();
-    let mut tunings = Vec::new();
-    for example_weight in [0.0, 12.0] {
-        for statement_closeness in [0.0, 0.5] {
-            for learned_order in [false, true] {
-                tunings.push(Tuning {
-                    example_weight,
-                    statement_closeness,
-                    learned_order,
-                });
-            }
-        }
+    let mut tunings = vec![Tuning {
+        learned_order: false,
+        ..Tuning::SHIPPED
+    }];
+    for (learned_gate, gate_words) in [(2.0, 0), (0.8, 0), (0.8, 4), (0.8, 6), (0.8, 8), (0.7, 6)] {
+        tunings.push(Tuning {
+            learned_gate,
+            gate_words,
+            ..Tuning::SHIPPED
+        });
     }
     for tuning in tunings {
         let (mut first, mut offered, mut total) = (0, 0, 0);
@@ -214,21 +207,27 @@ fn the_tuning_is_chosen_by_leaving_each_tuning_writer_out() {
                 offered += usize::from(found.contains(&id));
             }
         }
-        let false_offers = ordinary
-            .iter()
-            .filter(|text| !shipped.faq.suggest_with(text, tuning).is_empty())
-            .count();
+        let offers = |texts: &[String]| {
+            texts
+                .iter()
+                .filter(|text| !shipped.faq.suggest_with(text, tuning).is_empty())
+                .count()
+        };
         println!(
-            "{tuning:?}: first {first}/{total}, offered {offered}/{total}; ordinary messages offered a question {false_offers}/{}",
-            ordinary.len()
+            "{tuning:?}: first {first}/{total}, offered {offered}/{total}; ordinary statements offered a question {}/{}, ordinary questions {}/{}",
+            offers(&statements),
+            statements.len(),
+            offers(&questions),
+            questions.len(),
         );
     }
 }
 
-/// The crisis corpus's training messages labelled `none` that do not read like a question.
-fn ordinary_messages() -> Vec<String> {
+/// The crisis corpus's training messages labelled `none`: those that do not read like a
+/// question, and those that do.
+fn ordinary_messages() -> (Vec<String>, Vec<String>) {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/safety/train");
-    let mut messages = Vec::new();
+    let (mut statements, mut questions) = (Vec::new(), Vec::new());
     let mut files: Vec<_> = std::fs::read_dir(folder)
         .expect("corpus/safety/train")
         .map(|entry| entry.expect("a corpus file").path())
@@ -240,13 +239,16 @@ fn ordinary_messages() -> Vec<String> {
             let record: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
             if record["label"] == "none"
                 && let Some(text) = record["text"].as_str()
-                && !looks_like_question(text)
             {
-                messages.push(text.to_owned());
+                if looks_like_question(text) {
+                    questions.push(text.to_owned());
+                } else {
+                    statements.push(text.to_owned());
+                }
             }
         }
     }
-    messages
+    (statements, questions)
 }
 
 #[test]
@@ -317,4 +319,34 @@ fn a_sixth_fresh_held_out_set_is_measured_as_it_was_written() {
     // the set. It is reported, never its misses.
     // Measured at 154/168 first (0.92), 163/168 offered, as it came.
     measure_fresh("n", 168, 154);
+}
+
+#[test]
+fn a_message_the_matcher_misses_is_offered_when_the_learned_order_is_sure() {
+    let library = library();
+    // No keyword of the question, but close to how people ask it; long enough to be sure of.
+    let said = "i suggested therapy and he laughed, said we dont need a stranger in our business";
+    let without = Tuning {
+        learned_gate: 2.0,
+        ..Tuning::SHIPPED
+    };
+    assert!(library.faq.suggest_with(said, without).is_empty());
+    let found: Vec<&str> = library
+        .faq
+        .suggest(said)
+        .into_iter()
+        .map(|question| question.id.as_str())
+        .collect();
+    assert_eq!(found.first(), Some(&"no-counselling"), "{found:?}");
+    // Too few words to be sure of, whatever the learned order says.
+    assert!(library.faq.suggest("I had a long day").is_empty());
+}
+
+#[test]
+fn a_seventh_fresh_held_out_set_is_measured_as_it_was_written() {
+    // Writer r saw only the catalogue and wrote before the learned gate and blend were
+    // chosen (a wide mix of people and shapes); frozen, and measured once they shipped.
+    // Nothing is ever tuned on the set. It is reported, never its misses.
+    // Measured at 164/168 first (0.98), 167/168 offered, as it came.
+    measure_fresh("r", 168, 164);
 }

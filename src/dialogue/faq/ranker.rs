@@ -108,16 +108,12 @@ impl Ranker {
         Some(ranker)
     }
 
-    /// The questions' indices, most likely first, for `text`.
-    pub(crate) fn order(&self, text: &str) -> Vec<usize> {
+    /// The questions' indices with their probabilities, most likely first, for `text`.
+    pub(crate) fn order(&self, text: &str) -> Vec<(usize, f32)> {
         let features = features(&normalise(text), &self.vectors, BUCKETS, 1.0);
         let probabilities = self.probabilities(&features.sparse, &features.dense);
-        let mut order: Vec<usize> = (0..self.questions).collect();
-        order.sort_by(|a, b| {
-            probabilities[*b]
-                .total_cmp(&probabilities[*a])
-                .then(a.cmp(b))
-        });
+        let mut order: Vec<(usize, f32)> = probabilities.into_iter().enumerate().collect();
+        order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         order
     }
 
@@ -179,8 +175,18 @@ mod tests {
             ),
         ];
         let ranker = Ranker::train(&questions).expect("examples to learn from");
-        assert_eq!(ranker.order("awake at night, no sleep"), [0, 1]);
-        assert_eq!(ranker.order("do i need a test at the clinic"), [1, 0]);
+        let indices = |text: &str| -> Vec<usize> {
+            ranker
+                .order(text)
+                .into_iter()
+                .map(|(index, _)| index)
+                .collect()
+        };
+        assert_eq!(indices("awake at night, no sleep"), [0, 1]);
+        assert_eq!(indices("do i need a test at the clinic"), [1, 0]);
+        let order = ranker.order("awake at night, no sleep");
+        let total: f32 = order.iter().map(|(_, p)| p).sum();
+        assert!((total - 1.0).abs() < 1e-4 && order[0].1 > order[1].1);
         let again = Ranker::train(&questions).expect("examples to learn from");
         assert_eq!(again.sparse, ranker.sparse, "seeded: the same model");
         assert!(Ranker::train(&[question("none", &[])]).is_none());
