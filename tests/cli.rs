@@ -249,6 +249,12 @@ fn the_load_tool_measures_kintsugi_beside_the_baseline() {
         .parse()
         .expect("redis commands per update");
     assert!((0.9..=1.5).contains(&commands), "{stdout}");
+    // Memory: the peak, and the process's own share of what is resident at the end.
+    let peak: f64 = row("kintsugi")[6].parse().expect("peak memory");
+    let anonymous: f64 = row("kintsugi")[7].parse().expect("anonymous memory");
+    assert!(anonymous > 0.0 && anonymous < peak, "{stdout}");
+    // Every reply the engine's shadow foresaw came, typed words and all.
+    assert_eq!(row("kintsugi")[8], "0", "{stdout}");
     assert!(
         stdout.contains("of the baseline's updates per second"),
         "{stdout}"

@@ -6,6 +6,7 @@
 //! of its context does not raise a false alarm on its own. Pure: the model file's bytes in, scores out; training lives in
 //! [`super::training`].
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -93,7 +94,13 @@ pub struct Weights {
 /// The trained model, ready to score.
 pub struct Classifier {
     pub header: ModelHeader,
-    weights: Weights,
+    bias: [f32; CLASSES],
+    /// `dims x CLASSES`, a row per dimension.
+    dense: Vec<f32>,
+    /// `buckets x CLASSES` little-endian f32, a row per bucket: read in place from the model
+    /// built into the binary (so only the rows of n-grams people write come into memory, and
+    /// the 4 MB are never copied to the heap), owned when trained or read from other bytes.
+    sparse: Cow<'static, [u8]>,
     vectors: Arc<WordVectors>,
 }
 
@@ -131,23 +138,43 @@ fn kind_index(kind: ConcernKind) -> usize {
 }
 
 impl Classifier {
-    /// The model shipped in `models/`.
+    /// The model shipped in `models/`, its sparse rows read in place. Their every weight is
+    /// checked to be a finite number by the tests (`Classifier::parse` of the same bytes),
+    /// not at each start, which would bring all of them into memory.
     pub fn shipped() -> Result<Classifier, ModelError> {
-        Classifier::parse(SHIPPED_MODEL, shipped_vectors()?)
+        Classifier::parse_kept(Cow::Borrowed(SHIPPED_MODEL), shipped_vectors()?, false)
     }
 
-    /// A model from its parts, as training makes it.
+    /// A model from its parts, as training makes them.
     pub fn new(header: ModelHeader, weights: Weights, vectors: Arc<WordVectors>) -> Classifier {
         Classifier {
             header,
-            weights,
+            bias: weights.bias,
+            dense: weights.dense,
+            sparse: Cow::Owned(
+                weights
+                    .sparse
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect(),
+            ),
             vectors,
         }
     }
 
-    /// Reads a model file written by [`Classifier::to_bytes`].
+    /// Reads a model file written by [`Classifier::to_bytes`], keeping a copy of its weights
+    /// and checking every one of them.
     pub fn parse(bytes: &[u8], vectors: Arc<WordVectors>) -> Result<Classifier, ModelError> {
+        Classifier::parse_kept(Cow::Owned(bytes.to_vec()), vectors, true)
+    }
+
+    fn parse_kept(
+        kept: Cow<'static, [u8]>,
+        vectors: Arc<WordVectors>,
+        check_sparse: bool,
+    ) -> Result<Classifier, ModelError> {
         let damaged = |why: &str| ModelError::Damaged(why.to_owned());
+        let bytes: &[u8] = &kept;
         let rest = bytes
             .strip_prefix(MAGIC.as_slice())
             .ok_or_else(|| damaged("it does not start with KSMODEL1"))?;
@@ -169,29 +196,30 @@ impl Classifier {
                 "its weights do not fit its header and the word vectors",
             ));
         }
-        let mut floats = rest
-            .chunks_exact(4)
-            .map(|chunk| f32::from_le_bytes(chunk.try_into().expect("four bytes")));
+        let (front, sparse) = rest.split_at((CLASSES + dims * CLASSES) * 4);
+        let mut floats = front.chunks_exact(4).map(le_f32);
         let mut bias = [0f32; CLASSES];
         bias.iter_mut()
             .for_each(|b| *b = floats.next().unwrap_or_default());
-        let dense: Vec<f32> = floats.by_ref().take(dims * CLASSES).collect();
-        let sparse: Vec<f32> = floats.collect();
-        if !bias
-            .iter()
-            .chain(&dense)
-            .chain(&sparse)
-            .all(|x| x.is_finite())
-        {
+        let dense: Vec<f32> = floats.collect();
+        let finite = bias.iter().chain(&dense).all(|x| x.is_finite())
+            && (!check_sparse || sparse.chunks_exact(4).map(le_f32).all(f32::is_finite));
+        if !finite {
             return Err(damaged("a weight is not a finite number"));
         }
+        let sparse_at = bytes.len() - sparse.len();
+        let sparse = match kept {
+            Cow::Borrowed(all) => Cow::Borrowed(&all[sparse_at..]),
+            Cow::Owned(mut all) => {
+                all.drain(..sparse_at);
+                Cow::Owned(all)
+            }
+        };
         Ok(Classifier {
             header,
-            weights: Weights {
-                bias,
-                dense,
-                sparse,
-            },
+            bias,
+            dense,
+            sparse,
             vectors,
         })
     }
@@ -203,15 +231,10 @@ impl Classifier {
         let mut out = MAGIC.to_vec();
         out.extend((header.len() as u32).to_le_bytes());
         out.extend(header);
-        for x in self
-            .weights
-            .bias
-            .iter()
-            .chain(&self.weights.dense)
-            .chain(&self.weights.sparse)
-        {
+        for x in self.bias.iter().chain(&self.dense) {
             out.extend(x.to_le_bytes());
         }
+        out.extend_from_slice(&self.sparse);
         out
     }
 
@@ -253,7 +276,21 @@ impl Classifier {
     pub(crate) fn scores_of_words(&self, words: &str) -> Scores {
         let raw: Vec<[f32; CLASSES]> = pieces_of_words(words)
             .iter()
-            .map(|piece| logits(&self.weights, &self.features(piece)))
+            .map(|piece| {
+                raw_scores(
+                    self.bias,
+                    &self.dense,
+                    |bucket| {
+                        let at = bucket * CLASSES * 4;
+                        self.sparse
+                            .get(at..at + CLASSES * 4)
+                            .map_or([0.0; CLASSES], |row| {
+                                std::array::from_fn(|class| le_f32(&row[class * 4..class * 4 + 4]))
+                            })
+                    },
+                    &self.features(piece),
+                )
+            })
             .collect();
         best_of_pieces(&raw, self.header.temperature, self.header.window_blend)
     }
@@ -269,23 +306,48 @@ impl Classifier {
     }
 }
 
-/// The raw scores of each class for `features`.
+/// The raw scores of each class for `features`, by weights as training makes them.
 pub(crate) fn logits(weights: &Weights, features: &Features) -> [f32; CLASSES] {
-    let mut z = weights.bias;
-    for (dim, &x) in features.dense.iter().enumerate() {
-        let row = &weights.dense[dim * CLASSES..(dim + 1) * CLASSES];
+    raw_scores(
+        weights.bias,
+        &weights.dense,
+        |bucket| {
+            let at = bucket * CLASSES;
+            weights
+                .sparse
+                .get(at..at + CLASSES)
+                .and_then(|row| row.try_into().ok())
+                .unwrap_or([0.0; CLASSES])
+        },
+        features,
+    )
+}
+
+/// The raw scores of each class for `features`: `bias`, the `dense` rows (one per dimension)
+/// and each bucket's row as `sparse_row` reads it.
+fn raw_scores(
+    bias: [f32; CLASSES],
+    dense: &[f32],
+    sparse_row: impl Fn(usize) -> [f32; CLASSES],
+    features: &Features,
+) -> [f32; CLASSES] {
+    let mut z = bias;
+    for (row, &x) in dense.chunks_exact(CLASSES).zip(&features.dense) {
         for (z, w) in z.iter_mut().zip(row) {
             *z += w * x;
         }
     }
     for &(bucket, x) in &features.sparse {
-        let at = bucket as usize * CLASSES;
-        let row = &weights.sparse[at..at + CLASSES];
-        for (z, w) in z.iter_mut().zip(row) {
+        for (z, w) in z.iter_mut().zip(sparse_row(bucket as usize)) {
             *z += w * x;
         }
     }
     z
+}
+
+/// A little-endian f32 from four bytes (zero from fewer, which the callers never pass).
+fn le_f32(bytes: &[u8]) -> f32 {
+    bytes.try_into().map_or(0.0, f32::from_le_bytes)
 }
 
 /// Per kind, the highest calibrated probability over a text's pieces, from their raw scores
@@ -434,6 +496,30 @@ const FNV_PRIME: u64 = 0x0100_0000_01b3;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shipped_model_read_in_place_is_the_model_checked_whole() {
+        // Every weight of the shipped file is a finite number (the check `shipped` skips).
+        let checked = Classifier::parse(SHIPPED_MODEL, shipped_vectors().unwrap())
+            .expect("every weight is finite");
+        let in_place = Classifier::shipped().unwrap();
+        assert!(matches!(in_place.sparse, Cow::Borrowed(_)));
+        assert!(matches!(checked.sparse, Cow::Owned(_)));
+        assert_eq!(in_place.to_bytes(), SHIPPED_MODEL);
+        assert_eq!(checked.to_bytes(), SHIPPED_MODEL);
+        for text in [
+            "i want to end it all",
+            "we had a nice walk",
+            "he hit me again",
+        ] {
+            assert_eq!(in_place.scores(text), checked.scores(text));
+        }
+        // A damaged weight is found when the whole is checked.
+        let mut damaged = SHIPPED_MODEL.to_vec();
+        let last = damaged.len() - 4;
+        damaged[last..].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(Classifier::parse(&damaged, shipped_vectors().unwrap()).is_err());
+    }
 
     #[test]
     fn short_texts_are_one_piece_and_long_ones_are_read_in_windows() {

@@ -118,6 +118,9 @@ pub struct Figures {
     pub p99: Duration,
     pub redis_commands_per_update: Option<f64>,
     pub peak_memory_kib: Option<u64>,
+    /// Of the resident memory at the end, how much is the process's own (heap, stacks:
+    /// RssAnon) rather than pages of files it maps (its binary, libraries: RssFile).
+    pub anonymous_memory_kib: Option<u64>,
     /// People whose replies stopped coming (a sign the run is not trustworthy).
     pub stalled: usize,
 }
@@ -136,7 +139,7 @@ pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::R
             scenario.warmup, scenario.measure
         );
         println!(
-            "{:<10} {:>10} {:>10} {:>9} {:>9} {:>15} {:>9} {:>8}",
+            "{:<10} {:>10} {:>10} {:>9} {:>9} {:>15} {:>9} {:>9} {:>8}",
             "bot",
             "updates/s",
             "replies/s",
@@ -144,13 +147,14 @@ pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::R
             "p99 ms",
             "redis cmd/upd",
             "peak MB",
+            "anon MB",
             "stalled"
         );
         let mut results = Vec::new();
         for bot in [Bot::Baseline, Bot::Kintsugi] {
             let figures = runtime.block_on(run_once(bot, *scenario, library))?;
             println!(
-                "{:<10} {:>10.0} {:>10.0} {:>9.2} {:>9.2} {:>15} {:>9} {:>8}",
+                "{:<10} {:>10.0} {:>10.0} {:>9.2} {:>9.2} {:>15} {:>9} {:>9} {:>8}",
                 match bot {
                     Bot::Baseline => "baseline",
                     Bot::Kintsugi => "kintsugi",
@@ -164,6 +168,9 @@ pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::R
                     .map_or("-".to_owned(), |commands| format!("{commands:.2}")),
                 figures
                     .peak_memory_kib
+                    .map_or("-".to_owned(), |kib| format!("{:.1}", kib as f64 / 1024.0)),
+                figures
+                    .anonymous_memory_kib
                     .map_or("-".to_owned(), |kib| format!("{:.1}", kib as f64 / 1024.0)),
                 figures.stalled,
             );
@@ -179,6 +186,50 @@ pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::R
         }
     }
     Ok(())
+}
+
+/// What the simulated people know: the flows (to foresee the bot's replies on a shadow copy
+/// of their state) and the words they type.
+struct Script {
+    library: Library,
+    typed: Vec<String>,
+}
+
+/// What simulated people type where the bot asks for words: varied everyday messages (the
+/// crisis corpus's training messages labelled `none`, which the shipped screen passes, so the
+/// shadow engine foresees the replies), so the bot reads many words, as it does for real.
+fn typed_answers(library: &Library) -> Vec<String> {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/safety/train");
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .collect();
+    files.sort();
+    let mut typed = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for line in text.lines() {
+            let Ok(record) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if record["label"] == "none"
+                && let Some(text) = record["text"].as_str()
+                && (20..=200).contains(&text.len())
+                && !text.starts_with('/')
+                && library
+                    .screen
+                    .as_ref()
+                    .is_none_or(|screen| screen.check(text).is_none())
+            {
+                typed.push(text.to_owned());
+            }
+        }
+    }
+    typed
 }
 
 /// Events of the measured window, routed to the people and the clocks.
@@ -230,7 +281,10 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
     let mut inboxes = HashMap::new();
     let mut people = Vec::new();
     let stop = Arc::new(AtomicBool::new(false));
-    let library = Arc::new(library.clone());
+    let script = Arc::new(Script {
+        typed: typed_answers(library),
+        library: library.clone(),
+    });
     for index in 0..scenario.people {
         let chat = 1_000_000 + index as i64;
         let (sender, inbox) = mpsc::unbounded_channel();
@@ -239,7 +293,7 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
             bot,
             chat,
             Arc::clone(&fake),
-            Arc::clone(&library),
+            Arc::clone(&script),
             inbox,
             scenario.pace,
             Arc::clone(&stop),
@@ -301,6 +355,10 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
         .iter()
         .filter_map(|child| peak_memory_kib(child.id()))
         .max();
+    let anonymous_memory_kib = children
+        .iter()
+        .filter_map(|child| status_kib(child.id(), "RssAnon:"))
+        .max();
 
     stop.store(true, Ordering::Relaxed);
     let mut stalled = 0;
@@ -331,6 +389,7 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
         p99: percentile(&latencies, 0.99),
         redis_commands_per_update,
         peak_memory_kib,
+        anonymous_memory_kib,
         stalled,
     })
 }
@@ -405,7 +464,7 @@ async fn person(
     bot: Bot,
     chat: i64,
     fake: Arc<FakeTelegram>,
-    library: Arc<Library>,
+    script: Arc<Script>,
     mut inbox: mpsc::UnboundedReceiver<()>,
     pace: Duration,
     stop: Arc<AtomicBool>,
@@ -431,15 +490,18 @@ async fn person(
                     0 => Input::from_text(&text),
                     count => Input::Press(buttons[rng.usize(..count)].clone()),
                 };
-                let outcome = advance(&library, &shadow, &input, 0);
+                let outcome = advance(&script.library, &shadow, &input, 0);
                 shadow = outcome.state;
                 buttons = outcome
                     .replies
                     .iter()
                     .flat_map(|reply| reply.buttons.iter().map(|button| button.data.clone()))
                     .collect();
-                // After a question the next input is a typed answer.
-                text = "A few honest words, written slowly.".to_owned();
+                // After a question the next input is a typed answer, in words people use.
+                text = match script.typed.len() {
+                    0 => "A few honest words, written slowly.".to_owned(),
+                    count => script.typed[rng.usize(..count)].clone(),
+                };
                 (input, outcome.replies.len())
             }
         };
@@ -494,11 +556,16 @@ async fn redis_commands_per_update(redis: &RedisServer, meter: &Meter) -> Option
 
 /// The peak resident memory of process `pid`, from Linux's /proc; `None` elsewhere.
 fn peak_memory_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+/// One kibibyte figure (`field`, such as "VmHWM:") of process `pid`'s /proc status.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status =
         std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("status")).ok()?;
     status
         .lines()
-        .find(|line| line.starts_with("VmHWM:"))?
+        .find(|line| line.starts_with(field))?
         .split_whitespace()
         .nth(1)?
         .parse()
