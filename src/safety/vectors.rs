@@ -83,6 +83,53 @@ impl WordVectors {
         })
     }
 
+    /// How many pieces the table has.
+    pub fn piece_count(&self) -> usize {
+        self.count
+    }
+
+    /// The row of every piece of every word in `words` (already normalised), in order.
+    pub fn piece_rows(&self, words: &str) -> Vec<u32> {
+        let mut rows = Vec::new();
+        for word in words.split(' ').filter(|word| !word.is_empty()) {
+            self.split(word, &mut rows);
+        }
+        rows
+    }
+
+    /// The table's file with its rows stored in `order` (every row once; `None` otherwise):
+    /// the same pieces with the same vectors, so that rows read together can sit together.
+    pub fn to_bytes_in_order(&self, order: &[u32]) -> Option<Vec<u8>> {
+        let mut seen = vec![false; self.count];
+        for &row in order {
+            let slot = seen.get_mut(row as usize)?;
+            if std::mem::replace(slot, true) {
+                return None;
+            }
+        }
+        if order.len() != self.count {
+            return None;
+        }
+        let mut names: Vec<&str> = vec![""; self.count];
+        for (piece, &row) in &self.pieces {
+            names[row as usize] = piece;
+        }
+        let mut out = MAGIC.to_vec();
+        out.extend((self.count as u32).to_le_bytes());
+        out.extend((self.dims as u32).to_le_bytes());
+        for &row in order {
+            let name = names[row as usize].as_bytes();
+            out.push(u8::try_from(name.len()).ok()?);
+            out.extend_from_slice(name);
+        }
+        let width = 4 + self.dims;
+        for &row in order {
+            let start = self.rows_at + row as usize * width;
+            out.extend_from_slice(self.bytes.get(start..start + width)?);
+        }
+        Some(out)
+    }
+
     /// How many numbers a vector has.
     pub(crate) fn dims(&self) -> usize {
         self.dims
@@ -214,6 +261,30 @@ mod tests {
         let v = vectors.embed("pills");
         assert!((v[0] - v[1]).abs() < 1e-6 && (v[0] - 0.70710677).abs() < 1e-5);
         assert_eq!(vectors.embed("nothing known"), [0.0, 0.0]);
+    }
+
+    #[test]
+    fn rows_stored_in_another_order_keep_every_piece_and_its_vector() {
+        let table = tiny();
+        let rows = table.piece_rows("pills sad");
+        assert_eq!(rows, [0, 1, 2]);
+        let order: Vec<u32> = (0..table.piece_count() as u32).rev().collect();
+        let reordered = WordVectors::parse(&table.to_bytes_in_order(&order).unwrap()).unwrap();
+        for words in ["pills sad", "pill", "sad pills", "unknown"] {
+            assert_eq!(reordered.embed(words), table.embed(words), "{words}");
+        }
+        let last = table.piece_count() as u32 - 1;
+        assert_eq!(
+            reordered.piece_rows("pills sad"),
+            rows.iter().map(|row| last - row).collect::<Vec<_>>()
+        );
+        assert!(
+            table.to_bytes_in_order(&order[1..]).is_none(),
+            "a row left out"
+        );
+        let mut twice = order.clone();
+        twice[0] = twice[1];
+        assert!(table.to_bytes_in_order(&twice).is_none(), "a row twice");
     }
 
     #[test]
