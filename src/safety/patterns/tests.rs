@@ -319,3 +319,36 @@ proptest! {
         let _ = PatternScreen::parse(&source);
     }
 }
+
+#[test]
+fn the_patterns_split_in_groups_match_as_one_set_does() {
+    let screen = &*SCREEN;
+    let sources = &screen.patterns.sources;
+    let groups = partition(sources);
+    assert!(groups.len() > 2, "{} groups", groups.len());
+    let mut all: Vec<usize> = groups.concat();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (0..sources.len()).collect::<Vec<_>>(),
+        "each pattern once"
+    );
+    assert!(gappy(r"\beggshells\b[\w ]{0,40}\bangry\b") && !gappy(r"\bdark place\b"));
+    let set = build_set(sources).expect("the shipped patterns build as one set");
+    let texts = [
+        "i want to die",
+        "he keeps a knife under the bed and says he will use it",
+        "walking on eggshells around his temper every single day",
+        "we had a lovely dinner and talked about the kids",
+        "she hid my passport and my car keys again",
+        "i dont want to be here anymore honestly",
+        "goodbye everyone",
+        "nothing to see here",
+    ];
+    for text in texts {
+        let mut found = screen.patterns.matching(text);
+        found.sort_unstable();
+        let expected: Vec<usize> = set.matches(text).into_iter().collect();
+        assert_eq!(found, expected, "{text:?}");
+    }
+}
