@@ -67,13 +67,9 @@ fn main() -> anyhow::Result<()> {
 fn everyday_texts() -> anyhow::Result<Vec<String>> {
     let mut texts = Vec::new();
     for entry in std::fs::read_dir("corpus/safety/train").context("corpus/safety/train")? {
-        let text = std::fs::read_to_string(entry?.path())?;
-        for line in text.lines().filter(|line| !line.trim().is_empty()) {
-            let record: serde_json::Value = serde_json::from_str(line)?;
-            if let Some(text) = record["text"].as_str() {
-                texts.push(text.to_owned());
-            }
-        }
+        let source = std::fs::read_to_string(entry?.path())?;
+        let examples = training::parse_corpus("train", &source).map_err(anyhow::Error::msg)?;
+        texts.extend(examples.into_iter().map(|example| example.text));
     }
     for entry in std::fs::read_dir("corpus/faq").context("corpus/faq")? {
         let path = entry?.path();

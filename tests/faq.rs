@@ -10,6 +10,7 @@ use std::path::Path;
 use kintsugi::dialogue::Library;
 use kintsugi::dialogue::faq::{Tuning, looks_like_question};
 use kintsugi::dialogue_dir::compile_dir;
+use kintsugi::safety::training;
 
 fn library() -> Library {
     compile_dir(Path::new("dialogues")).expect("the shipped dialogues are valid")
@@ -39,6 +40,16 @@ fn held_out_files() -> Vec<String> {
     files
 }
 
+/// The ids of the questions offered for `text`, best first.
+fn offered<'a>(library: &'a Library, text: &str) -> Vec<&'a str> {
+    library
+        .faq
+        .suggest(text)
+        .into_iter()
+        .map(|question| question.id.as_str())
+        .collect()
+}
+
 /// How many messages find their question first, and how many have it among the offered ones.
 struct Figures {
     total: usize,
@@ -55,12 +66,7 @@ fn measure(library: &Library, set: &[(String, String)]) -> Figures {
         misses: Vec::new(),
     };
     for (id, message) in set {
-        let found: Vec<&str> = library
-            .faq
-            .suggest(message)
-            .into_iter()
-            .map(|question| question.id.as_str())
-            .collect();
+        let found = offered(library, message);
         figures.first += usize::from(found.first() == Some(&id.as_str()));
         figures.offered += usize::from(found.contains(&id.as_str()));
         if found.first() != Some(&id.as_str()) {
@@ -255,17 +261,13 @@ fn ordinary_messages() -> (Vec<String>, Vec<String>) {
         .collect();
     files.sort();
     for file in files {
-        let text = std::fs::read_to_string(&file).expect("a corpus file");
-        for line in text.lines().filter(|line| !line.trim().is_empty()) {
-            let record: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
-            if record["label"] == "none"
-                && let Some(text) = record["text"].as_str()
-            {
-                if looks_like_question(text) {
-                    questions.push(text.to_owned());
-                } else {
-                    statements.push(text.to_owned());
-                }
+        let source = std::fs::read_to_string(&file).expect("a corpus file");
+        let examples = training::parse_corpus("train", &source).expect("a corpus file");
+        for example in examples.into_iter().filter(|e| e.label.is_none()) {
+            if looks_like_question(&example.text) {
+                questions.push(example.text);
+            } else {
+                statements.push(example.text);
             }
         }
     }
@@ -290,12 +292,7 @@ fn small_talk_and_venting_find_nothing_in_the_shipped_faq() {
         "we went for a walk",
         "I cried in the car again",
     ] {
-        let found: Vec<&str> = library
-            .faq
-            .suggest(text)
-            .into_iter()
-            .map(|question| question.id.as_str())
-            .collect();
+        let found = offered(&library, text);
         assert!(found.is_empty(), "{text:?} found {found:?}");
     }
 }
@@ -310,12 +307,7 @@ fn a_message_the_matcher_misses_is_offered_when_the_learned_order_is_sure() {
         ..Tuning::SHIPPED
     };
     assert!(library.faq.suggest_with(said, without).is_empty());
-    let found: Vec<&str> = library
-        .faq
-        .suggest(said)
-        .into_iter()
-        .map(|question| question.id.as_str())
-        .collect();
+    let found = offered(&library, said);
     assert_eq!(found.first(), Some(&"no-counselling"), "{found:?}");
     // Too few words to be sure of, whatever the learned order says.
     assert!(library.faq.suggest("I had a long day").is_empty());

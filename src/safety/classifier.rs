@@ -280,19 +280,22 @@ impl Classifier {
                 raw_scores(
                     self.bias,
                     &self.dense,
-                    |bucket| {
-                        let at = bucket * CLASSES * 4;
-                        self.sparse
-                            .get(at..at + CLASSES * 4)
-                            .map_or([0.0; CLASSES], |row| {
-                                std::array::from_fn(|class| le_f32(&row[class * 4..class * 4 + 4]))
-                            })
-                    },
+                    |bucket| self.sparse_row(bucket),
                     &self.features(piece),
                 )
             })
             .collect();
         best_of_pieces(&raw, self.header.temperature, self.header.window_blend)
+    }
+
+    /// The weights of one n-gram bucket, read from the little-endian rows.
+    fn sparse_row(&self, bucket: usize) -> [f32; CLASSES] {
+        let at = bucket * CLASSES * 4;
+        self.sparse
+            .get(at..at + CLASSES * 4)
+            .map_or([0.0; CLASSES], |row| {
+                std::array::from_fn(|class| le_f32(&row[class * 4..class * 4 + 4]))
+            })
     }
 
     /// The features of one piece (already normalised words).

@@ -128,6 +128,11 @@ pub struct Figures {
 /// Runs every scenario against both bots and prints a table for each.
 pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::Result<()> {
     redis_server_binary().map_err(|hint| anyhow::anyhow!(hint))?;
+    // Read and screened once, for every run of every scenario.
+    let script = Arc::new(Script {
+        typed: typed_answers(library),
+        library: library.clone(),
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -152,7 +157,7 @@ pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::R
         );
         let mut results = Vec::new();
         for bot in [Bot::Baseline, Bot::Kintsugi] {
-            let figures = runtime.block_on(run_once(bot, *scenario, library))?;
+            let figures = runtime.block_on(run_once(bot, *scenario, &script))?;
             println!(
                 "{:<10} {:>10.0} {:>10.0} {:>9.2} {:>9.2} {:>15} {:>9} {:>9} {:>8}",
                 match bot {
@@ -207,29 +212,22 @@ fn typed_answers(library: &Library) -> Vec<String> {
         .filter_map(|entry| Some(entry.ok()?.path()))
         .collect();
     files.sort();
-    let mut typed = Vec::new();
-    for file in files {
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
-        };
-        for line in text.lines() {
-            let Ok(record) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if record["label"] == "none"
-                && let Some(text) = record["text"].as_str()
-                && (20..=200).contains(&text.len())
+    files
+        .iter()
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .filter_map(|source| kintsugi::safety::training::parse_corpus("train", &source).ok())
+        .flatten()
+        .filter(|example| example.label.is_none())
+        .map(|example| example.text)
+        .filter(|text| {
+            (20..=200).contains(&text.len())
                 && !text.starts_with('/')
                 && library
                     .screen
                     .as_ref()
                     .is_none_or(|screen| screen.check(text).is_none())
-            {
-                typed.push(text.to_owned());
-            }
-        }
-    }
-    typed
+        })
+        .collect()
 }
 
 /// Events of the measured window, routed to the people and the clocks.
@@ -242,7 +240,7 @@ struct Meter {
     all_updates: AtomicU64,
 }
 
-async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Result<Figures> {
+async fn run_once(bot: Bot, scenario: Scenario, script: &Arc<Script>) -> anyhow::Result<Figures> {
     let redis = RedisServer::start();
     let (events, mut event_stream) = mpsc::unbounded_channel();
     let addresses: Vec<String> = (0..scenario.replicas)
@@ -281,10 +279,6 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
     let mut inboxes = HashMap::new();
     let mut people = Vec::new();
     let stop = Arc::new(AtomicBool::new(false));
-    let script = Arc::new(Script {
-        typed: typed_answers(library),
-        library: library.clone(),
-    });
     for index in 0..scenario.people {
         let chat = 1_000_000 + index as i64;
         let (sender, inbox) = mpsc::unbounded_channel();
@@ -293,7 +287,7 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
             bot,
             chat,
             Arc::clone(&fake),
-            Arc::clone(&script),
+            Arc::clone(script),
             inbox,
             scenario.pace,
             Arc::clone(&stop),
@@ -351,14 +345,15 @@ async fn run_once(bot: Bot, scenario: Scenario, library: &Library) -> anyhow::Re
         Bot::Baseline => None,
     };
     // The largest replica's: each is a process of its own.
-    let peak_memory_kib = children
-        .iter()
-        .filter_map(|child| peak_memory_kib(child.id()))
-        .max();
-    let anonymous_memory_kib = children
-        .iter()
-        .filter_map(|child| status_kib(child.id(), "RssAnon:"))
-        .max();
+    // The largest figure among the bot's processes (one, or one per replica).
+    let largest = |field: &str| {
+        children
+            .iter()
+            .filter_map(|child| status_kib(child.id(), field))
+            .max()
+    };
+    let peak_memory_kib = largest("VmHWM:");
+    let anonymous_memory_kib = largest("RssAnon:");
 
     stop.store(true, Ordering::Relaxed);
     let mut stalled = 0;
@@ -554,12 +549,8 @@ async fn redis_commands_per_update(redis: &RedisServer, meter: &Meter) -> Option
     (updates > 0).then(|| commands as f64 / updates as f64)
 }
 
-/// The peak resident memory of process `pid`, from Linux's /proc; `None` elsewhere.
-fn peak_memory_kib(pid: u32) -> Option<u64> {
-    status_kib(pid, "VmHWM:")
-}
-
-/// One kibibyte figure (`field`, such as "VmHWM:") of process `pid`'s /proc status.
+/// One kibibyte figure (`field`, such as "VmHWM:", the peak resident memory) of process
+/// `pid`'s status, from Linux's /proc; `None` elsewhere.
 fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status =
         std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("status")).ok()?;

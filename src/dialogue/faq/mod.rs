@@ -116,12 +116,16 @@ impl Faq {
         if tuning.learned_order
             && let Some(ranker) = self.ranker()
         {
+            // What the matcher leaves out is offered anyway when the learned order is sure;
+            // a message too short for that is not run through it at all.
+            let may_gate = text.split_whitespace().count() >= tuning.gate_words;
+            if !matched && !may_gate {
+                return Vec::new();
+            }
             let learned = ranker.order(text);
-            // What the matcher leaves out is offered anyway when the learned order is sure.
-            let sure = text.split_whitespace().count() >= tuning.gate_words
-                && learned
-                    .first()
-                    .is_some_and(|(_, likely)| f64::from(*likely) >= tuning.learned_gate);
+            let sure = learned
+                .first()
+                .is_some_and(|(_, likely)| f64::from(*likely) >= tuning.learned_gate);
             if !matched && !sure {
                 return Vec::new();
             }

@@ -96,7 +96,7 @@ impl KindPatterns {
             let compiling: Vec<_> = groups
                 .into_iter()
                 .map(|indices| {
-                    let chunk: Vec<String> = indices.iter().map(|&i| patterns[i].clone()).collect();
+                    let chunk: Vec<&str> = indices.iter().map(|&i| patterns[i].as_str()).collect();
                     (indices, scope.spawn(move || build_dfa(&chunk)))
                 })
                 .collect();
@@ -173,7 +173,7 @@ fn partition(patterns: &[String]) -> Vec<Vec<usize>> {
         .collect()
 }
 
-fn build_dfa(patterns: &[String]) -> Result<DFA, String> {
+fn build_dfa(patterns: &[&str]) -> Result<DFA, String> {
     DFA::builder()
         .configure(
             DFA::config()
