@@ -91,6 +91,62 @@ fn report() {
         println!("{name}: both p50 {p50:.1} us, p99 {p99:.1} us");
     }
     println!("(the long message has {words} words)");
+    everyday(&source);
+}
+
+/// Everyday messages as a bot meets them: each of the crisis corpus's training `none`
+/// messages screened once, in turn, by screens fresh from parsing (nothing warmed up), the
+/// mean and p99 of single calls, and the memory the patterns' automata hold afterwards.
+fn everyday(source: &str) {
+    let folder = Path::new("corpus/safety/train");
+    let mut texts = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .expect("the corpus")
+        .map(|entry| entry.expect("a corpus file").path())
+        .collect();
+    files.sort();
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("a corpus file");
+        let examples = kintsugi::safety::training::parse_corpus("train", &text).expect("valid");
+        texts.extend(
+            examples
+                .into_iter()
+                .filter(|example| example.label.is_none())
+                .map(|example| example.text),
+        );
+    }
+    let (patterns, _) = held_by(|| PatternScreen::parse(source).expect("valid"));
+    let screen = CrisisScreen::parse(source).expect("valid");
+    let timed = |call: &dyn Fn(&str)| {
+        let mut times: Vec<f64> = texts
+            .iter()
+            .map(|text| {
+                let start = Instant::now();
+                call(text);
+                start.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        times.sort_by(f64::total_cmp);
+        (mean, times[times.len() * 99 / 100])
+    };
+    let before = LIVE.load(Ordering::Relaxed);
+    let (mean, p99) = timed(&|text| {
+        black_box(patterns.check(black_box(text)));
+    });
+    let grown = (LIVE.load(Ordering::Relaxed) - before) as f64 / (1024.0 * 1024.0);
+    println!(
+        "{} everyday messages, each once: patterns mean {mean:.1} us, p99 {p99:.1} us \
+         (their automata grew by {grown:.1} MB)",
+        texts.len()
+    );
+    let (mean, p99) = timed(&|text| {
+        black_box(screen.check(black_box(text)));
+    });
+    println!(
+        "{} everyday messages, each once: both mean {mean:.1} us, p99 {p99:.1} us",
+        texts.len()
+    );
 }
 
 fn per_message(c: &mut Criterion) {

@@ -6,6 +6,7 @@
 //! phrases and reports the most serious concern found, if any. Pure: no I/O, never panics.
 
 mod file;
+mod literals;
 #[cfg(test)]
 mod tests;
 
@@ -14,11 +15,12 @@ use std::ops::Range;
 
 use std::sync::{Arc, OnceLock};
 
+use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::nfa::thompson;
 use regex_automata::util::pool::Pool;
-use regex_automata::{Input, MatchKind, PatternSet};
+use regex_automata::{Input, MatchError, MatchKind, PatternSet};
 use toml::Spanned;
 
 use self::file::{
@@ -68,12 +70,19 @@ impl std::fmt::Debug for PatternScreen {
 type CachePool = Pool<Cache, Box<dyn Fn() -> Cache + Send + Sync>>;
 
 /// The kinds' patterns as forward lazy DFAs, which report every pattern that matches. Only
-/// "which patterns match" is ever asked, so nothing else is built: no reverse automaton, no
-/// prefilter. The patterns are split in small groups (see [`PLAIN_PART`]) compiled side by side,
-/// which keeps loading the folder fast (compiling them is most of its time) and each DFA's
-/// states few.
+/// "which patterns match" is ever asked, so nothing else is built: no reverse automaton. A
+/// pattern with telling literals (see [`literals`]) has a small DFA of its own, read only when
+/// one of its literals is in the text, which one scan for all the literals finds; the rest are
+/// read for every text, in small groups (see [`PLAIN_PART`]).
 struct KindPatterns {
-    parts: Vec<Part>,
+    /// Groups of the patterns read for every text.
+    always: Vec<Part>,
+    /// One part for each pattern read only when one of its literals is in the text.
+    telling: Vec<Part>,
+    /// Every telling literal in one automaton (`None` when no pattern has any).
+    literals: Option<AhoCorasick>,
+    /// For each literal of `literals`, by its id, the parts of `telling` it calls for.
+    callers: Vec<Vec<usize>>,
     /// The patterns, for the fallback.
     sources: Vec<String>,
     /// A full regex set, built only if a lazy DFA ever gives up on a text (they are configured
@@ -89,36 +98,82 @@ struct Part {
     caches: CachePool,
 }
 
+impl Part {
+    fn new(indices: Vec<usize>, dfa: DFA) -> Part {
+        let dfa = Arc::new(dfa);
+        let for_caches = Arc::clone(&dfa);
+        let caches: CachePool = Pool::new(Box::new(move || for_caches.create_cache()));
+        Part {
+            indices,
+            dfa,
+            caches,
+        }
+    }
+
+    /// Adds the index of every pattern of this part that matches `text` to `matching`.
+    fn read(&self, text: &str, matching: &mut Vec<usize>) -> Result<(), MatchError> {
+        let mut found = PatternSet::new(self.dfa.pattern_len());
+        {
+            let mut cache = self.caches.get();
+            self.dfa
+                .try_which_overlapping_matches(&mut cache, &Input::new(text), &mut found)?;
+        }
+        matching.extend(
+            found
+                .iter()
+                .filter_map(|pattern| self.indices.get(pattern.as_usize()).copied()),
+        );
+        Ok(())
+    }
+}
+
 impl KindPatterns {
     fn build(patterns: &[String]) -> Result<KindPatterns, String> {
-        let groups = partition(patterns);
-        let parts = std::thread::scope(|scope| {
-            let compiling: Vec<_> = groups
-                .into_iter()
-                .map(|indices| {
-                    let chunk: Vec<&str> = indices.iter().map(|&i| patterns[i].as_str()).collect();
-                    (indices, scope.spawn(move || build_dfa(&chunk)))
-                })
-                .collect();
-            compiling
-                .into_iter()
-                .map(|(indices, handle)| {
-                    let dfa = handle
-                        .join()
-                        .map_err(|_| "compiling failed unexpectedly".to_owned())??;
-                    let dfa = Arc::new(dfa);
-                    let for_caches = Arc::clone(&dfa);
-                    let caches: CachePool = Pool::new(Box::new(move || for_caches.create_cache()));
-                    Ok(Part {
-                        indices,
-                        dfa,
-                        caches,
-                    })
-                })
-                .collect::<Result<Vec<_>, String>>()
-        })?;
+        let plan = partition(patterns);
+        let jobs: Vec<Vec<&str>> = plan
+            .always
+            .iter()
+            .map(Vec::as_slice)
+            .chain(
+                plan.telling
+                    .iter()
+                    .map(|(index, _)| std::slice::from_ref(index)),
+            )
+            .map(|indices| indices.iter().map(|&i| patterns[i].as_str()).collect())
+            .collect();
+        let mut dfas = compile_all(&jobs)?.into_iter();
+        let always = plan
+            .always
+            .into_iter()
+            .zip(dfas.by_ref())
+            .map(|(indices, dfa)| Part::new(indices, dfa))
+            .collect();
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut callers: Vec<Vec<usize>> = Vec::new();
+        let mut telling = Vec::new();
+        for ((index, set), dfa) in plan.telling.into_iter().zip(dfas) {
+            let part = telling.len();
+            telling.push(Part::new(vec![index], dfa));
+            for literal in set {
+                match literals.iter().position(|known| *known == literal) {
+                    Some(at) => callers[at].push(part),
+                    None => {
+                        literals.push(literal);
+                        callers.push(vec![part]);
+                    }
+                }
+            }
+        }
+        let literals = if literals.is_empty() {
+            None
+        } else {
+            Some(AhoCorasick::new(&literals).map_err(|error| error.to_string())?)
+        };
         Ok(KindPatterns {
-            parts,
+            always,
+            telling,
+            literals,
+            callers,
             sources: patterns.to_vec(),
             fallback: OnceLock::new(),
         })
@@ -127,14 +182,21 @@ impl KindPatterns {
     /// The indices of every pattern that matches `text`.
     fn matching(&self, text: &str) -> Vec<usize> {
         let mut matching = Vec::new();
-        for part in &self.parts {
-            let mut found = PatternSet::new(part.dfa.pattern_len());
-            let searched = {
-                let mut cache = part.caches.get();
-                part.dfa
-                    .try_which_overlapping_matches(&mut cache, &Input::new(text), &mut found)
-            };
-            if searched.is_err() {
+        let mut wanted = vec![false; self.telling.len()];
+        if let Some(literals) = &self.literals {
+            for found in literals.find_overlapping_iter(text) {
+                for &part in &self.callers[found.pattern().as_usize()] {
+                    wanted[part] = true;
+                }
+            }
+        }
+        let called = self
+            .telling
+            .iter()
+            .zip(&wanted)
+            .filter_map(|(part, &wanted)| wanted.then_some(part));
+        for part in self.always.iter().chain(called) {
+            if part.read(text, &mut matching).is_err() {
                 return self
                     .fallback
                     .get_or_init(|| build_set(&self.sources).ok())
@@ -142,11 +204,6 @@ impl KindPatterns {
                     .map(|set| set.matches(text).into_iter().collect())
                     .unwrap_or_default();
             }
-            matching.extend(
-                found
-                    .iter()
-                    .filter_map(|pattern| part.indices.get(pattern.as_usize()).copied()),
-            );
         }
         matching
     }
@@ -161,15 +218,66 @@ fn gappy(pattern: &str) -> bool {
         .any(|pair| pair[0] == b'{' && pair[1].is_ascii_digit())
 }
 
-/// The patterns' indices in groups, each to be one lazy DFA: the plain ones [`PLAIN_PART`] at
-/// a time, the gappy ones [`GAPPY_PART`] at a time.
-fn partition(patterns: &[String]) -> Vec<Vec<usize>> {
-    let (gaps, plain): (Vec<usize>, Vec<usize>) =
-        (0..patterns.len()).partition(|&index| gappy(&patterns[index]));
-    plain
+/// Which patterns are read how.
+struct Plan {
+    /// Groups of the patterns without telling literals, each to be one lazy DFA: the plain
+    /// ones [`PLAIN_PART`] at a time, the gappy ones [`GAPPY_PART`] at a time.
+    always: Vec<Vec<usize>>,
+    /// Each pattern with telling literals, and its literals.
+    telling: Vec<(usize, Vec<Vec<u8>>)>,
+}
+
+fn partition(patterns: &[String]) -> Plan {
+    let mut telling = Vec::new();
+    let (mut gaps, mut plain) = (Vec::new(), Vec::new());
+    for (index, pattern) in patterns.iter().enumerate() {
+        match literals::required_literals(pattern) {
+            Some(set) => telling.push((index, set)),
+            None if gappy(pattern) => gaps.push(index),
+            None => plain.push(index),
+        }
+    }
+    let always = plain
         .chunks(PLAIN_PART)
         .chain(gaps.chunks(GAPPY_PART))
         .map(<[usize]>::to_vec)
+        .collect();
+    Plan { always, telling }
+}
+
+/// Compiles each job's patterns into one lazy DFA, the jobs shared out over a few threads.
+fn compile_all(jobs: &[Vec<&str>]) -> Result<Vec<DFA>, String> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 4);
+    let mut compiled: Vec<Option<Result<DFA, String>>> = Vec::new();
+    compiled.resize_with(jobs.len(), || None);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|thread| {
+                scope.spawn(move || {
+                    jobs.iter()
+                        .enumerate()
+                        .skip(thread)
+                        .step_by(threads)
+                        .map(|(at, job)| (at, build_dfa(job)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            let done = handle
+                .join()
+                .map_err(|_| "compiling failed unexpectedly".to_owned())?;
+            for (at, dfa) in done {
+                compiled[at] = Some(dfa);
+            }
+        }
+        Ok::<(), String>(())
+    })?;
+    compiled
+        .into_iter()
+        .map(|dfa| dfa.unwrap_or_else(|| Err("a pattern group was not compiled".to_owned())))
         .collect()
 }
 
@@ -195,12 +303,12 @@ const IGNORE_LIST: &str = "phrases";
 /// Patterns are compiled with room to spare: the default limits suit one-off regexes, not a set
 /// of a few hundred.
 const SIZE_LIMIT: usize = 64 * 1024 * 1024;
-/// How many plain patterns, and how many gappy ones, share one lazy DFA. A lazy DFA builds its
-/// states as text meets them, and one state is a set of positions in every pattern at once: with
-/// a few hundred patterns in two DFAs, everyday text of every kind kept meeting new states, the
-/// caches kept filling and clearing, and the screen took about 290 µs a message (the classifier
-/// 25 of them). In groups of 50 and 2 it takes about 43 µs, with the caches' memory about the
-/// same (10 MB for 4,000 different messages on one thread).
+/// How many plain patterns, and how many gappy ones, of those read for every text share one lazy
+/// DFA. A lazy DFA builds its states as text meets them, and one state is a set of positions in
+/// every pattern at once: with a few hundred patterns in two DFAs, everyday text of every kind
+/// kept meeting new states, the caches kept filling and clearing, and the screen took about 290
+/// µs a message. Few patterns are read for every text now (most are called by their literals),
+/// but the groups keep any DFA small.
 const PLAIN_PART: usize = 50;
 const GAPPY_PART: usize = 2;
 /// The most memory one lazy DFA cache may take; it grows to this only with use.

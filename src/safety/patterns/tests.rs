@@ -321,12 +321,22 @@ proptest! {
 }
 
 #[test]
-fn the_patterns_split_in_groups_match_as_one_set_does() {
+fn the_patterns_read_apart_match_as_one_set_does() {
     let screen = &*SCREEN;
     let sources = &screen.patterns.sources;
-    let groups = partition(sources);
-    assert!(groups.len() > 2, "{} groups", groups.len());
-    let mut all: Vec<usize> = groups.concat();
+    let plan = partition(sources);
+    assert!(
+        !plan.always.is_empty(),
+        "some patterns have no telling literal"
+    );
+    assert!(
+        plan.telling.len() > sources.len() * 3 / 4,
+        "most patterns have telling literals: {} of {}",
+        plan.telling.len(),
+        sources.len()
+    );
+    let mut all: Vec<usize> = plan.always.concat();
+    all.extend(plan.telling.iter().map(|(index, _)| *index));
     all.sort_unstable();
     assert_eq!(
         all,
@@ -335,20 +345,41 @@ fn the_patterns_split_in_groups_match_as_one_set_does() {
     );
     assert!(gappy(r"\beggshells\b[\w ]{0,40}\bangry\b") && !gappy(r"\bdark place\b"));
     let set = build_set(sources).expect("the shipped patterns build as one set");
-    let texts = [
-        "i want to die",
-        "he keeps a knife under the bed and says he will use it",
-        "walking on eggshells around his temper every single day",
-        "we had a lovely dinner and talked about the kids",
-        "she hid my passport and my car keys again",
-        "i dont want to be here anymore honestly",
-        "goodbye everyone",
-        "nothing to see here",
-    ];
-    for text in texts {
+    // Every message of the crisis corpus (both splits, every kind), as the screen reads it.
+    let mut texts: Vec<String> = Vec::new();
+    for split in ["train", "held-out"] {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("corpus/safety")
+            .join(split);
+        for entry in std::fs::read_dir(&folder).expect("the corpus") {
+            let path = entry.expect("a corpus file").path();
+            let source = std::fs::read_to_string(&path).expect("a corpus file");
+            let examples = crate::safety::training::parse_corpus(split, &source).expect("valid");
+            texts.extend(
+                examples
+                    .into_iter()
+                    .map(|example| screen.screened(&example.text)),
+            );
+        }
+    }
+    texts.extend(
+        [
+            "i want to die",
+            "he keeps a knife under the bed and says he will use it",
+            "walking on eggshells around his temper every single day",
+            "we had a lovely dinner and talked about the kids",
+            "nothing to see here",
+        ]
+        .map(str::to_owned),
+    );
+    assert!(texts.len() > 5000, "{} texts", texts.len());
+    let mut flagged = 0;
+    for text in &texts {
         let mut found = screen.patterns.matching(text);
         found.sort_unstable();
         let expected: Vec<usize> = set.matches(text).into_iter().collect();
         assert_eq!(found, expected, "{text:?}");
+        flagged += usize::from(!found.is_empty());
     }
+    assert!(flagged > 1000, "the corpus meets the patterns: {flagged}");
 }
