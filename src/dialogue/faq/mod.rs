@@ -80,8 +80,8 @@ impl Faq {
         } else {
             STATEMENT_THRESHOLD
         };
-        let counts = self.example_counts.get_or_init(|| count_examples(&entries));
-        let closeness = Closeness::of(&asked, counts);
+        let counts = self.counts();
+        let nearest = Closeness::of(&asked, counts).nearest(counts, entries.len());
         // (score to rank by, score to clear the bar with, index, question). A plain statement
         // clears its bar mostly on the question's own words: an example close to "I had a long
         // day" is little sign of a question asked.
@@ -90,8 +90,7 @@ impl Faq {
             .enumerate()
             .map(|(index, entry)| {
                 let own = entry.score(&asked, &rarities);
-                let norms = counts.norms.get(index).map_or(&[][..], Vec::as_slice);
-                let near = tuning.example_weight * closeness.nearest(&entry.terms.examples, norms);
+                let near = tuning.example_weight * nearest.get(index).copied().unwrap_or(0.0);
                 let score = own + near;
                 let bar = if is_question {
                     score
@@ -169,10 +168,19 @@ impl Faq {
 const LEARNED_ORDER_EXAMPLES: usize = 8;
 
 impl Faq {
-    /// Fits the learned order now rather than at the first typed question (the bot does it
-    /// at start, before it takes updates).
+    /// Fits the learned order and counts the examples now rather than at the first typed
+    /// question (the bot does it at start, before it takes updates).
     pub fn prepare(&self) {
         let _ = self.ranker();
+        let _ = self.counts();
+    }
+
+    /// What the examples hold, counted the first time it is needed.
+    fn counts(&self) -> &ExampleCounts {
+        self.example_counts.get_or_init(|| {
+            let entries: Vec<Entry<'_>> = self.questions.iter().map(Entry::of).collect();
+            count_examples(&entries)
+        })
     }
 
     /// The learned order, fitted the first time it is needed.
@@ -362,23 +370,25 @@ fn count_examples(entries: &[Entry<'_>]) -> ExampleCounts {
             *counts.holding.entry(term.clone()).or_default() += 1;
         }
     }
-    counts.norms = entries
-        .iter()
-        .map(|entry| {
-            entry
-                .terms
-                .examples
+    for (owner, entry) in entries.iter().enumerate() {
+        for example in &entry.terms.examples {
+            let number = counts.norms.len();
+            let length = example
                 .iter()
-                .map(|example| {
-                    example
-                        .iter()
-                        .map(|term| example_rarity(term, &counts).powi(2))
-                        .sum::<f64>()
-                        .sqrt()
-                })
-                .collect()
-        })
-        .collect();
+                .map(|term| example_rarity(term, &counts).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            counts.norms.push(length);
+            counts.owners.push(owner);
+            for term in example {
+                counts
+                    .postings
+                    .entry(term.clone())
+                    .or_default()
+                    .push(number);
+            }
+        }
+    }
     counts
 }
 
@@ -403,30 +413,37 @@ impl Closeness {
         Closeness { weights, norm }
     }
 
-    /// How close the text is to the closest of `examples`: 0 (nothing shared) to 1 (the same
-    /// content terms).
-    /// `norms` are the examples' own lengths (from [`count_examples`]).
-    fn nearest(&self, examples: &[std::collections::BTreeSet<String>], norms: &[f64]) -> f64 {
+    /// For each of `questions` questions, how close the text is to the closest of its
+    /// examples: 0 (nothing shared) to 1 (the same content terms). Only the examples that
+    /// share a term are visited, through the postings; each example's shared weights are
+    /// summed in term order, as the cosine over its own sorted terms would be.
+    fn nearest(&self, counts: &ExampleCounts, questions: usize) -> Vec<f64> {
+        let mut best = vec![0.0; questions];
         if self.norm == 0.0 {
-            return 0.0;
+            return best;
         }
-        examples
-            .iter()
-            .zip(norms)
-            .map(|(example, &norm)| {
-                let shared: Vec<f64> = example
-                    .iter()
-                    .filter_map(|term| self.weights.get(term))
-                    .map(|weight| weight * weight)
-                    .collect();
-                // One word in common ("hello", "today") says nothing of what is asked.
-                if shared.len() < MIN_SHARED_WITH_EXAMPLE {
-                    return 0.0;
-                }
-                let shared: f64 = shared.iter().sum();
-                shared / (self.norm * norm)
-            })
-            .fold(0.0, f64::max)
+        let mut shared: BTreeMap<usize, (usize, f64)> = BTreeMap::new();
+        for (term, weight) in &self.weights {
+            for &number in counts.postings.get(term).into_iter().flatten() {
+                let (terms, sum) = shared.entry(number).or_insert((0, 0.0));
+                *terms += 1;
+                *sum += weight * weight;
+            }
+        }
+        for (number, (terms, sum)) in shared {
+            // One word in common ("hello", "today") says nothing of what is asked.
+            if terms < MIN_SHARED_WITH_EXAMPLE {
+                continue;
+            }
+            let (Some(&owner), Some(&norm)) = (counts.owners.get(number), counts.norms.get(number))
+            else {
+                continue;
+            };
+            if let Some(best) = best.get_mut(owner) {
+                *best = f64::max(*best, sum / (self.norm * norm));
+            }
+        }
+        best
     }
 }
 

@@ -571,9 +571,13 @@ pub(crate) struct ExampleCounts {
     pub holding: BTreeMap<String, usize>,
     /// How many examples there are.
     pub total: usize,
-    /// Each question's examples' lengths as weighed vectors (see `dialogue::faq`), by question
-    /// and then example, in file order.
-    pub norms: Vec<Vec<f64>>,
+    /// Every example's length as a weighed vector (see `dialogue::faq`), by question and then
+    /// example, in file order: an example's number is its place here.
+    pub norms: Vec<f64>,
+    /// The question of each example, by its number.
+    pub owners: Vec<usize>,
+    /// The examples that hold each term, by number, in order.
+    pub postings: BTreeMap<String, Vec<usize>>,
 }
 
 /// One question and its answer.
