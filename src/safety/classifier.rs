@@ -7,6 +7,7 @@
 //! [`super::training`].
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -274,14 +275,17 @@ impl Classifier {
     /// [`Classifier::scores`] of a text already normalised (by [`normalise`], perhaps with
     /// phrases taken out).
     pub(crate) fn scores_of_words(&self, words: &str) -> Scores {
-        let raw: Vec<[f32; CLASSES]> = pieces_of_words(words)
-            .iter()
-            .map(|piece| {
+        // Each word's own n-grams and word pieces are worked out once, for the whole text and
+        // every window that holds it.
+        let read = ReadWords::of(words, &self.vectors, self.header.buckets);
+        let raw: Vec<[f32; CLASSES]> = piece_ranges(read.len())
+            .into_iter()
+            .map(|range| {
                 raw_scores(
                     self.bias,
                     &self.dense,
                     |bucket| self.sparse_row(bucket),
-                    &self.features(piece),
+                    &read.features(range, &self.vectors, self.header.dense_weight),
                 )
             })
             .collect();
@@ -396,19 +400,32 @@ pub(crate) fn pieces(text: &str) -> Vec<String> {
 /// [`pieces`] of a text already normalised.
 pub(crate) fn pieces_of_words(whole: &str) -> Vec<String> {
     let words: Vec<&str> = whole.split(' ').filter(|w| !w.is_empty()).collect();
-    let mut out = Vec::new();
-    if words.len() > SHORT {
+    piece_ranges(words.len())
+        .into_iter()
+        .enumerate()
+        .map(|(at, range)| match at {
+            0 => whole.to_owned(),
+            _ => words[range].join(" "),
+        })
+        .collect()
+}
+
+/// The words of each of [`pieces_of_words`], as ranges of a text's `count` words: the whole
+/// text first, then the windows.
+fn piece_ranges(count: usize) -> Vec<Range<usize>> {
+    let mut out = Vec::with_capacity(1 + count / (WINDOW / 2));
+    out.push(0..count);
+    if count > SHORT {
         let mut start = 0;
-        while start < words.len() {
-            let end = (start + WINDOW).min(words.len());
-            out.push(words[start..end].join(" "));
-            if end == words.len() {
+        while start < count {
+            let end = (start + WINDOW).min(count);
+            out.push(start..end);
+            if end == count {
                 break;
             }
             start += WINDOW / 2;
         }
     }
-    out.insert(0, whole.to_owned());
     out
 }
 
@@ -421,67 +438,119 @@ const WINDOW: usize = 20;
 /// and skip-bigrams, and character 3-5-grams of each word with its edges marked, hashed into
 /// `buckets`, counted sub-linearly and scaled to length 1; beside them the sentence vector.
 pub fn features(words: &str, vectors: &WordVectors, buckets: u32, dense_weight: f32) -> Features {
-    let tokens: Vec<&str> = words.split(' ').filter(|w| !w.is_empty()).collect();
-    let mut hashed: Vec<u32> = Vec::with_capacity(tokens.len() * 16);
-    let bucket = |parts: &[&[u8]]| -> u32 {
-        let mut hash = FNV_OFFSET;
-        for part in parts {
-            for &byte in *part {
-                hash = (hash ^ byte as u64).wrapping_mul(FNV_PRIME);
-            }
-            hash = (hash ^ 0xff).wrapping_mul(FNV_PRIME);
-        }
-        (hash % buckets as u64) as u32
-    };
-    // Words within a few of a negation ("not", "never", "dont") also count as negated words, so
-    // "not suicidal" can weigh against "suicidal".
-    let mut negated = 0;
-    for (index, token) in tokens.iter().enumerate() {
-        hashed.push(bucket(&[b"w", token.as_bytes()]));
-        if negated > 0 {
-            hashed.push(bucket(&[b"n", token.as_bytes()]));
-            negated -= 1;
-        }
-        if NEGATIONS.contains(token) {
-            negated = NEGATION_SCOPE;
-        }
-        if let Some(next) = tokens.get(index + 1) {
-            hashed.push(bucket(&[b"b", token.as_bytes(), next.as_bytes()]));
-        }
-        if let Some(after) = tokens.get(index + 2) {
-            hashed.push(bucket(&[b"s", token.as_bytes(), after.as_bytes()]));
-        }
-        let marked: Vec<char> = std::iter::once('<')
-            .chain(token.chars())
-            .chain(std::iter::once('>'))
+    let read = ReadWords::of(words, vectors, buckets);
+    read.features(0..read.len(), vectors, dense_weight)
+}
+
+/// A text's words, each with what it gives [`features`] on its own, whatever words surround
+/// it: its unigram and character n-grams hashed, and its word pieces.
+struct ReadWords<'a> {
+    tokens: Vec<&'a str>,
+    own: Vec<Vec<u32>>,
+    pieces: Vec<Vec<u32>>,
+    buckets: u32,
+}
+
+impl<'a> ReadWords<'a> {
+    fn of(words: &'a str, vectors: &WordVectors, buckets: u32) -> ReadWords<'a> {
+        let tokens: Vec<&str> = words.split(' ').filter(|w| !w.is_empty()).collect();
+        let own = tokens
+            .iter()
+            .map(|token| {
+                let mut hashed = vec![bucket(buckets, &[b"w", token.as_bytes()])];
+                let marked: Vec<char> = std::iter::once('<')
+                    .chain(token.chars())
+                    .chain(std::iter::once('>'))
+                    .collect();
+                let mut gram = String::new();
+                for n in 3..=5 {
+                    for window in marked.windows(n) {
+                        gram.clear();
+                        gram.extend(window);
+                        hashed.push(bucket(buckets, &[b"c", gram.as_bytes()]));
+                    }
+                }
+                hashed
+            })
             .collect();
-        let mut gram = String::new();
-        for n in 3..=5 {
-            for window in marked.windows(n) {
-                gram.clear();
-                gram.extend(window);
-                hashed.push(bucket(&[b"c", gram.as_bytes()]));
+        let pieces = tokens
+            .iter()
+            .map(|token| vectors.pieces_of(token))
+            .collect();
+        ReadWords {
+            tokens,
+            own,
+            pieces,
+            buckets,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// The features of the words in `range` alone (the whole text, or a window of it).
+    fn features(&self, range: Range<usize>, vectors: &WordVectors, dense_weight: f32) -> Features {
+        let tokens = self.tokens.get(range.clone()).unwrap_or_default();
+        let own = self.own.get(range.clone()).unwrap_or_default();
+        let mut hashed: Vec<u32> = Vec::with_capacity(tokens.len() * 16);
+        // Words within a few of a negation ("not", "never", "dont") also count as negated
+        // words, so "not suicidal" can weigh against "suicidal".
+        let mut negated = 0;
+        for (index, token) in tokens.iter().enumerate() {
+            hashed.extend(&own[index]);
+            if negated > 0 {
+                hashed.push(bucket(self.buckets, &[b"n", token.as_bytes()]));
+                negated -= 1;
+            }
+            if NEGATIONS.contains(token) {
+                negated = NEGATION_SCOPE;
+            }
+            if let Some(next) = tokens.get(index + 1) {
+                hashed.push(bucket(
+                    self.buckets,
+                    &[b"b", token.as_bytes(), next.as_bytes()],
+                ));
+            }
+            if let Some(after) = tokens.get(index + 2) {
+                hashed.push(bucket(
+                    self.buckets,
+                    &[b"s", token.as_bytes(), after.as_bytes()],
+                ));
             }
         }
-    }
-    hashed.sort_unstable();
-    let mut sparse: Vec<(u32, f32)> = Vec::with_capacity(hashed.len());
-    for bucket in hashed {
-        match sparse.last_mut() {
-            Some((last, count)) if *last == bucket => *count += 1.0,
-            _ => sparse.push((bucket, 1.0)),
+        hashed.sort_unstable();
+        let mut sparse: Vec<(u32, f32)> = Vec::with_capacity(hashed.len());
+        for bucket in hashed {
+            match sparse.last_mut() {
+                Some((last, count)) if *last == bucket => *count += 1.0,
+                _ => sparse.push((bucket, 1.0)),
+            }
         }
+        for (_, value) in &mut sparse {
+            *value = 1.0 + value.ln();
+        }
+        let norm = sparse.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            sparse.iter_mut().for_each(|(_, x)| *x /= norm);
+        }
+        let pieces = self.pieces.get(range).unwrap_or_default();
+        let mut dense = vectors.embed_pieces(pieces.iter().map(Vec::as_slice));
+        dense.iter_mut().for_each(|x| *x *= dense_weight);
+        Features { sparse, dense }
     }
-    for (_, value) in &mut sparse {
-        *value = 1.0 + value.ln();
+}
+
+/// The bucket of an n-gram given as its parts (a kind letter, then its words or characters).
+fn bucket(buckets: u32, parts: &[&[u8]]) -> u32 {
+    let mut hash = FNV_OFFSET;
+    for part in parts {
+        for &byte in *part {
+            hash = (hash ^ byte as u64).wrapping_mul(FNV_PRIME);
+        }
+        hash = (hash ^ 0xff).wrapping_mul(FNV_PRIME);
     }
-    let norm = sparse.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        sparse.iter_mut().for_each(|(_, x)| *x /= norm);
-    }
-    let mut dense = vectors.embed(words);
-    dense.iter_mut().for_each(|x| *x *= dense_weight);
-    Features { sparse, dense }
+    (hash % buckets as u64) as u32
 }
 
 /// Words that negate the few after them.

@@ -135,15 +135,31 @@ impl WordVectors {
         self.dims
     }
 
-    /// The mean of the rows of every piece of every word in `words` (already lower case,
-    /// separated by spaces), scaled to length 1; all zeros when no word has pieces.
+    /// [`WordVectors::embed_pieces`] of `words` (already lower case, separated by spaces).
+    #[cfg(test)]
     pub(crate) fn embed(&self, words: &str) -> Vec<f32> {
-        let mut sum = vec![0f32; self.dims];
+        let pieces: Vec<Vec<u32>> = words
+            .split(' ')
+            .filter(|word| !word.is_empty())
+            .map(|word| self.pieces_of(word))
+            .collect();
+        self.embed_pieces(pieces.iter().map(Vec::as_slice))
+    }
+
+    /// The pieces of one word (none for a word no pieces cover).
+    pub(crate) fn pieces_of(&self, word: &str) -> Vec<u32> {
         let mut pieces = Vec::new();
-        for word in words.split(' ').filter(|word| !word.is_empty()) {
-            pieces.clear();
-            self.split(word, &mut pieces);
-            for &id in &pieces {
+        self.split(word, &mut pieces);
+        pieces
+    }
+
+    /// The mean of the rows of every piece of every word (each word's pieces from
+    /// [`WordVectors::pieces_of`], in turn), scaled to length 1; all zeros when no word has
+    /// pieces.
+    pub(crate) fn embed_pieces<'p>(&self, words: impl Iterator<Item = &'p [u32]>) -> Vec<f32> {
+        let mut sum = vec![0f32; self.dims];
+        for pieces in words {
+            for &id in pieces {
                 let start = self.rows_at + id as usize * (4 + self.dims);
                 let (scale, row) = self.bytes[start..start + 4 + self.dims].split_at(4);
                 let scale = f32::from_le_bytes(scale.try_into().expect("four bytes"));
