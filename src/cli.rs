@@ -369,11 +369,12 @@ fn run(config: &Config, webhook: bool) -> anyhow::Result<()> {
             storage.remembering()
         };
         // The bot's overall send rate is kept with the other replicas through the store.
-        let pacer = crate::telegram::pace::Pacer::new(
-            config
-                .send_limits
-                .then_some(crate::telegram::pace::SendLimits::TELEGRAM),
-        )
+        let limits = crate::telegram::pace::SendLimits::TELEGRAM;
+        let pacer = crate::telegram::pace::Pacer::new(match config.send_pacing {
+            crate::config::SendPacing::Telegram => Some(limits),
+            crate::config::SendPacing::Scaled => Some(limits.faster(1000)),
+            crate::config::SendPacing::Off => None,
+        })
         .sharing(storage.clone());
         let app = crate::telegram::App {
             library: std::sync::Arc::new(library),

@@ -37,9 +37,8 @@ pub struct Config {
     pub webhook_secret: Option<Secret>,
     /// Where operators scrape metrics and check health; `None`: no listener.
     pub metrics_address: Option<std::net::SocketAddr>,
-    /// `KINTSUGI_SEND_LIMITS`: `off` lifts Telegram's send limits, for load tests against a
-    /// local fake only.
-    pub send_limits: bool,
+    /// `KINTSUGI_SEND_LIMITS`: how what the bot sends is paced.
+    pub send_pacing: SendPacing,
     /// `KINTSUGI_REMINDER_TICK_MS`, `KINTSUGI_REMINDER_GRACE_MINUTES` and
     /// `KINTSUGI_REMINDER_RATE`: how often due reminders are looked for, how late one may
     /// still be sent after downtime, and how many are sent a second at most.
@@ -47,6 +46,19 @@ pub struct Config {
     /// `KINTSUGI_MASTER_KEY`, `KINTSUGI_PREVIOUS_MASTER_KEYS` and
     /// `KINTSUGI_ALLOW_UNENCRYPTED`: how what people write is encrypted at rest.
     pub encryption: Encryption,
+}
+
+/// How what the bot sends is paced (`KINTSUGI_SEND_LIMITS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendPacing {
+    /// `on`: within Telegram's limits. The bot's setting.
+    Telegram,
+    /// `scaled`: the same pacing a thousand times faster, so every message does the same work
+    /// (the bot's overall schedule shared through Redis included): for load tests against a
+    /// local fake only.
+    Scaled,
+    /// `off`: no pacing at all: for load tests against a local fake only.
+    Off,
 }
 
 /// How states are encrypted at rest, as configured.
@@ -169,8 +181,9 @@ pub struct Settings {
     /// a line, for log collectors). Either way no message text, answer, id or token.
     #[arg(long, env = "KINTSUGI_LOG_FORMAT", global = true, default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
-    /// Telegram's send limits: `off` only for load tests against a local fake.
-    #[arg(long, env = "KINTSUGI_SEND_LIMITS", global = true, default_value = "on", value_parser = ["on", "off"])]
+    /// Telegram's send limits: `on`; `scaled` (the same pacing a thousand times faster) and
+    /// `off` only for load tests against a local fake.
+    #[arg(long, env = "KINTSUGI_SEND_LIMITS", global = true, default_value = "on", value_parser = ["on", "scaled", "off"])]
     pub send_limits: String,
     /// How often the scheduler looks for due reminders, in milliseconds.
     #[arg(long, env = "KINTSUGI_REMINDER_TICK_MS", global = true, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..))]
@@ -253,7 +266,11 @@ impl Settings {
             webhook_address: self.webhook_address,
             webhook_secret: secret(&self.webhook_secret),
             metrics_address: self.metrics_address,
-            send_limits: self.send_limits != "off",
+            send_pacing: match self.send_limits.as_str() {
+                "off" => SendPacing::Off,
+                "scaled" => SendPacing::Scaled,
+                _ => SendPacing::Telegram,
+            },
             reminders: ReminderConfig {
                 tick: Duration::from_millis(u64::from(self.reminder_tick_ms)),
                 grace: Duration::from_secs(60 * u64::from(self.reminder_grace_minutes)),
@@ -330,7 +347,9 @@ mod tests {
             Retention(Some(Duration::from_secs(180 * 86_400)))
         );
         assert_eq!(config.flood, FloodLimit::default());
-        assert!(config.send_limits);
+        assert_eq!(config.send_pacing, SendPacing::Telegram);
+        let scaled = self::config(&["--send-limits", "scaled"]).unwrap();
+        assert_eq!(scaled.send_pacing, SendPacing::Scaled);
         assert_eq!(config.reminders.tick, Duration::from_secs(5));
         assert_eq!(config.webhook_address.to_string(), DEFAULT_WEBHOOK_ADDRESS);
     }
@@ -362,7 +381,10 @@ mod tests {
         let error = config(&["--flood-burst", "0"]).unwrap_err().to_string();
         assert!(error.contains("0 is not in 1.."), "{error}");
         let error = config(&["--send-limits", "maybe"]).unwrap_err().to_string();
-        assert!(error.contains("[possible values: on, off]"), "{error}");
+        assert!(
+            error.contains("[possible values: on, scaled, off]"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1225,6 +1225,28 @@ async fn on_redis_replicas_share_the_bots_send_rate() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_send_rate_keeps_intervals_shorter_than_a_millisecond() {
+    // The load tool's `scaled` pacing: 40 µs between the bot's messages. Kept in
+    // milliseconds, the schedule would space them 1 ms apart (59 ms for 60).
+    use kintsugi::telegram::pace::{Pacer, SendLimits};
+    let server = RedisServer::start();
+    let (a, _) = two_replicas(&server.url(), Duration::from_secs(5));
+    let limits = SendLimits::TELEGRAM.faster(1000);
+    assert_eq!(limits.bot_interval, Duration::from_micros(40));
+    let pacer = Pacer::new(Some(limits)).sharing(a);
+    let mut turns = Vec::new();
+    for _ in 0..60 {
+        turns.push(pacer.take_bot_turn().await);
+    }
+    let span = turns[59] - turns[0];
+    assert!(
+        span >= Duration::from_micros(59 * 40 / 2),
+        "{span:?} for 60 turns"
+    );
+    assert!(span < Duration::from_millis(30), "{span:?} for 60 turns");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_redis_cluster_replicas_share_the_bots_send_rate() {
     let cluster = RedisCluster::start();
     replicas_share_the_bots_send_rate(&cluster.url()).await;

@@ -27,8 +27,8 @@
 //! | `<prefix>:{reminders:<n>}:sent` | hash | person id to the last occurrence marked as being sent |
 //! | `<prefix>:{reminders:<n>}:outbox` | set | person ids whose state may hold effects not yet carried out |
 //!
-//! `<prefix>:{turns}:<name>` is a schedule every replica shares (`bot`: the bot's overall send
-//! rate), as the moment its next turn is free.
+//! `<prefix>:{turns}:<name>:us` is a schedule every replica shares (`bot`: the bot's overall send
+//! rate), as the moment its next turn is free, in microseconds of Redis's clock.
 //!
 //! `<prefix>:lease:<name>` holds who has a lease (`poller`: the one process long-polling
 //! Telegram), expiring unless renewed.

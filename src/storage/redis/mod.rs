@@ -201,16 +201,17 @@ end
 return 0
 ";
 
-/// Reserves ARGV[1] turns ARGV[2] milliseconds apart on schedule KEYS[1] (when its next turn
-/// is free, in milliseconds of the server's clock: a GCRA schedule without a burst); returns
-/// how many milliseconds until the first.
+/// Reserves ARGV[1] turns ARGV[2] microseconds apart on schedule KEYS[1] (when its next turn
+/// is free, in microseconds of the server's clock: a GCRA schedule without a burst); returns
+/// how many microseconds until the first. Written with `%d`: Lua's own way of writing a number
+/// that large would round it.
 const RESERVE_TURNS: &str = r"
 local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local free = tonumber(redis.call('GET', KEYS[1]) or '0')
 if free < now then free = now end
 local span = tonumber(ARGV[1]) * tonumber(ARGV[2])
-redis.call('SET', KEYS[1], free + span, 'PX', span + 60000)
+redis.call('SET', KEYS[1], string.format('%d', free + span), 'PX', math.floor(span / 1000) + 60000)
 return free - now
 ";
 
@@ -514,15 +515,20 @@ impl PersonStore for RedisStore {
         interval: std::time::Duration,
     ) -> Result<Option<std::time::Duration>, StorageError> {
         let mut connection = self.connection.clone();
-        let wait_ms: u64 = self
+        // In microseconds (the key's name says so, apart from the milliseconds of old).
+        let wait_us: u64 = self
             .scripts
             .reserve_turns
-            .key(format!("{}:{{turns}}:{name}", self.prefix))
+            .key(format!("{}:{{turns}}:{name}:us", self.prefix))
             .arg(count.max(1))
-            .arg(interval.as_millis().max(1) as u64)
+            .arg(
+                u64::try_from(interval.as_micros())
+                    .unwrap_or(u64::MAX)
+                    .max(1),
+            )
             .invoke_async(&mut connection)
             .await?;
-        Ok(Some(std::time::Duration::from_millis(wait_ms)))
+        Ok(Some(std::time::Duration::from_micros(wait_us)))
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StorageError> {
