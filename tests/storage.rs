@@ -1188,7 +1188,7 @@ async fn replicas_share_the_bots_send_rate(url: &str) {
     let mut tasks = Vec::new();
     for index in 0..60 {
         let pacer = std::sync::Arc::clone(&pacers[index % 2]);
-        tasks.push(tokio::spawn(async move { pacer.take_bot_turn().await }));
+        tasks.push(tokio::spawn(async move { pacer.take_bot_turn(0).await }));
     }
     let mut turns = Vec::new();
     for task in tasks {
@@ -1236,7 +1236,7 @@ async fn the_shared_send_rate_keeps_intervals_shorter_than_a_millisecond() {
     let pacer = Pacer::new(Some(limits)).sharing(a);
     let mut turns = Vec::new();
     for _ in 0..60 {
-        turns.push(pacer.take_bot_turn().await);
+        turns.push(pacer.take_bot_turn(0).await);
     }
     let span = turns[59] - turns[0];
     assert!(
@@ -1257,8 +1257,8 @@ async fn without_a_shared_store_each_process_keeps_the_bots_rate_itself() {
     use kintsugi::telegram::pace::{Pacer, SendLimits};
     let backend = embedded_backend(retention());
     let pacer = Pacer::new(Some(SendLimits::TELEGRAM)).sharing(backend.storage.clone());
-    let first = pacer.take_bot_turn().await;
-    let second = pacer.take_bot_turn().await;
+    let first = pacer.take_bot_turn(0).await;
+    let second = pacer.take_bot_turn(0).await;
     assert!(second - first >= SendLimits::TELEGRAM.bot_interval);
 }
 

@@ -329,8 +329,10 @@ pub async fn send<B>(
 where
     B: Requester<Err = RequestError>,
 {
-    for outgoing in render(replies) {
-        match send_one(bot, pacer, chat, &outgoing).await {
+    let outgoing = render(replies);
+    for (index, message) in outgoing.iter().enumerate() {
+        let ahead = outgoing.len() - index - 1;
+        match send_one(bot, pacer, chat, message, ahead).await {
             Ok(()) => {}
             Err(RequestError::Api(ApiError::BotBlocked | ApiError::UserDeactivated)) => {
                 return Ok(Delivery::Blocked);
@@ -361,13 +363,14 @@ async fn mark_reachable(app: &App, person: PersonId, reachable: bool) {
     }
 }
 
-/// Sends one message in its paced turn, waiting out `retry_after` (for this chat only) and
+/// Sends one message in its paced turn (`ahead` more to follow it), waiting out `retry_after` (for this chat only) and
 /// retrying server and network failures with a doubling delay.
 async fn send_one<B>(
     bot: &B,
     pacer: &Pacer,
     chat: ChatId,
     outgoing: &Outgoing,
+    ahead: usize,
 ) -> Result<(), HandlerError>
 where
     B: Requester<Err = RequestError>,
@@ -376,7 +379,7 @@ where
     let mut attempt = 1;
     loop {
         wait_until(pacer.chat_turn(chat.0, Instant::now())).await;
-        wait_until(pacer.take_bot_turn().await).await;
+        wait_until(pacer.take_bot_turn(ahead).await).await;
         let result = send_request(bot, chat, outgoing).await;
         let wait = match &result {
             Ok(_) => {

@@ -19,6 +19,10 @@ use crate::storage::Storage;
 
 /// The most turns of the shared schedule reserved at once.
 const MOST_RESERVED: usize = 8;
+/// How many intervals after its moment a reserved turn may still be used (a step's next
+/// message goes once the one before it is sent). At the bot's 25 a second, any one second
+/// then holds at most 30 of its messages: Telegram's limit.
+const LATE_TURNS: u32 = 4;
 
 /// The limits the pacer keeps.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -107,13 +111,15 @@ impl Pacer {
     /// The bot's next turn for a message whose chat turn has come: on the shared schedule
     /// when there is one (falling back to this process's schedule if the store cannot be
     /// reached), else as [`Pacer::bot_turn`].
-    pub async fn take_bot_turn(&self) -> Instant {
+    /// `ahead` messages are about to follow this one (the rest of a step's): when turns are
+    /// reserved, theirs are reserved too.
+    pub async fn take_bot_turn(&self, ahead: usize) -> Instant {
         let Some(limits) = self.limits else {
             return Instant::now();
         };
         if let Some(shared) = &self.shared
             && !shared.unshared.load(Ordering::Relaxed)
-            && let Some(turn) = shared.take(limits.bot_interval).await
+            && let Some(turn) = shared.take(limits.bot_interval, ahead).await
         {
             return turn;
         }
@@ -184,21 +190,25 @@ impl std::fmt::Debug for SharedTurns {
 }
 
 impl SharedTurns {
-    /// A reserved turn, reserving more (for the messages now waiting too) when none is left;
-    /// `None` when the schedule is not shared or cannot be reached.
-    async fn take(&self, interval: Duration) -> Option<Instant> {
+    /// A reserved turn, reserving more (for the messages now waiting, and the `ahead` that
+    /// follow this one, too) when none is left; `None` when the schedule is not shared or
+    /// cannot be reached.
+    async fn take(&self, interval: Duration, ahead: usize) -> Option<Instant> {
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let mut reserved = self.reserved.lock().await;
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let now = Instant::now();
-        // A turn left unused past its moment is gone: the others have moved on.
-        while reserved.front().is_some_and(|turn| *turn + interval < now) {
+        // A turn left unused well past its moment is gone: the others have moved on.
+        while reserved
+            .front()
+            .is_some_and(|turn| *turn + interval * LATE_TURNS < now)
+        {
             reserved.pop_front();
         }
         if let Some(turn) = reserved.pop_front() {
             return Some(turn);
         }
-        let count = (1 + self.waiting.load(Ordering::SeqCst)).min(MOST_RESERVED);
+        let count = (1 + ahead + self.waiting.load(Ordering::SeqCst)).min(MOST_RESERVED);
         // Few, so the cast cannot truncate.
         match self
             .storage
