@@ -148,27 +148,22 @@ impl KindPatterns {
             .zip(dfas.by_ref())
             .map(|(indices, dfa)| Part::new(indices, dfa))
             .collect();
-        let mut literals: Vec<Vec<u8>> = Vec::new();
-        let mut callers: Vec<Vec<usize>> = Vec::new();
+        // Each literal once, with every part it calls for.
+        let mut calls: BTreeMap<Vec<u8>, Vec<usize>> = BTreeMap::new();
         let mut telling = Vec::new();
         for ((index, set), dfa) in plan.telling.into_iter().zip(dfas) {
             let part = telling.len();
             telling.push(Part::new(vec![index], dfa));
             for literal in set {
-                match literals.iter().position(|known| *known == literal) {
-                    Some(at) => callers[at].push(part),
-                    None => {
-                        literals.push(literal);
-                        callers.push(vec![part]);
-                    }
-                }
+                calls.entry(literal).or_default().push(part);
             }
         }
-        let literals = if literals.is_empty() {
+        let literals = if calls.is_empty() {
             None
         } else {
-            Some(AhoCorasick::new(&literals).map_err(|error| error.to_string())?)
+            Some(AhoCorasick::new(calls.keys()).map_err(|error| error.to_string())?)
         };
+        let callers = calls.into_values().collect();
         Ok(KindPatterns {
             always,
             telling,
