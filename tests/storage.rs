@@ -1252,6 +1252,73 @@ async fn on_a_redis_cluster_replicas_share_the_bots_send_rate() {
     replicas_share_the_bots_send_rate(&cluster.url()).await;
 }
 
+/// Two replicas counting each other every 100 ms: the first, alone, keeps the bot's schedule
+/// itself; the second, joining, holds its messages until the first has counted it, and then
+/// takes its turns after every turn the first gave out on its own schedule.
+async fn a_replica_alone_keeps_the_bots_schedule_and_hands_it_over(url: &str) {
+    use kintsugi::telegram::pace::{Pacer, SendLimits};
+    let every = Duration::from_millis(100);
+    let (a, b) = two_replicas(url, Duration::from_secs(5));
+    let limits = SendLimits::TELEGRAM;
+    let first = std::sync::Arc::new(Pacer::new(Some(limits)).sharing(a));
+    first.count_company(every).await;
+    let counting = tokio::spawn(std::sync::Arc::clone(&first).keep_company(every));
+    // Alone: 20 turns on its own schedule, the bot's interval apart, the last 760 ms ahead.
+    let mut turns = Vec::new();
+    for _ in 0..20 {
+        turns.push(first.take_bot_turn(0).await);
+    }
+    for pair in turns.windows(2) {
+        assert_eq!(pair[1] - pair[0], limits.bot_interval);
+    }
+    let last_alone = turns[19];
+
+    let second = Pacer::new(Some(limits)).sharing(b);
+    let joined = std::time::Instant::now();
+    second.count_company(every).await;
+    let turn = second.take_bot_turn(0).await;
+    assert!(
+        turn - joined >= every * 2,
+        "sent {:?} after joining, before the other had counted it",
+        turn - joined
+    );
+    assert!(
+        turn >= last_alone + limits.bot_interval - Duration::from_millis(5),
+        "a shared turn {:?} before the last one the first gave out alone",
+        last_alone + limits.bot_interval - turn
+    );
+    // The first now takes its turns on the shared schedule too, after the second's.
+    let next = first.take_bot_turn(0).await;
+    assert!(next >= turn + limits.bot_interval - Duration::from_millis(5));
+    counting.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_redis_a_replica_alone_keeps_the_bots_schedule_without_asking() {
+    let server = RedisServer::start();
+    a_replica_alone_keeps_the_bots_schedule_and_hands_it_over(&server.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_redis_cluster_a_replica_alone_keeps_the_bots_schedule_without_asking() {
+    let cluster = RedisCluster::start();
+    a_replica_alone_keeps_the_bots_schedule_and_hands_it_over(&cluster.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_alone_reserves_no_turns_in_redis() {
+    use kintsugi::telegram::pace::{Pacer, SendLimits};
+    let server = RedisServer::start();
+    let (a, _) = two_replicas(&server.url(), Duration::from_secs(5));
+    let pacer = Pacer::new(Some(SendLimits::TELEGRAM.faster(1000))).sharing(a);
+    pacer.count_company(Duration::from_secs(1)).await;
+    for _ in 0..100 {
+        pacer.take_bot_turn(2).await;
+    }
+    let kept: Vec<String> = server.query(&["KEYS", "test:{turns}:*"]);
+    assert_eq!(kept, ["test:{turns}:bot:senders"]);
+}
+
 #[tokio::test]
 async fn without_a_shared_store_each_process_keeps_the_bots_rate_itself() {
     use kintsugi::telegram::pace::{Pacer, SendLimits};

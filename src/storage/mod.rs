@@ -395,6 +395,20 @@ pub trait PersonStore: Send + Sync {
         Ok(None)
     }
 
+    /// Says `sender` sends on the shared schedule `name` (for `ttl`, unless said again) and
+    /// returns how many senders it has, this one included; with a `lead`, first moves the
+    /// schedule's next free turn to at least `lead` from now (the turns a sender gave out on
+    /// its own schedule). `None`: the store is not shared between processes.
+    async fn count_senders(
+        &self,
+        _name: &str,
+        _sender: &str,
+        _ttl: Duration,
+        _lead: Duration,
+    ) -> Result<Option<u32>, StorageError> {
+        Ok(None)
+    }
+
     /// Takes, or renews, the lease `name` for `holder` for `ttl_ms` milliseconds; false while
     /// another holder has it. A store only one process can open (the embedded one) always
     /// grants it.
@@ -883,6 +897,18 @@ impl Storage {
         interval: Duration,
     ) -> Result<Option<Duration>, StorageError> {
         self.people.reserve_turns(name, count, interval).await
+    }
+
+    /// Says `sender` sends on the shared schedule `name` and counts its senders (see
+    /// [`PersonStore::count_senders`]); `None` when the store is not shared.
+    pub async fn count_senders(
+        &self,
+        name: &str,
+        sender: &str,
+        ttl: Duration,
+        lead: Duration,
+    ) -> Result<Option<u32>, StorageError> {
+        self.people.count_senders(name, sender, ttl, lead).await
     }
 
     /// Takes or renews lease `name` for `holder`; false while someone else holds it.

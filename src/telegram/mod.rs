@@ -292,6 +292,10 @@ async fn dispatch(
         ))
     });
     let sweeper = tokio::spawn(crate::storage::sweep_daily(app.storage.clone(), app.clock));
+    // Whether the bot's send schedule is this process's own or shared with other replicas.
+    let pacer = app.sends.pacer();
+    pacer.count_company(pace::COUNT_EVERY).await;
+    let company = tokio::spawn(pacer.keep_company(pace::COUNT_EVERY));
     let stopping = async move {
         shutdown.await;
         log::info!("event=stopping");
@@ -367,6 +371,7 @@ async fn dispatch(
             app.sends.pending()
         );
     }
+    company.abort();
     log::info!("event=stopped");
     Ok(())
 }

@@ -5,10 +5,16 @@
 //! "theoretical arrival time" per chat and one for the bot): a message first takes its chat's
 //! turn, then, when that comes, the bot's, so nobody polls and a chat waiting far ahead never
 //! holds the others back. The chat schedules are this process's (a person's updates are
-//! handled one after another, so their replies rarely come from two replicas at once); the
-//! bot's schedule is shared through Redis when the store is Redis, so several replicas keep
-//! the bot's one limit between them. Turns of the shared schedule are reserved a few at a time
-//! for the messages waiting, so a busy bot asks Redis far less than once a message.
+//! handled one after another, so their replies rarely come from two replicas at once).
+//!
+//! The bot's schedule is this process's while it is the bot's only sender, and shared
+//! through Redis while other replicas send too, so that several keep the bot's one limit
+//! between them. Each sender counts the others through the store twice a second (see
+//! [`Pacer::keep_company`]); one that joins others holds its first messages until they have
+//! all counted it, and one that stops being alone hands its schedule's lead to the shared
+//! one, so the two never run side by side. Turns of the shared schedule are reserved a few at
+//! a time for the messages waiting, so a busy bot asks Redis far less than once a message,
+//! and a bot alone never asks.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -27,6 +33,13 @@ const MOST_RESERVED: usize = 32;
 /// message goes once the one before it is sent). At the bot's 25 a second, any one second
 /// then holds at most 30 of its messages: Telegram's limit.
 const LATE_TURNS: u32 = 4;
+
+/// How often a sender counts the bot's senders, saying it is one of them (the value the bot
+/// runs with; tests pass a shorter one). A sender not heard from for three of these is no
+/// longer counted; a count saying a process is alone holds for one and a half; one that
+/// finds others sending holds its messages for two, by when each of them has counted it
+/// (or, unable to, stopped trusting a count that said it was alone).
+pub const COUNT_EVERY: Duration = Duration::from_millis(500);
 
 /// The limits the pacer keeps.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,6 +94,81 @@ struct SharedTurns {
     waiting: AtomicUsize,
     /// Set once the store says it is not shared: the local schedule is used from then on.
     unshared: AtomicBool,
+    /// The last turn this process reserved, handed out or not.
+    reserved_until: Mutex<Option<Instant>>,
+    /// Who this process is among the bot's senders (no person in it).
+    sender: String,
+    /// Whether others send too, as last counted.
+    company: Mutex<Company>,
+}
+
+/// Whether this process is the bot's only sender, as far as it knows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Company {
+    /// Not counted (the count is not kept): the shared schedule, to be safe.
+    Unknown,
+    /// The store is not shared between processes: this process is the only sender.
+    Never,
+    /// Others were sending when this process was first counted: its messages wait until
+    /// `until`, when each of them has counted it.
+    Joining { until: Instant },
+    /// As counted by a request sent at `asked`, counting every `every`.
+    Counted {
+        alone: bool,
+        asked: Instant,
+        every: Duration,
+    },
+}
+
+/// Which schedule the bot's next turn comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Sending {
+    /// This process's own: it is the only sender.
+    Alone,
+    /// The one shared through the store.
+    Shared,
+    /// The shared one, from this moment on.
+    SharedFrom(Instant),
+}
+
+impl Company {
+    fn sending(self, now: Instant) -> Sending {
+        match self {
+            Company::Never => Sending::Alone,
+            Company::Counted {
+                alone: true,
+                asked,
+                every,
+            } if now < asked + every * 3 / 2 => Sending::Alone,
+            Company::Joining { until } if now < until => Sending::SharedFrom(until),
+            _ => Sending::Shared,
+        }
+    }
+
+    /// What a count of `senders` (this one included), asked at `asked` and answered at
+    /// `now`, makes of this one.
+    fn counted(self, senders: u32, asked: Instant, now: Instant, every: Duration) -> Company {
+        match self {
+            _ if senders <= 1 => Company::Counted {
+                alone: true,
+                asked,
+                every,
+            },
+            Company::Unknown => Company::Joining {
+                until: now + every * 2,
+            },
+            Company::Joining { until } if now < until => self,
+            _ => Company::Counted {
+                alone: false,
+                asked,
+                every,
+            },
+        }
+    }
+
+    fn was_alone(self) -> bool {
+        matches!(self, Company::Counted { alone: true, .. } | Company::Never)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -108,8 +196,88 @@ impl Pacer {
             reserved: tokio::sync::Mutex::new(VecDeque::new()),
             waiting: AtomicUsize::new(0),
             unshared: AtomicBool::new(false),
+            reserved_until: Mutex::new(None),
+            sender: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
+            company: Mutex::new(Company::Unknown),
         });
         self
+    }
+
+    /// Counts the bot's senders every `every`, saying this process is one of them, until the
+    /// task is dropped (after [`Pacer::count_company`] has counted once). Returns at once when
+    /// there is nothing to count: no limits, or a store only this process uses.
+    pub async fn keep_company(self: std::sync::Arc<Self>, every: Duration) {
+        loop {
+            match self.shared.as_ref().map(|shared| shared.company()) {
+                None | Some(Company::Never) => return,
+                Some(_) if self.limits.is_none() => return,
+                Some(_) => {}
+            }
+            tokio::time::sleep(every).await;
+            self.count_company(every).await;
+        }
+    }
+
+    /// Counts the bot's senders once, saying this process is one of them (for
+    /// `every`×3), and decides from it whether the bot's schedule is this process's own.
+    /// While it was, its lead (how far ahead its schedule runs) is handed to the shared
+    /// schedule with the count; when the count finds others, once more, so that no turn it
+    /// gave out is missing there.
+    pub async fn count_company(&self, every: Duration) {
+        let (Some(limits), Some(shared)) = (self.limits, &self.shared) else {
+            return;
+        };
+        let asked = Instant::now();
+        let before = shared.company();
+        let lead = if before.was_alone() {
+            self.lead(asked)
+        } else {
+            Duration::ZERO
+        };
+        let counted = shared
+            .storage
+            .count_senders("bot", &shared.sender, every * 3, lead)
+            .await;
+        let now = Instant::now();
+        let after = match counted {
+            Ok(None) => Company::Never,
+            Ok(Some(senders)) => before.counted(senders, asked, now, every),
+            Err(error) => {
+                // The count ages out by itself: the shared schedule from then on.
+                log::debug!("event=senders_not_counted error={error}");
+                return;
+            }
+        };
+        *lock(&shared.company) = after;
+        let (was, is) = (before.was_alone(), after.sending(now) == Sending::Alone);
+        if was && !is {
+            log::info!("event=bot_schedule_shared");
+            let lead = self.lead(Instant::now());
+            if let Err(error) = shared
+                .storage
+                .count_senders("bot", &shared.sender, every * 3, lead)
+                .await
+            {
+                log::debug!("event=senders_not_counted error={error}");
+            }
+        } else if is && !was && after != Company::Never {
+            log::info!("event=bot_schedule_own");
+            // This process's own schedule starts after the last turn it reserved.
+            let last = lock(&shared.reserved_until).take();
+            shared.reserved.lock().await.clear();
+            if let Some(last) = last {
+                let mut schedule = self.lock();
+                let next = last + limits.bot_interval;
+                schedule.bot = Some(schedule.bot.map_or(next, |due| due.max(next)));
+            }
+        }
+    }
+
+    /// How far ahead of `now` this process's own schedule for the bot runs.
+    fn lead(&self, now: Instant) -> Duration {
+        self.lock()
+            .bot
+            .map_or(Duration::ZERO, |due| due.saturating_duration_since(now))
     }
 
     /// The bot's next turn for a message whose chat turn has come: on the shared schedule
@@ -123,9 +291,16 @@ impl Pacer {
         };
         if let Some(shared) = &self.shared
             && !shared.unshared.load(Ordering::Relaxed)
-            && let Some(turn) = shared.take(limits.bot_interval, ahead).await
         {
-            return turn;
+            let sending = shared.company().sending(Instant::now());
+            if let Sending::SharedFrom(moment) = sending {
+                tokio::time::sleep_until(moment.into()).await;
+            }
+            if sending != Sending::Alone
+                && let Some(turn) = shared.take(limits.bot_interval, ahead).await
+            {
+                return turn;
+            }
         }
         self.bot_turn(Instant::now())
     }
@@ -164,10 +339,7 @@ impl Pacer {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Schedule> {
-        // A poisoned lock only means another task panicked mid-update; the times are usable.
-        self.schedule
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.schedule)
     }
 
     /// Telegram said `chat` must wait `retry_after` from `now`: nothing more goes to it
@@ -193,7 +365,18 @@ impl std::fmt::Debug for SharedTurns {
     }
 }
 
+/// A poisoned lock only means another task panicked mid-update; what it holds is usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl SharedTurns {
+    fn company(&self) -> Company {
+        *lock(&self.company)
+    }
+
     /// A reserved turn, reserving more (for the messages now waiting, and the `ahead` that
     /// follow this one, too) when none is left; `None` when the schedule is not shared or
     /// cannot be reached.
@@ -226,6 +409,7 @@ impl SharedTurns {
                     .increment(count as u64);
                 let first = Instant::now() + wait;
                 reserved.extend((1..count as u32).map(|index| first + interval * index));
+                *lock(&self.reserved_until) = Some(first + interval * (count as u32 - 1));
                 Some(first)
             }
             Ok(None) => {
@@ -316,6 +500,53 @@ mod tests {
         assert_eq!(chat_turns(&pacer, 1, start, start, 1), [7000]);
         assert_eq!(chat_turns(&pacer, 2, start, start, 1), [0]);
         assert_eq!(pacer.bot_turn(start), start);
+    }
+
+    #[test]
+    fn a_process_counted_alone_keeps_its_own_schedule_until_the_count_is_old() {
+        let (every, start) = (Duration::from_millis(500), Instant::now());
+        let company = Company::Unknown.counted(1, start, start, every);
+        assert_eq!(company.sending(start), Sending::Alone);
+        assert_eq!(
+            company.sending(start + Duration::from_millis(749)),
+            Sending::Alone
+        );
+        assert_eq!(
+            company.sending(start + Duration::from_millis(750)),
+            Sending::Shared
+        );
+        // A later count finding another sender: shared at once.
+        let later = start + every;
+        assert_eq!(
+            company.counted(2, later, later, every).sending(later),
+            Sending::Shared
+        );
+    }
+
+    #[test]
+    fn a_process_joining_others_holds_its_turns_until_they_have_counted_it() {
+        let (every, start) = (Duration::from_millis(500), Instant::now());
+        let answered = start + Duration::from_millis(3);
+        let joining = Company::Unknown.counted(3, start, answered, every);
+        let until = answered + every * 2;
+        assert_eq!(joining.sending(answered), Sending::SharedFrom(until));
+        // Counted again before then: still holding; after: shared.
+        let again = answered + every;
+        assert_eq!(joining.counted(3, again, again, every), joining);
+        let after = until + Duration::from_millis(1);
+        assert_eq!(joining.sending(after), Sending::Shared);
+        assert_eq!(
+            joining.counted(3, after, after, every).sending(after),
+            Sending::Shared
+        );
+        // The others gone: alone.
+        assert_eq!(
+            joining.counted(1, again, again, every).sending(again),
+            Sending::Alone
+        );
+        // Never counted (the count is not kept): shared; a store no one shares: alone.
+        assert_eq!(Company::Unknown.sending(start), Sending::Shared);
+        assert_eq!(Company::Never.sending(start), Sending::Alone);
     }
 
     #[test]

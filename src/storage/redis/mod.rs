@@ -215,6 +215,28 @@ redis.call('SET', KEYS[1], string.format('%d', free + span), 'PX', math.floor(sp
 return free - now
 ";
 
+/// Counts the senders on a shared schedule: notes sender ARGV[1] in sorted set KEYS[1] as
+/// heard from now (milliseconds of the server's clock), forgets those not heard from for
+/// ARGV[2] milliseconds, and returns how many are left. With a lead of ARGV[3] microseconds,
+/// first moves schedule KEYS[2]'s next free turn (see RESERVE_TURNS) to at least that far
+/// from now.
+const COUNT_SENDERS: &str = r"
+local clock = redis.call('TIME')
+local ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('ZADD', KEYS[1], string.format('%d', ms), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', ms - tonumber(ARGV[2])))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local lead = tonumber(ARGV[3])
+if lead > 0 then
+  local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+  local free = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if free < now + lead then
+    redis.call('SET', KEYS[2], string.format('%d', now + lead), 'PX', math.floor(lead / 1000) + 60000)
+  end
+end
+return redis.call('ZCARD', KEYS[1])
+";
+
 /// Ends the in-flight note of update ARGV[1] in state hash KEYS[1].
 const RELEASE_UPDATE: &str = r"
 local inflight = redis.call('HGET', KEYS[1], 'i')
@@ -253,6 +275,7 @@ struct Scripts {
     write_over: redis::Script,
     read_for_update: redis::Script,
     reserve_turns: redis::Script,
+    count_senders: redis::Script,
     release_update: redis::Script,
     claim_due: redis::Script,
     mark_sending: redis::Script,
@@ -293,6 +316,7 @@ impl RedisStore {
                 write_over: redis::Script::new(WRITE_OVER),
                 read_for_update: redis::Script::new(READ_FOR_UPDATE),
                 reserve_turns: redis::Script::new(RESERVE_TURNS),
+                count_senders: redis::Script::new(COUNT_SENDERS),
                 release_update: redis::Script::new(RELEASE_UPDATE),
                 claim_due: redis::Script::new(CLAIM_DUE),
                 mark_sending: redis::Script::new(MARK_SENDING),
@@ -529,6 +553,28 @@ impl PersonStore for RedisStore {
             .invoke_async(&mut connection)
             .await?;
         Ok(Some(std::time::Duration::from_micros(wait_us)))
+    }
+
+    async fn count_senders(
+        &self,
+        name: &str,
+        sender: &str,
+        ttl: std::time::Duration,
+        lead: std::time::Duration,
+    ) -> Result<Option<u32>, StorageError> {
+        let mut connection = self.connection.clone();
+        // Beside the schedule (one slot on a cluster).
+        let senders: u32 = self
+            .scripts
+            .count_senders
+            .key(format!("{}:{{turns}}:{name}:senders", self.prefix))
+            .key(format!("{}:{{turns}}:{name}:us", self.prefix))
+            .arg(sender)
+            .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+            .arg(u64::try_from(lead.as_micros()).unwrap_or(u64::MAX))
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(Some(senders))
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StorageError> {
