@@ -130,7 +130,7 @@ pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::R
     redis_server_binary().map_err(|hint| anyhow::anyhow!(hint))?;
     // Read and screened once, for every run of every scenario.
     let script = Arc::new(Script {
-        typed: typed_answers(library),
+        typed: typed_answers(library)?,
         library: library.clone(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -203,16 +203,22 @@ struct Script {
 /// What simulated people type where the bot asks for words: varied everyday messages (the
 /// crisis corpus's training messages labelled `none`, which the shipped screen passes, so the
 /// shadow engine foresees the replies), so the bot reads many words, as it does for real.
-fn typed_answers(library: &Library) -> Vec<String> {
+/// Without them the people would all type one sentence, which flatters speed and memory
+/// alike: a tool built in a checkout that is gone says so rather than measure that.
+fn typed_answers(library: &Library) -> anyhow::Result<Vec<String>> {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/safety/train");
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return Vec::new();
-    };
+    let entries = std::fs::read_dir(&folder).with_context(|| {
+        format!(
+            "cannot read the everyday messages people type from {} (build the tool in the \
+             checkout you run it from)",
+            folder.display()
+        )
+    })?;
     let mut files: Vec<_> = entries
         .filter_map(|entry| Some(entry.ok()?.path()))
         .collect();
     files.sort();
-    files
+    let typed = files
         .iter()
         .filter_map(|file| std::fs::read_to_string(file).ok())
         .filter_map(|source| kintsugi::safety::training::parse_corpus("train", &source).ok())
@@ -227,7 +233,13 @@ fn typed_answers(library: &Library) -> Vec<String> {
                     .as_ref()
                     .is_none_or(|screen| screen.check(text).is_none())
         })
-        .collect()
+        .collect::<Vec<_>>();
+    anyhow::ensure!(
+        !typed.is_empty(),
+        "no everyday messages to type in {}",
+        folder.display()
+    );
+    Ok(typed)
 }
 
 /// Events of the measured window, routed to the people and the clocks.
