@@ -106,6 +106,9 @@ pub enum FakeEvent {
     HandedOut { chat: i64, at: Instant },
     /// The bot asked to send a message to `chat`.
     Sent { chat: i64, at: Instant },
+    /// The bot asked for updates (`getUpdates`), or to have them posted to it (`setWebhook`,
+    /// `webhook`): it has started taking them.
+    Asked { webhook: bool },
 }
 
 /// Called for every [`FakeEvent`], on the fake's own thread.

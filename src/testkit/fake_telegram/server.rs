@@ -85,6 +85,13 @@ pub(super) async fn answer(
     let method = method.to_lowercase();
     let mut body = body_of(request).await;
     resolve_attachments(&mut body);
+    if matches!(method.as_str(), "getupdates" | "setwebhook")
+        && let Some(observer) = &shared.options.observer
+    {
+        observer(FakeEvent::Asked {
+            webhook: method == "setwebhook",
+        });
+    }
     if method == "getupdates" {
         return get_updates(&shared, &body).await;
     }
