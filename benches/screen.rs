@@ -98,23 +98,12 @@ fn report() {
 /// messages screened once, in turn, by screens fresh from parsing (nothing warmed up), the
 /// mean and p99 of single calls, and the memory the patterns' automata hold afterwards.
 fn everyday(source: &str) {
-    let folder = Path::new("corpus/safety/train");
-    let mut texts = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(folder)
-        .expect("the corpus")
-        .map(|entry| entry.expect("a corpus file").path())
+    let texts: Vec<String> = kintsugi::testkit::corpus::safety_split("train")
+        .examples
+        .into_iter()
+        .filter(|example| example.label.is_none())
+        .map(|example| example.text)
         .collect();
-    files.sort();
-    for path in files {
-        let text = std::fs::read_to_string(&path).expect("a corpus file");
-        let examples = kintsugi::safety::training::parse_corpus("train", &text).expect("valid");
-        texts.extend(
-            examples
-                .into_iter()
-                .filter(|example| example.label.is_none())
-                .map(|example| example.text),
-        );
-    }
     let (patterns, _) = held_by(|| PatternScreen::parse(source).expect("valid"));
     let screen = CrisisScreen::parse(source).expect("valid");
     let timed = |call: &dyn Fn(&str)| {

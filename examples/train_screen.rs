@@ -18,27 +18,8 @@ use kintsugi::safety::{Classifier, CrisisScreen, PatternScreen};
 type Files = Vec<(String, Vec<u8>)>;
 
 fn read_folder(folder: &Path) -> anyhow::Result<(Vec<Example>, Files)> {
-    let mut files = Vec::new();
-    for entry in
-        std::fs::read_dir(folder).with_context(|| format!("cannot read {}", folder.display()))?
-    {
-        let path = entry?.path();
-        if path.extension().is_some_and(|ext| ext == "jsonl") {
-            let name = path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            files.push((name, std::fs::read(&path)?));
-        }
-    }
-    files.sort();
-    let mut examples = Vec::new();
-    for (name, bytes) in &files {
-        let text = std::str::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8"))?;
-        examples.extend(training::parse_corpus(name, text).map_err(anyhow::Error::msg)?);
-    }
-    Ok((examples, files))
+    let read = kintsugi::testkit::corpus::read_corpus(folder).map_err(anyhow::Error::msg)?;
+    Ok((read.examples, read.files))
 }
 
 /// The default settings, changed by each `--set name=value`.

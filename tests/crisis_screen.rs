@@ -13,27 +13,8 @@ use kintsugi::safety::{Classifier, ConcernKind, CrisisScreen};
 
 /// Every `.jsonl` file in `corpus/safety/<folder>`, by name, and the examples in them.
 fn corpus(folder: &str) -> (Vec<(String, Vec<u8>)>, Vec<Example>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("corpus/safety")
-        .join(folder);
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .expect("the corpus folder")
-        .map(|entry| entry.expect("an entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "jsonl"))
-        .map(|path| {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&path).expect("readable"))
-        })
-        .collect();
-    files.sort();
-    let examples = files
-        .iter()
-        .flat_map(|(name, bytes)| {
-            training::parse_corpus(name, std::str::from_utf8(bytes).expect("UTF-8"))
-                .unwrap_or_else(|error| panic!("{error}"))
-        })
-        .collect();
-    (files, examples)
+    let read = kintsugi::testkit::corpus::safety_split(folder);
+    (read.files, read.examples)
 }
 
 fn count(examples: &[Example], label: Option<ConcernKind>) -> usize {

@@ -10,7 +10,6 @@ use std::path::Path;
 use kintsugi::dialogue::Library;
 use kintsugi::dialogue::faq::{Tuning, looks_like_question};
 use kintsugi::dialogue_dir::compile_dir;
-use kintsugi::safety::training;
 
 fn library() -> Library {
     compile_dir(Path::new("dialogues")).expect("the shipped dialogues are valid")
@@ -253,22 +252,13 @@ fn the_tuning_is_chosen_by_leaving_each_tuning_writer_out() {
 /// The crisis corpus's training messages labelled `none`: those that do not read like a
 /// question, and those that do.
 fn ordinary_messages() -> (Vec<String>, Vec<String>) {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/safety/train");
     let (mut statements, mut questions) = (Vec::new(), Vec::new());
-    let mut files: Vec<_> = std::fs::read_dir(folder)
-        .expect("corpus/safety/train")
-        .map(|entry| entry.expect("a corpus file").path())
-        .collect();
-    files.sort();
-    for file in files {
-        let source = std::fs::read_to_string(&file).expect("a corpus file");
-        let examples = training::parse_corpus("train", &source).expect("a corpus file");
-        for example in examples.into_iter().filter(|e| e.label.is_none()) {
-            if looks_like_question(&example.text) {
-                questions.push(example.text);
-            } else {
-                statements.push(example.text);
-            }
+    let examples = kintsugi::testkit::corpus::safety_split("train").examples;
+    for example in examples.into_iter().filter(|e| e.label.is_none()) {
+        if looks_like_question(&example.text) {
+            questions.push(example.text);
+        } else {
+            statements.push(example.text);
         }
     }
     (statements, questions)

@@ -1,7 +1,9 @@
 //! Real parts for tests and the load tool: a `redis-server` on a free loopback port, a Redis
 //! Cluster of three of them, and a fake Telegram Bot API server. Telegram is the one thing
-//! Kintsugi fakes; nothing here is used by the bot itself.
+//! Kintsugi fakes; nothing here is used by the bot itself. Also the reader of the labelled
+//! corpus folders that tests, benchmarks and tools share.
 
+pub mod corpus;
 pub mod fake_telegram;
 pub mod redis_cluster;
 pub mod redis_server;

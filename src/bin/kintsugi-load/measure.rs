@@ -207,22 +207,15 @@ struct Script {
 /// alike: a tool built in a checkout that is gone says so rather than measure that.
 fn typed_answers(library: &Library) -> anyhow::Result<Vec<String>> {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/safety/train");
-    let entries = std::fs::read_dir(&folder).with_context(|| {
-        format!(
-            "cannot read the everyday messages people type from {} (build the tool in the \
-             checkout you run it from)",
-            folder.display()
+    let read = kintsugi::testkit::corpus::read_corpus(&folder).map_err(|problem| {
+        anyhow::anyhow!(
+            "cannot read the everyday messages people type: {problem} (build the tool in the \
+             checkout you run it from)"
         )
     })?;
-    let mut files: Vec<_> = entries
-        .filter_map(|entry| Some(entry.ok()?.path()))
-        .collect();
-    files.sort();
-    let typed = files
-        .iter()
-        .filter_map(|file| std::fs::read_to_string(file).ok())
-        .filter_map(|source| kintsugi::safety::training::parse_corpus("train", &source).ok())
-        .flatten()
+    let typed = read
+        .examples
+        .into_iter()
         .filter(|example| example.label.is_none())
         .map(|example| example.text)
         .filter(|text| {

@@ -348,19 +348,12 @@ fn the_patterns_read_apart_match_as_one_set_does() {
     // Every message of the crisis corpus (both splits, every kind), as the screen reads it.
     let mut texts: Vec<String> = Vec::new();
     for split in ["train", "held-out"] {
-        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("corpus/safety")
-            .join(split);
-        for entry in std::fs::read_dir(&folder).expect("the corpus") {
-            let path = entry.expect("a corpus file").path();
-            let source = std::fs::read_to_string(&path).expect("a corpus file");
-            let examples = crate::safety::training::parse_corpus(split, &source).expect("valid");
-            texts.extend(
-                examples
-                    .into_iter()
-                    .map(|example| screen.screened(&example.text)),
-            );
-        }
+        let examples = crate::testkit::corpus::safety_split(split).examples;
+        texts.extend(
+            examples
+                .into_iter()
+                .map(|example| screen.screened(&example.text)),
+        );
     }
     texts.extend(
         [
