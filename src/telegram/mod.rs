@@ -177,7 +177,7 @@ const POLLER_RETRY: Duration = Duration::from_secs(1);
 
 impl PollerLease {
     async fn take(storage: &crate::storage::Storage) -> anyhow::Result<PollerLease> {
-        let holder = format!("{}-{:016x}", std::process::id(), fastrand::u64(..));
+        let holder = pace::process_tag();
         // A lease left by a poller that was killed ends within its time: wait that long (a
         // restart after a crash), and no longer (a second poller really is running).
         let deadline =

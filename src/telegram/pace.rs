@@ -89,17 +89,24 @@ pub struct Pacer {
 /// The bot's turns reserved on the schedule every process shares, not yet used.
 struct SharedTurns {
     storage: Storage,
-    reserved: tokio::sync::Mutex<VecDeque<Instant>>,
+    reserved: tokio::sync::Mutex<Reserved>,
     /// Messages waiting to reserve, so one reservation can serve them all.
     waiting: AtomicUsize,
     /// Set once the store says it is not shared: the local schedule is used from then on.
     unshared: AtomicBool,
-    /// The last turn this process reserved, handed out or not.
-    reserved_until: Mutex<Option<Instant>>,
     /// Who this process is among the bot's senders (no person in it).
     sender: String,
     /// Whether others send too, as last counted.
     company: Mutex<Company>,
+}
+
+/// This process's turns on the shared schedule.
+#[derive(Debug, Default)]
+struct Reserved {
+    /// Reserved and not yet handed out, earliest first.
+    turns: VecDeque<Instant>,
+    /// The last turn reserved, handed out or not.
+    until: Option<Instant>,
 }
 
 /// Whether this process is the bot's only sender, as far as it knows.
@@ -193,11 +200,10 @@ impl Pacer {
     pub fn sharing(mut self, storage: Storage) -> Pacer {
         self.shared = Some(SharedTurns {
             storage,
-            reserved: tokio::sync::Mutex::new(VecDeque::new()),
+            reserved: tokio::sync::Mutex::new(Reserved::default()),
             waiting: AtomicUsize::new(0),
             unshared: AtomicBool::new(false),
-            reserved_until: Mutex::new(None),
-            sender: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
+            sender: process_tag(),
             company: Mutex::new(Company::Unknown),
         });
         self
@@ -263,8 +269,11 @@ impl Pacer {
         } else if is && !was && after != Company::Never {
             log::info!("event=bot_schedule_own");
             // This process's own schedule starts after the last turn it reserved.
-            let last = lock(&shared.reserved_until).take();
-            shared.reserved.lock().await.clear();
+            let last = {
+                let mut reserved = shared.reserved.lock().await;
+                reserved.turns.clear();
+                reserved.until.take()
+            };
             if let Some(last) = last {
                 let mut schedule = self.lock();
                 let next = last + limits.bot_interval;
@@ -365,6 +374,12 @@ impl std::fmt::Debug for SharedTurns {
     }
 }
 
+/// A name for this process among the bot's processes (for the poller lease and the senders'
+/// count): its id and a random part, so a restarted process is never taken for the old one.
+pub(crate) fn process_tag() -> String {
+    format!("{}-{:016x}", std::process::id(), fastrand::u64(..))
+}
+
 /// A poisoned lock only means another task panicked mid-update; what it holds is usable.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
@@ -387,12 +402,13 @@ impl SharedTurns {
         let now = Instant::now();
         // A turn left unused well past its moment is gone: the others have moved on.
         while reserved
+            .turns
             .front()
             .is_some_and(|turn| *turn + interval * LATE_TURNS < now)
         {
-            reserved.pop_front();
+            reserved.turns.pop_front();
         }
-        if let Some(turn) = reserved.pop_front() {
+        if let Some(turn) = reserved.turns.pop_front() {
             return Some(turn);
         }
         let count = (1 + ahead + self.waiting.load(Ordering::SeqCst)).min(MOST_RESERVED);
@@ -408,8 +424,10 @@ impl SharedTurns {
                 metrics::counter!(crate::ops::names::SHARED_TURNS, "what" => "turns")
                     .increment(count as u64);
                 let first = Instant::now() + wait;
-                reserved.extend((1..count as u32).map(|index| first + interval * index));
-                *lock(&self.reserved_until) = Some(first + interval * (count as u32 - 1));
+                reserved
+                    .turns
+                    .extend((1..count as u32).map(|index| first + interval * index));
+                reserved.until = Some(first + interval * (count as u32 - 1));
                 Some(first)
             }
             Ok(None) => {

@@ -346,11 +346,7 @@ async fn run_once(bot: Bot, scenario: Scenario, script: &Arc<Script>) -> anyhow:
     // fits the FAQ's order for seconds) would otherwise eat into it, or into the measurement.
     let deadline = Instant::now() + STARTUP_PATIENCE;
     while meter.started.load(Ordering::Relaxed) < children.len() as u64 {
-        for child in &mut children {
-            if let Ok(Some(status)) = child.try_wait() {
-                anyhow::bail!("{bot:?} stopped while starting ({status}); its error is above");
-            }
-        }
+        none_stopped(&mut children, "while starting")?;
         anyhow::ensure!(
             Instant::now() < deadline,
             "{bot:?} did not start taking updates within {STARTUP_PATIENCE:?}"
@@ -358,11 +354,7 @@ async fn run_once(bot: Bot, scenario: Scenario, script: &Arc<Script>) -> anyhow:
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(scenario.warmup).await;
-    for child in &mut children {
-        if let Ok(Some(status)) = child.try_wait() {
-            anyhow::bail!("a bot stopped during the warm-up ({status}); its error is above");
-        }
-    }
+    none_stopped(&mut children, "during the warm-up")?;
     meter.measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
     tokio::time::sleep(scenario.measure).await;
@@ -420,9 +412,19 @@ async fn run_once(bot: Bot, scenario: Scenario, script: &Arc<Script>) -> anyhow:
 
 /// The path and secret of the replicas' webhook.
 const WEBHOOK_PATH: &str = "/telegram";
+const WEBHOOK_SECRET: &str = "load-test-secret";
 /// How long a bot may take to start (a debug build's start takes seconds).
 const STARTUP_PATIENCE: Duration = Duration::from_secs(120);
-const WEBHOOK_SECRET: &str = "load-test-secret";
+
+/// An error if one of the bot processes has stopped (`when`: while starting, ...).
+fn none_stopped(children: &mut [Child], when: &str) -> anyhow::Result<()> {
+    for child in children {
+        if let Ok(Some(status)) = child.try_wait() {
+            anyhow::bail!("a bot stopped {when} ({status}); its error is above");
+        }
+    }
+    Ok(())
+}
 
 /// Starts `bot`, long-polling, or in webhook mode listening on `webhook`.
 fn spawn_bot(
