@@ -1235,3 +1235,37 @@ fn a_summary_never_carries_crisis_words_and_says_a_line_was_left_out() {
     let document = summary_of(&person).expect("a summary");
     assert!(document.sections[0].chart.is_some());
 }
+
+#[test]
+fn faq_with_words_it_cannot_place_offers_the_closest_three_and_with_nothing_to_go_by_the_list() {
+    let library = compile_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
+    let words = "he laughed when i said we should see someone together";
+    assert!(
+        library.faq.suggest(words).is_empty(),
+        "typed in passing, the matcher offers nothing"
+    );
+    let questions = library.faq.questions.len();
+    let mut person = Person::with_library(library);
+    let before = person.state.clone();
+    assert_eq!(
+        person.send(&format!("/faq {words}")),
+        [person.message("faq_suggest")]
+    );
+    let offered = person.buttons();
+    assert_eq!(offered.len(), 3, "{offered:?}");
+    let refuses = person
+        .library
+        .faq
+        .by_id("no-counselling")
+        .expect("the question")
+        .button
+        .clone();
+    assert!(
+        offered.iter().any(|label| label.ends_with(&refuses)),
+        "{offered:?}"
+    );
+    assert_eq!(person.state, before, "the FAQ changes nothing");
+    // A text with no word to go by still gets the whole list.
+    assert_eq!(person.send("/faq ?!"), [person.message("faq")]);
+    assert_eq!(person.buttons().len(), questions);
+}

@@ -127,10 +127,15 @@ impl<'a> Turn<'a> {
                 None => self.say_faq_missing(),
             }
         } else {
+            // Found with confidence, a single question is answered; otherwise the closest are
+            // offered, and only a text with nothing to go by gets the whole list.
             let found = faq.suggest(argument);
             match found.as_slice() {
-                [] => self.faq(""),
                 [only] => self.answer_question(only),
+                [] => match faq.closest(argument).as_slice() {
+                    [] => self.faq(""),
+                    closest => self.offer_questions(closest),
+                },
                 several => self.offer_questions(several),
             }
         }

@@ -61,6 +61,20 @@ impl Faq {
         self.suggest_with(text, Tuning::SHIPPED)
     }
 
+    /// The questions to offer someone who asked the FAQ in so many words (`/faq some words`):
+    /// what [`Faq::suggest`] finds, or, when it finds nothing, the closest three in the
+    /// learned order all the same. The gate that keeps a question from being offered to a
+    /// passing remark is for text typed in passing; someone who sent `/faq` is asking. Empty
+    /// only when the text holds no word to go by (or no learned order can be fitted).
+    pub fn closest(&self, text: &str) -> Vec<&Question> {
+        let found = self.suggest(text);
+        if found.is_empty() {
+            self.suggest_with(text, Tuning::ASKED)
+        } else {
+            found
+        }
+    }
+
     /// `suggest`, tuned as `tuning` says (for measuring the matcher with other settings; the
     /// bot uses [`Tuning::SHIPPED`]).
     #[doc(hidden)]
@@ -233,6 +247,14 @@ impl Tuning {
         learned_gate: 0.8,
         gate_words: 6,
         blend: 0.25,
+    };
+
+    /// For someone who asked the FAQ explicitly ([`Faq::closest`]): the learned order offers
+    /// its closest questions whatever its certainty and however short the message.
+    pub const ASKED: Tuning = Tuning {
+        learned_gate: 0.0,
+        gate_words: 0,
+        ..Tuning::SHIPPED
     };
 }
 
