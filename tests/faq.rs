@@ -1,8 +1,8 @@
 //! How well a typed question finds its FAQ answer, measured on paraphrases written by people
-//! who never saw the answers' keywords (`corpus/faq/`): the tuning sets (ten writers, all of
-//! them the shipped examples), which the keywords and the matcher may be tuned
+//! who never saw the answers' keywords (`corpus/faq/`): the tuning sets (thirteen writers, the
+//! first ten of them the shipped examples), which the keywords and the matcher may be tuned
 //! against; the held-out sets by three other writers, which nothing is ever tuned against; and
-//! nine fresh held-out sets (`fresh/`), each frozen before the matcher changed again and
+//! ten fresh held-out sets (`fresh/`), each frozen before the matcher changed again and
 //! measured as it came. Each line is `id<TAB>message`.
 
 use std::path::Path;
@@ -156,7 +156,9 @@ fn typed_questions_find_their_answer_on_paraphrases_nobody_tuned_on() {
 ///   lines, as its header says): 126/144 (0.88), 135/144 offered, 137/144 with `/faq`.
 /// - t (the same shapes, written after the closest questions were offered to `/faq`):
 ///   156/168 (0.93), 160/168 offered, 163/168 with `/faq`.
-const FRESH: [(&str, usize, usize); 9] = [
+/// - v (the same shapes, frozen before three more tuning writers were weighed as examples,
+///   which were then not shipped): 158/168 (0.94), 162/168 offered, 167/168 with `/faq`.
+const FRESH: [(&str, usize, usize); 10] = [
     ("d", 126, 114),
     ("h", 168, 153),
     ("j", 168, 158),
@@ -166,6 +168,7 @@ const FRESH: [(&str, usize, usize); 9] = [
     ("r", 168, 164),
     ("s", 144, 126),
     ("t", 168, 156),
+    ("v", 168, 158),
 ];
 
 #[test]
@@ -191,8 +194,12 @@ fn measure_fresh(writer: &str, length: usize, floor: usize) {
     assert!(figures.first >= floor, "writer {writer}: first too rarely");
 }
 
-/// The tuning sets, one per writer.
-const TUNING: [&str; 10] = [
+/// The tuning sets, one per writer. The first ten are `faq.toml`'s examples; writers 11-13
+/// (short texts, oblique messages, mixed shapes) are not: as examples they changed nothing for
+/// the first ten left out in turn (1,435 to 1,436 of 1,491 first, 1,465 offered either way),
+/// nor much for each other (414 of their 504 first, against 407 as they came), and the learned
+/// order would take longer to fit at every start.
+const TUNING: [&str; 13] = [
     "corpus/faq/tuning.txt",
     "corpus/faq/tuning-2.txt",
     "corpus/faq/tuning-3.txt",
@@ -203,6 +210,9 @@ const TUNING: [&str; 10] = [
     "corpus/faq/tuning-8.txt",
     "corpus/faq/tuning-9.txt",
     "corpus/faq/tuning-10.txt",
+    "corpus/faq/tuning-11.txt",
+    "corpus/faq/tuning-12.txt",
+    "corpus/faq/tuning-13.txt",
 ];
 
 /// Chooses how the matcher weighs examples, on the tuning sets alone: each writer's messages
@@ -237,34 +247,20 @@ fn the_tuning_is_chosen_by_leaving_each_tuning_writer_out() {
         });
     }
     for tuning in tunings {
-        let (mut first, mut offered, mut total) = (0, 0, 0);
-        for left_out in TUNING {
-            let mut library = library();
-            let others: Vec<&str> = TUNING
-                .iter()
-                .copied()
-                .filter(|path| *path != left_out)
-                .collect();
-            let examples = paraphrases(&others);
-            for question in &mut library.faq.questions {
-                question.examples = examples
-                    .iter()
-                    .filter(|(id, _)| *id == question.id)
-                    .map(|(_, message)| message.clone())
-                    .collect();
-            }
-            for (id, message) in paraphrases(&[left_out]) {
-                let found: Vec<String> = library
-                    .faq
-                    .suggest_with(&message, tuning)
-                    .into_iter()
-                    .map(|question| question.id.clone())
-                    .collect();
-                total += 1;
-                first += usize::from(found.first() == Some(&id));
-                offered += usize::from(found.contains(&id));
-            }
-        }
+        // The first ten writers, left out in turn, with the other nine as examples (the pool
+        // before writers 11-13) and then with the other twelve; and every writer left out.
+        let (first_ten, _) = TUNING.split_at(10);
+        let before = leave_each_out(first_ten, first_ten, tuning);
+        let after = leave_each_out(&TUNING, first_ten, tuning);
+        let (first, offered, total) = leave_each_out(&TUNING, &TUNING, tuning);
+        println!(
+            "{tuning:?}: writers 1-10 with ten writers' examples: first {}/{total_ten}, offered {}; with thirteen: first {}, offered {}",
+            before.0,
+            before.1,
+            after.0,
+            after.1,
+            total_ten = before.2,
+        );
         let offers = |texts: &[String]| {
             texts
                 .iter()
@@ -279,6 +275,40 @@ fn the_tuning_is_chosen_by_leaving_each_tuning_writer_out() {
             questions.len(),
         );
     }
+}
+
+/// Leaves each writer of `measured` out in turn, with the other writers of `pool` as the
+/// examples, and counts `(first, offered, messages)` over them.
+fn leave_each_out(pool: &[&str], measured: &[&str], tuning: Tuning) -> (usize, usize, usize) {
+    let (mut first, mut offered, mut total) = (0, 0, 0);
+    for left_out in measured {
+        let mut library = library();
+        let others: Vec<&str> = pool
+            .iter()
+            .copied()
+            .filter(|path| path != left_out)
+            .collect();
+        let examples = paraphrases(&others);
+        for question in &mut library.faq.questions {
+            question.examples = examples
+                .iter()
+                .filter(|(id, _)| *id == question.id)
+                .map(|(_, message)| message.clone())
+                .collect();
+        }
+        for (id, message) in paraphrases(&[left_out]) {
+            let found: Vec<String> = library
+                .faq
+                .suggest_with(&message, tuning)
+                .into_iter()
+                .map(|question| question.id.clone())
+                .collect();
+            total += 1;
+            first += usize::from(found.first() == Some(&id));
+            offered += usize::from(found.contains(&id));
+        }
+    }
+    (first, offered, total)
 }
 
 /// The crisis corpus's training messages labelled `none`: those that do not read like a
