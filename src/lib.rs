@@ -24,12 +24,14 @@
 //! - [`ops`]: metrics, `/healthz` and `/readyz` for operators.
 //! - [`shell`]: the terminal player; [`dialogue_dir`]: reads the flow files from disk.
 //! - [`config`]: the only reader of environment variables; [`cli`]: the `kintsugi` command.
+//! - [`allocator`]: the binaries' memory allocator (mimalloc) and its settings.
 //! - `testkit` (with the `testkit` feature only): a real redis-server and a fake Bot API, for
 //!   the tests and the load tool (`src/bin/kintsugi-load/`).
 //!
 //! One update, top to bottom: `telegram::handlers` -> `conversation` -> `dialogue::advance`
 //! -> `storage` -> back through `conversation` (files) -> `telegram::render`.
 
+pub mod allocator;
 pub mod calendar;
 pub mod chart;
 pub mod cli;

@@ -42,7 +42,11 @@ struct Line {
     serve_baseline: bool,
 }
 
+// The bot's allocator, for the baseline this binary serves too.
+kintsugi::use_mimalloc!();
+
 fn main() -> ExitCode {
+    kintsugi::allocator::configure();
     let line = Line::parse();
     let result = if line.serve_baseline {
         baseline::serve()
