@@ -9,6 +9,7 @@ use std::path::Path;
 
 use kintsugi::dialogue::Library;
 use kintsugi::dialogue::faq::{Tuning, looks_like_question};
+use kintsugi::dialogue::model::Question;
 use kintsugi::dialogue_dir::compile_dir;
 
 fn library() -> Library {
@@ -39,24 +40,22 @@ fn held_out_files() -> Vec<String> {
     files
 }
 
-/// The ids of the questions offered for `text`, best first.
-fn offered<'a>(library: &'a Library, text: &str) -> Vec<&'a str> {
-    library
-        .faq
-        .suggest(text)
+/// The ids of `questions`, best first.
+fn ids(questions: Vec<&Question>) -> Vec<&str> {
+    questions
         .into_iter()
         .map(|question| question.id.as_str())
         .collect()
 }
 
+/// The ids of the questions offered for `text` typed in passing, best first.
+fn offered<'a>(library: &'a Library, text: &str) -> Vec<&'a str> {
+    ids(library.faq.suggest(text))
+}
+
 /// The ids of the questions offered to someone who sent `/faq text`, best first.
 fn offered_when_asked<'a>(library: &'a Library, text: &str) -> Vec<&'a str> {
-    library
-        .faq
-        .closest(text)
-        .into_iter()
-        .map(|question| question.id.as_str())
-        .collect()
+    ids(library.faq.closest(text))
 }
 
 /// How many messages find their question first, and how many have it among the offered ones
