@@ -1,6 +1,7 @@
 //! The memory allocator of the bot's binaries: [`use_mimalloc!`](crate::use_mimalloc) makes
 //! mimalloc the allocator of the binary that invokes it (the bot, and the load tool with its
-//! baseline, so both sides of a measurement allocate alike), set up by [`configure`].
+//! baseline, so both sides of a measurement allocate alike), set up by [`configure`] as the
+//! program loads.
 //!
 //! Why: at saturation the bot spent about a fifth of its time in the system allocator's
 //! malloc and free (many small, short-lived allocations from several threads); mimalloc's
@@ -24,7 +25,7 @@ macro_rules! use_mimalloc {
         #[cfg(target_os = "linux")]
         #[used]
         #[unsafe(link_section = ".init_array")]
-        static CONFIGURE_AT_LOAD: extern "C" fn() = $crate::allocator::configure_at_load;
+        static CONFIGURE_AT_LOAD: extern "C" fn() = $crate::allocator::configure;
     };
 }
 
@@ -33,21 +34,17 @@ const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Sets the allocator up for a small resident footprint: memory is committed only when it is
-/// used, and what is freed goes back to the system at once. [`use_mimalloc!`](crate::use_mimalloc)
-/// runs it as the program loads on Linux; elsewhere, call it first thing in `main`.
-pub fn configure() {
+/// used, and what is freed goes back to the system at once. Called by the loader, through
+/// [`use_mimalloc!`](crate::use_mimalloc) (Linux only: set later, in `main`, the options no
+/// longer reach the first arena; elsewhere mimalloc keeps its defaults).
+#[doc(hidden)]
+pub extern "C" fn configure() {
     // SAFETY: `mi_option_set` only stores a number in mimalloc's option table; both options
     // exist in the bundled mimalloc (v3) and may be changed while the process runs.
     unsafe {
         libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
         libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
     }
-}
-
-/// [`configure`], as the loader calls it.
-#[doc(hidden)]
-pub extern "C" fn configure_at_load() {
-    configure();
 }
 
 #[cfg(test)]

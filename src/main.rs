@@ -7,7 +7,6 @@ use clap::Parser;
 kintsugi::use_mimalloc!();
 
 fn main() -> ExitCode {
-    kintsugi::allocator::configure();
     // A missing .env is normal; the real environment still applies.
     let _ = dotenvy::dotenv();
     for name in kintsugi::config::blank_settings() {

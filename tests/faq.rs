@@ -249,9 +249,10 @@ fn the_tuning_is_chosen_by_leaving_each_tuning_writer_out() {
         // The first ten writers, left out in turn, with the other nine as examples (the pool
         // before writers 11-13) and then with the other twelve; and every writer left out.
         let (first_ten, _) = TUNING.split_at(10);
-        let before = leave_each_out(first_ten, first_ten, tuning);
-        let after = leave_each_out(&TUNING, first_ten, tuning);
-        let (first, offered, total) = leave_each_out(&TUNING, &TUNING, tuning);
+        let before = sum(&leave_each_out(first_ten, tuning));
+        let every = leave_each_out(&TUNING, tuning);
+        let after = sum(&every[..10]);
+        let (first, offered, total) = sum(&every);
         println!(
             "{tuning:?}: writers 1-10 with ten writers' examples: first {}/{total_ten}, offered {}; with thirteen: first {}, offered {}",
             before.0,
@@ -276,38 +277,47 @@ fn the_tuning_is_chosen_by_leaving_each_tuning_writer_out() {
     }
 }
 
-/// Leaves each writer of `measured` out in turn, with the other writers of `pool` as the
-/// examples, and counts `(first, offered, messages)` over them.
-fn leave_each_out(pool: &[&str], measured: &[&str], tuning: Tuning) -> (usize, usize, usize) {
-    let (mut first, mut offered, mut total) = (0, 0, 0);
-    for left_out in measured {
-        let mut library = library();
-        let others: Vec<&str> = pool
-            .iter()
-            .copied()
-            .filter(|path| path != left_out)
-            .collect();
-        let examples = paraphrases(&others);
-        for question in &mut library.faq.questions {
-            question.examples = examples
+/// Leaves each writer of `pool` out in turn, with the other writers as the examples, and
+/// counts `(first, offered, messages)` for each, in `pool`'s order.
+fn leave_each_out(pool: &[&str], tuning: Tuning) -> Vec<(usize, usize, usize)> {
+    pool.iter()
+        .map(|left_out| {
+            let mut library = library();
+            let others: Vec<&str> = pool
                 .iter()
-                .filter(|(id, _)| *id == question.id)
-                .map(|(_, message)| message.clone())
+                .copied()
+                .filter(|path| path != left_out)
                 .collect();
-        }
-        for (id, message) in paraphrases(&[left_out]) {
-            let found: Vec<String> = library
-                .faq
-                .suggest_with(&message, tuning)
-                .into_iter()
-                .map(|question| question.id.clone())
-                .collect();
-            total += 1;
-            first += usize::from(found.first() == Some(&id));
-            offered += usize::from(found.contains(&id));
-        }
-    }
-    (first, offered, total)
+            let examples = paraphrases(&others);
+            for question in &mut library.faq.questions {
+                question.examples = examples
+                    .iter()
+                    .filter(|(id, _)| *id == question.id)
+                    .map(|(_, message)| message.clone())
+                    .collect();
+            }
+            let (mut first, mut offered, mut total) = (0, 0, 0);
+            for (id, message) in paraphrases(&[left_out]) {
+                let found = offered_ids(&library, &message, tuning);
+                total += 1;
+                first += usize::from(found.first() == Some(&id.as_str()));
+                offered += usize::from(found.contains(&id.as_str()));
+            }
+            (first, offered, total)
+        })
+        .collect()
+}
+
+/// The ids of the questions offered for `text` with `tuning`, best first.
+fn offered_ids<'a>(library: &'a Library, text: &str, tuning: Tuning) -> Vec<&'a str> {
+    ids(library.faq.suggest_with(text, tuning))
+}
+
+/// `(first, offered, messages)` added up.
+fn sum(counts: &[(usize, usize, usize)]) -> (usize, usize, usize) {
+    counts
+        .iter()
+        .fold((0, 0, 0), |(a, b, c), (x, y, z)| (a + x, b + y, c + z))
 }
 
 /// The crisis corpus's training messages labelled `none`: those that do not read like a

@@ -46,7 +46,6 @@ struct Line {
 kintsugi::use_mimalloc!();
 
 fn main() -> ExitCode {
-    kintsugi::allocator::configure();
     let line = Line::parse();
     let result = if line.serve_baseline {
         baseline::serve()

@@ -63,16 +63,12 @@ impl Faq {
 
     /// The questions to offer someone who asked the FAQ in so many words (`/faq some words`):
     /// what [`Faq::suggest`] finds, or, when it finds nothing, the closest three in the
-    /// learned order all the same. The gate that keeps a question from being offered to a
-    /// passing remark is for text typed in passing; someone who sent `/faq` is asking. Empty
-    /// only when the text holds no word to go by (or no learned order can be fitted).
+    /// learned order all the same ([`Tuning::ASKED`] only lifts the gate that keeps questions
+    /// from passing remarks, which never applies once the matcher has found something).
+    /// Someone who sent `/faq` is asking. Empty only when the text holds no word to go by (or
+    /// no learned order can be fitted).
     pub fn closest(&self, text: &str) -> Vec<&Question> {
-        let found = self.suggest(text);
-        if found.is_empty() {
-            self.suggest_with(text, Tuning::ASKED)
-        } else {
-            found
-        }
+        self.suggest_with(text, Tuning::ASKED)
     }
 
     /// `suggest`, tuned as `tuning` says (for measuring the matcher with other settings; the
