@@ -380,7 +380,10 @@ where
     loop {
         wait_until(pacer.chat_turn(chat.0, Instant::now())).await;
         wait_until(pacer.take_bot_turn(ahead).await).await;
-        let result = send_request(bot, chat, outgoing).await;
+        let result = {
+            let _room = pacer.room_to_send().await;
+            send_request(bot, chat, outgoing).await
+        };
         let wait = match &result {
             Ok(_) => {
                 crate::ops::hot().replies_sent.increment(1);
