@@ -45,8 +45,10 @@ pub(crate) fn is_usable_secret(secret: &str) -> bool {
 
 /// How many stripes a replica's updates are handled in: a chat always falls in the same
 /// stripe, whose updates are handled one after another (so a person's stay in order), as the
-/// long poller's workers do.
-const STRIPES: usize = super::WORKERS as usize;
+/// long poller's workers do. A stripe is only a lock, so there are more of them than the
+/// poller's workers (whose queues take memory): with 32, three replicas at saturation
+/// answered later at the tail.
+const STRIPES: usize = 64;
 
 /// What the webhook route needs: the bot, the handler tree and its app, and the stripes.
 struct Route {

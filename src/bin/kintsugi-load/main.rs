@@ -3,7 +3,7 @@
 //! workplace tool, not part of the bot: it is built only with the `testkit` feature.
 //!
 //!     cargo build --release --features testkit
-//!     target/release/kintsugi-load             # the README's three scenarios
+//!     target/release/kintsugi-load             # the README's five scenarios
 //!     target/release/kintsugi-load --people 500 --pace-ms 0 --seconds 10
 
 mod baseline;
@@ -21,7 +21,7 @@ use clap::Parser;
     about = "Measure Kintsugi under load beside a baseline bot (starts its own redis-server and a fake Bot API)"
 )]
 struct Line {
-    /// Simulated people talking at once; without it, the README's three scenarios.
+    /// Simulated people talking at once; without it, the README's five scenarios.
     #[arg(long)]
     people: Option<usize>,
     /// Milliseconds each person waits between messages (0: saturation).
