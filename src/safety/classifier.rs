@@ -26,7 +26,7 @@ pub(crate) const SHIPPED_MODEL: &[u8] = include_bytes!("../../models/crisis-scre
 pub const SHIPPED_VECTORS: &[u8] = include_bytes!("../../models/word-vectors.bin");
 
 /// The word-vector table shipped in `models/`, read once per process and shared by whoever
-/// needs it (its table of pieces takes a few megabytes).
+/// needs it (its index of pieces takes a few hundred kilobytes).
 pub fn shipped_vectors() -> Result<Arc<WordVectors>, super::vectors::VectorsError> {
     static SHIPPED: std::sync::OnceLock<Result<Arc<WordVectors>, super::vectors::VectorsError>> =
         std::sync::OnceLock::new();

@@ -6,18 +6,42 @@
 //! rows of words people actually write are ever touched) rather than copied to the heap.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+
+use hashbrown::HashTable;
 
 /// The file's first bytes.
 const MAGIC: &[u8; 8] = b"KSWVEC01";
 /// Words longer than this are not split (as BERT's tokenizer does): they have no vector.
 const MAX_WORD_CHARS: usize = 100;
 
+/// The hash of a piece's text in the index of pieces (fixed keys: the table is built once from
+/// the file, and only looked up afterwards).
+fn hash_of(piece: &[u8]) -> u64 {
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(piece)
+}
+
+/// The text of piece `id`, read from the file's bytes (empty if `id` is unknown, which the
+/// index never holds).
+fn piece_bytes<'a>(bytes: &'a [u8], piece_at: &[u32], id: u32) -> &'a [u8] {
+    let Some(&at) = piece_at.get(id as usize) else {
+        return &[];
+    };
+    let at = at as usize;
+    let len = bytes.get(at).copied().unwrap_or(0) as usize;
+    bytes.get(at + 1..at + 1 + len).unwrap_or(&[])
+}
+
 /// The table: each piece's row, quantised to bytes with a scale per row.
 pub struct WordVectors {
     dims: usize,
     count: usize,
-    pieces: HashMap<Box<str>, u32>,
+    /// Each piece's id, found by the piece's text, which stays in `bytes` (at `piece_at[id]`):
+    /// an index of a few hundred kilobytes instead of a map holding a copy of every piece
+    /// (about 1 MB more of the heap for the shipped table's 29,525 pieces).
+    pieces: HashTable<u32>,
+    /// Where each piece's length byte is in `bytes`, by id.
+    piece_at: Vec<u32>,
     /// The whole file; row `id` (its scale, then `dims` bytes) starts at `rows_at + id * (4 +
     /// dims)`.
     bytes: Cow<'static, [u8]>,
@@ -58,12 +82,25 @@ impl WordVectors {
         if dims == 0 || dims > 4096 || count > 1_000_000 {
             return Err(VectorsError("its sizes are out of range"));
         }
-        let mut pieces = HashMap::with_capacity(count);
+        let mut pieces = HashTable::with_capacity(count);
+        let mut piece_at = Vec::with_capacity(count);
         for id in 0..count {
+            let at = reader.at;
             let len = reader.take(1)?[0] as usize;
             let piece = std::str::from_utf8(reader.take(len)?)
                 .map_err(|_| VectorsError("a piece is not UTF-8"))?;
-            pieces.insert(piece.into(), id as u32);
+            let at = u32::try_from(at).map_err(|_| VectorsError("its sizes are out of range"))?;
+            piece_at.push(at);
+            // A piece listed twice takes its last row, as it did in a map.
+            let hash = hash_of(piece.as_bytes());
+            let same = |&other: &u32| piece_bytes(bytes, &piece_at, other) == piece.as_bytes();
+            if let Some(known) = pieces.find_mut(hash, same) {
+                *known = id as u32;
+            } else {
+                pieces.insert_unique(hash, id as u32, |&other: &u32| {
+                    hash_of(piece_bytes(bytes, &piece_at, other))
+                });
+            }
         }
         let rows_at = reader.at;
         let expected = count
@@ -78,9 +115,20 @@ impl WordVectors {
             dims,
             count,
             pieces,
+            piece_at,
             bytes: kept,
             rows_at,
         })
+    }
+
+    /// The id of the piece written `key`.
+    fn id_of(&self, key: &str) -> Option<u32> {
+        let key = key.as_bytes();
+        self.pieces
+            .find(hash_of(key), |&id| {
+                piece_bytes(&self.bytes, &self.piece_at, id) == key
+            })
+            .copied()
     }
 
     /// How many pieces the table has.
@@ -110,15 +158,11 @@ impl WordVectors {
         if order.len() != self.count {
             return None;
         }
-        let mut names: Vec<&str> = vec![""; self.count];
-        for (piece, &row) in &self.pieces {
-            names[row as usize] = piece;
-        }
         let mut out = MAGIC.to_vec();
         out.extend((self.count as u32).to_le_bytes());
         out.extend((self.dims as u32).to_le_bytes());
         for &row in order {
-            let name = names[row as usize].as_bytes();
+            let name = piece_bytes(&self.bytes, &self.piece_at, row);
             out.push(u8::try_from(name.len()).ok()?);
             out.extend_from_slice(name);
         }
@@ -198,7 +242,7 @@ impl WordVectors {
                 let from = chars[start].0;
                 let to = chars.get(end).map_or(word.len(), |&(at, _)| at);
                 key.push_str(&word[from..to]);
-                if let Some(&id) = self.pieces.get(key.as_str()) {
+                if let Some(id) = self.id_of(&key) {
                     found = Some(id);
                     break;
                 }
@@ -258,6 +302,31 @@ mod tests {
             bytes.extend(row.iter().map(|&v| v as u8));
         }
         WordVectors::parse(&bytes).unwrap()
+    }
+
+    #[test]
+    fn every_shipped_piece_is_found_by_its_own_text_and_a_piece_listed_twice_by_its_last() {
+        let shipped =
+            WordVectors::parse_static(crate::safety::classifier::SHIPPED_VECTORS).unwrap();
+        for id in 0..shipped.piece_count() as u32 {
+            let text = piece_bytes(&shipped.bytes, &shipped.piece_at, id);
+            let text = std::str::from_utf8(text).unwrap();
+            assert_eq!(shipped.id_of(text), Some(id), "{text}");
+        }
+        assert_eq!(shipped.id_of("##no-such-piece"), None);
+
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend(2u32.to_le_bytes());
+        bytes.extend(1u32.to_le_bytes());
+        for piece in ["sad", "sad"] {
+            bytes.push(piece.len() as u8);
+            bytes.extend(piece.as_bytes());
+        }
+        for value in [1u8, 2] {
+            bytes.extend(1.0f32.to_le_bytes());
+            bytes.push(value);
+        }
+        assert_eq!(WordVectors::parse(&bytes).unwrap().id_of("sad"), Some(1));
     }
 
     #[test]
