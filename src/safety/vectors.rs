@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 /// The file's first bytes.
 const MAGIC: &[u8; 8] = b"KSWVEC01";
@@ -92,14 +93,15 @@ impl WordVectors {
             let at = u32::try_from(at).map_err(|_| VectorsError("its sizes are out of range"))?;
             piece_at.push(at);
             // A piece listed twice takes its last row, as it did in a map.
-            let hash = hash_of(piece.as_bytes());
-            let same = |&other: &u32| piece_bytes(bytes, &piece_at, other) == piece.as_bytes();
-            if let Some(known) = pieces.find_mut(hash, same) {
-                *known = id as u32;
-            } else {
-                pieces.insert_unique(hash, id as u32, |&other: &u32| {
-                    hash_of(piece_bytes(bytes, &piece_at, other))
-                });
+            match pieces.entry(
+                hash_of(piece.as_bytes()),
+                |&other| piece_bytes(bytes, &piece_at, other) == piece.as_bytes(),
+                |&other| hash_of(piece_bytes(bytes, &piece_at, other)),
+            ) {
+                Entry::Occupied(mut known) => *known.get_mut() = id as u32,
+                Entry::Vacant(new) => {
+                    new.insert(id as u32);
+                }
             }
         }
         let rows_at = reader.at;
@@ -125,10 +127,13 @@ impl WordVectors {
     fn id_of(&self, key: &str) -> Option<u32> {
         let key = key.as_bytes();
         self.pieces
-            .find(hash_of(key), |&id| {
-                piece_bytes(&self.bytes, &self.piece_at, id) == key
-            })
+            .find(hash_of(key), |&id| self.piece(id) == key)
             .copied()
+    }
+
+    /// The text of piece `id`.
+    fn piece(&self, id: u32) -> &[u8] {
+        piece_bytes(&self.bytes, &self.piece_at, id)
     }
 
     /// How many pieces the table has.
@@ -162,7 +167,7 @@ impl WordVectors {
         out.extend((self.count as u32).to_le_bytes());
         out.extend((self.dims as u32).to_le_bytes());
         for &row in order {
-            let name = piece_bytes(&self.bytes, &self.piece_at, row);
+            let name = self.piece(row);
             out.push(u8::try_from(name.len()).ok()?);
             out.extend_from_slice(name);
         }
@@ -309,8 +314,7 @@ mod tests {
         let shipped =
             WordVectors::parse_static(crate::safety::classifier::SHIPPED_VECTORS).unwrap();
         for id in 0..shipped.piece_count() as u32 {
-            let text = piece_bytes(&shipped.bytes, &shipped.piece_at, id);
-            let text = std::str::from_utf8(text).unwrap();
+            let text = std::str::from_utf8(shipped.piece(id)).unwrap();
             assert_eq!(shipped.id_of(text), Some(id), "{text}");
         }
         assert_eq!(shipped.id_of("##no-such-piece"), None);
