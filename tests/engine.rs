@@ -1252,7 +1252,9 @@ fn faq_with_words_it_cannot_place_offers_the_closest_three_and_with_nothing_to_g
         [person.message("faq_suggest")]
     );
     let offered = person.buttons();
-    assert_eq!(offered.len(), 3, "{offered:?}");
+    assert_eq!(offered.len(), 4, "{offered:?}");
+    let all = person.message("faq_all_button");
+    assert_eq!(offered[3], all, "the last lists them all");
     let refuses = person
         .library
         .faq
@@ -1265,7 +1267,35 @@ fn faq_with_words_it_cannot_place_offers_the_closest_three_and_with_nothing_to_g
         "{offered:?}"
     );
     assert_eq!(person.state, before, "the FAQ changes nothing");
+    // When the three are not it, the whole list is one tap away.
+    assert_eq!(person.press(&all), [person.message("faq")]);
+    assert_eq!(person.buttons().len(), questions);
+    assert_eq!(person.state, before, "the list changes nothing");
     // A text with no word to go by still gets the whole list.
     assert_eq!(person.send("/faq ?!"), [person.message("faq")]);
     assert_eq!(person.buttons().len(), questions);
+}
+
+#[test]
+fn an_faq_answer_found_from_words_keeps_the_whole_list_one_tap_away() {
+    // A small FAQ, with too few examples for a learned order, answers at once when sure.
+    let mut person = Person::new();
+    let words = "how many months will this take?";
+    let found = person.library.faq.suggest(words);
+    assert_eq!(found.len(), 1, "sure of one");
+    let answer = found[0].question.clone();
+    let questions = person.library.faq.questions.len();
+    let replies = person.send(&format!("/faq {words}"));
+    assert_eq!(replies.len(), 1);
+    assert!(replies[0].starts_with(&answer), "{replies:?}");
+    let all = person.message("faq_all_button");
+    assert_eq!(person.buttons(), vec![all.clone()]);
+    // Pressed later, under a flow's step, it still lists them, and the step stays.
+    let data = person.data_of(&all);
+    person.send("/start");
+    let step = person.step();
+    assert!(step.is_some());
+    assert_eq!(person.input(Input::Press(data)), [person.message("faq")]);
+    assert_eq!(person.buttons().len(), questions);
+    assert_eq!(person.step(), step);
 }

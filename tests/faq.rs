@@ -157,7 +157,9 @@ fn typed_questions_find_their_answer_on_paraphrases_nobody_tuned_on() {
 ///   156/168 (0.93), 160/168 offered, 163/168 with `/faq`.
 /// - v (the same shapes, frozen before three more tuning writers were weighed as examples,
 ///   which were then not shipped): 158/168 (0.94), 162/168 offered, 167/168 with `/faq`.
-const FRESH: [(&str, usize, usize); 10] = [
+/// - y and z (the same shapes; frozen before a model of meaning was weighed): y 157/168
+///   (0.93), 162/168 offered, 163/168 with `/faq`; z 160/168 (0.95), 167/168, 167/168.
+const FRESH: [(&str, usize, usize); 12] = [
     ("d", 126, 114),
     ("h", 168, 153),
     ("j", 168, 158),
@@ -168,6 +170,8 @@ const FRESH: [(&str, usize, usize); 10] = [
     ("s", 144, 126),
     ("t", 168, 156),
     ("v", 168, 158),
+    ("y", 168, 157),
+    ("z", 168, 160),
 ];
 
 #[test]

@@ -2,7 +2,8 @@
 //! number the engine bumps whenever it shows new buttons) and what it does. Pure.
 //!
 //! Format: `<seq>|c:<choice id>` (a flow's button), `<seq>|f:<flow id>` (open a flow) or
-//! `<seq>|m` (the menu), `<seq>|q:<question id>` (an FAQ answer), `<seq>|r:<action>` (a
+//! `<seq>|m` (the menu), `<seq>|q:<question id>` (an FAQ answer), `<seq>|a` (every FAQ
+//! question), `<seq>|r:<action>` (a
 //! reminder's), `<seq>|s:<action>` (a safety reply's), `<seq>|x:yes|no` (deleting everything),
 //! `<seq>|k` (answer the typed question with the text kept from earlier), `<seq>|y:in|out|stop`
 //! (a part of the `/summary`), `<seq>|p:<action>` (couples mode), `<seq>|u:a<n>|w<n>` (accept
@@ -20,6 +21,8 @@ pub(crate) enum Action {
     Menu,
     /// Show the answer to an FAQ question; valid under any keyboard.
     Question(String),
+    /// List every FAQ question; valid under any keyboard.
+    AllQuestions,
     /// A button under a check-in reminder; valid under any keyboard.
     Reminder(ReminderAction),
     /// A button under a safety reply; valid under any keyboard.
@@ -204,6 +207,7 @@ pub fn encode(seq: u32, action: &Action) -> String {
         Action::OpenFlow(id) => format!("{seq}|f:{id}"),
         Action::Menu => format!("{seq}|m"),
         Action::Question(id) => format!("{seq}|q:{id}"),
+        Action::AllQuestions => format!("{seq}|a"),
         Action::Reminder(action) => format!("{seq}|r:{}", action.code()),
         Action::Safety(action) => format!("{seq}|s:{}", action.code()),
         Action::Forget(confirmed) => format!("{seq}|x:{}", if *confirmed { "yes" } else { "no" }),
@@ -244,6 +248,7 @@ pub fn decode(data: &str) -> Option<Press> {
         Some(("y", "out")) => Action::Summary(SummaryAnswer::Leave),
         Some(("y", "stop")) => Action::Summary(SummaryAnswer::Stop),
         None if action == "m" => Action::Menu,
+        None if action == "a" => Action::AllQuestions,
         None if action == "k" => Action::UseKept,
         _ => return None,
     };

@@ -32,6 +32,10 @@ impl<'a> Turn<'a> {
                 }
                 return;
             }
+            Action::AllQuestions => {
+                self.faq("");
+                return;
+            }
             // A reminder's buttons belong to no keyboard of the person's: they work whenever pressed.
             Action::Reminder(action) => {
                 self.reminder_pressed(action);

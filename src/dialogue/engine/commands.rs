@@ -131,7 +131,14 @@ impl<'a> Turn<'a> {
             // offered, and only a text with nothing to go by gets the whole list.
             let found = faq.suggest(argument);
             match found.as_slice() {
-                [only] => self.answer_question(only),
+                [only] => {
+                    self.answer_question(only);
+                    // Sure is not always right: the whole list stays one tap away.
+                    let all = self.all_questions_button();
+                    if let Some(answer) = self.replies.last_mut() {
+                        answer.buttons.push(all);
+                    }
+                }
                 [] => match faq.closest(argument).as_slice() {
                     [] => self.faq(""),
                     closest => self.offer_questions(closest),
@@ -168,10 +175,12 @@ impl<'a> Turn<'a> {
         self.say(text);
     }
 
-    /// Offers FAQ questions as buttons, numbered as `/faq` numbers them.
+    /// Offers FAQ questions as buttons, numbered as `/faq` numbers them, and a last button
+    /// for the whole list when they are not all of it: words can point to the wrong few, and
+    /// the right answer is then one tap away rather than a command to know.
     pub(super) fn offer_questions(&mut self, questions: &[&Question]) {
         let faq = &self.library.faq;
-        let buttons = questions
+        let mut buttons: Vec<Button> = questions
             .iter()
             .map(|wanted| {
                 let number = faq
@@ -182,11 +191,24 @@ impl<'a> Turn<'a> {
                 faq_button(number, wanted)
             })
             .collect();
+        if questions.len() < faq.questions.len() {
+            buttons.push(self.all_questions_button());
+        }
         self.replies.push(Reply {
             text: self.bot_message("faq_suggest"),
             buttons,
             attachment: None,
         });
+    }
+}
+
+impl Turn<'_> {
+    /// The button that lists every FAQ question.
+    fn all_questions_button(&self) -> Button {
+        Button {
+            label: self.bot_message("faq_all_button"),
+            data: callback::encode(0, &Action::AllQuestions),
+        }
     }
 }
 

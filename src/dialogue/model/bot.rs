@@ -242,6 +242,10 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "said above the questions that match what someone typed",
     ),
     (
+        "faq_all_button",
+        "the label of the last button under suggested questions, which lists them all",
+    ),
+    (
         "faq_try",
         "added to an FAQ answer that offers flows, with {flows}: the titles of those the person is offered",
     ),
