@@ -2,7 +2,7 @@
 //! who never saw the answers' keywords (`corpus/faq/`): the tuning sets (thirteen writers, the
 //! first ten of them the shipped examples), which the keywords and the matcher may be tuned
 //! against; the held-out sets by three other writers, which nothing is ever tuned against; and
-//! ten fresh held-out sets (`fresh/`), each frozen before the matcher changed again and
+//! twelve fresh held-out sets (`fresh/`), each frozen before the matcher changed again and
 //! measured as it came. Each line is `id<TAB>message`.
 
 use std::path::Path;
