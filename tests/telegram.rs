@@ -428,6 +428,26 @@ async fn a_typed_question_outside_a_flow_is_offered_faq_answers() {
 }
 
 #[tokio::test]
+async fn none_of_the_offered_questions_shows_them_all_and_the_offer_keeps_its_buttons() {
+    let mut harness = Harness::new();
+    let texts = harness
+        .send("/faq he laughed when i said we should see someone together")
+        .await;
+    assert_eq!(texts, [harness.message("faq_suggest")]);
+    let texts = harness.press(&harness.message("faq_all_button")).await;
+    assert_eq!(texts, [harness.message("faq")]);
+    assert_eq!(harness.labels().len(), harness.library.faq.questions.len());
+    assert!(
+        harness
+            .bot
+            .get_responses()
+            .edited_messages_reply_markup
+            .is_empty(),
+        "the offered questions stay pressable"
+    );
+}
+
+#[tokio::test]
 async fn a_deep_link_opens_its_flow_directly() {
     let mut harness = Harness::new();
     let texts = harness.send("/start forgiveness").await;

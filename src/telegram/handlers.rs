@@ -187,11 +187,12 @@ where
         }
         let data = query.data.clone().unwrap_or_default();
         // A flow's buttons are taken off their message once pressed, so nothing can be
-        // pressed twice; an FAQ list stays, since its answers change nothing.
+        // pressed twice; an FAQ list stays, since its answers (and the whole list) change
+        // nothing.
         let is_question = matches!(
             callback::decode(&data),
             Some(callback::Press {
-                action: Action::Question(_),
+                action: Action::Question(_) | Action::AllQuestions,
                 ..
             })
         );
