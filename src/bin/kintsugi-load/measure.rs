@@ -123,6 +123,10 @@ pub struct Figures {
     pub anonymous_memory_kib: Option<u64>,
     /// People whose replies stopped coming (a sign the run is not trustworthy).
     pub stalled: usize,
+    /// A Redis round trip on this machine during the measured window (p50, p99): a PING from
+    /// a thread of the tool's own every 10 ms. Kintsugi saves a state before its first reply
+    /// to it, so its latency is the baseline's plus about one of these.
+    pub redis_round_trip: Option<(Duration, Duration)>,
 }
 
 /// Runs every scenario against both bots and prints a table for each.
@@ -144,7 +148,7 @@ pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::R
             scenario.warmup, scenario.measure
         );
         println!(
-            "{:<10} {:>10} {:>10} {:>9} {:>9} {:>15} {:>9} {:>9} {:>8}",
+            "{:<10} {:>10} {:>10} {:>9} {:>9} {:>15} {:>9} {:>9} {:>8} {:>16}",
             "bot",
             "updates/s",
             "replies/s",
@@ -153,13 +157,14 @@ pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::R
             "redis cmd/upd",
             "peak MB",
             "anon MB",
-            "stalled"
+            "stalled",
+            "redis rtt p50/99"
         );
         let mut results = Vec::new();
         for bot in [Bot::Baseline, Bot::Kintsugi] {
             let figures = runtime.block_on(run_once(bot, *scenario, &script))?;
             println!(
-                "{:<10} {:>10.0} {:>10.0} {:>9.2} {:>9.2} {:>15} {:>9} {:>9} {:>8}",
+                "{:<10} {:>10.0} {:>10.0} {:>9.2} {:>9.2} {:>15} {:>9} {:>9} {:>8} {:>16}",
                 match bot {
                     Bot::Baseline => "baseline",
                     Bot::Kintsugi => "kintsugi",
@@ -178,6 +183,13 @@ pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::R
                     .anonymous_memory_kib
                     .map_or("-".to_owned(), |kib| format!("{:.1}", kib as f64 / 1024.0)),
                 figures.stalled,
+                figures
+                    .redis_round_trip
+                    .map_or("-".to_owned(), |(p50, p99)| format!(
+                        "{:.2}/{:.2}",
+                        p50.as_secs_f64() * 1000.0,
+                        p99.as_secs_f64() * 1000.0
+                    )),
             );
             results.push(figures);
         }
@@ -356,10 +368,22 @@ async fn run_once(bot: Bot, scenario: Scenario, script: &Arc<Script>) -> anyhow:
     tokio::time::sleep(scenario.warmup).await;
     none_stopped(&mut children, "during the warm-up")?;
     meter.measuring.store(true, Ordering::Relaxed);
+    let probe_stop = Arc::new(AtomicBool::new(false));
+    let probe = probe_round_trips(redis.url(), Arc::clone(&probe_stop));
     let started = Instant::now();
     tokio::time::sleep(scenario.measure).await;
     meter.measuring.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed();
+    probe_stop.store(true, Ordering::Relaxed);
+    let redis_round_trip = probe
+        .join()
+        .ok()
+        .map(|mut trips| {
+            trips.sort_unstable();
+            trips
+        })
+        .filter(|trips| !trips.is_empty())
+        .map(|trips| (percentile(&trips, 0.50), percentile(&trips, 0.99)));
     // Counted after the measured window: MONITOR slows Redis down.
     let redis_commands_per_update = match bot {
         Bot::Kintsugi => redis_commands_per_update(&redis, &meter).await,
@@ -407,6 +431,30 @@ async fn run_once(bot: Bot, scenario: Scenario, script: &Arc<Script>) -> anyhow:
         peak_memory_kib,
         anonymous_memory_kib,
         stalled,
+        redis_round_trip,
+    })
+}
+
+/// Times Redis round trips until `stop`: a PING every 10 ms from a thread of its own, on a
+/// connection of its own, so the figure is the machine's (two processes waking on loopback),
+/// not the tool's busy runtime's.
+fn probe_round_trips(url: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<Duration>> {
+    std::thread::spawn(move || {
+        let mut trips = Vec::new();
+        let Ok(mut connection) =
+            redis::Client::open(url).and_then(|client| client.get_connection())
+        else {
+            return trips;
+        };
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(10));
+            let sent = Instant::now();
+            if redis::cmd("PING").query::<String>(&mut connection).is_err() {
+                break;
+            }
+            trips.push(sent.elapsed());
+        }
+        trips
     })
 }
 
