@@ -147,6 +147,14 @@ impl Harness {
     fn message(&self, key: &str) -> String {
         self.library.bot.message(key).to_owned()
     }
+
+    /// Whether the last update took no keyboard off a message.
+    fn no_keyboard_removed(&self) -> bool {
+        self.bot
+            .get_responses()
+            .edited_messages_reply_markup
+            .is_empty()
+    }
 }
 
 #[tokio::test]
@@ -285,11 +293,7 @@ async fn faq_shows_questions_and_a_question_button_keeps_its_list() {
         "the answer starts with its question: {texts:?}"
     );
     assert!(
-        harness
-            .bot
-            .get_responses()
-            .edited_messages_reply_markup
-            .is_empty(),
+        harness.no_keyboard_removed(),
         "the FAQ list stays pressable"
     );
 }
@@ -438,11 +442,7 @@ async fn none_of_the_offered_questions_shows_them_all_and_the_offer_keeps_its_bu
     assert_eq!(texts, [harness.message("faq")]);
     assert_eq!(harness.labels().len(), harness.library.faq.questions.len());
     assert!(
-        harness
-            .bot
-            .get_responses()
-            .edited_messages_reply_markup
-            .is_empty(),
+        harness.no_keyboard_removed(),
         "the offered questions stay pressable"
     );
 }
