@@ -200,9 +200,7 @@ impl<'a> Turn<'a> {
             attachment: None,
         });
     }
-}
 
-impl Turn<'_> {
     /// The button that lists every FAQ question.
     fn all_questions_button(&self) -> Button {
         Button {
