@@ -1237,7 +1237,8 @@ fn a_summary_never_carries_crisis_words_and_says_a_line_was_left_out() {
 }
 
 #[test]
-fn faq_with_words_it_cannot_place_offers_the_closest_three_and_with_nothing_to_go_by_the_list() {
+fn faq_with_words_it_cannot_place_offers_the_closest_questions_and_with_nothing_to_go_by_the_list()
+{
     let library = compile_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
     let words = "he laughed when i said we should see someone together";
     assert!(
@@ -1267,7 +1268,7 @@ fn faq_with_words_it_cannot_place_offers_the_closest_three_and_with_nothing_to_g
         "{offered:?}"
     );
     assert_eq!(person.state, before, "the FAQ changes nothing");
-    // When the three are not it, the whole list is one tap away.
+    // When the offered few are not it, the whole list is one tap away.
     assert_eq!(person.press(&all), [person.message("faq")]);
     assert_eq!(person.buttons().len(), questions);
     assert_eq!(person.state, before, "the list changes nothing");

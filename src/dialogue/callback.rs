@@ -3,8 +3,8 @@
 //!
 //! Format: `<seq>|c:<choice id>` (a flow's button), `<seq>|f:<flow id>` (open a flow) or
 //! `<seq>|m` (the menu), `<seq>|q:<question id>` (an FAQ answer), `<seq>|a` (every FAQ
-//! question), `<seq>|r:<action>` (a
-//! reminder's), `<seq>|s:<action>` (a safety reply's), `<seq>|x:yes|no` (deleting everything),
+//! question), `<seq>|r:<action>` (a reminder's), `<seq>|s:<action>` (a safety reply's),
+//! `<seq>|x:yes|no` (deleting everything),
 //! `<seq>|k` (answer the typed question with the text kept from earlier), `<seq>|y:in|out|stop`
 //! (a part of the `/summary`), `<seq>|p:<action>` (couples mode), `<seq>|u:a<n>|w<n>` (accept
 //! or withdraw a rule shared with a partner).

@@ -187,9 +187,9 @@ where
         }
         let data = query.data.clone().unwrap_or_default();
         // A flow's buttons are taken off their message once pressed, so nothing can be
-        // pressed twice; an FAQ list stays, since its answers (and the whole list) change
+        // pressed twice; FAQ buttons stay (an answer, or the whole list), since they change
         // nothing.
-        let is_question = matches!(
+        let is_faq = matches!(
             callback::decode(&data),
             Some(callback::Press {
                 action: Action::Question(_) | Action::AllQuestions,
@@ -197,7 +197,7 @@ where
             })
         );
         let remove_keyboard = async {
-            if is_question {
+            if is_faq {
                 return;
             }
             match bot.edit_message_reply_markup(shown.chat.id, shown.id).await {
