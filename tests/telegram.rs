@@ -11,6 +11,8 @@ use kintsugi::flood::FloodLimit;
 use kintsugi::storage::{EmbeddedStore, PersonId, RedisStore, Retention, Storage};
 use kintsugi::telegram::queue::SendQueue;
 use kintsugi::telegram::{App, schema};
+use kintsugi::testkit::RedisServer;
+use kintsugi::vault::{MasterKey, Vault};
 use teloxide::dptree;
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButtonKind, ReplyMarkup};
@@ -381,6 +383,29 @@ async fn a_flood_gets_one_gentle_note_and_the_rest_is_dropped() {
     let storage = Storage::new(
         EmbeddedStore::open(directory.path(), Retention(None)).expect("an embedded store"),
     );
+    a_flood_gets_one_note(storage, directory).await;
+}
+
+/// A long poller on Redis writes over the state it remembers, and flood control rides in that
+/// write: the same note once, the same drops.
+#[tokio::test]
+async fn a_flood_gets_one_gentle_note_over_a_remembered_state_on_redis() {
+    let server = RedisServer::start();
+    let vault = Vault::new(
+        MasterKey::parse(&MasterKey::generate("k1")).expect("a key"),
+        Vec::new(),
+    )
+    .expect("a vault");
+    let storage = Storage::new(
+        RedisStore::connect(&server.url(), "test", Retention(None)).expect("a client"),
+    )
+    .with_vault(vault)
+    .remembering();
+    let directory = tempfile::tempdir().expect("a temporary folder");
+    a_flood_gets_one_note(storage, directory).await;
+}
+
+async fn a_flood_gets_one_note(storage: Storage, directory: tempfile::TempDir) {
     let limit = FloodLimit {
         burst: 2,
         per_minute: 1,

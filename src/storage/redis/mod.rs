@@ -60,10 +60,11 @@ return 1
 ";
 
 /// Lua shared by the scripts that take a message through flood control: `clock_ms()`, the
-/// server's time in milliseconds, and `flood(burst, interval, full, noted, now)`, a GCRA
+/// server's time in milliseconds, and `flood(burst, interval, full, noted, now, set)`, a GCRA
 /// schedule kept in the state hash KEYS[1] (field `ft`: when the bucket is full again, in
 /// milliseconds; `fn`: set once the flood note was given; burst 0: no flood control), which
-/// returns `serve`, `note` (give the flood note once) or `drop`.
+/// returns `serve`, `note` (give the flood note once) or `drop`. The fields it changes are
+/// added to `set` (field, value, ...), for the caller's one `HSET`; clearing `fn` is its own.
 macro_rules! flood_lua {
     () => {
         r"
@@ -71,18 +72,23 @@ local function clock_ms()
   local clock = redis.call('TIME')
   return tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 end
-local function flood(burst, interval, full, noted, now)
+local function flood(burst, interval, full, noted, now, set)
   if burst <= 0 then return 'serve' end
   full = tonumber(full or '0')
   if full < now then full = now end
   if full - now <= (burst - 1) * interval then
-    redis.call('HSET', KEYS[1], 'ft', full + interval)
+    table.insert(set, 'ft')
+    table.insert(set, full + interval)
     if noted then redis.call('HDEL', KEYS[1], 'fn') end
     return 'serve'
   end
   if noted then return 'drop' end
-  redis.call('HSET', KEYS[1], 'fn', '1')
+  table.insert(set, 'fn')
+  table.insert(set, '1')
   return 'note'
+end
+local function hset(set)
+  if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
 end
 "
     };
@@ -102,7 +108,8 @@ const READ_FOR_UPDATE: &str = concat!(
     r"
 local fields = redis.call('HMGET', KEYS[1], 'v', 'd', 'u', 'k', 'i', 'ft', 'fn')
 local now = clock_ms()
-local verdict = flood(tonumber(ARGV[1]), tonumber(ARGV[2]), fields[6], fields[7], now)
+local set = {}
+local verdict = flood(tonumber(ARGV[1]), tonumber(ARGV[2]), fields[6], fields[7], now, set)
 if verdict == 'serve' and ARGV[4] ~= '' then
   local applied = ',' .. (fields[3] or '')
   if not string.find(applied, ',' .. ARGV[4] .. ':', 1, true) then
@@ -112,9 +119,11 @@ if verdict == 'serve' and ARGV[4] ~= '' then
         table.insert(kept, id .. ':' .. deadline .. ':' .. phase)
       end
     end
-    redis.call('HSET', KEYS[1], 'i', table.concat(kept, ','))
+    table.insert(set, 'i')
+    table.insert(set, table.concat(kept, ','))
   end
 end
+hset(set)
 -- A hash this script created (no state yet) expires like the state would.
 if not fields[1] and tonumber(ARGV[3]) > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[3])
@@ -157,9 +166,10 @@ if inflight and ARGV[6] ~= '' then
   end
 end
 local version = tonumber(current) + 1
-redis.call('HSET', KEYS[1], 'v', version, 'd', ARGV[2])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[4]) end
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[5]) end
+local set = {'v', version, 'd', ARGV[2]}
+if ARGV[4] ~= '' then table.insert(set, 'u') table.insert(set, ARGV[4]) end
+if ARGV[5] ~= '' then table.insert(set, 'k') table.insert(set, ARGV[5]) end
+redis.call('HSET', KEYS[1], unpack(set))
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
 return version
@@ -176,14 +186,21 @@ const WRITE_OVER: &str = concat!(
     flood_lua!(),
     r"
 local fields = redis.call('HMGET', KEYS[1], 'v', 'd', 'ft', 'fn')
-local verdict = flood(tonumber(ARGV[7]), tonumber(ARGV[8]), fields[3], fields[4], clock_ms())
-if verdict ~= 'serve' then return {verdict, -1} end
-if fields[1] ~= ARGV[1] or not fields[2] then return {verdict, -1} end
-if string.sub(fields[2], 1, string.len(ARGV[2])) ~= ARGV[2] then return {verdict, -1} end
-local version = tonumber(fields[1]) + 1
-redis.call('HSET', KEYS[1], 'v', version, 'd', ARGV[3])
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[5]) end
-if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'k', ARGV[6]) end
+local set = {}
+local verdict = flood(tonumber(ARGV[7]), tonumber(ARGV[8]), fields[3], fields[4], clock_ms(), set)
+local version = -1
+if verdict == 'serve' and fields[1] == ARGV[1] and fields[2]
+    and string.sub(fields[2], 1, string.len(ARGV[2])) == ARGV[2] then
+  version = tonumber(fields[1]) + 1
+  table.insert(set, 'v')
+  table.insert(set, version)
+  table.insert(set, 'd')
+  table.insert(set, ARGV[3])
+  if ARGV[5] ~= '' then table.insert(set, 'u') table.insert(set, ARGV[5]) end
+  if ARGV[6] ~= '' then table.insert(set, 'k') table.insert(set, ARGV[6]) end
+end
+hset(set)
+if version < 0 then return {verdict, -1} end
 local ttl = tonumber(ARGV[4])
 if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
 return {verdict, version}
