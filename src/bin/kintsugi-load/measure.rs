@@ -127,6 +127,81 @@ pub struct Figures {
     /// a thread of the tool's own every 10 ms. Kintsugi saves a state before its first reply
     /// to it, so its latency is the baseline's plus about one of these.
     pub redis_round_trip: Option<(Duration, Duration)>,
+    /// CPU time spent per update answered in the measured window (user and system): by the
+    /// bot's processes, by Redis, and by this tool (the fake Bot API and the simulated
+    /// people). On a machine the three share, these explain updates a second at saturation
+    /// better than the rate itself, which moves with whatever else the machine does.
+    pub cpu_per_update: CpuPerUpdate,
+}
+
+/// CPU time per update answered, by whom it was spent (`None` where it could not be read).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuPerUpdate {
+    pub bot: Option<Duration>,
+    pub redis: Option<Duration>,
+    pub tool: Option<Duration>,
+}
+
+/// CPU time spent so far: by each process, and by Redis by its own account.
+#[derive(Debug, Clone, Copy)]
+struct CpuSpent {
+    bot: Option<Duration>,
+    redis: Option<Duration>,
+    tool: Option<Duration>,
+}
+
+impl CpuSpent {
+    fn now(children: &[std::process::Child], redis: &RedisServer) -> CpuSpent {
+        let bot = children
+            .iter()
+            .map(|child| process_cpu(&child.id().to_string()))
+            .sum::<Option<Duration>>();
+        CpuSpent {
+            bot,
+            redis: redis_cpu(&redis.url()),
+            tool: process_cpu("self"),
+        }
+    }
+
+    /// What was spent since `before`, per one of `updates`.
+    fn per_update_since(self, before: CpuSpent, updates: u64) -> CpuPerUpdate {
+        let per = |after: Option<Duration>, before: Option<Duration>| {
+            let spent = after?.checked_sub(before?)?;
+            (updates > 0).then(|| spent / u32::try_from(updates).unwrap_or(u32::MAX))
+        };
+        CpuPerUpdate {
+            bot: per(self.bot, before.bot),
+            redis: per(self.redis, before.redis),
+            tool: per(self.tool, before.tool),
+        }
+    }
+}
+
+/// A process's CPU time (user and system) from Linux's /proc (`pid` or "self"), in the
+/// kernel's ticks of a hundredth of a second; `None` elsewhere.
+fn process_cpu(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(Path::new("/proc").join(pid).join("stat")).ok()?;
+    // The command name, in parentheses, may hold spaces: fields are counted after it.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index)?.parse::<u64>().ok();
+    // utime and stime are the 14th and 15th fields, the 12th and 13th after the name.
+    Some(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
+}
+
+/// Redis's own CPU time (user and system, its `INFO cpu`).
+fn redis_cpu(url: &str) -> Option<Duration> {
+    let mut connection = redis::Client::open(url).ok()?.get_connection().ok()?;
+    let info: String = redis::cmd("INFO").arg("cpu").query(&mut connection).ok()?;
+    let seconds = |field: &str| {
+        info.lines()
+            .find_map(|line| line.strip_prefix(field))?
+            .trim()
+            .parse::<f64>()
+            .ok()
+    };
+    Some(Duration::from_secs_f64(
+        seconds("used_cpu_user:")? + seconds("used_cpu_sys:")?,
+    ))
 }
 
 /// Runs every scenario against both bots and prints a table for each.
@@ -148,7 +223,7 @@ pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::R
             scenario.warmup, scenario.measure
         );
         println!(
-            "{:<10} {:>10} {:>10} {:>9} {:>9} {:>15} {:>9} {:>9} {:>8} {:>16}",
+            "{:<10} {:>10} {:>10} {:>9} {:>9} {:>15} {:>9} {:>9} {:>8} {:>16} {:>26}",
             "bot",
             "updates/s",
             "replies/s",
@@ -158,13 +233,14 @@ pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::R
             "peak MB",
             "anon MB",
             "stalled",
-            "redis rtt p50/99"
+            "redis rtt p50/99",
+            "cpu µs/upd bot/redis/tool"
         );
         let mut results = Vec::new();
         for bot in [Bot::Baseline, Bot::Kintsugi] {
             let figures = runtime.block_on(run_once(bot, *scenario, &script))?;
             println!(
-                "{:<10} {:>10.0} {:>10.0} {:>9.2} {:>9.2} {:>15} {:>9} {:>9} {:>8} {:>16}",
+                "{:<10} {:>10.0} {:>10.0} {:>9.2} {:>9.2} {:>15} {:>9} {:>9} {:>8} {:>16} {:>26}",
                 match bot {
                     Bot::Baseline => "baseline",
                     Bot::Kintsugi => "kintsugi",
@@ -190,6 +266,18 @@ pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::R
                         p50.as_secs_f64() * 1000.0,
                         p99.as_secs_f64() * 1000.0
                     )),
+                {
+                    let micros = |spent: Option<Duration>| {
+                        spent.map_or("-".to_owned(), |spent| format!("{}", spent.as_micros()))
+                    };
+                    let cpu = figures.cpu_per_update;
+                    format!(
+                        "{}/{}/{}",
+                        micros(cpu.bot),
+                        micros(cpu.redis),
+                        micros(cpu.tool)
+                    )
+                },
             );
             results.push(figures);
         }
@@ -370,10 +458,16 @@ async fn run_once(bot: Bot, scenario: Scenario, script: &Arc<Script>) -> anyhow:
     meter.measuring.store(true, Ordering::Relaxed);
     let probe_stop = Arc::new(AtomicBool::new(false));
     let probe = probe_round_trips(redis.url(), Arc::clone(&probe_stop));
+    let updates_before = meter.updates.load(Ordering::Relaxed);
+    let cpu_before = CpuSpent::now(&children, &redis);
     let started = Instant::now();
     tokio::time::sleep(scenario.measure).await;
     meter.measuring.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed();
+    let cpu_per_update = CpuSpent::now(&children, &redis).per_update_since(
+        cpu_before,
+        meter.updates.load(Ordering::Relaxed) - updates_before,
+    );
     probe_stop.store(true, Ordering::Relaxed);
     let redis_round_trip = probe
         .join()
@@ -432,6 +526,7 @@ async fn run_once(bot: Bot, scenario: Scenario, script: &Arc<Script>) -> anyhow:
         anonymous_memory_kib,
         stalled,
         redis_round_trip,
+        cpu_per_update,
     })
 }
 
