@@ -380,6 +380,43 @@ fn text_typed_at_buttons_is_kept_and_answers_the_next_typed_question_in_one_tap(
 }
 
 #[test]
+fn text_typed_at_buttons_is_met_by_what_it_mentions_and_the_step_stays() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    person.press("Practice");
+    let buttons = person.buttons();
+    // Four words or more: met, kept, and the step shown again with its own buttons.
+    let replies = person.send("I lie awake every night");
+    assert_eq!(
+        replies,
+        [
+            "Not sleeping after a shock is your body on alert.".to_owned(),
+            person.message("kept_text"),
+            "How are you?".into()
+        ]
+    );
+    assert_eq!(person.buttons(), buttons, "no offer of other flows here");
+    assert_eq!(person.step(), Some(("practice".into(), "intro".into())));
+    // A word or two: met, and asked to tap.
+    let replies = person.send("awake again");
+    assert_eq!(
+        replies,
+        [
+            "Not sleeping after a shock is your body on alert.".to_owned(),
+            person.message("use_buttons"),
+            "How are you?".into()
+        ]
+    );
+    // Nothing it mentions: as before.
+    let replies = person.send("work piles up daily");
+    assert_eq!(
+        replies,
+        [person.message("kept_text"), "How are you?".into()]
+    );
+}
+
+#[test]
 fn kept_text_gives_way_to_a_typed_answer_and_is_not_offered_after_a_day() {
     let mut person = Person::new();
     person.send("/start");

@@ -4,7 +4,9 @@
 use crate::calendar::parse_wall_time;
 use crate::calendar::zones::{find_zones, is_zone_name};
 use crate::dialogue::callback::{self, Action};
-use crate::dialogue::model::{AnswerRule, FlowId, SafetyMark, StepKind, zone_time_name};
+use crate::dialogue::model::{
+    AnswerRule, FlowId, Reflection, SafetyMark, StepKind, zone_time_name,
+};
 use crate::dialogue::state::{Answer, Keyboard};
 
 use super::Turn;
@@ -190,15 +192,22 @@ impl<'a> Turn<'a> {
         }
     }
 
-    /// Text typed while buttons are shown: a question is looked up in the FAQ; more than a
-    /// few words are kept, word for word, to answer the next typed question with one tap (a
-    /// letter typed a step too early is not lost); a word or two gets the reminder to tap.
+    /// Text typed while buttons are shown: a question is looked up in the FAQ; otherwise what
+    /// it mentions is met by its `[[listen]]` entry's words (with no offer: the step stays),
+    /// and more than a few words are kept, word for word, to answer the next typed question
+    /// with one tap (a letter typed a step too early is not lost); a word or two gets the
+    /// reminder to tap.
     fn typed_at_buttons(&mut self, text: &str) {
         let found = if looks_like_question(text) {
             self.library.faq.suggest(text)
         } else {
             Vec::new()
         };
+        if found.is_empty()
+            && let Some(reflection) = self.reflection_for(text)
+        {
+            self.say(reflection.say.clone());
+        }
         if !found.is_empty() {
             self.offer_questions(&found);
         } else if Words::of(text).iter().count() >= KEPT_MIN_WORDS {
@@ -223,14 +232,7 @@ impl<'a> Turn<'a> {
             self.show_menu();
             return;
         }
-        let words = Words::of(text);
-        let reflection = self.library.bot.listen.iter().find(|reflection| {
-            reflection
-                .mentions
-                .iter()
-                .any(|phrase| words.mention(phrase))
-        });
-        match reflection {
+        match self.reflection_for(text) {
             Some(reflection) => {
                 self.say(reflection.say.clone());
                 self.state.interest = reflection.offer.first().cloned();
@@ -245,6 +247,17 @@ impl<'a> Turn<'a> {
                 self.show_menu();
             }
         }
+    }
+
+    /// The first `[[listen]]` entry whose words `text` mentions.
+    fn reflection_for(&self, text: &str) -> Option<&'a Reflection> {
+        let words = Words::of(text);
+        self.library.bot.listen.iter().find(|reflection| {
+            reflection
+                .mentions
+                .iter()
+                .any(|phrase| words.mention(phrase))
+        })
     }
 
     /// The answer to save, or the kind note explaining what is expected.
