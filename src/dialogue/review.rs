@@ -89,10 +89,18 @@ impl Words {
     }
 }
 
-/// The notes of `notes` that apply to `answer`, in order.
+/// The most notes shown on one reading of an answer: a draft that sets off more (an apology
+/// with a "but", an "if", a "mistake" and no plan) hears the first few, in the author's order,
+/// and the rest on a later pass, once those are dealt with. Six at once reads as a wall.
+pub(crate) const MOST_NOTES: usize = 3;
+
+/// The notes of `notes` that apply to `answer`, in order, at most [`MOST_NOTES`].
 pub(crate) fn notes_for<'a>(notes: &'a [Note], answer: &str) -> impl Iterator<Item = &'a Note> {
     let words = Words::of(answer);
-    notes.iter().filter(move |note| note.test.holds(&words))
+    notes
+        .iter()
+        .filter(move |note| note.test.holds(&words))
+        .take(MOST_NOTES)
 }
 
 fn split_words(text: &str) -> Vec<String> {
@@ -169,5 +177,27 @@ mod tests {
         };
         assert_eq!(ids("I'm sorry, but I was stressed"), ["but", "harm"]);
         assert_eq!(ids("I know I hurt you"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn at_most_a_few_notes_are_shown_at_once_the_first_in_order() {
+        let phrase = |text| Phrase::parse(text).expect("a phrase");
+        let notes: Vec<Note> = ["one", "two", "three", "four", "five"]
+            .into_iter()
+            .map(|word| Note {
+                id: word.to_owned(),
+                test: NoteTest::MentionsAny(vec![phrase(word)]),
+                text: Template::parse(word).expect("text"),
+            })
+            .collect();
+        let ids = |answer| {
+            notes_for(&notes, answer)
+                .map(|note| note.id.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids("five four three two one"), ["one", "two", "three"]);
+        assert_eq!(MOST_NOTES, 3);
+        // Once the first are dealt with, the rest show.
+        assert_eq!(ids("five four"), ["four", "five"]);
     }
 }
