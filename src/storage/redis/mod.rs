@@ -64,7 +64,8 @@ return 1
 /// schedule kept in the state hash KEYS[1] (field `ft`: when the bucket is full again, in
 /// milliseconds; `fn`: set once the flood note was given; burst 0: no flood control), which
 /// returns `serve`, `note` (give the flood note once) or `drop`. The fields it changes are
-/// added to `set` (field, value, ...), for the caller's one `HSET`; clearing `fn` is its own.
+/// added to `set` (field, value, ...), which the caller writes with its own fields in one
+/// `HSET` (`hset(set)`); clearing `fn` is a call of its own.
 macro_rules! flood_lua {
     () => {
         r"
