@@ -131,32 +131,26 @@ pub struct Figures {
     /// bot's processes, by Redis, and by this tool (the fake Bot API and the simulated
     /// people). On a machine the three share, these explain updates a second at saturation
     /// better than the rate itself, which moves with whatever else the machine does.
-    pub cpu_per_update: CpuPerUpdate,
+    pub cpu_per_update: Cpu,
 }
 
-/// CPU time per update answered, by whom it was spent (`None` where it could not be read).
+/// CPU time (user and system) by whom it was spent: so far, or per update answered (`None`
+/// where it could not be read).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct CpuPerUpdate {
+pub struct Cpu {
     pub bot: Option<Duration>,
     pub redis: Option<Duration>,
     pub tool: Option<Duration>,
 }
 
-/// CPU time spent so far: by each process, and by Redis by its own account.
-#[derive(Debug, Clone, Copy)]
-struct CpuSpent {
-    bot: Option<Duration>,
-    redis: Option<Duration>,
-    tool: Option<Duration>,
-}
-
-impl CpuSpent {
-    fn now(children: &[std::process::Child], redis: &RedisServer) -> CpuSpent {
+impl Cpu {
+    /// Spent so far: by the bot's processes and this one, and by Redis by its own account.
+    fn now(children: &[std::process::Child], redis: &RedisServer) -> Cpu {
         let bot = children
             .iter()
             .map(|child| process_cpu(&child.id().to_string()))
             .sum::<Option<Duration>>();
-        CpuSpent {
+        Cpu {
             bot,
             redis: redis_cpu(&redis.url()),
             tool: process_cpu("self"),
@@ -164,12 +158,12 @@ impl CpuSpent {
     }
 
     /// What was spent since `before`, per one of `updates`.
-    fn per_update_since(self, before: CpuSpent, updates: u64) -> CpuPerUpdate {
+    fn per_update_since(self, before: Cpu, updates: u64) -> Cpu {
         let per = |after: Option<Duration>, before: Option<Duration>| {
             let spent = after?.checked_sub(before?)?;
             (updates > 0).then(|| spent / u32::try_from(updates).unwrap_or(u32::MAX))
         };
-        CpuPerUpdate {
+        Cpu {
             bot: per(self.bot, before.bot),
             redis: per(self.redis, before.redis),
             tool: per(self.tool, before.tool),
@@ -268,7 +262,7 @@ pub fn run_suite(scenarios: &[(&str, Scenario)], library: &Library) -> anyhow::R
                     )),
                 {
                     let micros = |spent: Option<Duration>| {
-                        spent.map_or("-".to_owned(), |spent| format!("{}", spent.as_micros()))
+                        spent.map_or("-".to_owned(), |spent| spent.as_micros().to_string())
                     };
                     let cpu = figures.cpu_per_update;
                     format!(
@@ -459,12 +453,12 @@ async fn run_once(bot: Bot, scenario: Scenario, script: &Arc<Script>) -> anyhow:
     let probe_stop = Arc::new(AtomicBool::new(false));
     let probe = probe_round_trips(redis.url(), Arc::clone(&probe_stop));
     let updates_before = meter.updates.load(Ordering::Relaxed);
-    let cpu_before = CpuSpent::now(&children, &redis);
+    let cpu_before = Cpu::now(&children, &redis);
     let started = Instant::now();
     tokio::time::sleep(scenario.measure).await;
     meter.measuring.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed();
-    let cpu_per_update = CpuSpent::now(&children, &redis).per_update_since(
+    let cpu_per_update = Cpu::now(&children, &redis).per_update_since(
         cpu_before,
         meter.updates.load(Ordering::Relaxed) - updates_before,
     );

@@ -203,21 +203,21 @@ impl<'a> Turn<'a> {
         } else {
             Vec::new()
         };
-        if found.is_empty()
-            && let Some(reflection) = self.reflection_for(text)
-        {
-            self.say(reflection.say.clone());
-        }
         if !found.is_empty() {
             self.offer_questions(&found);
-        } else if Words::of(text).iter().count() >= KEPT_MIN_WORDS {
-            self.state.kept = Some(Answer {
-                value: text.trim().to_owned(),
-                at: self.now,
-            });
-            self.note("kept_text");
         } else {
-            self.note("use_buttons");
+            if let Some(reflection) = self.reflection_for(text) {
+                self.say(reflection.say.clone());
+            }
+            if Words::of(text).iter().count() >= KEPT_MIN_WORDS {
+                self.state.kept = Some(Answer {
+                    value: text.trim().to_owned(),
+                    at: self.now,
+                });
+                self.note("kept_text");
+            } else {
+                self.note("use_buttons");
+            }
         }
         self.show_current();
     }

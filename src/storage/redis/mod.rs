@@ -64,8 +64,8 @@ return 1
 /// schedule kept in the state hash KEYS[1] (field `ft`: when the bucket is full again, in
 /// milliseconds; `fn`: set once the flood note was given; burst 0: no flood control), which
 /// returns `serve`, `note` (give the flood note once) or `drop`. The fields it changes are
-/// added to `set` (field, value, ...), which the caller writes with its own fields in one
-/// `HSET` (`hset(set)`); clearing `fn` is a call of its own.
+/// added to `set` (field, value, ...; `put(set, field, value)` adds one), which the caller
+/// writes with its own fields in one `HSET` (`hset(set)`); clearing `fn` is a call of its own.
 macro_rules! flood_lua {
     () => {
         r"
@@ -73,19 +73,21 @@ local function clock_ms()
   local clock = redis.call('TIME')
   return tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 end
+local function put(set, field, value)
+  set[#set + 1] = field
+  set[#set + 1] = value
+end
 local function flood(burst, interval, full, noted, now, set)
   if burst <= 0 then return 'serve' end
   full = tonumber(full or '0')
   if full < now then full = now end
   if full - now <= (burst - 1) * interval then
-    table.insert(set, 'ft')
-    table.insert(set, full + interval)
+    put(set, 'ft', full + interval)
     if noted then redis.call('HDEL', KEYS[1], 'fn') end
     return 'serve'
   end
   if noted then return 'drop' end
-  table.insert(set, 'fn')
-  table.insert(set, '1')
+  put(set, 'fn', '1')
   return 'note'
 end
 local function hset(set)
@@ -120,8 +122,7 @@ if verdict == 'serve' and ARGV[4] ~= '' then
         table.insert(kept, id .. ':' .. deadline .. ':' .. phase)
       end
     end
-    table.insert(set, 'i')
-    table.insert(set, table.concat(kept, ','))
+    put(set, 'i', table.concat(kept, ','))
   end
 end
 hset(set)
@@ -193,12 +194,10 @@ local version = -1
 if verdict == 'serve' and fields[1] == ARGV[1] and fields[2]
     and string.sub(fields[2], 1, string.len(ARGV[2])) == ARGV[2] then
   version = tonumber(fields[1]) + 1
-  table.insert(set, 'v')
-  table.insert(set, version)
-  table.insert(set, 'd')
-  table.insert(set, ARGV[3])
-  if ARGV[5] ~= '' then table.insert(set, 'u') table.insert(set, ARGV[5]) end
-  if ARGV[6] ~= '' then table.insert(set, 'k') table.insert(set, ARGV[6]) end
+  put(set, 'v', version)
+  put(set, 'd', ARGV[3])
+  if ARGV[5] ~= '' then put(set, 'u', ARGV[5]) end
+  if ARGV[6] ~= '' then put(set, 'k', ARGV[6]) end
 end
 hset(set)
 if version < 0 then return {verdict, -1} end
