@@ -50,7 +50,7 @@ impl Harness {
 
     fn with(storage: Storage, directory: tempfile::TempDir, flood: FloodLimit) -> Harness {
         let library = library();
-        let mut bot = MockBot::new(MockMessageText::new().text("/start"), schema::<Bot>());
+        let mut bot = MockBot::new(MockMessageText::new().text("/start"), schema());
         bot.dependencies(dptree::deps![Arc::new(App {
             library: Arc::clone(&library),
             storage: storage.clone(),

@@ -1,9 +1,9 @@
 //! The dptree handler tree: turns Telegram updates into engine inputs for one person, and the
 //! engine's replies into Bot API requests. Nothing here decides what to say; the engine does.
 //!
-//! Generic over the requester so the same tree runs on teloxide's `Bot` and on the handler
-//! tests' mock. Replies go out through the [`SendQueue`]: paced, in order per chat, and never
-//! holding up the next update.
+//! Written for teloxide's `Bot`, which the handler tests' mock points at a local server.
+//! Replies go out through the [`SendQueue`]: paced, in order per chat, and never holding up
+//! the next update.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
-use teloxide::payloads::{SendDocumentSetters, SendMessageSetters, SendPhotoSetters};
+use teloxide::payloads::{self, SendDocumentSetters, SendPhotoSetters};
 use teloxide::prelude::*;
 use teloxide::types::{
     ChatMemberKind, ChatMemberUpdated, InputFile, MaybeInaccessibleMessage, MessageKind, UpdateId,
@@ -21,6 +21,7 @@ use teloxide::{ApiError, RequestError};
 use super::pace::Pacer;
 use super::queue::SendQueue;
 use super::render::{Outgoing, render};
+use super::unread::unread;
 use crate::conversation::{self, Arrival, Handled, ReadyReply};
 use crate::dialogue::callback::{self, Action};
 use crate::dialogue::{Input, Library, Reply};
@@ -52,15 +53,13 @@ pub struct App {
 /// paced; a person found to have blocked the bot is recorded as unreachable. Then ends the
 /// in-flight note of update `release` once they are sent (or given up on), so the person's
 /// next update may go ahead on any replica.
-async fn queue_replies<B>(
-    bot: &B,
+async fn queue_replies(
+    bot: &Bot,
     app: &Arc<App>,
     chat: ChatId,
     replies: Vec<ReadyReply>,
     release: Option<i64>,
-) where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+) {
     let (bot, job_app) = (bot.clone(), Arc::clone(app));
     app.sends
         .push(chat.0, async move {
@@ -87,26 +86,20 @@ async fn queue_replies<B>(
 pub type HandlerError = RequestError;
 
 /// The handler tree for requester `B`.
-pub fn schema<B>() -> UpdateHandler<HandlerError>
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+pub fn schema() -> UpdateHandler<HandlerError> {
     dptree::entry()
-        .branch(Update::filter_message().endpoint(on_message::<B>))
-        .branch(Update::filter_edited_message().endpoint(on_edited::<B>))
-        .branch(Update::filter_callback_query().endpoint(on_callback::<B>))
-        .branch(Update::filter_my_chat_member().endpoint(on_membership::<B>))
+        .branch(Update::filter_message().endpoint(on_message))
+        .branch(Update::filter_edited_message().endpoint(on_edited))
+        .branch(Update::filter_callback_query().endpoint(on_callback))
+        .branch(Update::filter_my_chat_member().endpoint(on_membership))
 }
 
-async fn on_message<B>(
-    bot: B,
+async fn on_message(
+    bot: Bot,
     update: Update,
     message: Message,
     app: Arc<App>,
-) -> Result<(), HandlerError>
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+) -> Result<(), HandlerError> {
     contain("message", async move {
         let _timed = Timed::start(0);
         if !message.chat.is_private() {
@@ -133,15 +126,12 @@ where
 
 /// An edited message changes nothing already answered, but it is screened like a new one:
 /// crisis language added in an edit still gets the safety reply.
-async fn on_edited<B>(
-    bot: B,
+async fn on_edited(
+    bot: Bot,
     update: Update,
     message: Message,
     app: Arc<App>,
-) -> Result<(), HandlerError>
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+) -> Result<(), HandlerError> {
     contain("edited message", async move {
         let _timed = Timed::start(1);
         if !message.chat.is_private() {
@@ -160,15 +150,12 @@ where
     .await
 }
 
-async fn on_callback<B>(
-    bot: B,
+async fn on_callback(
+    bot: Bot,
     update: Update,
     query: CallbackQuery,
     app: Arc<App>,
-) -> Result<(), HandlerError>
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+) -> Result<(), HandlerError> {
     contain("button", async move {
         let _timed = Timed::start(2);
         // Every press is answered, so the person never watches a spinning clock.
@@ -200,7 +187,8 @@ where
             if is_faq {
                 return;
             }
-            match bot.edit_message_reply_markup(shown.chat.id, shown.id).await {
+            let edit = payloads::EditMessageReplyMarkup::new(shown.chat.id, shown.id);
+            match unread(&bot, edit).await {
                 Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
                 Err(error) => log::debug!("could not remove a keyboard: {}", error_kind(&error)),
             }
@@ -220,14 +208,11 @@ where
     .await
 }
 
-async fn on_membership<B>(
-    bot: B,
+async fn on_membership(
+    bot: Bot,
     update: ChatMemberUpdated,
     app: Arc<App>,
-) -> Result<(), HandlerError>
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+) -> Result<(), HandlerError> {
     contain("membership", async move {
         let _timed = Timed::start(3);
         let joined = matches!(
@@ -254,16 +239,13 @@ where
 /// Runs one input through the engine for the person in this private chat and sends the
 /// replies; when the store cannot be reached, says so kindly and changes nothing. Anything
 /// but a concern goes through flood control first; returns whether the input was served.
-async fn converse<B>(
-    bot: &B,
+async fn converse(
+    bot: &Bot,
     app: &Arc<App>,
     chat: ChatId,
     input: &Input,
     update: UpdateId,
-) -> Result<bool, HandlerError>
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+) -> Result<bool, HandlerError> {
     let person = PersonId(chat.0);
     let now = (app.clock)();
     let update_id = i64::from(update.0);
@@ -321,15 +303,12 @@ pub enum Delivery {
 
 /// Sends replies in order, each in its paced turn; stops at once if the person has blocked
 /// the bot.
-pub async fn send<B>(
-    bot: &B,
+pub async fn send(
+    bot: &Bot,
     pacer: &Pacer,
     chat: ChatId,
     replies: &[ReadyReply],
-) -> Result<Delivery, HandlerError>
-where
-    B: Requester<Err = RequestError>,
-{
+) -> Result<Delivery, HandlerError> {
     let outgoing = render(replies);
     for (index, message) in outgoing.iter().enumerate() {
         let ahead = outgoing.len() - index - 1;
@@ -366,16 +345,13 @@ async fn mark_reachable(app: &App, person: PersonId, reachable: bool) {
 
 /// Sends one message in its paced turn (`ahead` more to follow it), waiting out `retry_after` (for this chat only) and
 /// retrying server and network failures with a doubling delay.
-async fn send_one<B>(
-    bot: &B,
+async fn send_one(
+    bot: &Bot,
     pacer: &Pacer,
     chat: ChatId,
     outgoing: &Outgoing,
     ahead: usize,
-) -> Result<(), HandlerError>
-where
-    B: Requester<Err = RequestError>,
-{
+) -> Result<(), HandlerError> {
     let mut delay = FIRST_RETRY_DELAY;
     let mut attempt = 1;
     loop {
@@ -451,22 +427,14 @@ async fn wait_until(turn: Instant) {
 const TIMER_RESOLUTION: Duration = Duration::from_millis(1);
 
 /// One Bot API request for one outgoing message: a text, or a photo or file with its caption.
-async fn send_request<B>(bot: &B, chat: ChatId, outgoing: &Outgoing) -> Result<(), RequestError>
-where
-    B: Requester<Err = RequestError>,
-{
+async fn send_request(bot: &Bot, chat: ChatId, outgoing: &Outgoing) -> Result<(), RequestError> {
     // Each request is turned into its (sendable) future before anything is awaited.
     let text = outgoing.text.clone();
     let keyboard = outgoing.keyboard.clone();
     let Some(file) = &outgoing.file else {
-        let sent = {
-            let mut request = bot.send_message(chat, text);
-            if let Some(keyboard) = keyboard {
-                request = request.reply_markup(keyboard);
-            }
-            request.send()
-        };
-        return sent.await.map(drop);
+        let mut message = payloads::SendMessage::new(chat, text);
+        message.reply_markup = keyboard.map(Into::into);
+        return unread(bot, message).send().await.map(drop);
     };
     // sendPhoto and sendDocument are different types with the same setters.
     macro_rules! with_caption {
@@ -558,10 +526,7 @@ impl Drop for Timed {
 }
 
 /// Says one neutral line in a group or channel and leaves; no state is ever made for it.
-async fn leave<B>(bot: &B, app: &App, chat: ChatId) -> Result<(), HandlerError>
-where
-    B: Requester<Err = RequestError>,
-{
+async fn leave(bot: &Bot, app: &App, chat: ChatId) -> Result<(), HandlerError> {
     log::info!("event=left_group");
     let line = app.library.bot.message("group_leave").to_owned();
     // A channel may not let us post; leaving matters more than the line.
@@ -588,15 +553,12 @@ async fn contain(
 }
 
 /// Sends check-in reminders through the Bot API for the reminder worker, in each chat's turn.
-pub(crate) struct TelegramReminders<B> {
-    pub bot: B,
+pub(crate) struct TelegramReminders {
+    pub bot: Bot,
     pub app: Arc<App>,
 }
 
-impl<B> Deliver for TelegramReminders<B>
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+impl Deliver for TelegramReminders {
     async fn deliver(&self, person: PersonId, _occurrence: i64) -> Result<Delivered, DeliverError> {
         let reminder = crate::dialogue::engine::reminder(&self.app.library);
         let (done, result) = tokio::sync::oneshot::channel();

@@ -8,6 +8,7 @@ pub mod handlers;
 pub mod pace;
 pub mod queue;
 pub mod render;
+pub mod unread;
 pub mod webhook;
 
 use std::future::Future;
@@ -151,7 +152,7 @@ pub async fn run(
         Listen::Polling => Some(PollerLease::take(&app.storage).await?),
         Listen::Webhook(_) => None,
     };
-    let tree = schema::<Bot>();
+    let tree = schema();
     let ran = dispatch(bot, app, listen, tree, Some(reminders), shutdown).await;
     if let Some(lease) = lease {
         lease.release().await;
