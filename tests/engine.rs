@@ -442,6 +442,32 @@ fn kept_text_gives_way_to_a_typed_answer_and_is_not_offered_after_a_day() {
 }
 
 #[test]
+fn kept_text_too_long_for_the_question_is_not_offered_for_it() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    person.press("Practice");
+    // Kept (more than a few words), but longer than the question's twenty characters.
+    let replies = person.send("work piles up daily and nobody helps");
+    assert_eq!(
+        replies,
+        [person.message("kept_text"), "How are you?".into()]
+    );
+    let replies = person.press("Calm");
+    assert_eq!(replies, ["What's on your mind?"]);
+    assert!(
+        person.buttons().is_empty(),
+        "a button that could only meet \"too long\""
+    );
+    person.send("family");
+    assert_eq!(
+        person.answer("practice", "thought").as_deref(),
+        Some("family")
+    );
+    assert_eq!(person.state.kept, None);
+}
+
+#[test]
 fn a_question_typed_at_buttons_is_looked_up_in_the_faq() {
     let mut person = Person::new();
     person.send("/start");

@@ -2,7 +2,7 @@
 //! until one waits for the person, the menu, and the tests branches make.
 
 use crate::dialogue::callback::{self, Action};
-use crate::dialogue::model::{BranchTest, Flow, FlowId, Step, StepId, StepKind};
+use crate::dialogue::model::{AnswerRule, BranchTest, Flow, FlowId, Step, StepId, StepKind};
 use crate::dialogue::pair::PairState;
 use crate::dialogue::review;
 use crate::dialogue::state::{Keyboard, Position};
@@ -151,16 +151,21 @@ impl<'a> Turn<'a> {
         });
     }
 
-    /// Shows a typed question; with text kept from earlier (and not stale), a button answers
-    /// it with that text.
-    fn ask(&mut self, text: String) {
+    /// Shows a typed question; with text kept from earlier (not stale, and an answer `rule`
+    /// accepts, so the button never meets "too long"), a button answers it with that text.
+    fn ask(&mut self, text: String, rule: &AnswerRule) {
         let now = self.now;
         self.state.kept = self
             .state
             .kept
             .take()
             .filter(|kept| now - kept.at < KEPT_FOR);
-        if self.state.kept.is_none() {
+        let fits = self
+            .state
+            .kept
+            .as_ref()
+            .is_some_and(|kept| self.check_answer(rule, &kept.value).is_ok());
+        if !fits {
             self.state.keyboard = Keyboard::Nothing;
             self.say(text);
             return;
@@ -258,6 +263,7 @@ impl<'a> Turn<'a> {
                 }
                 StepKind::Ask {
                     save,
+                    rule,
                     reveal: Some(reveal),
                     next,
                     ..
@@ -270,7 +276,7 @@ impl<'a> Turn<'a> {
                     let item = PairState::item_key(&flow.id.0, save);
                     let view = record.view(&item, side);
                     if view.mine.is_none() {
-                        self.ask(text.unwrap_or_default());
+                        self.ask(text.unwrap_or_default(), rule);
                         return;
                     }
                     if view.revealed.is_none() {
@@ -281,8 +287,8 @@ impl<'a> Turn<'a> {
                     self.say(shown);
                     step_id = next.clone();
                 }
-                StepKind::Ask { .. } => {
-                    self.ask(text.unwrap_or_default());
+                StepKind::Ask { rule, .. } => {
+                    self.ask(text.unwrap_or_default(), rule);
                     return;
                 }
                 StepKind::Choice { choices, .. } => {
