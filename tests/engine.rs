@@ -442,6 +442,48 @@ fn kept_text_gives_way_to_a_typed_answer_and_is_not_offered_after_a_day() {
 }
 
 #[test]
+fn typing_what_a_button_says_presses_it() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    person.press("Practice");
+    // More than the label in the same breath: not a press; the step is shown again.
+    let replies = person.send("upset and i dont know why");
+    assert_eq!(
+        replies,
+        [person.message("kept_text"), "How are you?".into()]
+    );
+    // The label, closed off, with more after it: the press, met by what it mentions.
+    let replies = person.send("Upset. I lie awake every night");
+    assert_eq!(
+        replies,
+        [
+            "Not sleeping after a shock is your body on alert.".to_owned(),
+            "What's on your mind?".into()
+        ]
+    );
+    assert_eq!(person.answer("practice", "mood").as_deref(), Some("upset"));
+    assert_eq!(person.step(), Some(("practice".into(), "name".into())));
+}
+
+#[test]
+fn kept_text_is_offered_only_within_the_flow_it_was_typed_in() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    person.press("Practice");
+    person.send("it was a 7 today honestly");
+    assert!(person.state.kept.is_some());
+    // A number the check-in's question would take, but typed in another flow.
+    assert_eq!(person.send("/start check"), ["From 1 to 10?"]);
+    assert!(
+        person.buttons().is_empty(),
+        "the practice's words are not the check-in's rating"
+    );
+    assert_eq!(person.state.kept, None);
+}
+
+#[test]
 fn kept_text_too_long_for_the_question_is_not_offered_for_it() {
     let mut person = Person::new();
     person.send("/start");
@@ -928,11 +970,12 @@ fn unsure_words_get_a_gentle_question_first() {
         ["Ask: self-harm?"]
     );
     assert_eq!(person.buttons(), ["Yes", "No"]);
+    // "No": the words are then taken as the answer they were (here, too long for it).
     assert_eq!(
         person.press("No"),
         [
             "Resources again. Sorry, back we go.",
-            "What's on your mind?"
+            "That's a lot to hold in one message. Could you keep it under 20 characters? You can shorten it and send it again."
         ]
     );
     assert_eq!(person.step(), Some(("practice".into(), "name".into())));
@@ -1019,6 +1062,54 @@ fn buttons_shown_before_a_crisis_message_are_stale_after_it() {
         [person.message("stale_button"), "Still here.".to_owned()]
     );
     assert_eq!(person.answer("practice", "mood"), None);
+}
+
+#[test]
+fn an_answer_misread_as_a_concern_is_taken_once_the_person_says_so() {
+    let mut person = Person::in_practice();
+    // At "What's on your mind?": the gentle question, then "No": the words answer it.
+    person.send("cant go on");
+    assert_eq!(
+        person.state.safety.as_ref().map(|e| e.confirmed),
+        Some(false)
+    );
+    let replies = person.press("No");
+    assert_eq!(
+        replies,
+        [
+            person.message("safety_not_meant_back"),
+            "From 1 to 10?".into()
+        ]
+    );
+    assert_eq!(
+        person.answer("practice", "thought").as_deref(),
+        Some("cant go on")
+    );
+    assert_eq!(person.state.safety, None);
+
+    // "I'm safe" after a clear concern goes back to the question, the words not taken.
+    let mut person = Person::in_practice();
+    person.send("kill myself");
+    let replies = person.press("I'm safe");
+    assert_eq!(
+        replies.last().map(String::as_str),
+        Some("What's on your mind?")
+    );
+    assert_eq!(person.answer("practice", "thought"), None);
+
+    // A command misread ("/faq" with words the screen stops at) is answered as the command.
+    let mut unscreened = Person::in_practice();
+    let expected = unscreened.input(Input::Command {
+        name: "faq".into(),
+        argument: "cant go on".into(),
+    });
+    let mut person = Person::in_practice();
+    person.send("/faq cant go on");
+    assert!(person.state.safety.is_some());
+    let replies = person.press("No");
+    assert_eq!(replies[0], person.message("safety_not_meant_back"));
+    assert_eq!(replies[1..], expected[..]);
+    assert_ne!(expected, ["What's on your mind?"]);
 }
 
 #[test]

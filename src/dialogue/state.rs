@@ -209,6 +209,11 @@ pub struct SafetyEpisode {
     /// waits: an unsure word about hurting oneself is not answered with the violence text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asking: Option<ConcernKind>,
+    /// What the person wrote that opened or last reached the episode, word for word: if they
+    /// say it was not what they meant, it is answered as if the screen had passed it (an
+    /// answer to the question they were on is not lost to a misreading).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<String>,
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use crate::dialogue::model::{
 };
 use crate::dialogue::state::{Answer, Keyboard};
 
-use super::Turn;
 use super::checkins::local_time_in;
+use super::{Turn, named};
 use crate::dialogue::faq::looks_like_question;
 use crate::dialogue::review::Words;
 
@@ -192,12 +192,20 @@ impl<'a> Turn<'a> {
         }
     }
 
-    /// Text typed while buttons are shown: a question is looked up in the FAQ; otherwise what
+    /// Text typed while buttons are shown: words that name one of them press it (with what
+    /// they mention met first); a question is looked up in the FAQ; otherwise what
     /// it mentions is met by its `[[listen]]` entry's words (with no offer: the step stays),
     /// and more than a few words are kept, word for word, to answer the next typed question
     /// with one tap (a letter typed a step too early is not lost); a word or two gets the
     /// reminder to tap.
     fn typed_at_buttons(&mut self, text: &str) {
+        if let Some(choice_id) = self.choice_typed(text) {
+            if let Some(reflection) = self.reflection_for(text) {
+                self.say(reflection.say.clone());
+            }
+            self.choose(&choice_id);
+            return;
+        }
         let found = if looks_like_question(text) {
             self.library.faq.suggest(text)
         } else {
@@ -220,6 +228,18 @@ impl<'a> Turn<'a> {
             }
         }
         self.show_current();
+    }
+
+    /// The id of the current step's button that `text` names ("no" at No), if it names one.
+    fn choice_typed(&self, text: &str) -> Option<String> {
+        if self.state.keyboard != Keyboard::Step {
+            return None;
+        }
+        let (_, step) = self.current_step()?;
+        let StepKind::Choice { choices, .. } = &step.kind else {
+            return None;
+        };
+        named::choice_named(choices, text).map(|choice| choice.id.clone())
     }
 
     /// Someone wrote outside a flow: a question is answered from the FAQ; otherwise what

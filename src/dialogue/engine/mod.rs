@@ -12,6 +12,7 @@ mod answers;
 mod checkins;
 mod commands;
 mod couple;
+mod named;
 mod privacy;
 mod safety;
 mod summary;

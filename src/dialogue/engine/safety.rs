@@ -2,9 +2,10 @@
 //! person wrote. A clear concern gets the safety reply at once; an unsure one a gentle
 //! question first. Either way the flow the person was in is paused with its state kept, and
 //! resumes only when they choose to go back ("I'm safe", "That's not what I meant"), after
-//! the resources once more. Reminders wait while an episode is open.
+//! the resources once more; what a misread message said is then answered as usual.
+//! Reminders wait while an episode is open.
 
-use super::{Button, Keyboard, Reply, Turn};
+use super::{Button, Input, Keyboard, Reply, Turn};
 use crate::dialogue::callback::{self, Action, SafetyAction};
 use crate::dialogue::model::Library;
 use crate::dialogue::state::SafetyEpisode;
@@ -108,7 +109,9 @@ impl Turn<'_> {
             paused: self.state.position.take(),
             stopped_coaching: false,
             asking: None,
+            words: None,
         });
+        episode.words = Some(text.to_owned());
         // The reply answers what was just said. An unsure word does not undo a clear one, but
         // an unsure word of another kind gets its own gentle question while the reply waits.
         if clear || !episode.confirmed {
@@ -246,6 +249,14 @@ impl Turn<'_> {
             self.show_menu();
             return;
         }
-        self.show_current();
+        // Misread: what they wrote is answered now, as if the screen had passed it (it is
+        // not screened again, or it would only be misread again).
+        match episode.words.filter(|_| not_meant) {
+            Some(words) => match Input::from_text(&words) {
+                Input::Command { name, argument } => self.command(&name, &argument),
+                _ => self.text(&words),
+            },
+            None => self.show_current(),
+        }
     }
 }

@@ -32,6 +32,8 @@ impl<'a> Turn<'a> {
     /// Opens a flow because the person chose it. Choosing anything but the safety flow ends
     /// an open safety episode: that is their choice to go on.
     pub(super) fn enter_flow(&mut self, id: &FlowId) {
+        // Words kept in one flow answer its own next question, never another flow's.
+        self.state.kept = None;
         if !self.library.bot.is_safety_flow(id) {
             self.state.safety = None;
         }
@@ -172,8 +174,14 @@ impl<'a> Turn<'a> {
         }
         self.state.seq = self.state.seq.wrapping_add(1);
         self.state.keyboard = Keyboard::Ask;
+        let words = self
+            .state
+            .kept
+            .as_ref()
+            .map(|kept| glimpse(&kept.value))
+            .unwrap_or_default();
         let button = Button {
-            label: self.bot_message("use_kept"),
+            label: self.bot_message("use_kept").replace("{words}", &words),
             data: callback::encode(self.state.seq, &Action::UseKept),
         };
         self.replies.push(Reply {
@@ -260,6 +268,7 @@ impl<'a> Turn<'a> {
                     }
                     flow = next_flow;
                     step_id = flow.entry.clone();
+                    self.state.kept = None;
                 }
                 StepKind::Ask {
                     save,
@@ -385,5 +394,42 @@ impl<'a> Turn<'a> {
                 .and_then(first_integer)
                 .is_some_and(|number| number <= *bound),
         }
+    }
+}
+
+/// The start of kept words, short enough for a button: whole words up to about 24
+/// characters, and "…" when there is more.
+fn glimpse(words: &str) -> String {
+    const ABOUT: usize = 24;
+    let words = words.split_whitespace().collect::<Vec<_>>().join(" ");
+    if words.chars().count() <= ABOUT + 4 {
+        return words;
+    }
+    let cut: String = words.chars().take(ABOUT).collect();
+    let cut = match cut.rfind(' ') {
+        Some(space) if space > ABOUT / 2 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end_matches([',', '.', ';', ':', ' ']))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glimpse;
+
+    #[test]
+    fn a_glimpse_is_the_words_themselves_or_their_start() {
+        assert_eq!(
+            glimpse("not yet.  not even close"),
+            "not yet. not even close"
+        );
+        assert_eq!(
+            glimpse("yes hes not violent, just a liar and i hate it"),
+            "yes hes not violent…"
+        );
+        assert_eq!(
+            glimpse("abcdefghijklmnopqrstuvwxyz0123456789"),
+            "abcdefghijklmnopqrstuvwx…"
+        );
     }
 }

@@ -1,0 +1,194 @@
+//! Reading typed words as the button they name: "no" at a No button, "Not yet. Not even
+//! close" at Not yet, "every day i guess" at Every day. Pure, and careful: anything that
+//! turns the answer round ("yes, but sometimes...") or says more than the label in the same
+//! breath ("yes he's not violent") names no button, and the step is shown again.
+
+use crate::dialogue::model::Choice;
+
+/// Words that may follow a label without changing what it answers.
+const HEDGES: &[&str] = &[
+    "i", "guess", "think", "suppose", "please", "thanks", "thank", "you", "ok", "okay",
+];
+
+/// Words that turn an answer round, wherever they come after the label.
+const TURNS: &[&str] = &[
+    "but",
+    "though",
+    "tho",
+    "although",
+    "however",
+    "except",
+    "unless",
+    "sometimes",
+];
+
+/// A word or a mark that ends a phrase.
+#[derive(Debug, PartialEq)]
+enum Token {
+    Word(String),
+    Break,
+}
+
+fn tokens(text: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            word.push(c);
+            continue;
+        }
+        if c == '\'' || c == '\u{2019}' {
+            continue;
+        }
+        if !word.is_empty() {
+            tokens.push(Token::Word(std::mem::take(&mut word)));
+        }
+        if matches!(
+            c,
+            '.' | ',' | '!' | '?' | ';' | ':' | '-' | '\u{2013}' | '\u{2014}'
+        ) {
+            tokens.push(Token::Break);
+        }
+    }
+    if !word.is_empty() {
+        tokens.push(Token::Word(word));
+    }
+    tokens
+}
+
+/// How many of `typed`'s first tokens spell `label` (word for word, marks skipped), if they
+/// do.
+fn spelled(label: &[Token], typed: &[Token]) -> Option<usize> {
+    let label: Vec<&String> = label
+        .iter()
+        .filter_map(|token| match token {
+            Token::Word(word) => Some(word),
+            Token::Break => None,
+        })
+        .collect();
+    if label.is_empty() {
+        return None;
+    }
+    let mut next = 0;
+    for (used, token) in typed.iter().enumerate() {
+        match token {
+            Token::Word(word) if *word == *label[next] => {
+                next += 1;
+                if next == label.len() {
+                    return Some(used + 1);
+                }
+            }
+            Token::Break => {}
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Whether what follows a label leaves its answer as it is.
+fn rest_agrees(rest: &[Token]) -> bool {
+    let words = || {
+        rest.iter().filter_map(|token| match token {
+            Token::Word(word) => Some(word.as_str()),
+            Token::Break => None,
+        })
+    };
+    if words().any(|word| TURNS.contains(&word)) {
+        return false;
+    }
+    match rest.first() {
+        None | Some(Token::Break) => true,
+        Some(Token::Word(_)) => words().all(|word| HEDGES.contains(&word)),
+    }
+}
+
+/// The choice `text` names, if exactly one does (the longest label wins: "not yet" over
+/// "no").
+pub(super) fn choice_named<'c>(choices: &'c [Choice], text: &str) -> Option<&'c Choice> {
+    let typed = tokens(text);
+    let mut best: Option<(usize, &Choice)> = None;
+    let mut tied = false;
+    for choice in choices {
+        let label = tokens(&choice.label);
+        let Some(used) = spelled(&label, &typed) else {
+            continue;
+        };
+        if !rest_agrees(&typed[used..]) {
+            continue;
+        }
+        let length = label.len();
+        match best {
+            Some((longest, _)) if longest > length => {}
+            Some((longest, _)) if longest == length => tied = true,
+            _ => {
+                best = Some((length, choice));
+                tied = false;
+            }
+        }
+    }
+    best.filter(|_| !tied).map(|(_, choice)| choice)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialogue::model::StepId;
+
+    fn choices(labels: &[&str]) -> Vec<Choice> {
+        labels
+            .iter()
+            .map(|label| Choice {
+                id: label.to_lowercase(),
+                label: (*label).to_owned(),
+                goto: StepId("next".into()),
+                role: None,
+                value: (*label).to_owned(),
+                clear: Vec::new(),
+                safety: None,
+            })
+            .collect()
+    }
+
+    fn named(labels: &[&str], text: &str) -> Option<String> {
+        choice_named(&choices(labels), text).map(|choice| choice.label.clone())
+    }
+
+    #[test]
+    fn a_label_typed_alone_or_closed_off_names_its_button() {
+        let labels = ["Yes", "Not always", "No", "Not yet"];
+        assert_eq!(named(&labels, "no").as_deref(), Some("No"));
+        assert_eq!(named(&labels, "No!").as_deref(), Some("No"));
+        assert_eq!(named(&labels, "  NOT YET  ").as_deref(), Some("Not yet"));
+        assert_eq!(
+            named(&labels, "not yet. not even close").as_deref(),
+            Some("Not yet")
+        );
+        assert_eq!(named(&labels, "yes, ok").as_deref(), Some("Yes"));
+        assert_eq!(
+            named(&["Every day", "A few times a week"], "every day i guess").as_deref(),
+            Some("Every day")
+        );
+        assert_eq!(
+            named(&["I'm okay", "Not really"], "im okay").as_deref(),
+            Some("I'm okay")
+        );
+        assert_eq!(named(&["1", "10"], "10").as_deref(), Some("10"));
+    }
+
+    #[test]
+    fn anything_that_says_more_or_turns_it_round_names_nothing() {
+        let labels = ["Yes", "Not always", "No"];
+        assert_eq!(named(&labels, "yes hes not violent, just a liar"), None);
+        assert_eq!(named(&labels, "yes, but sometimes he scares me"), None);
+        assert_eq!(named(&labels, "yes. though i wonder"), None);
+        assert_eq!(named(&labels, "not sure"), None);
+        assert_eq!(named(&labels, "nope"), None);
+        assert_eq!(named(&labels, "me. he cheated on me"), None);
+        assert_eq!(named(&labels, ""), None);
+        assert_eq!(
+            named(&["Calm", "Calm"], "calm"),
+            None,
+            "two the same: no guess"
+        );
+    }
+}
