@@ -50,6 +50,40 @@ fn every_transcript_replays_exactly() {
     );
 }
 
+/// The longest run of bot messages, the one with the buttons included, that ends with
+/// buttons, in a transcript: what a person reads before anything can be pressed.
+fn longest_run_before_buttons(transcript: &str) -> usize {
+    let (mut run, mut longest) = (0, 0);
+    for line in transcript.lines() {
+        if line.starts_with("> ") {
+            run = 0;
+        } else if line.starts_with("< ") {
+            run += 1;
+        } else if line.trim_start().starts_with("[1] ") {
+            longest = longest.max(run);
+        }
+    }
+    longest
+}
+
+#[test]
+fn no_transcript_sends_more_than_three_messages_before_its_buttons() {
+    assert_eq!(
+        longest_run_before_buttons("> hi\n< one\n< two\n< three\n< four\n  [1] Go on\n"),
+        4
+    );
+    let library = compile_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");
+    let over: Vec<String> = transcripts()
+        .into_iter()
+        .filter_map(|(path, text)| {
+            let replayed = replay(&library, &normalize(&text));
+            let run = longest_run_before_buttons(&replayed);
+            (run > 3).then(|| format!("{path}: {run} messages before buttons"))
+        })
+        .collect();
+    assert!(over.is_empty(), "{over:#?}");
+}
+
 #[test]
 fn every_flow_has_a_transcript_of_its_main_path() {
     let library = compile_dir(Path::new("dialogues")).expect("the shipped dialogues are valid");

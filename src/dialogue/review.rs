@@ -74,15 +74,17 @@ impl Words {
         self.0.first().map(String::as_str)
     }
 
-    /// Whether the phrase's words appear here in a row.
+    /// Whether the phrase's words appear here in a row. Apostrophes are left out of the
+    /// comparison: on a phone "didnt" and "shes" are typed as often as "didn't" and "she's".
     pub(crate) fn mention(&self, phrase: &Phrase) -> bool {
         let length = phrase.words.len();
         self.0.len() >= length
             && self.0.windows(length).any(|window| {
                 window.iter().zip(&phrase.words).all(|(word, wanted)| {
+                    let mut word = letters(word);
                     match wanted.strip_suffix('*') {
-                        Some(stem) => word.starts_with(stem),
-                        None => word == wanted,
+                        Some(stem) => letters(stem).all(|c| word.next() == Some(c)),
+                        None => letters(wanted).eq(word),
                     }
                 })
             })
@@ -103,6 +105,11 @@ pub(crate) fn notes_for<'a>(notes: &'a [Note], answer: &str) -> impl Iterator<It
         .take(MOST_NOTES)
 }
 
+/// A word's characters without its apostrophes.
+fn letters(word: &str) -> impl Iterator<Item = char> + '_ {
+    word.chars().filter(|&c| c != '\'')
+}
+
 fn split_words(text: &str) -> Vec<String> {
     text.to_lowercase()
         .replace(['\u{2019}', '\u{2018}', '`'], "'")
@@ -118,6 +125,15 @@ mod tests {
 
     fn mentions(text: &str, phrase: &str) -> bool {
         Words::of(text).mention(&Phrase::parse(phrase).expect("a phrase"))
+    }
+
+    #[test]
+    fn apostrophes_typed_or_left_out_match_alike() {
+        assert!(mentions("i didnt mean to", "didn't"));
+        assert!(mentions("I didn't mean to", "didnt"));
+        assert!(mentions("shes always on her phone", "she's always"));
+        assert!(mentions("she wouldnt listen", "wouldn*"));
+        assert!(!mentions("she did", "didn't"));
     }
 
     #[test]

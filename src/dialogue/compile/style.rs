@@ -11,7 +11,8 @@ use crate::dialogue::model::{Flow, StepKind};
 use super::analysis::graph_of;
 use super::{FlowChecker, StepFacts};
 
-/// More messages than this in a row, before buttons, scroll the first ones away.
+/// More messages than this in a row, the one with the buttons included, scroll the first
+/// ones away.
 pub(crate) const MAX_MESSAGES_BEFORE_BUTTONS: usize = 3;
 /// A message longer than this is more than a phone shows at a glance.
 pub(crate) const LONG_MESSAGE: usize = 600;
@@ -82,22 +83,23 @@ impl FlowChecker<'_> {
             if !has_buttons {
                 continue;
             }
-            let messages = before[index]
-                .iter()
-                .map(|&from| messages_ending_at(flow, &before, from, &mut run))
-                .max()
-                .unwrap_or(0);
+            let messages = usize::from(step.say.is_some())
+                + before[index]
+                    .iter()
+                    .map(|&from| messages_ending_at(flow, &before, from, &mut run))
+                    .max()
+                    .unwrap_or(0);
             if messages > MAX_MESSAGES_BEFORE_BUTTONS {
                 let warning = self
                     .at(
                         facts[index].span.clone(),
                         format!(
-                            "step \"{}\" shows its buttons after {messages} messages in a row; on a phone the first ones scroll away",
+                            "step \"{}\" comes at the end of {messages} messages in a row, its buttons under the last; on a phone the first ones scroll away",
                             step.id
                         ),
                     )
                     .help(format!(
-                        "keep it to {MAX_MESSAGES_BEFORE_BUTTONS} or fewer: merge messages, or give one a button (\"Go on\") so the person reads at their own pace"
+                        "keep it to {MAX_MESSAGES_BEFORE_BUTTONS} or fewer, the one with the buttons included: merge messages, or give one a button (\"Go on\") so the person reads at their own pace"
                     ))
                     .warning();
                 self.warnings.push(warning);
