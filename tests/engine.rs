@@ -346,6 +346,24 @@ fn writing_outside_a_flow_is_answered_by_what_it_mentions_with_an_offer_that_fit
 }
 
 #[test]
+fn a_listening_reply_fits_the_person_s_role() {
+    let mut hurt = Person::new();
+    hurt.send("/start");
+    hurt.press("Hurt");
+    assert_eq!(
+        hurt.send("i am so angry")[0],
+        "Anger makes sense after being lied to."
+    );
+    let mut broke = Person::new();
+    broke.send("/start");
+    broke.press("Broke");
+    assert_eq!(
+        broke.send("she is so angry")[0],
+        "Their anger carries the hurt."
+    );
+}
+
+#[test]
 fn an_offer_leaves_out_flows_not_on_the_person_s_menu() {
     let mut person = Person::new();
     person.send("/start");

@@ -155,6 +155,9 @@ pub(crate) struct ListenFile {
     pub say: Spanned<String>,
     #[serde(default)]
     pub offer: Vec<Spanned<String>>,
+    /// Who it is for ("hurt", "broke_trust", "together"); everyone when left out.
+    #[serde(default)]
+    pub roles: Vec<Spanned<String>>,
 }
 
 /// `[safety]` in `bot.toml`: the safety flow and its grounding and safety-plan steps.

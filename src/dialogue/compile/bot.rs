@@ -8,7 +8,7 @@ use toml::Spanned;
 use crate::diagnostics::{Diagnostic, did_you_mean};
 use crate::dialogue::model::{
     BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, CheckinFlows, CommandAction, Flow,
-    FlowId, Reflection, SafetySteps, StepId,
+    FlowId, Reflection, Role, SafetySteps, StepId,
 };
 use crate::dialogue::review::Phrase;
 use crate::dialogue::source::{BotFile, CommandFile, ListenFile, SourceFile};
@@ -212,9 +212,27 @@ fn check_listen(
                 ));
             }
         }
+        let mut roles = Vec::new();
+        for word in &entry.roles {
+            match Role::parse(word.get_ref()) {
+                Some(role) if !roles.contains(&role) => roles.push(role),
+                Some(_) => {}
+                None => problems.push(
+                    at(
+                        word.span(),
+                        format!(
+                            "[[listen]] \"{id}\" is for unknown role \"{}\"",
+                            word.get_ref()
+                        ),
+                    )
+                    .help("roles are \"hurt\", \"broke_trust\" and \"together\""),
+                ),
+            }
+        }
         built.push(Reflection {
             id: id.clone(),
             mentions,
+            roles,
             say: say.to_owned(),
             offer: entry
                 .offer

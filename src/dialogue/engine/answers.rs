@@ -269,14 +269,16 @@ impl<'a> Turn<'a> {
         }
     }
 
-    /// The first `[[listen]]` entry whose words `text` mentions.
+    /// The first `[[listen]]` entry for the person's role whose words `text` mentions.
     fn reflection_for(&self, text: &str) -> Option<&'a Reflection> {
         let words = Words::of(text);
+        let role = self.state.role;
         self.library.bot.listen.iter().find(|reflection| {
-            reflection
-                .mentions
-                .iter()
-                .any(|phrase| words.mention(phrase))
+            reflection.fits(role)
+                && reflection
+                    .mentions
+                    .iter()
+                    .any(|phrase| words.mention(phrase))
         })
     }
 

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use crate::dialogue::review::Phrase;
 use crate::dialogue::template::Template;
 
-use super::{FlowId, StepId};
+use super::{FlowId, Role, StepId};
 
 /// The bot's own messages (from `bot.toml`), with the flow `/start` opens.
 #[derive(Debug, Clone)]
@@ -35,6 +35,18 @@ pub struct Reflection {
     pub mentions: Vec<Phrase>,
     pub say: String,
     pub offer: Vec<FlowId>,
+    /// Whose words it answers; empty for everyone (and for someone who has not said yet).
+    pub roles: Vec<Role>,
+}
+
+impl Reflection {
+    /// Whether this reply fits a person of `role`.
+    pub fn fits(&self, role: Option<Role>) -> bool {
+        match role {
+            Some(role) => self.roles.is_empty() || self.roles.contains(&role),
+            None => true,
+        }
+    }
 }
 
 /// The safety flow's steps a safety reply offers.
