@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use kintsugi::dialogue::{Input, Library, Outcome, PersonState, Position, Reply, Role, advance};
+use kintsugi::dialogue::{
+    FlowId, Input, Library, Outcome, PersonState, Position, Reply, Role, advance,
+};
 use kintsugi::dialogue_dir::compile_dir;
 
 const NOW: i64 = 1_800_000_000;
@@ -343,6 +345,19 @@ fn writing_outside_a_flow_is_answered_by_what_it_mentions_with_an_offer_that_fit
     );
     person.press("Practice");
     assert_eq!(person.step(), Some(("practice".into(), "intro".into())));
+}
+
+#[test]
+fn not_now_at_a_flow_s_opening_does_not_count_it_done() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    person.send("/start later");
+    assert_eq!(person.press("Not now"), ["Another time."]);
+    assert!(!person.state.done.contains(&FlowId("later".into())));
+    person.send("/start later");
+    assert_eq!(person.press("Let's begin"), ["Here it is.", "Done."]);
+    assert!(person.state.done.contains(&FlowId("later".into())));
 }
 
 #[test]

@@ -319,7 +319,10 @@ impl<'a> Turn<'a> {
                     return;
                 }
                 StepKind::End { suggest, effect } => {
-                    self.state.done.insert(flow.id.clone());
+                    // "Not right now" at the opening is no session done.
+                    if !declines(flow, &step_id) {
+                        self.state.done.insert(flow.id.clone());
+                    }
                     if self.state.interest.as_ref() == Some(&flow.id) {
                         self.state.interest = None;
                     }
@@ -395,6 +398,22 @@ impl<'a> Turn<'a> {
                 .is_some_and(|number| number <= *bound),
         }
     }
+}
+
+/// Whether end step `end` is where the flow's opening buttons lead to say "not now": the
+/// first buttons, after the opening messages, go straight to it.
+fn declines(flow: &Flow, end: &StepId) -> bool {
+    let mut at = &flow.entry;
+    for _ in 0..MAX_AUTOMATIC_STEPS {
+        match flow.step(&at.0).map(|step| &step.kind) {
+            Some(StepKind::Message { next }) => at = next,
+            Some(StepKind::Choice { choices, .. }) => {
+                return choices.iter().any(|choice| choice.goto == *end);
+            }
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// The start of kept words, short enough for a button: whole words up to about 24
