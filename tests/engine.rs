@@ -937,7 +937,12 @@ fn a_reminder_can_start_the_check_in_or_come_back_later_from_any_screen() {
     );
     person.send("/checkin");
     person.press("Daily");
-    person.send("9");
+    // A bare hour asks which half of the day; the answer is then taken.
+    assert_eq!(
+        person.send("9"),
+        ["Is that 9 in the morning or in the evening? Write 9am or 9pm, or a time like 21:00."]
+    );
+    person.send("9am");
     person.press("Berlin");
     person.send("/start practice");
     let outcome = advance(&person.library, &person.state, &Input::Press(hour), NOW);

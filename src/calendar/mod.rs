@@ -150,6 +150,58 @@ pub(crate) fn parse_wall_time(text: &str) -> Option<NaiveTime> {
     NaiveTime::from_hms_opt(hour, minute, 0)
 }
 
+/// A time of day found in what a person typed, or why none was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TypedTime {
+    At(NaiveTime),
+    /// A bare hour from 1 to 12 ("3"): morning or evening is the person's to say.
+    WhichHalf(u32),
+    Nothing,
+}
+
+/// Finds a time of day in what a person typed: the whole text as [`parse_wall_time`] reads
+/// it, or else a time written unmistakably inside a sentence ("9pm after the kids are down",
+/// "around 21:30 i guess"). A bare hour from 1 to 12 alone asks which half of the day; a bare
+/// number inside a sentence is not taken for a time.
+pub(crate) fn find_wall_time(text: &str) -> TypedTime {
+    let trimmed = text.trim();
+    if let Ok(hour) = trimmed.parse::<u32>()
+        && (1..=12).contains(&hour)
+    {
+        return TypedTime::WhichHalf(hour);
+    }
+    if let Some(time) = parse_wall_time(trimmed) {
+        return TypedTime::At(time);
+    }
+    let words: Vec<&str> = trimmed
+        .split_whitespace()
+        .map(|word| word.trim_matches(|c: char| matches!(c, ',' | ';' | '!' | '?' | '(' | ')')))
+        .map(|word| word.trim_end_matches('.'))
+        .collect();
+    let unmistakable = |word: &str| {
+        let word = word.to_lowercase();
+        word.ends_with("am") || word.ends_with("pm") || word.contains(':') || word.ends_with('h')
+    };
+    for (index, word) in words.iter().enumerate() {
+        if !word.starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        // "8 pm": the number and the half of the day as two words.
+        if let Some(next) = words.get(index + 1)
+            && matches!(next.to_lowercase().as_str(), "am" | "pm" | "a.m" | "p.m")
+            && let Some(time) = parse_wall_time(&format!("{word}{}", next.replace('.', "")))
+        {
+            return TypedTime::At(time);
+        }
+        if unmistakable(word)
+            && let Some(time) = parse_wall_time(word)
+        {
+            return TypedTime::At(time);
+        }
+    }
+    TypedTime::Nothing
+}
+
 /// What to do with a reminder found due at `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Catchup {
@@ -172,6 +224,26 @@ pub(crate) fn catch_up(due: DateTime<Utc>, now: DateTime<Utc>, grace: Duration) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_is_found_in_a_sentence_and_a_bare_hour_asks_which_half() {
+        let at = |text: &str| match find_wall_time(text) {
+            TypedTime::At(time) => Some(time.format("%H:%M").to_string()),
+            _ => None,
+        };
+        assert_eq!(at("9pm after the kids are down").as_deref(), Some("21:00"));
+        assert_eq!(at("around 21:30, i guess").as_deref(), Some("21:30"));
+        assert_eq!(at("8 pm please").as_deref(), Some("20:00"));
+        assert_eq!(at("18:30").as_deref(), Some("18:30"));
+        assert_eq!(at("15").as_deref(), Some("15:00"));
+        assert_eq!(find_wall_time("3"), TypedTime::WhichHalf(3));
+        assert_eq!(find_wall_time(" 12 "), TypedTime::WhichHalf(12));
+        assert_eq!(
+            find_wall_time("after the 2 kids are asleep"),
+            TypedTime::Nothing
+        );
+        assert_eq!(find_wall_time("whenever"), TypedTime::Nothing);
+    }
 
     fn utc(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)

@@ -1,8 +1,8 @@
 //! What a person sends inside a flow: a button press (checked against the keyboard it was
 //! shown under), a choice, or typed text checked against the step's rule and saved.
 
-use crate::calendar::parse_wall_time;
 use crate::calendar::zones::{find_zones, is_zone_name};
+use crate::calendar::{TypedTime, find_wall_time};
 use crate::dialogue::callback::{self, Action};
 use crate::dialogue::model::{
     AnswerRule, FlowId, Reflection, SafetyMark, StepKind, zone_time_name,
@@ -328,9 +328,13 @@ impl<'a> Turn<'a> {
                 )),
                 Some(number) => Ok(number.to_string()),
             },
-            AnswerRule::Time => parse_wall_time(trimmed)
-                .map(|time| time.format("%H:%M").to_string())
-                .ok_or_else(|| self.bot_message("answer_not_a_time")),
+            AnswerRule::Time => match find_wall_time(trimmed) {
+                TypedTime::At(time) => Ok(time.format("%H:%M").to_string()),
+                TypedTime::WhichHalf(hour) => Err(self
+                    .bot_message("answer_time_which_half")
+                    .replace("{hour}", &hour.to_string())),
+                TypedTime::Nothing => Err(self.bot_message("answer_not_a_time")),
+            },
             AnswerRule::Zone => find_zones(trimmed, 1)
                 .first()
                 .map(|zone| zone.name().to_owned())

@@ -321,6 +321,10 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "said when a time of day is expected, such as 9:00 or 8pm",
     ),
     (
+        "answer_time_which_half",
+        "asks whether a bare {hour} (1 to 12) means the morning or the evening",
+    ),
+    (
         "answer_not_a_zone",
         "said when a typed place or zone is not recognised",
     ),
