@@ -20,9 +20,12 @@ use super::engine::{Attachment, Input, Reply, advance};
 use super::model::Library;
 use super::state::PersonState;
 
-/// Renders the bot's replies as transcript lines (also what the shell prints).
+/// Renders the bot's replies as transcript lines (also what the shell prints). Buttons are
+/// numbered across the replies of one turn, so FAQ answers offered above a step's buttons
+/// never share a number with them.
 pub(crate) fn render_replies(replies: &[Reply]) -> String {
     let mut out = String::new();
+    let mut number = 0;
     for reply in replies {
         for (index, line) in reply.text.lines().enumerate() {
             out.push_str(if index == 0 { "< " } else { "  " });
@@ -38,8 +41,9 @@ pub(crate) fn render_replies(replies: &[Reply]) -> String {
             Some(Attachment::Summary(_)) => out.push_str("  (file: kintsugi-summary.pdf)\n"),
             None => {}
         }
-        for (index, button) in reply.buttons.iter().enumerate() {
-            out.push_str(&format!("  [{}] {}\n", index + 1, button.label));
+        for button in &reply.buttons {
+            number += 1;
+            out.push_str(&format!("  [{number}] {}\n", button.label));
         }
     }
     out
@@ -117,13 +121,17 @@ pub(crate) fn replay_time(index: usize) -> i64 {
     REPLAY_START + 60 * index as i64
 }
 
-/// The buttons a typed number presses: those under the latest reply. After a question (no
+/// The buttons a typed number presses: all those of the latest turn, numbered as
+/// [`render_replies`] shows them, when its last reply has buttons. After a question (no
 /// buttons) a typed number is an answer, not a press of some older button.
 pub(crate) fn live_buttons(replies: &[Reply]) -> Vec<super::engine::Button> {
+    if replies.last().is_none_or(|reply| reply.buttons.is_empty()) {
+        return Vec::new();
+    }
     replies
-        .last()
-        .map(|reply| reply.buttons.clone())
-        .unwrap_or_default()
+        .iter()
+        .flat_map(|reply| reply.buttons.iter().cloned())
+        .collect()
 }
 
 pub fn normalize(text: &str) -> String {
