@@ -10,6 +10,8 @@ use super::state::CheckinEntry;
 
 /// Check-ins further apart than this end a run.
 const RUN_GAP: Duration = Duration::days(8);
+/// Check-ins closer together than this are one day's (a morning and an evening one).
+const SAME_DAY: Duration = Duration::hours(12);
 
 /// How ratings are moving.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +29,8 @@ pub struct Progress {
     pub count: usize,
     pub latest: Option<i64>,
     pub trend: Trend,
-    /// Check-ins in a row, counted back from the latest, none more than a week apart.
+    /// Check-ins in a row, counted back from the latest, none more than a week apart; two
+    /// within [`SAME_DAY`] of each other count once.
     pub run: usize,
     /// When the last check-in with a note was made.
     pub last_note: Option<i64>,
@@ -64,10 +67,14 @@ pub fn progress(history: &[CheckinEntry]) -> Progress {
     };
     let mut run = usize::from(!history.is_empty());
     for pair in history.windows(2).rev() {
-        if pair[1].at - pair[0].at > RUN_GAP.num_seconds() {
+        let apart = pair[1].at - pair[0].at;
+        if apart > RUN_GAP.num_seconds() {
             break;
         }
-        run += 1;
+        // A second check-in the same day is not a day more in a row.
+        if apart >= SAME_DAY.num_seconds() {
+            run += 1;
+        }
     }
     let last_note = history
         .iter()
@@ -177,6 +184,14 @@ mod tests {
             .map(|(day, &rating)| entry(day as i64, rating, ""))
             .collect();
         assert_eq!(progress(&steady).trend, Trend::Steady);
+    }
+
+    #[test]
+    fn two_check_ins_the_same_day_are_one_day_in_a_row() {
+        let mut evening = entry(1, 5, "");
+        evening.at += 10 * 60 * 60;
+        let history = [entry(0, 4, ""), entry(1, 5, ""), evening];
+        assert_eq!(progress(&history).run, 2);
     }
 
     #[test]
