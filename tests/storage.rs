@@ -1243,7 +1243,14 @@ async fn the_shared_send_rate_keeps_intervals_shorter_than_a_millisecond() {
         span >= Duration::from_micros(59 * 40 / 2),
         "{span:?} for 60 turns"
     );
-    assert!(span < Duration::from_millis(30), "{span:?} for 60 turns");
+    // Kept in milliseconds, every turn would come at least 1 ms after the one before. Each
+    // turn is also a Redis round trip, so on a busy machine the span is the round trips'
+    // (30 ms was once passed): what shows the microseconds is a gap shorter than 1 ms.
+    let gaps: Vec<Duration> = turns.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    assert!(
+        gaps.iter().any(|gap| *gap < Duration::from_millis(1)),
+        "no gap under 1 ms: {gaps:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
