@@ -199,33 +199,32 @@ impl<'a> Turn<'a> {
     /// with one tap (a letter typed a step too early is not lost); a word or two gets the
     /// reminder to tap.
     fn typed_at_buttons(&mut self, text: &str) {
-        if let Some(choice_id) = self.choice_typed(text) {
-            if let Some(reflection) = self.reflection_for(text) {
-                self.say(reflection.say.clone());
-            }
-            self.choose(&choice_id);
-            return;
-        }
-        let found = if looks_like_question(text) {
+        let pressed = self.choice_typed(text);
+        let found = if pressed.is_none() && looks_like_question(text) {
             self.library.faq.suggest(text)
         } else {
             Vec::new()
         };
         if !found.is_empty() {
             self.offer_questions(&found);
+            self.show_current();
+            return;
+        }
+        if let Some(reflection) = self.reflection_for(text) {
+            self.say(reflection.say.clone());
+        }
+        if let Some(choice_id) = pressed {
+            self.choose(&choice_id);
+            return;
+        }
+        if Words::of(text).iter().count() >= KEPT_MIN_WORDS {
+            self.state.kept = Some(Answer {
+                value: text.trim().to_owned(),
+                at: self.now,
+            });
+            self.note("kept_text");
         } else {
-            if let Some(reflection) = self.reflection_for(text) {
-                self.say(reflection.say.clone());
-            }
-            if Words::of(text).iter().count() >= KEPT_MIN_WORDS {
-                self.state.kept = Some(Answer {
-                    value: text.trim().to_owned(),
-                    at: self.now,
-                });
-                self.note("kept_text");
-            } else {
-                self.note("use_buttons");
-            }
+            self.note("use_buttons");
         }
         self.show_current();
     }

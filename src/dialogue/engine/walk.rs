@@ -162,24 +162,19 @@ impl<'a> Turn<'a> {
             .kept
             .take()
             .filter(|kept| now - kept.at < KEPT_FOR);
-        let fits = self
+        let fitting = self
             .state
             .kept
             .as_ref()
-            .is_some_and(|kept| self.check_answer(rule, &kept.value).is_ok());
-        if !fits {
+            .filter(|kept| self.check_answer(rule, &kept.value).is_ok())
+            .map(|kept| glimpse(&kept.value));
+        let Some(words) = fitting else {
             self.state.keyboard = Keyboard::Nothing;
             self.say(text);
             return;
-        }
+        };
         self.state.seq = self.state.seq.wrapping_add(1);
         self.state.keyboard = Keyboard::Ask;
-        let words = self
-            .state
-            .kept
-            .as_ref()
-            .map(|kept| glimpse(&kept.value))
-            .unwrap_or_default();
         let button = Button {
             label: self.bot_message("use_kept").replace("{words}", &words),
             data: callback::encode(self.state.seq, &Action::UseKept),
