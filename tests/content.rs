@@ -150,13 +150,25 @@ fn the_faq_answers_every_question_of_the_catalogue_and_has_the_takeaways() {
     assert_eq!(ids, wanted);
     assert!(!library.faq.takeaways.is_empty());
     for question in &library.faq.questions {
-        let paragraphs = question.answer.split("\n\n").count();
-        assert!(
-            (2..=4).contains(&paragraphs),
-            "question {:?} has {paragraphs} paragraphs",
-            question.id
-        );
+        for (role, answer) in answers_of(question) {
+            let paragraphs = answer.split("\n\n").count();
+            assert!(
+                (2..=4).contains(&paragraphs),
+                "question {:?} ({role:?}) has {paragraphs} paragraphs",
+                question.id
+            );
+        }
     }
+    // The partner who had the affair never hears that it was not their doing.
+    let my_fault = library
+        .faq
+        .questions
+        .iter()
+        .find(|question| question.id == "my-fault")
+        .expect("my-fault");
+    let (_, _, answer) = my_fault.worded_for(Some(kintsugi::dialogue::Role::BrokeTrust));
+    assert!(!answer.starts_with("No."), "{answer}");
+    assert!(answer.contains("your choice"), "{answer}");
 }
 
 #[test]
@@ -164,7 +176,14 @@ fn no_message_is_longer_than_telegram_allows() {
     // The compiler refuses longer texts; this guards the promise against a change to it.
     let library = library();
     for question in &library.faq.questions {
-        assert!(question.question.chars().count() + 2 + question.answer.chars().count() <= 4096);
+        for role in [
+            None,
+            Some(kintsugi::dialogue::Role::BrokeTrust),
+            Some(kintsugi::dialogue::Role::Hurt),
+        ] {
+            let (_, line, answer) = question.worded_for(role);
+            assert!(line.chars().count() + 2 + answer.chars().count() <= 4096);
+        }
     }
     assert!(library.faq.takeaways.chars().count() <= 4096);
 }
@@ -393,9 +412,13 @@ fn faq_answers_point_to_flows_only_through_their_flows_list() {
         .filter(|flow| flow.toward_staying)
         .collect();
     for question in &library.faq.questions {
-        for flow in &staying {
+        for (flow, (_, answer)) in staying.iter().flat_map(|flow| {
+            answers_of(question)
+                .into_iter()
+                .map(move |answer| (flow, answer))
+        }) {
             assert!(
-                !question.answer.contains(&format!("'{}'", flow.title)),
+                !answer.contains(&format!("'{}'", flow.title)),
                 "{}: names {:?} in its text",
                 question.id,
                 flow.title
@@ -493,4 +516,18 @@ fn the_menu_shows_the_stage_and_suggests_the_next_step_on_each_role_s_path() {
     // What a person says counts too: writing about picturing it suggests the triggers flow.
     let (_, buttons) = menu_after("hurt", &[], Some("I can't stop picturing them together"));
     assert_eq!(buttons[0], "When it all floods back");
+}
+
+/// A question's answers, its main one first and then each partner's wording.
+fn answers_of(
+    question: &kintsugi::dialogue::model::Question,
+) -> Vec<(Option<kintsugi::dialogue::Role>, &str)> {
+    std::iter::once((None, question.answer.as_str()))
+        .chain(
+            question
+                .wordings
+                .iter()
+                .map(|(role, wording)| (Some(*role), wording.answer.as_str())),
+        )
+        .collect()
 }

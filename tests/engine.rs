@@ -756,6 +756,38 @@ fn an_faq_button_answers_even_from_an_old_message_and_changes_nothing() {
 }
 
 #[test]
+fn an_faq_question_worded_for_the_partner_who_broke_trust_is_theirs_alone() {
+    let mut person = Person::new();
+    person.state.role = Some(Role::BrokeTrust);
+    person.send("/faq");
+    assert_eq!(
+        person.buttons(),
+        ["1. How long it takes", "2. Showing I'm truly sorry"]
+    );
+    assert_eq!(
+        person.press("2. Showing I'm truly sorry"),
+        ["How do I show my remorse is real?\n\nOwn it without excuses, and keep showing it."]
+    );
+    let replies = person.send("is the apology genuine?");
+    assert_eq!(replies[0], person.message("faq_suggest"));
+    assert!(
+        person
+            .buttons()
+            .contains(&"2. Showing I'm truly sorry".to_owned())
+    );
+
+    for role in [None, Some(Role::Hurt), Some(Role::Together)] {
+        let mut other = Person::new();
+        other.state.role = role;
+        assert_eq!(
+            other.send("/faq 2"),
+            ["How can I tell if remorse is genuine?\n\nWatch what they do over time."],
+            "{role:?} sees the main wording"
+        );
+    }
+}
+
+#[test]
 fn takeaways_are_one_message() {
     let mut person = Person::new();
     assert_eq!(

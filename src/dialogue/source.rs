@@ -124,6 +124,20 @@ pub(crate) struct QuestionFile {
     pub examples: Option<Vec<String>>,
     /// Flows the answer points to, named after it only while the person is offered them.
     pub flows: Option<Vec<Spanned<String>>>,
+    /// The question as the partner who was hurt asks it, when the main wording speaks to the
+    /// other partner (`[questions.hurt]`).
+    pub hurt: Option<Spanned<WordingFile>>,
+    /// The question as the partner who broke trust asks it (`[questions.broke_trust]`).
+    pub broke_trust: Option<Spanned<WordingFile>>,
+}
+
+/// An FAQ question worded for one partner: its button, question line and answer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WordingFile {
+    pub button: Spanned<String>,
+    pub question: Spanned<String>,
+    pub answer: Spanned<String>,
 }
 
 /// `bot.toml`: the bot's own messages and the flow `/start` opens.

@@ -5,8 +5,9 @@ use std::ops::Range;
 
 use crate::diagnostics::Diagnostic;
 use crate::dialogue::model::FlowId;
-use crate::dialogue::model::{Faq, Question};
+use crate::dialogue::model::{Faq, Question, Role, Wording};
 use crate::dialogue::source::{FaqFile, SourceFile};
+use toml::Spanned;
 
 use super::{KnownFlows, MAX_ID_LENGTH, MAX_LABEL_LENGTH, MAX_MESSAGE_LENGTH, is_flow_id};
 
@@ -64,36 +65,36 @@ pub(super) fn check_faq(
                 .help("give each question its own id"),
             );
         }
-        let button = raw.button.get_ref().trim();
-        let length = button.chars().count();
-        if length == 0 || length > MAX_LABEL_LENGTH || button.contains('\n') {
-            problems.push(
-                at(
-                    raw.button.span(),
-                    format!("question {number}: the button must be one line of 1 to {MAX_LABEL_LENGTH} characters, but it has {length}"),
-                )
-                .help("write a short label, such as \"How long it takes\""),
+        let button = check_wording(
+            number,
+            "",
+            (&raw.button, &raw.question, &raw.answer),
+            &at,
+            problems,
+        );
+        let mut wordings = Vec::new();
+        for (role, wording) in [
+            (Role::Hurt, &raw.hurt),
+            (Role::BrokeTrust, &raw.broke_trust),
+        ] {
+            let Some(wording) = wording else { continue };
+            let wording = wording.get_ref();
+            let place = format!("[questions.{}] ", role.as_str());
+            let button = check_wording(
+                number,
+                &place,
+                (&wording.button, &wording.question, &wording.answer),
+                &at,
+                problems,
             );
-        }
-        for (field, text) in [("question", &raw.question), ("answer", &raw.answer)] {
-            if text.get_ref().trim().is_empty() {
-                problems.push(at(
-                    text.span(),
-                    format!("question {number}: `{field}` is empty"),
-                ));
-            }
-        }
-        let shown = raw.question.get_ref().trim().chars().count()
-            + 2
-            + raw.answer.get_ref().trim().chars().count();
-        if shown > MAX_MESSAGE_LENGTH {
-            problems.push(
-                at(
-                    raw.answer.span(),
-                    format!("question {number}: the question and answer are {shown} characters together; Telegram allows {MAX_MESSAGE_LENGTH}"),
-                )
-                .help("shorten the answer"),
-            );
+            wordings.push((
+                role,
+                Wording {
+                    button,
+                    question: wording.question.get_ref().trim().to_owned(),
+                    answer: wording.answer.get_ref().trim().to_owned(),
+                },
+            ));
         }
         let mut flows = Vec::new();
         for flow in raw.flows.iter().flatten() {
@@ -113,12 +114,13 @@ pub(super) fn check_faq(
         }
         questions.push(Question {
             id: id.clone(),
-            button: button.to_owned(),
+            button,
             question: raw.question.get_ref().trim().to_owned(),
             answer: raw.answer.get_ref().trim().to_owned(),
             keywords: raw.keywords.clone().unwrap_or_default(),
             examples: raw.examples.clone().unwrap_or_default(),
             flows,
+            wordings,
             terms: Default::default(),
         });
     }
@@ -128,4 +130,47 @@ pub(super) fn check_faq(
         example_counts: Default::default(),
         ranker: Default::default(),
     }
+}
+
+/// Checks one wording of question `number` (its main one, or `place` naming a partner's):
+/// a one-line button that fits, a question and an answer that are not empty and fit one
+/// message together. Returns the button, trimmed.
+fn check_wording(
+    number: usize,
+    place: &str,
+    (button, question, answer): (&Spanned<String>, &Spanned<String>, &Spanned<String>),
+    at: &impl Fn(Range<usize>, String) -> Diagnostic,
+    problems: &mut Vec<Diagnostic>,
+) -> String {
+    let label = button.get_ref().trim();
+    let length = label.chars().count();
+    if length == 0 || length > MAX_LABEL_LENGTH || label.contains('\n') {
+        problems.push(
+            at(
+                button.span(),
+                format!("question {number}: {place}the button must be one line of 1 to {MAX_LABEL_LENGTH} characters, but it has {length}"),
+            )
+            .help("write a short label, such as \"How long it takes\""),
+        );
+    }
+    for (field, text) in [("question", question), ("answer", answer)] {
+        if text.get_ref().trim().is_empty() {
+            problems.push(at(
+                text.span(),
+                format!("question {number}: {place}`{field}` is empty"),
+            ));
+        }
+    }
+    let shown =
+        question.get_ref().trim().chars().count() + 2 + answer.get_ref().trim().chars().count();
+    if shown > MAX_MESSAGE_LENGTH {
+        problems.push(
+            at(
+                answer.span(),
+                format!("question {number}: {place}the question and answer are {shown} characters together; Telegram allows {MAX_MESSAGE_LENGTH}"),
+            )
+            .help("shorten the answer"),
+        );
+    }
+    label.to_owned()
 }

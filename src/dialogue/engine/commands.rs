@@ -2,8 +2,8 @@
 //! adds, and the FAQ: numbered questions, answers, and questions offered for typed words.
 
 use crate::dialogue::callback::{self, Action};
-use crate::dialogue::model::Question;
 use crate::dialogue::model::{CommandAction, FlowId};
+use crate::dialogue::model::{Question, Role};
 use crate::dialogue::pair::looks_like_invitation;
 
 use super::{Button, Reply, Turn};
@@ -105,6 +105,7 @@ impl<'a> Turn<'a> {
     /// `/faq` lists the questions, `/faq 3` answers the third, `/faq some words` looks them up.
     pub(super) fn faq(&mut self, argument: &str) {
         let faq = &self.library.faq;
+        let role = self.state.role;
         if argument.is_empty() {
             if faq.questions.is_empty() {
                 self.say_faq_missing();
@@ -114,7 +115,7 @@ impl<'a> Turn<'a> {
                 .questions
                 .iter()
                 .enumerate()
-                .map(|(index, question)| faq_button(index + 1, question))
+                .map(|(index, question)| faq_button(index + 1, question, role))
                 .collect();
             self.replies.push(Reply {
                 text: self.bot_message("faq"),
@@ -162,7 +163,8 @@ impl<'a> Turn<'a> {
             .filter(|flow| question.flows.contains(&flow.id))
             .map(|flow| format!("'{}'", flow.title))
             .collect();
-        let mut text = format!("{}\n\n{}", question.question, question.answer);
+        let (_, line, answer) = question.worded_for(self.state.role);
+        let mut text = format!("{line}\n\n{answer}");
         if let Some((last, others)) = titles.split_last() {
             let flows = if others.is_empty() {
                 last.clone()
@@ -180,6 +182,7 @@ impl<'a> Turn<'a> {
     /// the right answer is then one tap away rather than a command to know.
     pub(super) fn offer_questions(&mut self, questions: &[&Question]) {
         let faq = &self.library.faq;
+        let role = self.state.role;
         let mut buttons: Vec<Button> = questions
             .iter()
             .map(|wanted| {
@@ -188,7 +191,7 @@ impl<'a> Turn<'a> {
                     .iter()
                     .position(|question| question.id == wanted.id)
                     .map_or(0, |index| index + 1);
-                faq_button(number, wanted)
+                faq_button(number, wanted, role)
             })
             .collect();
         if questions.len() < faq.questions.len() {
@@ -210,10 +213,11 @@ impl<'a> Turn<'a> {
     }
 }
 
-/// A button that shows FAQ question `number`'s answer.
-pub(super) fn faq_button(number: usize, question: &Question) -> Button {
+/// A button that shows FAQ question `number`'s answer, labelled as a person of `role` asks it.
+pub(super) fn faq_button(number: usize, question: &Question, role: Option<Role>) -> Button {
+    let (label, _, _) = question.worded_for(role);
     Button {
-        label: format!("{number}. {}", question.button),
+        label: format!("{number}. {label}"),
         data: callback::encode(0, &Action::Question(question.id.clone())),
     }
 }

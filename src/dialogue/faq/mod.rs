@@ -519,6 +519,7 @@ mod tests {
             answer: answer.to_owned(),
             keywords: keywords.iter().map(|word| (*word).to_owned()).collect(),
             flows: Vec::new(),
+            wordings: Vec::new(),
             terms: Default::default(),
         };
         Faq {

@@ -154,6 +154,7 @@ mod tests {
                 .map(|example| (*example).to_owned())
                 .collect(),
             flows: Vec::new(),
+            wordings: Vec::new(),
             terms: Default::default(),
         }
     }

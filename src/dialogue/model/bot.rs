@@ -616,9 +616,37 @@ pub struct Question {
     /// Flows the answer points to: named after it (`faq_try` in `bot.toml`) only when they
     /// are on the person's menu, so an answer never points to a flow set aside.
     pub flows: Vec<FlowId>,
+    /// The question as the other partner asks it, where the main wording speaks to one: shown
+    /// to a person of that role in place of `button`, `question` and `answer`. Matching reads
+    /// the main wording only.
+    pub wordings: Vec<(Role, Wording)>,
     /// Its words read into matching terms, once, by `dialogue::faq` the first time a typed
     /// question is matched.
     pub(crate) terms: OnceLock<QuestionTerms>,
+}
+
+/// An FAQ question as one partner asks it and needs it answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wording {
+    /// The short label of its button.
+    pub button: String,
+    pub question: String,
+    pub answer: String,
+}
+
+impl Question {
+    /// The button label, question line and answer shown to a person of `role`: their own
+    /// wording when the question has one, the main one otherwise.
+    pub fn worded_for(&self, role: Option<Role>) -> (&str, &str, &str) {
+        match self
+            .wordings
+            .iter()
+            .find(|(wording_role, _)| Some(*wording_role) == role)
+        {
+            Some((_, wording)) => (&wording.button, &wording.question, &wording.answer),
+            None => (&self.button, &self.question, &self.answer),
+        }
+    }
 }
 
 /// A question's words as the FAQ matcher reads them (see `dialogue::faq`).

@@ -8,7 +8,7 @@ mod flow;
 
 pub use self::bot::{
     BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, CheckinFlows, CommandAction, Faq,
-    Question, Reflection, SafetySteps,
+    Question, Reflection, SafetySteps, Wording,
 };
 pub(crate) use self::bot::{ExampleCounts, QuestionTerms};
 pub use self::flow::{
