@@ -147,6 +147,17 @@ fn the_menu_shows_only_the_flows_for_the_persons_role() {
 }
 
 #[test]
+fn the_menu_marks_the_flows_walked_to_their_end_and_they_still_open_from_it() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    person.state.done.insert(FlowId("other".into()));
+    person.send("/menu");
+    assert_eq!(person.buttons(), ["Practice", "✓ Other"]);
+    assert_eq!(person.press("✓ Other"), ["Other flow."]);
+}
+
+#[test]
 fn start_with_a_payload_opens_that_flow_and_an_unknown_one_says_so() {
     let mut person = Person::new();
     assert_eq!(person.send("/start practice"), ["How are you?"]);

@@ -75,7 +75,11 @@ impl<'a> Turn<'a> {
         let buttons: Vec<Button> = flows
             .iter()
             .map(|flow| Button {
-                label: flow.title.clone(),
+                label: if self.state.done.contains(&flow.id) {
+                    self.bot_message("menu_done").replace("{flow}", &flow.title)
+                } else {
+                    flow.title.clone()
+                },
                 data: callback::encode(seq, &Action::OpenFlow(flow.id.0.clone())),
             })
             .collect();

@@ -162,6 +162,10 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "added to the menu's line: where the person is ({stage}) and the next step ({flow})",
     ),
     (
+        "menu_done",
+        "the menu's button for a flow the person has walked to its end ({flow}: its title)",
+    ),
+    (
         "summary_nothing",
         "the reply to /summary when there is nothing to put in one yet",
     ),
