@@ -90,9 +90,13 @@ impl Person {
         self.said.iter().any(|text| text.contains(words))
     }
 
-    /// Walks the private check with the answers that let linking go ahead.
+    /// Walks the private check with the answers that let linking go ahead, each question
+    /// asked again (the welcome's screen, answered minutes before, would allow one).
     async fn pass_check(&mut self, library: &Library, storage: &Storage, now: i64) -> Vec<Notice> {
         self.send(library, storage, "press:Yes, I'm on my own", now)
+            .await;
+        assert!(self.heard("still true today"), "{:?}", self.said);
+        self.send(library, storage, "press:Ask me each one", now)
             .await;
         self.send(library, storage, "press:Yes", now).await;
         self.send(library, storage, "press:No", now).await;
@@ -234,6 +238,8 @@ async fn a_worrying_answer_in_the_private_check_stops_linking_and_the_inviter_le
         .await;
     ben.send(&library, &storage, "press:Yes, I'm on my own", NOW)
         .await;
+    ben.send(&library, &storage, "press:Something's changed", NOW)
+        .await;
     ben.send(&library, &storage, "press:Yes", NOW).await;
     let notices = ben.send(&library, &storage, "press:Sometimes", NOW).await;
     assert!(ben.heard("leave linking aside"), "{:?}", ben.said);
@@ -253,11 +259,77 @@ async fn a_worrying_answer_in_the_private_check_stops_linking_and_the_inviter_le
     assert!(cal.heard("can't be used"), "{:?}", cal.said);
 }
 
+/// The welcome's screen, answered with nothing worrying within a day, is confirmed in one
+/// question; after a day, or once a concern was raised, each question is asked again.
+#[tokio::test]
+async fn a_screen_answered_within_a_day_is_confirmed_in_one_question_and_not_after() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    ana.send(&library, &storage, "/invite", NOW + 60).await;
+    ana.send(&library, &storage, "press:Yes, I'm on my own", NOW + 60)
+        .await;
+    assert!(ana.heard("still true today"), "{:?}", ana.said);
+    ana.send(&library, &storage, "press:Yes, all still true", NOW + 60)
+        .await;
+    assert!(
+        ana.said.iter().any(|text| text.contains("/start ")),
+        "{:?}",
+        ana.said
+    );
+
+    // A day on, each question again.
+    let day = 24 * 60 * 60;
+    ben.send(&library, &storage, "/invite", NOW + day).await;
+    ben.send(&library, &storage, "press:Yes, I'm on my own", NOW + day)
+        .await;
+    assert!(!ben.heard("still true today"), "{:?}", ben.said);
+    assert!(ben.heard("Do you feel safe"), "{:?}", ben.said);
+    // Answered in full, it is trusted for a day again.
+    ben.send(&library, &storage, "press:Yes", NOW + day).await;
+    for _ in 0..3 {
+        ben.send(&library, &storage, "press:No", NOW + day).await;
+    }
+    let token = ben.token();
+    ben.send(&library, &storage, "/invite", NOW + day + 60)
+        .await;
+    ben.send(
+        &library,
+        &storage,
+        "press:Yes, I'm on my own",
+        NOW + day + 60,
+    )
+    .await;
+    assert!(ben.heard("still true today"), "{:?}", ben.said);
+    assert!(!token.is_empty());
+
+    // A worrying answer since clears it: a fresh person screened, then a concern at /safety's
+    // question, then an invitation asks each question.
+    let mut cal = Person::new(CAL);
+    cal.send(&library, &storage, "/start", NOW).await;
+    cal.send(&library, &storage, "press:I was the one hurt", NOW)
+        .await;
+    cal.send(&library, &storage, "press:Yes", NOW).await;
+    for _ in 0..3 {
+        cal.send(&library, &storage, "press:No", NOW).await;
+    }
+    cal.send(&library, &storage, "/invite", NOW + 60).await;
+    cal.send(&library, &storage, "press:Yes, I'm on my own", NOW + 60)
+        .await;
+    cal.send(&library, &storage, "press:Something's changed", NOW + 60)
+        .await;
+    cal.send(&library, &storage, "press:Not always", NOW + 60)
+        .await;
+    let state = storage.read(CAL, NOW + 60).await.expect("read").state;
+    assert_eq!(state.screened, None);
+    assert!(state.coaching_off);
+}
+
 #[tokio::test]
 async fn an_inviter_whose_own_answers_raise_a_concern_makes_no_invitation() {
     let (library, storage, mut ana, _ben) = two_people().await;
     ana.send(&library, &storage, "/invite", NOW).await;
     ana.send(&library, &storage, "press:Yes, I'm on my own", NOW)
+        .await;
+    ana.send(&library, &storage, "press:Something's changed", NOW)
         .await;
     ana.send(&library, &storage, "press:No", NOW).await;
     assert!(ana.heard("leave linking aside"), "{:?}", ana.said);

@@ -1120,7 +1120,12 @@ fn crisis_words_in_a_command_or_outside_any_flow_are_caught_too() {
         ["Safety: self-harm."]
     );
     let mut person = Person::new();
+    person.state.screened = Some(0);
     assert_eq!(person.send("i am going to hurt him"), ["Safety: violence."]);
+    assert_eq!(
+        person.state.screened, None,
+        "a later screen asks each question"
+    );
     assert_eq!(person.step(), None);
     assert_eq!(person.press("I'm safe")[1], person.message("menu"));
 }

@@ -53,6 +53,9 @@ pub(crate) fn mermaid(flow: &Flow) -> String {
                         BranchTest::AnswerAtMost { answer, bound } => format!("{answer} ≤ {bound}"),
                         BranchTest::RoleIs(role) => format!("role {}", role.as_str()),
                         BranchTest::ConcernIs(kind) => format!("concern {kind:?}"),
+                        BranchTest::ScreenedWithin(seconds) => {
+                            format!("screened within {} h", seconds / 3600)
+                        }
                     };
                     let _ = writeln!(
                         out,

@@ -100,6 +100,9 @@ pub(crate) struct RuleFile {
     pub role: Option<Spanned<String>>,
     /// `self-harm`, `violence` or `abuse`: what the person's safety concern is about.
     pub concern: Option<Spanned<String>>,
+    /// Hours: whether the person answered a whole safety screen with nothing worrying (a
+    /// button with `safety = "screened"`) within them, with no concern raised since.
+    pub screened_within_hours: Option<Spanned<i64>>,
     pub goto: Spanned<String>,
 }
 

@@ -45,6 +45,10 @@ pub struct PersonState {
     /// question can be answered with it in one tap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<Answer>,
+    /// When the person last answered a whole safety screen with nothing worrying (seconds
+    /// since the epoch); cleared by any concern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screened: Option<i64>,
     /// The flows the person has walked to an end.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub done: BTreeSet<FlowId>,

@@ -149,6 +149,7 @@ impl FlowChecker<'_> {
             raw.answer.is_some(),
             raw.role.is_some(),
             raw.concern.is_some(),
+            raw.screened_within_hours.is_some(),
         ]
         .iter()
         .filter(|present| **present)
@@ -157,10 +158,38 @@ impl FlowChecker<'_> {
             self.report(self.at(
                 rule.span(),
                 format!(
-                    "a rule of step \"{id}\" must test exactly one of an `answer`, a `role` or a `concern`"
+                    "a rule of step \"{id}\" must test exactly one of an `answer`, a `role`, a `concern` or `screened_within_hours`"
                 ),
             ));
             return None;
+        }
+        if let Some(hours) = &raw.screened_within_hours {
+            if tests > 0 {
+                self.report(
+                    self.at(
+                        rule.span(),
+                        format!("a screening rule of step \"{id}\" cannot also compare an answer"),
+                    )
+                    .help("remove `equals`, `at_least` and `at_most`"),
+                );
+            }
+            if !(1..=24 * 7).contains(hours.get_ref()) {
+                self.report(
+                    self.at(
+                        hours.span(),
+                        format!(
+                            "a rule of step \"{id}\" trusts a safety screen for {} hours",
+                            hours.get_ref()
+                        ),
+                    )
+                    .help("use 1 to 168 hours (a week); a day is usual"),
+                );
+                return None;
+            }
+            return Some(BranchRule {
+                test: BranchTest::ScreenedWithin(hours.get_ref() * 60 * 60),
+                goto,
+            });
         }
         if let Some(concern) = &raw.concern {
             if tests > 0 {

@@ -462,13 +462,14 @@ impl FlowChecker<'_> {
                 None => None,
                 Some((_, "concern")) => Some(SafetyMark::Concern),
                 Some((_, "clear")) => Some(SafetyMark::Clear),
+                Some((_, "screened")) => Some(SafetyMark::Screened),
                 Some((word, other)) => {
                     self.report(
                         self.at(
                             word.span(),
                             format!("a button of step \"{id}\" has `safety = \"{other}\"`"),
                         )
-                        .help("write \"concern\" (a sign of abuse: coaching toward staying stops) or \"clear\" (the person feels safe: it resumes)"),
+                        .help("write \"concern\" (a sign of abuse: coaching toward staying stops), \"clear\" (the person feels safe: it resumes) or \"screened\" (the last answer of a safety screen with nothing worrying)"),
                     );
                     None
                 }

@@ -120,8 +120,12 @@ impl<'a> Turn<'a> {
             self.state.role = Some(role);
         }
         match choice.safety {
-            Some(SafetyMark::Concern) => self.state.coaching_off = true,
+            Some(SafetyMark::Concern) => {
+                self.state.coaching_off = true;
+                self.state.screened = None;
+            }
             Some(SafetyMark::Clear) => self.state.coaching_off = false,
+            Some(SafetyMark::Screened) => self.state.screened = Some(self.now),
             None => {}
         }
         let answers = self.state.answers.entry(flow.id.clone()).or_default();

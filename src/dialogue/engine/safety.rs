@@ -102,6 +102,8 @@ impl Turn<'_> {
             return;
         }
         let clear = concern.certainty == Certainty::Clear;
+        // Whatever it turns out to be, a later safety screen asks each question again.
+        self.state.screened = None;
         let episode = self.state.safety.get_or_insert_with(|| SafetyEpisode {
             kind: concern.kind,
             confirmed: clear,

@@ -379,6 +379,14 @@ impl<'a> Turn<'a> {
         match test {
             BranchTest::RoleIs(role) => self.state.role == Some(*role),
             BranchTest::ConcernIs(kind) => self.concern_kind() == Some(*kind),
+            BranchTest::ScreenedWithin(seconds) => {
+                !self.state.coaching_off
+                    && self.state.safety.is_none()
+                    && self
+                        .state
+                        .screened
+                        .is_some_and(|at| (0..*seconds).contains(&(self.now - at)))
+            }
             BranchTest::AnswerEquals {
                 answer: name,
                 value,

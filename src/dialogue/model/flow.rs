@@ -253,12 +253,16 @@ pub struct Choice {
     pub safety: Option<SafetyMark>,
 }
 
-/// What a button says about safety: a sign of abuse (coaching toward staying stops), or the
-/// person saying they feel safe (it resumes).
+/// What a button says about safety: a sign of abuse (coaching toward staying stops), the
+/// person saying they feel safe (it resumes), or a safety screen answered to its end with
+/// nothing worrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SafetyMark {
     Concern,
     Clear,
+    /// The last answer of a safety screen, every answer before it untroubling: the time is
+    /// kept, so a screen soon after can ask whether it all still holds instead.
+    Screened,
 }
 
 /// What a typed answer must look like.
@@ -322,4 +326,7 @@ pub enum BranchTest {
     /// The person's safety concern is of this kind: the open safety episode's, or abuse once
     /// a sign of it set the flows about staying aside.
     ConcernIs(crate::safety::ConcernKind),
+    /// The person answered a whole safety screen with nothing worrying within this many
+    /// seconds, and no concern was raised since.
+    ScreenedWithin(i64),
 }
