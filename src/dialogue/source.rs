@@ -76,6 +76,8 @@ pub(crate) struct ChoiceFile {
     pub clear: Option<Vec<Spanned<String>>>,
     /// `concern` (a sign of abuse: coaching toward staying stops) or `clear` (it resumes).
     pub safety: Option<Spanned<String>>,
+    /// Other short answers that name this button when typed, as its label does.
+    pub also: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

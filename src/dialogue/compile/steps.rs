@@ -474,6 +474,32 @@ impl FlowChecker<'_> {
                     None
                 }
             };
+            let mut also = Vec::new();
+            for words in raw.also.iter().flatten() {
+                let text = words.get_ref().trim();
+                if text.is_empty() || text.contains('\n') || text.chars().count() > MAX_LABEL_LENGTH
+                {
+                    self.report(
+                        self.at(
+                            words.span(),
+                            format!("an `also` answer of the button \"{label}\" of step \"{id}\" must be one line of 1 to {MAX_LABEL_LENGTH} characters"),
+                        )
+                        .help("write a short answer someone might type instead of pressing, such as \"every night\""),
+                    );
+                    continue;
+                }
+                if safety.is_none() && speaks_of_fear(text) {
+                    self.warnings.push(
+                        self.at(
+                            words.span(),
+                            format!("\"{text}\", typed for the button \"{label}\" of step \"{id}\", speaks of fear, threats or control but the button sets no concern"),
+                        )
+                        .help("press such words on a button with `safety = \"concern\"`, or leave them out")
+                        .warning(),
+                    );
+                }
+                also.push(text.to_owned());
+            }
             if safety.is_none() && speaks_of_fear(label) {
                 let warning = self
                     .at(
@@ -495,6 +521,7 @@ impl FlowChecker<'_> {
                     .map_or_else(|| label.to_owned(), |value| value.get_ref().clone()),
                 clear,
                 safety,
+                also,
             });
         }
         Some(StepKind::Choice {

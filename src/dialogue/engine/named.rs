@@ -102,21 +102,24 @@ fn rest_agrees(rest: &[Token]) -> bool {
     }
 }
 
-/// The choice `text` names, if exactly one does (the longest label wins: "not yet" over
-/// "no").
+/// The choice `text` names, by its label or one of its `also` answers, if exactly one does
+/// (the longest wins: "not yet" over "no").
 pub(super) fn choice_named<'c>(choices: &'c [Choice], text: &str) -> Option<&'c Choice> {
     let typed = tokens(text);
     let mut best: Option<(usize, &Choice)> = None;
     let mut tied = false;
     for choice in choices {
-        let label = tokens(&choice.label);
-        let Some(used) = spelled(&label, &typed) else {
+        let spelt = std::iter::once(&choice.label)
+            .chain(&choice.also)
+            .filter_map(|words| {
+                let label = tokens(words);
+                let used = spelled(&label, &typed)?;
+                rest_agrees(&typed[used..]).then_some(label.len())
+            })
+            .max();
+        let Some(length) = spelt else {
             continue;
         };
-        if !rest_agrees(&typed[used..]) {
-            continue;
-        }
-        let length = label.len();
         match best {
             Some((longest, _)) if longest > length => {}
             Some((longest, _)) if longest == length => tied = true,
@@ -145,6 +148,7 @@ mod tests {
                 value: (*label).to_owned(),
                 clear: Vec::new(),
                 safety: None,
+                also: Vec::new(),
             })
             .collect()
     }
@@ -173,6 +177,22 @@ mod tests {
             Some("I'm okay")
         );
         assert_eq!(named(&["1", "10"], "10").as_deref(), Some("10"));
+    }
+
+    #[test]
+    fn an_also_answer_names_its_button_as_its_label_does() {
+        let mut list = choices(&["Often", "Sometimes", "Not really"]);
+        list[0].also = vec!["every night".into(), "every single night".into()];
+        list[1].also = vec!["now and then".into()];
+        list[2].also = vec!["no".into(), "never".into()];
+        let named = |text: &str| choice_named(&list, text).map(|choice| choice.label.as_str());
+        assert_eq!(named("every single night"), Some("Often"));
+        assert_eq!(named("Every night. I lie there for hours"), Some("Often"));
+        assert_eq!(named("now and then i guess"), Some("Sometimes"));
+        assert_eq!(named("no"), Some("Not really"));
+        assert_eq!(named("every night, but not this week"), None);
+        assert_eq!(named("never again will i trust him"), None);
+        assert_eq!(named("at night"), None);
     }
 
     #[test]

@@ -251,6 +251,9 @@ pub struct Choice {
     pub clear: Vec<String>,
     /// What pressing it says about the person's safety, if anything.
     pub safety: Option<SafetyMark>,
+    /// Other short answers that name it when typed ("every night" for Often), as its label
+    /// does.
+    pub also: Vec<String>,
 }
 
 /// What a button says about safety: a sign of abuse (coaching toward staying stops), the
