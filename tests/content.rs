@@ -490,7 +490,7 @@ fn the_menu_shows_the_stage_and_suggests_the_next_step_on_each_role_s_path() {
         &["damage", "couples-therapy", "boundaries"],
         None,
     );
-    assert!(text.contains("owning it"), "{text}");
+    assert!(text.contains("facing it honestly"), "{text}");
     assert_eq!(buttons[0], "Owning what happened");
     // Walking a flow to its end moves the suggestion on; forgiveness comes late.
     let (_, buttons) = menu_after("hurt", &["first-days"], None);

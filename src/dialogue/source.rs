@@ -90,6 +90,9 @@ pub(crate) struct AskFile {
     pub max_length: Option<Spanned<i64>>,
     pub min: Option<Spanned<i64>>,
     pub max: Option<Spanned<i64>>,
+    /// `true` where the answer is about the person themselves ("which feeling is loudest?"):
+    /// a question typed there is also looked up in the FAQ.
+    pub offer_faq: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

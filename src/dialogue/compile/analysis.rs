@@ -318,6 +318,7 @@ pub(super) fn must_be_saved(
                 next,
                 rule,
                 reveal,
+                ..
             } => {
                 let mut after = here.clone();
                 after.insert(save.clone());

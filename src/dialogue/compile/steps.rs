@@ -135,11 +135,17 @@ impl FlowChecker<'_> {
                 let save = self.answer_name(id, &ask.get_ref().save, saved_names, false);
                 let rule = self.check_ask(id, ask)?;
                 let reveal = self.check_shared(id, step)?;
+                let offer_faq = ask
+                    .get_ref()
+                    .offer_faq
+                    .as_ref()
+                    .is_some_and(|offer| *offer.get_ref());
                 StepKind::Ask {
                     save,
                     rule,
                     next,
                     reveal,
+                    offer_faq,
                 }
             }
             "branch" => {

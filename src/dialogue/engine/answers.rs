@@ -171,7 +171,11 @@ impl<'a> Turn<'a> {
         }
         match &step.kind {
             StepKind::Ask {
-                save, rule, next, ..
+                save,
+                rule,
+                next,
+                offer_faq,
+                ..
             } => match self.check_answer(rule, text) {
                 Ok(value) => {
                     let now = self.now;
@@ -188,11 +192,27 @@ impl<'a> Turn<'a> {
                     answers.insert(save.clone(), Answer { value, at: now });
                     // Answered in the person's own words now: what was kept has had its turn.
                     self.state.kept = None;
+                    if *offer_faq && matches!(rule, AnswerRule::Text { .. }) {
+                        self.offer_faq_in_answer(text);
+                    }
                     self.run(flow, next);
                 }
                 Err(note) => self.say(note),
             },
             _ => self.typed_at_buttons(text),
+        }
+    }
+
+    /// A question asked inside a typed answer (with a question mark, and one the FAQ is sure
+    /// of, at a step whose author asked for it with `offer_faq`): the answer is kept as the answer, and the questions that may help are offered beside
+    /// the flow going on, a tap away.
+    fn offer_faq_in_answer(&mut self, text: &str) {
+        if !text.contains('?') || !looks_like_question(text) {
+            return;
+        }
+        let found = self.library.faq.suggest_when_sure(text);
+        if !found.is_empty() {
+            self.offer_questions_with(&found, "faq_in_answer");
         }
     }
 

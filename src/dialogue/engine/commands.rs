@@ -181,6 +181,11 @@ impl<'a> Turn<'a> {
     /// for the whole list when they are not all of it: words can point to the wrong few, and
     /// the right answer is then one tap away rather than a command to know.
     pub(super) fn offer_questions(&mut self, questions: &[&Question]) {
+        self.offer_questions_with(questions, "faq_suggest");
+    }
+
+    /// Offers FAQ questions as [`Self::offer_questions`] does, above `text_key`'s message.
+    pub(super) fn offer_questions_with(&mut self, questions: &[&Question], text_key: &str) {
         let faq = &self.library.faq;
         let role = self.state.role;
         let mut buttons: Vec<Button> = questions
@@ -198,7 +203,7 @@ impl<'a> Turn<'a> {
             buttons.push(self.all_questions_button());
         }
         self.replies.push(Reply {
-            text: self.bot_message("faq_suggest"),
+            text: self.bot_message(text_key),
             buttons,
             attachment: None,
         });

@@ -65,6 +65,19 @@ impl Faq {
         self.suggest_with(text, Tuning::SHIPPED)
     }
 
+    /// What [`Faq::suggest`] offers, only when the learned order is sure of its first (as
+    /// sure as it must be to offer three rather than five): for a question met in passing,
+    /// inside an answer to something else, where a doubtful offer would only be noise.
+    pub fn suggest_when_sure(&self, text: &str) -> Vec<&Question> {
+        let sure = self.ranker().is_some_and(|ranker| {
+            ranker
+                .order(text)
+                .first()
+                .is_some_and(|(_, likely)| f64::from(*likely) >= Tuning::SHIPPED.sure_of_first)
+        });
+        if sure { self.suggest(text) } else { Vec::new() }
+    }
+
     /// The questions to offer someone who asked the FAQ in so many words (`/faq some words`):
     /// what [`Faq::suggest`] finds, or, when it finds nothing, the closest questions in the
     /// learned order all the same ([`Tuning::ASKED`] only lifts the gate that keeps questions

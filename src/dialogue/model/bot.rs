@@ -258,6 +258,10 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "said above the questions that match what someone typed",
     ),
     (
+        "faq_in_answer",
+        "above the FAQ questions offered for a question typed inside an answer, which is kept",
+    ),
+    (
         "faq_all_button",
         "the label of the last button under suggested questions, which lists them all",
     ),

@@ -148,6 +148,10 @@ pub enum StepKind {
         rule: AnswerRule,
         next: StepId,
         reveal: Option<Template>,
+        /// Whether a question typed as the answer is also looked up in the FAQ: only where the
+        /// author asks for it (an answer about the person themselves, never a draft of words
+        /// for a partner, where a question is rhetorical).
+        offer_faq: bool,
     },
     /// Picks the next step from saved answers or the person's role.
     Branch {
