@@ -169,6 +169,20 @@ fn the_held_out_figures_hold() {
     println!("held-out, combined:   {}", combined.summary());
     println!("held-out, classifier: {}", classifier.summary());
     println!("held-out, patterns:   {}", alone.summary());
+    // Each writer's share alone, newest sets included, so a fresh set reads on its own.
+    let writers: std::collections::BTreeSet<&str> = held_out
+        .iter()
+        .map(|example| example.group.as_str())
+        .collect();
+    for writer in writers {
+        let own: Vec<Example> = held_out
+            .iter()
+            .filter(|example| example.group == writer)
+            .cloned()
+            .collect();
+        let figures = Figures::measure(&own, |text| explained[text].concern);
+        println!("  {writer} ({}): {}", own.len(), figures.summary());
+    }
 
     for (kind, figures) in ConcernKind::ALL.iter().zip(&combined.kinds) {
         assert!(
