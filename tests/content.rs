@@ -531,3 +531,73 @@ fn answers_of(
         )
         .collect()
 }
+
+/// Walks `flow` from its opening, pressing each step's first button and typing a short answer
+/// where one is asked, until a reply holds `wanted` or the flow ends; returns every reply.
+fn walk_until(
+    state: &kintsugi::dialogue::state::PersonState,
+    flow: &str,
+    wanted: &str,
+) -> Vec<String> {
+    use kintsugi::dialogue::engine::{Input, advance};
+    let library = library();
+    let mut state = state.clone();
+    let mut input = Input::from_text(&format!("/start {flow}"));
+    let mut said = Vec::new();
+    for _ in 0..40 {
+        let outcome = advance(&library, &state, &input, 0);
+        state = outcome.state;
+        said.extend(outcome.replies.iter().map(|reply| reply.text.clone()));
+        if said.iter().any(|text| text.contains(wanted)) || state.position.is_none() {
+            break;
+        }
+        input = match outcome
+            .replies
+            .last()
+            .and_then(|reply| reply.buttons.first())
+        {
+            Some(button) => Input::Press(button.data.clone()),
+            None => Input::Text("a friend from work".to_owned()),
+        };
+    }
+    said
+}
+
+/// A question answered in one flow is not asked again in another: the therapist of one's own,
+/// asked in both "The first days" and "Who you can lean on", is confirmed the second time.
+#[test]
+fn a_therapist_named_in_one_flow_is_confirmed_not_asked_again_in_the_other() {
+    use kintsugi::dialogue::state::{Answer, PersonState};
+    for (earlier, later) in [("first-days", "support"), ("support", "first-days")] {
+        let fresh = PersonState {
+            role: Some(Role::Hurt),
+            ..PersonState::default()
+        };
+        let said = walk_until(&fresh, later, "Do you have one?");
+        assert!(
+            said.iter().any(|text| text.contains("Do you have one?")),
+            "{later}: {said:#?}"
+        );
+
+        let mut told = fresh.clone();
+        told.answers
+            .entry(FlowId(earlier.to_owned()))
+            .or_default()
+            .insert(
+                "therapist".to_owned(),
+                Answer {
+                    value: "I have one".to_owned(),
+                    at: 0,
+                },
+            );
+        let said = walk_until(&told, later, "Is that still so?");
+        assert!(
+            said.iter().any(|text| text.contains("Is that still so?")),
+            "{later}: {said:#?}"
+        );
+        assert!(
+            !said.iter().any(|text| text.contains("Do you have one?")),
+            "{later}: {said:#?}"
+        );
+    }
+}

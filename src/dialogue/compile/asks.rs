@@ -128,6 +128,40 @@ impl FlowChecker<'_> {
         })
     }
 
+    /// `flow.name` in a rule: an answer another flow saves (the person may not have walked
+    /// it, and then the rule does not hold).
+    fn other_flow_answer(
+        &mut self,
+        id: &str,
+        written: &Spanned<String>,
+        flow: &str,
+        name: &str,
+    ) -> Option<String> {
+        if self.known_flows.lacks(flow) {
+            let diagnostic = self.at(
+                written.span(),
+                format!("a rule of step \"{id}\" reads an answer of unknown flow \"{flow}\""),
+            );
+            self.report(self.known_flows.suggest(diagnostic, flow));
+            return None;
+        }
+        if let Some(saved) = self.known_flows.saves.get(flow)
+            && !saved.contains(name)
+        {
+            let diagnostic = self.at(
+                written.span(),
+                format!("a rule of step \"{id}\" reads answer \"{name}\", which flow \"{flow}\" never saves"),
+            );
+            let listed: Vec<&str> = saved.iter().copied().collect();
+            self.report(match did_you_mean(name, listed.iter().copied()) {
+                Some(close) => diagnostic.help(format!("did you mean \"{flow}.{close}\"?")),
+                None => diagnostic.help(format!("\"{flow}\" saves: {}", listed.join(", "))),
+            });
+            return None;
+        }
+        Some(format!("{flow}.{name}"))
+    }
+
     pub(super) fn check_rule(
         &mut self,
         id: &str,
@@ -236,7 +270,10 @@ impl FlowChecker<'_> {
                 BranchTest::RoleIs(self.role(role)?)
             }
             (Some(answer), None) => {
-                let answer = self.answer_name(id, answer, saved_names, true);
+                let answer = match answer.get_ref().split_once('.') {
+                    Some((flow, name)) => self.other_flow_answer(id, answer, flow, name)?,
+                    None => self.answer_name(id, answer, saved_names, true),
+                };
                 if tests != 1 {
                     self.report(self.at(rule.span(), format!("an answer rule of step \"{id}\" needs exactly one of `equals`, `at_least` or `at_most`")));
                     return None;

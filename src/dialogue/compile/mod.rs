@@ -13,8 +13,10 @@ mod steps;
 mod style;
 mod toml_errors;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
+
+use toml::Spanned;
 
 use self::analysis::unsaved_from;
 use self::bot::check_bot;
@@ -172,6 +174,10 @@ fn compile_with_screen<'a>(
     }
     let known_flows = KnownFlows {
         ids: flow_ids.keys().map(String::as_str).collect(),
+        saves: parsed_flows
+            .iter()
+            .map(|(_, flow)| (flow.id.get_ref().as_str(), saved_in(flow)))
+            .collect(),
         // A flow named in a file that did not parse may well exist: reporting it as unknown
         // would only bury the real problem, the broken file, under echoes of it.
         complete: broken_flow_files == 0,
@@ -292,6 +298,8 @@ pub(super) fn is_named(path: &str, file_name: &str) -> bool {
 /// The ids of the flows that parsed, for checking the references between flows.
 struct KnownFlows<'a> {
     ids: Vec<&'a str>,
+    /// The answers each flow saves, by flow id, as its file names them.
+    saves: HashMap<&'a str, BTreeSet<&'a str>>,
     /// False when some flow file did not parse, so its id is not known.
     complete: bool,
 }
@@ -317,6 +325,23 @@ impl KnownFlows<'_> {
             None => diagnostic.help(format!("flows: {}", sorted.join(", "))),
         }
     }
+}
+
+/// The answers a flow file's steps save, by name.
+fn saved_in(flow: &FlowFile) -> BTreeSet<&str> {
+    flow.steps
+        .values()
+        .flat_map(|step| {
+            let step = step.get_ref();
+            let asked = step.ask.as_ref().map(|ask| ask.get_ref().save.get_ref());
+            step.save
+                .as_ref()
+                .map(Spanned::get_ref)
+                .into_iter()
+                .chain(asked)
+        })
+        .map(String::as_str)
+        .collect()
 }
 
 pub(super) fn is_flow_id(id: &str) -> bool {

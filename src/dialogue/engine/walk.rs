@@ -369,7 +369,12 @@ impl<'a> Turn<'a> {
     }
 
     pub(super) fn holds(&self, flow: &FlowId, test: &BranchTest) -> bool {
+        // `name`, or `other-flow.name` for an answer another flow saved.
         let answer = |name: &str| {
+            let (flow, name) = match name.split_once('.') {
+                Some((other, name)) => (&FlowId(other.to_owned()), name),
+                None => (flow, name),
+            };
             self.state
                 .answers
                 .get(flow)
