@@ -1151,6 +1151,55 @@ fn buttons_shown_before_a_crisis_message_are_stale_after_it() {
 }
 
 #[test]
+fn the_safety_reply_s_buttons_can_be_typed_as_any_button_can() {
+    // The gentle question: "no im ok" is its No, and the words answer the step.
+    let mut person = Person::in_practice();
+    person.send("cant go on");
+    assert_eq!(
+        person.send("no im ok"),
+        [
+            person.message("safety_not_meant_back"),
+            "From 1 to 10?".into()
+        ]
+    );
+    assert_eq!(person.state.safety, None);
+
+    // The clear reply: its buttons' words press them; anything else keeps it waiting.
+    let mut person = Person::in_practice();
+    person.send("kill myself");
+    let waiting = person.send("hmm");
+    assert!(person.state.safety.is_some(), "{waiting:?}");
+    let replies = person.send("not what i meant");
+    assert_eq!(replies[0], person.message("safety_not_meant_back"));
+    assert_eq!(person.state.safety, None);
+
+    let mut person = Person::in_practice();
+    person.send("kill myself");
+    assert_eq!(
+        person.send("I'm safe").last().map(String::as_str),
+        Some("What's on your mind?")
+    );
+    assert_eq!(person.state.safety, None);
+}
+
+#[test]
+fn a_menu_title_typed_outside_a_flow_opens_it() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    person.send("/menu");
+    person.send("other");
+    assert_eq!(person.step(), None, "the one-step flow ran to its end");
+    assert!(person.state.done.contains(&FlowId("other".into())));
+    person.send("/menu");
+    assert_eq!(person.send("practice please"), ["How are you?"]);
+    assert_eq!(
+        person.step().map(|(flow, _)| flow),
+        Some("practice".to_owned())
+    );
+}
+
+#[test]
 fn an_answer_misread_as_a_concern_is_taken_once_the_person_says_so() {
     let mut person = Person::in_practice();
     // At "What's on your mind?": the gentle question, then "No": the words answer it.

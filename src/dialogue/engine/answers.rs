@@ -5,7 +5,7 @@ use crate::calendar::zones::{find_zones, is_zone_name};
 use crate::calendar::{TypedTime, find_wall_time};
 use crate::dialogue::callback::{self, Action};
 use crate::dialogue::model::{
-    AnswerRule, FlowId, Reflection, SafetyMark, StepKind, zone_time_name,
+    AnswerRule, Flow, FlowId, Reflection, SafetyMark, StepKind, zone_time_name,
 };
 use crate::dialogue::state::{Answer, Keyboard};
 
@@ -156,14 +156,26 @@ impl<'a> Turn<'a> {
 
     pub(super) fn text(&mut self, text: &str) {
         if self.state.position.is_none() && self.state.safety.is_some() {
-            self.show_current();
+            match self.safety_action_typed(text) {
+                Some(action) => self.safety_pressed(action),
+                None => self.show_current(),
+            }
             return;
         }
         if self.propose_rule(text) {
             return;
         }
         let Some((flow, step)) = self.current_step() else {
-            self.listen(text);
+            // A menu title typed ("owning what happened") opens that flow, as its button does.
+            let titles: Vec<&'a Flow> = self.menu().collect();
+            let options: Vec<Vec<&str>> = titles
+                .iter()
+                .map(|flow| vec![flow.title.as_str()])
+                .collect();
+            match named::option_named(&options, text).and_then(|index| titles.get(index)) {
+                Some(flow) => self.enter_flow(&flow.id),
+                None => self.listen(text),
+            }
             return;
         };
         if self.answer_shared(text) {

@@ -7,7 +7,8 @@ use crate::dialogue::model::Choice;
 
 /// Words that may follow a label without changing what it answers.
 const HEDGES: &[&str] = &[
-    "i", "guess", "think", "suppose", "please", "thanks", "thank", "you", "ok", "okay",
+    "i", "guess", "think", "suppose", "please", "thanks", "thank", "you", "ok", "okay", "im",
+    "fine", "alright",
 ];
 
 /// Words that turn an answer round, wherever they come after the label.
@@ -105,12 +106,26 @@ fn rest_agrees(rest: &[Token]) -> bool {
 /// The choice `text` names, by its label or one of its `also` answers, if exactly one does
 /// (the longest wins: "not yet" over "no").
 pub(super) fn choice_named<'c>(choices: &'c [Choice], text: &str) -> Option<&'c Choice> {
+    let options: Vec<Vec<&str>> = choices
+        .iter()
+        .map(|choice| {
+            std::iter::once(choice.label.as_str())
+                .chain(choice.also.iter().map(String::as_str))
+                .collect()
+        })
+        .collect();
+    option_named(&options, text).and_then(|index| choices.get(index))
+}
+
+/// Which of `options` (each a button's label and the other answers that press it) `text`
+/// names, if exactly one does, as [`choice_named`] reads it.
+pub(super) fn option_named(options: &[Vec<&str>], text: &str) -> Option<usize> {
     let typed = tokens(text);
-    let mut best: Option<(usize, &Choice)> = None;
+    let mut best: Option<(usize, usize)> = None;
     let mut tied = false;
-    for choice in choices {
-        let spelt = std::iter::once(&choice.label)
-            .chain(&choice.also)
+    for (index, phrases) in options.iter().enumerate() {
+        let spelt = phrases
+            .iter()
             .filter_map(|words| {
                 let label = tokens(words);
                 let used = spelled(&label, &typed)?;
@@ -124,12 +139,12 @@ pub(super) fn choice_named<'c>(choices: &'c [Choice], text: &str) -> Option<&'c 
             Some((longest, _)) if longest > length => {}
             Some((longest, _)) if longest == length => tied = true,
             _ => {
-                best = Some((length, choice));
+                best = Some((length, index));
                 tied = false;
             }
         }
     }
-    best.filter(|_| !tied).map(|(_, choice)| choice)
+    best.filter(|_| !tied).map(|(_, index)| index)
 }
 
 #[cfg(test)]

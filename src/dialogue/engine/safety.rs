@@ -173,6 +173,55 @@ impl Turn<'_> {
         self.replies.extend(replies);
     }
 
+    /// The button of the open episode that typed `text` names ("no", "No, I'm okay", "that's
+    /// not what i meant"), read as a press is: the gentle question's Yes and No, or the safety
+    /// reply's ways on.
+    pub(super) fn safety_action_typed(&self, text: &str) -> Option<SafetyAction> {
+        let episode = self.state.safety.as_ref()?;
+        let asking = episode.asking.is_some() || !episode.confirmed;
+        let mut buttons: Vec<(String, Vec<&str>, SafetyAction)> = if asking {
+            vec![
+                (
+                    self.bot_message("safety_yes"),
+                    vec!["yes"],
+                    SafetyAction::Yes,
+                ),
+                (
+                    self.bot_message("safety_no"),
+                    vec!["no", "nope"],
+                    SafetyAction::No,
+                ),
+            ]
+        } else {
+            vec![
+                (self.bot_message("safety_safe"), vec![], SafetyAction::Safe),
+                (
+                    self.bot_message("safety_not_meant"),
+                    vec![],
+                    SafetyAction::NotMeant,
+                ),
+            ]
+        };
+        if !asking && self.library.bot.safety.is_some() {
+            buttons.push((
+                self.bot_message("safety_grounding"),
+                vec![],
+                SafetyAction::Grounding,
+            ));
+            buttons.push((self.bot_message("safety_plan"), vec![], SafetyAction::Plan));
+        }
+        let options: Vec<Vec<&str>> = buttons
+            .iter()
+            .map(|(label, also, _)| {
+                std::iter::once(label.as_str())
+                    .chain(also.iter().copied())
+                    .collect()
+            })
+            .collect();
+        let index = super::named::option_named(&options, text)?;
+        buttons.get(index).map(|(_, _, action)| *action)
+    }
+
     pub(super) fn safety_pressed(&mut self, action: SafetyAction) {
         match action {
             SafetyAction::Yes => match &mut self.state.safety {
