@@ -460,12 +460,13 @@ async fn decide(
     acts: bool,
 ) -> Result<Option<(Outcome, Vec<Notice>)>, StorageError> {
     // A fresh token only where an input can make an invitation: a press inside the private
-    // check before linking (its last answer makes it), so no other update pays for one.
+    // check before linking (its last answer makes it), or the words of a button typed there,
+    // so no other update pays for one.
     let in_check = state
         .position
         .as_ref()
         .is_some_and(|position| position.flow.0 == CHECK_FLOW);
-    let fresh = (in_check && matches!(input, Input::Press(_)))
+    let fresh = (in_check && matches!(input, Input::Press(_) | Input::Text(_)))
         .then(|| (new_invitation_token(), PairId::random().0));
     fn side(pair: &Option<StoredPair>, person: PersonId) -> Option<(&PairState, Side)> {
         let stored = pair.as_ref()?;

@@ -323,6 +323,21 @@ async fn a_screen_answered_within_a_day_is_confirmed_in_one_question_and_not_aft
     assert!(state.coaching_off);
 }
 
+/// The private check's answers typed rather than tapped make the invitation all the same
+/// (the last "no" typed once met "I couldn't make an invitation just now").
+#[tokio::test]
+async fn a_private_check_answered_by_typing_makes_the_invitation() {
+    let (library, storage, mut ana, _ben) = two_people().await;
+    ana.send(&library, &storage, "/invite", NOW).await;
+    for typed in ["yes, i'm on my own", "ask me each one", "yes", "no", "no"] {
+        ana.send(&library, &storage, typed, NOW).await;
+        assert!(!ana.heard("/start "), "{typed}: {:?}", ana.said);
+    }
+    ana.send(&library, &storage, "no", NOW).await;
+    assert!(!ana.heard("couldn't make"), "{:?}", ana.said);
+    assert!(!ana.token().is_empty());
+}
+
 #[tokio::test]
 async fn an_inviter_whose_own_answers_raise_a_concern_makes_no_invitation() {
     let (library, storage, mut ana, _ben) = two_people().await;
