@@ -11,6 +11,9 @@ pub struct Note {
     pub id: String,
     pub test: NoteTest,
     pub text: Template,
+    /// Words that, up to three words before a mention, rule it out ("no lunches", "not even a
+    /// coffee"): such a mention does not count.
+    pub unless_after: Vec<String>,
 }
 
 /// When a note applies to the answer.
@@ -23,10 +26,13 @@ pub enum NoteTest {
 }
 
 impl NoteTest {
-    pub fn holds(&self, words: &Words) -> bool {
+    /// Whether the note applies to `words`, mentions just after one of `unless_after` not
+    /// counted.
+    pub fn holds(&self, words: &Words, unless_after: &[String]) -> bool {
+        let mentioned = |phrase: &Phrase| words.mention_unless_after(phrase, unless_after);
         match self {
-            NoteTest::MentionsAny(phrases) => phrases.iter().any(|phrase| words.mention(phrase)),
-            NoteTest::MentionsNone(phrases) => !phrases.iter().any(|phrase| words.mention(phrase)),
+            NoteTest::MentionsAny(phrases) => phrases.iter().any(mentioned),
+            NoteTest::MentionsNone(phrases) => !phrases.iter().any(mentioned),
         }
     }
 }
@@ -77,16 +83,29 @@ impl Words {
     /// Whether the phrase's words appear here in a row. Apostrophes are left out of the
     /// comparison: on a phone "didnt" and "shes" are typed as often as "didn't" and "she's".
     pub(crate) fn mention(&self, phrase: &Phrase) -> bool {
+        self.mention_unless_after(phrase, &[])
+    }
+
+    /// Whether the phrase appears here, as [`Words::mention`], somewhere that none of the
+    /// three words before it is one of `blockers` ("no lunches" does not mention lunch
+    /// when `no` blocks).
+    pub(crate) fn mention_unless_after(&self, phrase: &Phrase, blockers: &[String]) -> bool {
         let length = phrase.words.len();
         self.0.len() >= length
-            && self.0.windows(length).any(|window| {
-                window.iter().zip(&phrase.words).all(|(word, wanted)| {
+            && self.0.windows(length).enumerate().any(|(at, window)| {
+                let matched = window.iter().zip(&phrase.words).all(|(word, wanted)| {
                     let mut word = letters(word);
                     match wanted.strip_suffix('*') {
                         Some(stem) => letters(stem).all(|c| word.next() == Some(c)),
                         None => letters(wanted).eq(word),
                     }
-                })
+                });
+                matched
+                    && !self.0[at.saturating_sub(3)..at].iter().any(|before| {
+                        blockers
+                            .iter()
+                            .any(|blocker| letters(blocker).eq(letters(before)))
+                    })
             })
     }
 }
@@ -101,7 +120,7 @@ pub(crate) fn notes_for<'a>(notes: &'a [Note], answer: &str) -> impl Iterator<It
     let words = Words::of(answer);
     notes
         .iter()
-        .filter(move |note| note.test.holds(&words))
+        .filter(move |note| note.test.holds(&words, &note.unless_after))
         .take(MOST_NOTES)
 }
 
@@ -166,6 +185,23 @@ mod tests {
     }
 
     #[test]
+    fn a_mention_just_after_a_word_that_rules_it_out_does_not_count() {
+        let blockers = ["no".to_owned(), "not".to_owned(), "never".to_owned()];
+        let mentions = |text: &str, phrase: &str| {
+            Words::of(text)
+                .mention_unless_after(&Phrase::parse(phrase).expect("a phrase"), &blockers)
+        };
+        assert!(!mentions("no lunches, no 1:1s", "lunch*"));
+        assert!(!mentions("not even a coffee", "coffee*"));
+        assert!(mentions("only lunch with the team", "lunch*"));
+        assert!(mentions("no meetings alone, but lunch is fine", "lunch*"));
+        assert!(
+            mentions("no lunches", "no lunches"),
+            "a phrase holding the word itself"
+        );
+    }
+
+    #[test]
     fn a_phrase_of_only_punctuation_is_no_phrase() {
         assert_eq!(Phrase::parse(" ... "), None);
         assert_eq!(Phrase::parse("*"), None);
@@ -179,11 +215,13 @@ mod tests {
                 id: "but".to_owned(),
                 test: NoteTest::MentionsAny(vec![phrase("but"), phrase("however")]),
                 text: Template::parse("A but.").expect("text"),
+                unless_after: Vec::new(),
             },
             Note {
                 id: "harm".to_owned(),
                 test: NoteTest::MentionsNone(vec![phrase("hurt"), phrase("pain")]),
                 text: Template::parse("No harm named.").expect("text"),
+                unless_after: Vec::new(),
             },
         ];
         let ids = |answer| {
@@ -204,6 +242,7 @@ mod tests {
                 id: word.to_owned(),
                 test: NoteTest::MentionsAny(vec![phrase(word)]),
                 text: Template::parse(word).expect("text"),
+                unless_after: Vec::new(),
             })
             .collect();
         let ids = |answer| {

@@ -62,6 +62,8 @@ pub(crate) struct NoteFile {
     pub id: Spanned<String>,
     pub when_any: Option<Spanned<Vec<Spanned<String>>>>,
     pub when_none: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Words that rule a mention out when they come up to three words before it.
+    pub unless_after: Option<Vec<Spanned<String>>>,
     pub say: Spanned<String>,
 }
 

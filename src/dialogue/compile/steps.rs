@@ -361,8 +361,24 @@ impl FlowChecker<'_> {
             let Some(text) = self.template(id, &raw.say) else {
                 continue;
             };
+            let mut unless_after = Vec::new();
+            for word in raw.unless_after.iter().flatten() {
+                let written = word.get_ref().trim();
+                if written.is_empty() || written.contains(char::is_whitespace) {
+                    self.report(
+                        self.at(
+                            word.span(),
+                            format!("note \"{note_id}\" of step \"{id}\": `unless_after` takes single words, not \"{written}\""),
+                        )
+                        .help("list words such as \"no\", \"not\" or \"never\""),
+                    );
+                    continue;
+                }
+                unless_after.push(written.to_lowercase());
+            }
             built.push(Note {
                 id: note_id.clone(),
+                unless_after,
                 test: if any {
                     NoteTest::MentionsAny(phrases)
                 } else {
