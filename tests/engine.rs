@@ -1473,6 +1473,28 @@ fn a_summary_holds_only_the_parts_the_person_picks() {
 }
 
 #[test]
+fn a_summary_s_buttons_can_be_typed_and_other_words_ask_again() {
+    let mut person = Person::in_practice();
+    person.send("my worry");
+    with_checkins(&mut person, &["slept better", "a calm talk"]);
+    person.send("/summary");
+    assert_eq!(
+        person.send("hmm not sure"),
+        [
+            person.message("use_buttons"),
+            "Put in what you said in practice?".into()
+        ]
+    );
+    person.send("put it in");
+    assert_eq!(person.last[0].text, "Put in the trend?");
+    person.send("no");
+    assert_eq!(person.last[0].text, "Put in the notes?");
+    person.send("yes please");
+    let document = summary_of(&person).expect("a summary");
+    assert_eq!(document.sections.len(), 2);
+}
+
+#[test]
 fn a_summary_with_everything_left_out_or_stopped_makes_nothing() {
     let mut person = Person::in_practice();
     person.send("my worry");

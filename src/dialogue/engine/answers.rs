@@ -165,6 +165,10 @@ impl<'a> Turn<'a> {
         if self.propose_rule(text) {
             return;
         }
+        if self.state.keyboard == Keyboard::Summary && self.state.summary.is_some() {
+            self.summary_typed(text);
+            return;
+        }
         let Some((flow, step)) = self.current_step() else {
             // A menu title typed ("owning what happened") opens that flow, as its button does.
             let titles: Vec<&'a Flow> = self.menu().collect();

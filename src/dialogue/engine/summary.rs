@@ -69,6 +69,45 @@ impl<'a> Turn<'a> {
         self.ask_summary_part();
     }
 
+    /// Text typed while a part of the summary is asked about: its buttons' words ("put it
+    /// in", "yes", "leave it out", "no") answer it; anything else asks again, with the
+    /// buttons, so the summary is never dropped by a typed word.
+    pub(super) fn summary_typed(&mut self, text: &str) {
+        let answers = [
+            (
+                "summary_include",
+                vec!["yes", "include it"],
+                SummaryAnswer::Include,
+            ),
+            (
+                "summary_leave",
+                vec!["no", "leave it"],
+                SummaryAnswer::Leave,
+            ),
+            ("summary_stop", vec!["stop"], SummaryAnswer::Stop),
+        ];
+        let labels: Vec<String> = answers
+            .iter()
+            .map(|(key, _, _)| self.bot_message(key))
+            .collect();
+        let options: Vec<Vec<&str>> = answers
+            .iter()
+            .zip(&labels)
+            .map(|((_, also, _), label)| {
+                std::iter::once(label.as_str())
+                    .chain(also.iter().copied())
+                    .collect()
+            })
+            .collect();
+        match super::named::option_named(&options, text) {
+            Some(index) => self.summary_answered(answers[index].2),
+            None => {
+                self.note("use_buttons");
+                self.ask_summary_part();
+            }
+        }
+    }
+
     /// Asks about the next part, or makes the document once every part was asked about.
     fn ask_summary_part(&mut self) {
         let Some(pick) = &self.state.summary else {
