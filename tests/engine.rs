@@ -799,6 +799,23 @@ fn an_faq_question_worded_for_the_partner_who_broke_trust_is_theirs_alone() {
 }
 
 #[test]
+fn an_faq_answer_read_mid_flow_has_one_tap_back_to_the_step() {
+    let mut person = Person::in_practice();
+    let at = person.step();
+    person.send("/faq 1");
+    assert_eq!(person.buttons(), ["Back to where we were"]);
+    assert_eq!(
+        person.press("Back to where we were"),
+        ["What's on your mind?"]
+    );
+    assert_eq!(person.step(), at);
+
+    let mut outside = Person::new();
+    outside.send("/faq 1");
+    assert!(outside.buttons().is_empty(), "{:?}", outside.buttons());
+}
+
+#[test]
 fn takeaways_are_one_message() {
     let mut person = Person::new();
     assert_eq!(

@@ -23,6 +23,8 @@ pub(crate) enum Action {
     Question(String),
     /// List every FAQ question; valid under any keyboard.
     AllQuestions,
+    /// Back to the step the person is at (under an FAQ answer read mid-flow).
+    Resume,
     /// A button under a check-in reminder; valid under any keyboard.
     Reminder(ReminderAction),
     /// A button under a safety reply; valid under any keyboard.
@@ -208,6 +210,7 @@ pub fn encode(seq: u32, action: &Action) -> String {
         Action::Menu => format!("{seq}|m"),
         Action::Question(id) => format!("{seq}|q:{id}"),
         Action::AllQuestions => format!("{seq}|a"),
+        Action::Resume => format!("{seq}|b"),
         Action::Reminder(action) => format!("{seq}|r:{}", action.code()),
         Action::Safety(action) => format!("{seq}|s:{}", action.code()),
         Action::Forget(confirmed) => format!("{seq}|x:{}", if *confirmed { "yes" } else { "no" }),
@@ -249,6 +252,7 @@ pub fn decode(data: &str) -> Option<Press> {
         Some(("y", "stop")) => Action::Summary(SummaryAnswer::Stop),
         None if action == "m" => Action::Menu,
         None if action == "a" => Action::AllQuestions,
+        None if action == "b" => Action::Resume,
         None if action == "k" => Action::UseKept,
         _ => return None,
     };

@@ -38,6 +38,11 @@ impl<'a> Turn<'a> {
                 self.faq("");
                 return;
             }
+            // Back from an FAQ answer to wherever the person is now, however old the button.
+            Action::Resume => {
+                self.show_current();
+                return;
+            }
             // A reminder's buttons belong to no keyboard of the person's: they work whenever pressed.
             Action::Reminder(action) => {
                 self.reminder_pressed(action);

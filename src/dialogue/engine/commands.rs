@@ -174,7 +174,20 @@ impl<'a> Turn<'a> {
             text.push(' ');
             text.push_str(&self.bot_message("faq_try").replace("{flows}", &flows));
         }
-        self.say(text);
+        // Read in the middle of a flow: one tap back to the step.
+        let buttons = if self.state.position.is_some() && self.state.safety.is_none() {
+            vec![Button {
+                label: self.bot_message("faq_back"),
+                data: callback::encode(0, &Action::Resume),
+            }]
+        } else {
+            Vec::new()
+        };
+        self.replies.push(Reply {
+            text,
+            buttons,
+            attachment: None,
+        });
     }
 
     /// Offers FAQ questions as buttons, numbered as `/faq` numbers them, and a last button

@@ -262,6 +262,10 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "above the FAQ questions offered for a question typed inside an answer, which is kept",
     ),
     (
+        "faq_back",
+        "the button under an FAQ answer read in the middle of a flow, back to its step",
+    ),
+    (
         "faq_all_button",
         "the label of the last button under suggested questions, which lists them all",
     ),
