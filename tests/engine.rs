@@ -816,6 +816,27 @@ fn an_faq_answer_read_mid_flow_has_one_tap_back_to_the_step() {
 }
 
 #[test]
+fn a_question_that_also_says_what_is_happening_is_met_first_then_offered_the_faq() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    let replies = person.send("i cant sleep at all. how long will this take?");
+    assert_eq!(
+        replies,
+        [
+            "Not sleeping after a shock is your body on alert.".to_owned(),
+            person.message("faq_suggest"),
+            person.message("listen_offer"),
+        ]
+    );
+    assert!(
+        person
+            .buttons()
+            .contains(&"1. How long it takes".to_owned())
+    );
+}
+
+#[test]
 fn takeaways_are_one_message() {
     let mut person = Person::new();
     assert_eq!(

@@ -286,21 +286,26 @@ impl<'a> Turn<'a> {
         named::choice_named(choices, text).map(|choice| choice.id.clone())
     }
 
-    /// Someone wrote outside a flow: a question is answered from the FAQ; otherwise what
-    /// they wrote is met by the first `[[listen]]` entry its words mention, with the flows it
-    /// offers; otherwise by a warm default. The words are not kept.
+    /// Someone wrote outside a flow: what they wrote is met by the first `[[listen]]` entry
+    /// its words mention, with the flows it offers (and, for a question, the FAQ questions
+    /// that fit); else a question is offered the FAQ; else a warm default. The words are not
+    /// kept.
     fn listen(&mut self, text: &str) {
         let found = self.library.faq.suggest(text);
-        if looks_like_question(text) && !found.is_empty() {
-            self.offer_questions(&found);
-            self.show_menu();
-            return;
-        }
         match self.reflection_for(text) {
+            // What they said is met first, even when it ends in a question ("she went to her
+            // mum's with the kids. what do i do"); the questions that may help come with it.
             Some(reflection) => {
                 self.say(reflection.say.clone());
+                if looks_like_question(text) && !found.is_empty() {
+                    self.offer_questions(&found);
+                }
                 self.state.interest = reflection.offer.first().cloned();
                 self.offer_flows(&reflection.offer);
+            }
+            None if looks_like_question(text) && !found.is_empty() => {
+                self.offer_questions(&found);
+                self.show_menu();
             }
             None if !found.is_empty() => {
                 self.offer_questions(&found);
