@@ -10,7 +10,7 @@
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use kintsugi::testkit::fake_telegram::{self, FakeTelegram};
@@ -21,6 +21,19 @@ const BINARY: &str = env!("CARGO_BIN_EXE_kintsugi");
 const MASTER_KEY: &str = "e2e:kGLDZhkHuZA6ZUhLYRvy57zBG+HoDxGHngcwATfil+c=";
 /// How long a reply may take to arrive before a test fails (generous: CI machines are slow).
 const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The tests that load the machine (three replicas and thousands of updates) or time the
+/// replies run alone; the others run side by side. So a test's patience is never spent
+/// waiting for another test's CPU.
+static MACHINE: RwLock<()> = RwLock::new(());
+
+fn alone() -> RwLockWriteGuard<'static, ()> {
+    MACHINE.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn beside_others() -> RwLockReadGuard<'static, ()> {
+    MACHINE.read().unwrap_or_else(PoisonError::into_inner)
+}
 const ANA: i64 = 4242;
 /// The hash tag of Ana's shard of the reminder index (her id modulo 16).
 const _ANA_SHARD: () = assert!(ANA % 16 == 2);
@@ -123,6 +136,7 @@ fn texts(sent: &[fake_telegram::Sent]) -> Vec<&str> {
 
 #[test]
 fn a_person_walks_a_whole_flow_and_gets_their_card() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     ground_rules_to_the_pause_signal(&fake, "Sunday morning <by the river> & no phones");
@@ -175,6 +189,7 @@ fn typed_answer(question: &str) -> &'static str {
 
 #[test]
 fn a_person_walking_at_human_speed_is_answered_within_three_seconds_at_the_shipped_limits() {
+    let _machine = alone();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     // Timed from the bot's first poll: its start-up (a test build fits the FAQ's learned order
@@ -257,6 +272,7 @@ fn a_person_walking_at_human_speed_is_answered_within_three_seconds_at_the_shipp
 
 #[test]
 fn summary_sends_a_pdf_of_only_the_parts_picked() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     ground_rules_to_the_pause_signal(&fake, "Sunday by the river");
@@ -327,6 +343,7 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
 
 #[test]
 fn operators_scrape_metrics_and_see_health_and_readiness() {
+    let _machine = beside_others();
     let (fake, mut redis) = (FakeTelegram::start(), RedisServer::start());
     let port = free_port();
     let address = format!("127.0.0.1:{port}");
@@ -363,6 +380,7 @@ fn operators_scrape_metrics_and_see_health_and_readiness() {
 
 #[test]
 fn a_second_poller_on_the_same_redis_refuses_to_start_and_names_webhook_mode() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let first = Bot::start(&fake, &redis);
     fake.send_text(ANA, "/start");
@@ -402,6 +420,7 @@ fn a_second_poller_on_the_same_redis_refuses_to_start_and_names_webhook_mode() {
 
 #[test]
 fn an_idle_bot_long_polls_instead_of_asking_again_and_again() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     fake.wait_for_requests("getUpdates", 1, PATIENCE);
@@ -432,6 +451,7 @@ fn an_idle_bot_long_polls_instead_of_asking_again_and_again() {
 
 #[test]
 fn at_start_the_bot_registers_its_commands_and_asks_only_for_the_updates_it_uses() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     fake.wait_for_requests("setMyCommands", 1, PATIENCE);
@@ -476,6 +496,7 @@ fn at_start_the_bot_registers_its_commands_and_asks_only_for_the_updates_it_uses
 
 #[test]
 fn a_bot_killed_mid_flow_carries_on_from_the_same_step_after_a_restart() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let bot = Bot::start(&fake, &redis);
     fake.send_text(ANA, "/start ground-rules");
@@ -499,6 +520,7 @@ fn a_bot_killed_mid_flow_carries_on_from_the_same_step_after_a_restart() {
 
 #[test]
 fn while_redis_is_down_people_hear_so_and_once_it_is_back_nothing_saved_is_lost() {
+    let _machine = beside_others();
     let (fake, mut redis) = (FakeTelegram::start(), RedisServer::start_persistent());
     let bot = Bot::start(&fake, &redis);
     fake.send_text(ANA, "/start ground-rules");
@@ -539,6 +561,7 @@ fn while_redis_is_down_people_hear_so_and_once_it_is_back_nothing_saved_is_lost(
 
 #[test]
 fn an_update_telegram_delivers_twice_is_handled_once() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     fake.send_text(ANA, "/start ground-rules");
@@ -561,6 +584,7 @@ fn an_update_telegram_delivers_twice_is_handled_once() {
 
 #[test]
 fn telegram_saying_too_many_requests_is_waited_out_for_that_chat_only() {
+    let _machine = beside_others();
     // The bot's 64 update workers are picked by chat id modulo 64: this person shares Ana's.
     const NEIGHBOUR: i64 = ANA + 64;
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
@@ -598,6 +622,7 @@ fn telegram_saying_too_many_requests_is_waited_out_for_that_chat_only() {
 
 #[test]
 fn server_errors_and_a_broken_connection_are_retried_until_the_reply_arrives() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     fake.fail_next("sendMessage", 500, "Internal Server Error", None);
@@ -617,6 +642,7 @@ fn server_errors_and_a_broken_connection_are_retried_until_the_reply_arrives() {
 
 #[test]
 fn a_person_who_blocked_the_bot_does_not_stop_it_serving_others() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let bot = Bot::start(&fake, &redis);
     fake.fail_next(
@@ -645,6 +671,7 @@ fn a_person_who_blocked_the_bot_does_not_stop_it_serving_others() {
 
 #[test]
 fn telegram_saying_a_person_blocked_or_unblocked_the_bot_is_recorded() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     let key = format!("e2e:{{u:{BEN}}}:meta");
@@ -669,6 +696,7 @@ fn telegram_saying_a_person_blocked_or_unblocked_the_bot_is_recorded() {
 
 #[test]
 fn json_logs_are_one_object_a_line_with_a_timestamp_and_nothing_anyone_wrote() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let bot = Bot::spawn(
         &fake,
@@ -701,6 +729,7 @@ fn json_logs_are_one_object_a_line_with_a_timestamp_and_nothing_anyone_wrote() {
 
 #[test]
 fn neither_the_token_nor_what_people_write_reaches_the_log_even_at_trace_level() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let token = "987654:UNIQUE-TOKEN-e2e-31415";
     let typed = [
@@ -747,6 +776,7 @@ fn neither_the_token_nor_what_people_write_reaches_the_log_even_at_trace_level()
 
 #[test]
 fn in_webhook_mode_only_requests_with_the_secret_are_heard() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let port = free_port();
     let address = format!("127.0.0.1:{port}");
@@ -816,6 +846,7 @@ fn in_webhook_mode_only_requests_with_the_secret_are_heard() {
 
 #[test]
 fn webhook_mode_without_a_secret_refuses_to_start_and_says_what_is_missing() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let mut bot = Bot::spawn(
         &fake,
@@ -842,6 +873,7 @@ fn webhook_mode_without_a_secret_refuses_to_start_and_says_what_is_missing() {
 
 #[test]
 fn sigterm_stops_the_bot_gracefully() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let mut bot = Bot::start(&fake, &redis);
     fake.send_text(ANA, "/faq 1");
@@ -862,6 +894,7 @@ fn sigterm_stops_the_bot_gracefully() {
 
 #[test]
 fn added_to_a_group_the_bot_says_one_line_leaves_and_keeps_nothing() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     let group = -100_200_300;
@@ -891,6 +924,7 @@ fn unix_now() -> i64 {
 
 #[test]
 fn a_check_in_is_set_up_reminded_answered_and_shown_in_progress() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     fake.send_text(ANA, "/checkin");
@@ -989,6 +1023,7 @@ fn a_check_in_is_set_up_reminded_answered_and_shown_in_progress() {
 
 #[test]
 fn crisis_words_are_answered_at_once_even_past_the_flood_gate_and_with_redis_down() {
+    let _machine = beside_others();
     let (fake, mut redis) = (FakeTelegram::start(), RedisServer::start());
     let bot = Bot::spawn(
         &fake,
@@ -1034,6 +1069,7 @@ fn crisis_words_are_answered_at_once_even_past_the_flood_gate_and_with_redis_dow
 
 #[test]
 fn export_sends_every_answer_and_forget_leaves_nothing_of_the_person_in_redis() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     let words = "Sunday-walks-by-the-canal-1618";
@@ -1104,6 +1140,7 @@ fn export_sends_every_answer_and_forget_leaves_nothing_of_the_person_in_redis() 
 
 #[test]
 fn an_edited_message_or_a_photo_caption_with_crisis_words_gets_the_safety_reply() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     fake.send_text(ANA, "/help");
@@ -1420,6 +1457,7 @@ fn reminders_sent(fake: &FakeTelegram, first: i64) -> Vec<usize> {
 
 #[test]
 fn three_replicas_lose_no_update_and_apply_none_twice_when_one_is_killed() {
+    let _machine = alone();
     // A thousand people and eleven thousand updates: a load test, so Telegram's send limits
     // are lifted on both sides (the next test keeps them).
     let fake = FakeTelegram::start_with(fake_telegram::FakeOptions {
@@ -1484,6 +1522,7 @@ fn three_replicas_lose_no_update_and_apply_none_twice_when_one_is_killed() {
 
 #[test]
 fn three_replicas_at_the_shipped_limits_keep_the_bots_send_rate_between_them() {
+    let _machine = alone();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let dialogues = dialogues_with_ten_notes();
     let (runtime, storage) = runtime_and_storage_of_the_bots(&redis);
@@ -1522,6 +1561,7 @@ fn three_replicas_at_the_shipped_limits_keep_the_bots_send_rate_between_them() {
 
 #[test]
 fn on_a_redis_cluster_the_bot_walks_a_person_through_a_flow_and_works_her_reminder_shard() {
+    let _machine = beside_others();
     let fake = FakeTelegram::start();
     // The bot's own Redis is a three-master cluster; `redis` only completes the set-up.
     let (cluster, redis) = (
@@ -1620,6 +1660,7 @@ fn pass_the_private_check(fake: &FakeTelegram, chat: i64) {
 /// ```
 #[test]
 fn two_partners_link_by_invitation_see_a_shared_answer_only_when_both_answered_and_unlink() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     fake.send_text(ANA, "/invite");
@@ -1820,6 +1861,7 @@ fn told_since(fake: &FakeTelegram, chat: i64, skip: usize) -> String {
 /// ```
 #[test]
 fn couples_on_telegram_refuse_bad_links_and_stop_linking_quietly_for_safety() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let _bot = Bot::start(&fake, &redis);
     fake.send_text(BEN, &format!("/start {}", "Q".repeat(32)));
@@ -1919,6 +1961,7 @@ fn couples_on_telegram_refuse_bad_links_and_stop_linking_quietly_for_safety() {
 /// moment, an agreed rule, and an unlink after which the store's file holds nothing shared.
 #[test]
 fn on_the_embedded_store_partners_hold_back_answer_at_once_agree_a_rule_and_unlink() {
+    let _machine = beside_others();
     let (fake, redis) = (FakeTelegram::start(), RedisServer::start());
     let data = tempfile::tempdir().expect("a data folder");
     let data_dir = data.path().to_string_lossy().into_owned();
