@@ -23,11 +23,37 @@ const TURNS: &[&str] = &[
     "sometimes",
 ];
 
+/// Everyday spellings of yes and no, read as the word itself when typed.
+const SAME_AS: &[(&str, &str)] = &[
+    ("yeah", "yes"),
+    ("yea", "yes"),
+    ("yep", "yes"),
+    ("yup", "yes"),
+    ("ya", "yes"),
+    ("yess", "yes"),
+    ("nope", "no"),
+    ("nah", "no"),
+];
+
+/// The short answers a label may open with before a mark ("Yes, that's right"), which
+/// then name it on their own.
+const OPENERS: &[&str] = &["yes", "no"];
+
 /// A word or a mark that ends a phrase.
 #[derive(Debug, PartialEq)]
 enum Token {
     Word(String),
     Break,
+}
+
+/// A word as it is compared: everyday spellings of yes and no read as the word itself.
+fn word(spelt: String) -> Token {
+    Token::Word(
+        SAME_AS
+            .iter()
+            .find(|(said, _)| *said == spelt)
+            .map_or(spelt, |(_, meant)| (*meant).to_owned()),
+    )
 }
 
 fn tokens(text: &str) -> Vec<Token> {
@@ -42,7 +68,7 @@ fn tokens(text: &str) -> Vec<Token> {
             continue;
         }
         if !word.is_empty() {
-            tokens.push(Token::Word(std::mem::take(&mut word)));
+            tokens.push(self::word(std::mem::take(&mut word)));
         }
         if matches!(
             c,
@@ -52,7 +78,7 @@ fn tokens(text: &str) -> Vec<Token> {
         }
     }
     if !word.is_empty() {
-        tokens.push(Token::Word(word));
+        tokens.push(self::word(word));
     }
     tokens
 }
@@ -84,6 +110,17 @@ fn spelled(label: &[Token], typed: &[Token]) -> Option<usize> {
         }
     }
     None
+}
+
+/// A label's opening yes or no when a mark follows it ("Yes, that's right"), as a phrase
+/// of its own.
+fn opener(label: &[Token]) -> Option<Vec<Token>> {
+    match label {
+        [Token::Word(word), Token::Break, _, ..] if OPENERS.contains(&word.as_str()) => {
+            Some(vec![Token::Word(word.clone())])
+        }
+        _ => None,
+    }
 }
 
 /// Whether what follows a label leaves its answer as it is.
@@ -126,8 +163,12 @@ pub(super) fn option_named(options: &[Vec<&str>], text: &str) -> Option<usize> {
     for (index, phrases) in options.iter().enumerate() {
         let spelt = phrases
             .iter()
-            .filter_map(|words| {
+            .flat_map(|words| {
                 let label = tokens(words);
+                let opener = opener(&label);
+                std::iter::once(label).chain(opener)
+            })
+            .filter_map(|label| {
                 let used = spelled(&label, &typed)?;
                 rest_agrees(&typed[used..]).then_some(label.len())
             })
@@ -211,13 +252,35 @@ mod tests {
     }
 
     #[test]
+    fn a_yes_or_no_names_the_label_that_opens_with_it() {
+        let labels = ["Yes, that's right", "No, let me pick again"];
+        assert_eq!(named(&labels, "yes").as_deref(), Some("Yes, that's right"));
+        assert_eq!(named(&labels, "Yep!").as_deref(), Some("Yes, that's right"));
+        assert_eq!(
+            named(&labels, "yes thats right").as_deref(),
+            Some("Yes, that's right")
+        );
+        assert_eq!(
+            named(&labels, "nah").as_deref(),
+            Some("No, let me pick again")
+        );
+        assert_eq!(named(&labels, "yes but not that city"), None);
+        assert_eq!(
+            named(&["Yes, now", "Yes, later"], "yes"),
+            None,
+            "two open alike"
+        );
+        assert_eq!(named(&["Yes", "No"], "nope").as_deref(), Some("No"));
+    }
+
+    #[test]
     fn anything_that_says_more_or_turns_it_round_names_nothing() {
         let labels = ["Yes", "Not always", "No"];
         assert_eq!(named(&labels, "yes hes not violent, just a liar"), None);
         assert_eq!(named(&labels, "yes, but sometimes he scares me"), None);
         assert_eq!(named(&labels, "yes. though i wonder"), None);
         assert_eq!(named(&labels, "not sure"), None);
-        assert_eq!(named(&labels, "nope"), None);
+        assert_eq!(named(&labels, "maybe"), None);
         assert_eq!(named(&labels, "me. he cheated on me"), None);
         assert_eq!(named(&labels, ""), None);
         assert_eq!(
