@@ -255,7 +255,8 @@ impl<'a> Turn<'a> {
             self.show_current();
             return;
         }
-        if let Some(reflection) = self.reflection_for(text) {
+        let reflected = self.reflection_for(text);
+        if let Some(reflection) = reflected {
             self.say(reflection.say.clone());
         }
         if let Some(choice_id) = pressed {
@@ -263,11 +264,18 @@ impl<'a> Turn<'a> {
             return;
         }
         if Words::of(text).iter().count() >= KEPT_MIN_WORDS {
+            // Words already met by a reflection, or a second message at the same step, get
+            // one short line: the long note once, not after every message.
+            let kept_before = self.state.kept.is_some();
             self.state.kept = Some(Answer {
                 value: text.trim().to_owned(),
                 at: self.now,
             });
-            self.note("kept_text");
+            if reflected.is_some() || kept_before {
+                self.note("kept_text_brief");
+            } else {
+                self.note("kept_text");
+            }
         } else {
             self.note("use_buttons");
         }

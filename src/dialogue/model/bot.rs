@@ -146,6 +146,10 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "said when someone types more than a few words while buttons are shown: it is kept",
     ),
     (
+        "kept_text_brief",
+        "said instead of kept_text when the words were just met by a listen entry, or when words were kept already (they are replaced)",
+    ),
+    (
         "use_kept",
         "the label of the button that answers a typed question with the kept text",
     ),
