@@ -430,13 +430,14 @@ fn text_typed_at_buttons_is_met_by_what_it_mentions_and_the_step_stays() {
     person.press("Hurt");
     person.press("Practice");
     let buttons = person.buttons();
-    // Four words or more: met, kept, and the step shown again with its own buttons.
+    // Four words or more: met, kept (said in one short line, the reflection having met
+    // them), and the step shown again with its own buttons.
     let replies = person.send("I lie awake every night");
     assert_eq!(
         replies,
         [
             "Not sleeping after a shock is your body on alert.".to_owned(),
-            person.message("kept_text"),
+            person.message("kept_text_brief"),
             "How are you?".into()
         ]
     );
@@ -452,12 +453,20 @@ fn text_typed_at_buttons_is_met_by_what_it_mentions_and_the_step_stays() {
             "How are you?".into()
         ]
     );
-    // Nothing it mentions: as before.
+    // Nothing it mentions, with words kept already: they are replaced, in the short line.
     let replies = person.send("work piles up daily");
     assert_eq!(
         replies,
-        [person.message("kept_text"), "How are you?".into()]
+        [person.message("kept_text_brief"), "How are you?".into()]
     );
+    // Nothing it mentions and nothing kept yet: the whole note, once.
+    let mut fresh = Person::new();
+    fresh.send("/start");
+    fresh.press("Hurt");
+    fresh.press("Practice");
+    let replies = fresh.send("work piles up daily");
+    assert_eq!(replies, [fresh.message("kept_text"), "How are you?".into()]);
+    assert_ne!(fresh.message("kept_text"), fresh.message("kept_text_brief"));
 }
 
 #[test]
@@ -559,7 +568,7 @@ fn a_question_typed_at_buttons_is_looked_up_in_the_faq() {
     person.send("/start");
     person.press("Hurt");
     person.press("Practice");
-    let replies = person.send("how many months will this take?");
+    let replies = person.send("how long does recovery take?");
     assert_eq!(
         replies,
         [person.message("faq_suggest"), "How are you?".into()]
@@ -1630,7 +1639,7 @@ fn faq_with_words_it_cannot_place_offers_the_closest_questions_and_with_nothing_
 fn an_faq_answer_found_from_words_keeps_the_whole_list_one_tap_away() {
     // A small FAQ, with too few examples for a learned order, answers at once when sure.
     let mut person = Person::new();
-    let words = "how many months will this take?";
+    let words = "how long does recovery take?";
     let found = person.library.faq.suggest(words);
     assert_eq!(found.len(), 1, "sure of one");
     let answer = found[0].question.clone();
