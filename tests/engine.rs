@@ -846,12 +846,24 @@ fn a_question_that_also_says_what_is_happening_is_met_first_then_offered_the_faq
 }
 
 #[test]
-fn takeaways_are_one_message() {
+fn takeaways_are_one_message_in_the_words_written_for_the_person_s_role() {
     let mut person = Person::new();
     assert_eq!(
         person.send("/takeaways"),
         ["Go slowly. Be honest. Look after yourself."]
     );
+    for (role, takeaways) in [
+        (Role::Hurt, "Go slowly. Be honest. Look after yourself."),
+        (Role::Together, "Go slowly. Be honest. Look after yourself."),
+        (
+            Role::BrokeTrust,
+            "Own what you did. Answer honestly. Let them set the pace.",
+        ),
+    ] {
+        let mut person = Person::new();
+        person.state.role = Some(role);
+        assert_eq!(person.send("/takeaways"), [takeaways], "{role:?}");
+    }
 }
 
 #[test]

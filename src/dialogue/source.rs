@@ -118,6 +118,8 @@ pub(crate) struct RuleFile {
 #[serde(deny_unknown_fields)]
 pub(crate) struct FaqFile {
     pub takeaways: Spanned<String>,
+    /// The takeaways as the partner who broke trust reads them, when they differ.
+    pub takeaways_broke_trust: Option<Spanned<String>>,
     #[serde(default)]
     pub questions: Vec<Spanned<QuestionFile>>,
 }

@@ -21,25 +21,30 @@ pub(super) fn check_faq(
 ) -> Faq {
     let at =
         |span: Range<usize>, message: String| Diagnostic::at(&file.path, &file.text, span, message);
-    let takeaways = parsed.takeaways.get_ref().trim();
-    if takeaways.is_empty() {
-        problems.push(at(
-            parsed.takeaways.span(),
-            "`takeaways` is empty".to_owned(),
-        ));
-    }
-    if takeaways.chars().count() > MAX_MESSAGE_LENGTH {
-        problems.push(
-            at(
-                parsed.takeaways.span(),
-                format!(
-                    "the takeaways are {} characters long; Telegram allows {MAX_MESSAGE_LENGTH}",
-                    takeaways.chars().count()
-                ),
-            )
-            .help("shorten them"),
-        );
-    }
+    let mut check_takeaways = |field: &str, text: &Spanned<String>| {
+        let takeaways = text.get_ref().trim();
+        if takeaways.is_empty() {
+            problems.push(at(text.span(), format!("`{field}` is empty")));
+        }
+        if takeaways.chars().count() > MAX_MESSAGE_LENGTH {
+            problems.push(
+                at(
+                    text.span(),
+                    format!(
+                        "`{field}` is {} characters long; Telegram allows {MAX_MESSAGE_LENGTH}",
+                        takeaways.chars().count()
+                    ),
+                )
+                .help("shorten it"),
+            );
+        }
+        takeaways.to_owned()
+    };
+    let takeaways = check_takeaways("takeaways", &parsed.takeaways);
+    let takeaways_broke_trust = parsed
+        .takeaways_broke_trust
+        .as_ref()
+        .map(|text| check_takeaways("takeaways_broke_trust", text));
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut questions = Vec::new();
     for (index, question) in parsed.questions.iter().enumerate() {
@@ -126,7 +131,8 @@ pub(super) fn check_faq(
     }
     Faq {
         questions,
-        takeaways: takeaways.to_owned(),
+        takeaways,
+        takeaways_broke_trust,
         example_counts: Default::default(),
         ranker: Default::default(),
     }

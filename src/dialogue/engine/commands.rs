@@ -40,7 +40,7 @@ impl<'a> Turn<'a> {
             "unlink" => self.unlink(),
             "together" => self.together(),
             "takeaways" => {
-                let takeaways = self.library.faq.takeaways.clone();
+                let takeaways = self.library.faq.takeaways_for(self.state.role).to_owned();
                 if takeaways.is_empty() {
                     self.note("takeaways_missing");
                 } else {

@@ -577,6 +577,7 @@ mod tests {
                 ),
             ],
             takeaways: String::new(),
+            takeaways_broke_trust: None,
         }
     }
 

@@ -593,11 +593,23 @@ impl BotText {
 pub struct Faq {
     pub questions: Vec<Question>,
     pub takeaways: String,
+    /// The takeaways as the partner who broke trust reads them, when written for them.
+    pub takeaways_broke_trust: Option<String>,
     /// How many questions' examples hold each term, read the first time it is needed.
     pub(crate) example_counts: OnceLock<ExampleCounts>,
     /// The learned order of the questions, fitted on the examples the first time it is needed
     /// (`None` when too few examples to learn from).
     pub(crate) ranker: OnceLock<Option<crate::dialogue::faq::Ranker>>,
+}
+
+impl Faq {
+    /// The takeaways a person of `role` reads: their own when written, the main ones otherwise.
+    pub fn takeaways_for(&self, role: Option<Role>) -> &str {
+        match (role, &self.takeaways_broke_trust) {
+            (Some(Role::BrokeTrust), Some(theirs)) => theirs,
+            _ => &self.takeaways,
+        }
+    }
 }
 
 /// How rare each term is among all the FAQ's examples (see `dialogue::faq`).
