@@ -484,17 +484,20 @@ fn menu_after(role: &str, done: &[&str], vented: Option<&str>) -> (String, Vec<S
 fn the_menu_shows_the_stage_and_suggests_the_next_step_on_each_role_s_path() {
     let (text, buttons) = menu_after("hurt", &[], None);
     assert!(text.contains("the first days"), "{text}");
-    assert_eq!(buttons[0], "The first days after finding out");
+    assert_eq!(suggested(&buttons), "The first days after finding out");
     let (text, buttons) = menu_after(
         "broke_trust",
         &["damage", "couples-therapy", "boundaries"],
         None,
     );
     assert!(text.contains("facing it honestly"), "{text}");
-    assert_eq!(buttons[0], "Owning what happened");
-    // Walking a flow to its end moves the suggestion on; forgiveness comes late.
+    assert_eq!(suggested(&buttons), "Owning what happened");
+    // Walking a flow to its end moves the suggestion on, marked where it stands: the order
+    // of the menu is the path's, the same from visit to visit; forgiveness comes late.
+    let (_, before) = menu_after("hurt", &[], None);
     let (_, buttons) = menu_after("hurt", &["first-days"], None);
-    assert_eq!(buttons[0], "After the betrayal");
+    assert_eq!(suggested(&buttons), "After the betrayal");
+    assert_eq!(titles(&buttons), titles(&before), "the order stays put");
     let safety = buttons
         .iter()
         .position(|label| label == "Your safety first");
@@ -515,7 +518,31 @@ fn the_menu_shows_the_stage_and_suggests_the_next_step_on_each_role_s_path() {
     assert!(forgiveness > triggers, "{buttons:?}");
     // What a person says counts too: writing about picturing it suggests the triggers flow.
     let (_, buttons) = menu_after("hurt", &[], Some("I can't stop picturing them together"));
-    assert_eq!(buttons[0], "When it all floods back");
+    assert_eq!(suggested(&buttons), "When it all floods back");
+    assert_eq!(titles(&buttons), titles(&before), "the order stays put");
+}
+
+/// The title of the one menu button marked as the suggested next step.
+fn suggested(buttons: &[String]) -> &str {
+    let marked: Vec<&str> = buttons
+        .iter()
+        .filter_map(|label| label.strip_prefix("➜ "))
+        .collect();
+    assert_eq!(marked.len(), 1, "one suggestion: {buttons:?}");
+    marked[0]
+}
+
+/// The menu's flow titles in order, without the marks for done and suggested.
+fn titles(buttons: &[String]) -> Vec<&str> {
+    buttons
+        .iter()
+        .map(|label| {
+            label
+                .strip_prefix("➜ ")
+                .or_else(|| label.strip_prefix("✓ "))
+                .unwrap_or(label)
+        })
+        .collect()
 }
 
 /// A question's answers, its main one first and then each partner's wording.

@@ -66,17 +66,18 @@ impl<'a> Turn<'a> {
         self.state.seq = self.state.seq.wrapping_add(1);
         self.state.keyboard = Keyboard::Menu;
         let seq = self.state.seq;
-        let mut flows: Vec<&Flow> = self.menu().collect();
+        // The path's order stays put from visit to visit; the suggested step is marked where
+        // it stands rather than moved to the top.
+        let flows: Vec<&Flow> = self.menu().collect();
         let next = self.next_step(&flows);
-        if let Some(next) = next {
-            flows.retain(|flow| flow.id != next.id);
-            flows.insert(0, next);
-        }
         let buttons: Vec<Button> = flows
             .iter()
             .map(|flow| Button {
                 label: if self.state.done.contains(&flow.id) {
                     self.bot_message("menu_done").replace("{flow}", &flow.title)
+                } else if next.is_some_and(|next| next.id == flow.id) {
+                    self.bot_message("menu_suggested")
+                        .replace("{flow}", &flow.title)
                 } else {
                     flow.title.clone()
                 },

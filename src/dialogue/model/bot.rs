@@ -146,6 +146,10 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "said when someone types more than a few words while buttons are shown: it is kept",
     ),
     (
+        "menu_suggested",
+        "a menu button for the suggested next step, marked where it stands on the path ({flow}: its title)",
+    ),
+    (
         "kept_text_brief",
         "said instead of kept_text when the words were just met by a listen entry, or when words were kept already (they are replaced)",
     ),
