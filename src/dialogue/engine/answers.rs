@@ -198,6 +198,7 @@ impl<'a> Turn<'a> {
                 offer_faq,
                 ..
             } => match self.check_answer(rule, text) {
+                Ok(_) if *offer_faq && self.asked_instead(rule, text) => {}
                 Ok(value) => {
                     let now = self.now;
                     let answers = self.state.answers.entry(flow.id.clone()).or_default();
@@ -222,6 +223,28 @@ impl<'a> Turn<'a> {
             },
             _ => self.typed_at_buttons(text),
         }
+    }
+
+    /// A typed "answer" that is only a question the FAQ is sure of ("is it normal to feel
+    /// nothing at all?"), at a step whose author asked for `offer_faq`: it is not saved as the
+    /// answer. The questions that may help are offered, the words are kept, and the step is
+    /// shown again with the button that uses them, should they be the answer after all.
+    /// Returns whether it was taken so.
+    fn asked_instead(&mut self, rule: &AnswerRule, text: &str) -> bool {
+        if !matches!(rule, AnswerRule::Text { .. }) || !only_a_question(text) {
+            return false;
+        }
+        let found = self.library.faq.suggest_when_sure(text);
+        if found.is_empty() {
+            return false;
+        }
+        self.state.kept = Some(Answer {
+            value: text.trim().to_owned(),
+            at: self.now,
+        });
+        self.offer_questions_with(&found, "faq_not_answer");
+        self.show_current();
+        true
     }
 
     /// A question asked inside a typed answer (with a question mark, and one the FAQ is sure
@@ -410,4 +433,31 @@ pub(super) fn first_integer(text: &str) -> Option<i64> {
         .collect();
     let number: i64 = digits.parse().ok()?;
     Some(if negative { -number } else { number })
+}
+
+/// Whether `text` is one question and nothing else: it ends with a question mark and no
+/// sentence ends before it ("numb. is it normal?" also answers, so it is not).
+fn only_a_question(text: &str) -> bool {
+    let text = text.trim();
+    let Some(body) = text.strip_suffix('?') else {
+        return false;
+    };
+    let body = body.trim_end_matches('?');
+    // Read without its mark, so it must open the way a question does, not only end like one.
+    !body.contains(['.', '!', '?', '\n']) && looks_like_question(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::only_a_question;
+
+    #[test]
+    fn only_a_question_is_one_question_and_nothing_said_before_it() {
+        assert!(only_a_question("is it normal to feel nothing?"));
+        assert!(only_a_question("  how long does this take?? "));
+        assert!(!only_a_question("numb. is it normal to feel nothing?"));
+        assert!(!only_a_question("is it normal? i feel nothing"));
+        assert!(!only_a_question("numb"));
+        assert!(!only_a_question("I wish you had told me?"));
+    }
 }

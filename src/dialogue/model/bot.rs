@@ -150,6 +150,10 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "a menu button for the suggested next step, marked where it stands on the path ({flow}: its title)",
     ),
     (
+        "faq_not_answer",
+        "said above the FAQ questions offered when a typed answer (at a step with offer_faq) is only a question: it is kept, not saved, and the step is shown again",
+    ),
+    (
         "kept_text_brief",
         "said instead of kept_text when the words were just met by a listen entry, or when words were kept already (they are replaced)",
     ),
