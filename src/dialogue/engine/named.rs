@@ -39,6 +39,13 @@ const SAME_AS: &[(&str, &str)] = &[
 /// then name it on their own.
 const OPENERS: &[&str] = &["yes", "no"];
 
+/// Words that, typed on their own, agree to the one button that starts something ("Let's
+/// begin", "Let's look") when exactly one button does.
+const AGREEING: &[&str] = &["yes", "ok", "okay", "sure", "alright"];
+
+/// How the labels of buttons that start something begin.
+const STARTERS: &[&str] = &["lets"];
+
 /// A word or a mark that ends a phrase.
 #[derive(Debug, PartialEq)]
 enum Token {
@@ -185,7 +192,31 @@ pub(super) fn option_named(options: &[Vec<&str>], text: &str) -> Option<usize> {
             }
         }
     }
-    best.filter(|_| !tied).map(|(_, index)| index)
+    best.filter(|_| !tied)
+        .map(|(_, index)| index)
+        .or_else(|| agreed_to(options, &typed))
+}
+
+/// The one option whose label starts something ("Let's begin"), when `typed` only agrees
+/// ("yes", "ok sure") and no label spells it.
+fn agreed_to(options: &[Vec<&str>], typed: &[Token]) -> Option<usize> {
+    let mut words = typed.iter().filter_map(|token| match token {
+        Token::Word(word) => Some(word.as_str()),
+        Token::Break => None,
+    });
+    let first = words.next()?;
+    if !AGREEING.contains(&first)
+        || !words.all(|word| AGREEING.contains(&word) || HEDGES.contains(&word))
+    {
+        return None;
+    }
+    let mut starting = options.iter().enumerate().filter(|(_, phrases)| {
+        phrases.first().is_some_and(|label| {
+            matches!(tokens(label).first(), Some(Token::Word(word)) if STARTERS.contains(&word.as_str()))
+        })
+    });
+    let (index, _) = starting.next()?;
+    starting.next().is_none().then_some(index)
 }
 
 #[cfg(test)]
@@ -271,6 +302,25 @@ mod tests {
             "two open alike"
         );
         assert_eq!(named(&["Yes", "No"], "nope").as_deref(), Some("No"));
+    }
+
+    #[test]
+    fn an_agreeing_word_starts_the_one_button_that_starts_something() {
+        let labels = ["Let's begin", "Not right now"];
+        assert_eq!(named(&labels, "yes").as_deref(), Some("Let's begin"));
+        assert_eq!(named(&labels, "yeah ok").as_deref(), Some("Let's begin"));
+        assert_eq!(named(&labels, "sure!").as_deref(), Some("Let's begin"));
+        assert_eq!(named(&labels, "nope").as_deref(), None);
+        assert_eq!(named(&labels, "yes but not now"), None);
+        assert_eq!(
+            named(&["Let's look", "Let's talk"], "yes"),
+            None,
+            "two start"
+        );
+        assert_eq!(
+            named(&["Yes", "Let's begin"], "yes").as_deref(),
+            Some("Yes")
+        );
     }
 
     #[test]
