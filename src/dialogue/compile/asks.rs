@@ -162,6 +162,20 @@ impl FlowChecker<'_> {
         Some(format!("{flow}.{name}"))
     }
 
+    /// Reports a rule of `kind` (screening, concern, role) that also compares an answer
+    /// (`tests` of `equals`, `at_least` and `at_most` given): it tests one thing only.
+    fn refuse_comparison<T>(&mut self, tests: usize, rule: &Spanned<T>, id: &str, kind: &str) {
+        if tests > 0 {
+            self.report(
+                self.at(
+                    rule.span(),
+                    format!("a {kind} rule of step \"{id}\" cannot also compare an answer"),
+                )
+                .help("remove `equals`, `at_least` and `at_most`"),
+            );
+        }
+    }
+
     pub(super) fn check_rule(
         &mut self,
         id: &str,
@@ -198,15 +212,7 @@ impl FlowChecker<'_> {
             return None;
         }
         if let Some(hours) = &raw.screened_within_hours {
-            if tests > 0 {
-                self.report(
-                    self.at(
-                        rule.span(),
-                        format!("a screening rule of step \"{id}\" cannot also compare an answer"),
-                    )
-                    .help("remove `equals`, `at_least` and `at_most`"),
-                );
-            }
+            self.refuse_comparison(tests, rule, id, "screening");
             if !(1..=24 * 7).contains(hours.get_ref()) {
                 self.report(
                     self.at(
@@ -226,15 +232,7 @@ impl FlowChecker<'_> {
             });
         }
         if let Some(concern) = &raw.concern {
-            if tests > 0 {
-                self.report(
-                    self.at(
-                        rule.span(),
-                        format!("a concern rule of step \"{id}\" cannot also compare an answer"),
-                    )
-                    .help("remove `equals`, `at_least` and `at_most`"),
-                );
-            }
+            self.refuse_comparison(tests, rule, id, "concern");
             let kind = match concern.get_ref().as_str() {
                 "self-harm" => ConcernKind::SelfHarm,
                 "violence" => ConcernKind::Violence,
@@ -258,15 +256,7 @@ impl FlowChecker<'_> {
         let test = match (&raw.answer, &raw.role) {
             (Some(_), Some(_)) | (None, None) => return None,
             (None, Some(role)) => {
-                if tests > 0 {
-                    self.report(
-                        self.at(
-                            rule.span(),
-                            format!("a role rule of step \"{id}\" cannot also compare an answer"),
-                        )
-                        .help("remove `equals`, `at_least` and `at_most`"),
-                    );
-                }
+                self.refuse_comparison(tests, rule, id, "role");
                 BranchTest::RoleIs(self.role(role)?)
             }
             (Some(answer), None) => {
