@@ -198,8 +198,10 @@ impl<'a> Turn<'a> {
                 offer_faq,
                 ..
             } => match self.check_answer(rule, text) {
-                Ok(_) if *offer_faq && self.asked_instead(rule, text) => {}
                 Ok(value) => {
+                    if *offer_faq && self.asked_instead(rule, text) {
+                        return;
+                    }
                     let now = self.now;
                     let answers = self.state.answers.entry(flow.id.clone()).or_default();
                     if *rule == AnswerRule::Zone {
@@ -238,10 +240,7 @@ impl<'a> Turn<'a> {
         if found.is_empty() {
             return false;
         }
-        self.state.kept = Some(Answer {
-            value: text.trim().to_owned(),
-            at: self.now,
-        });
+        self.keep(text);
         self.offer_questions_with(&found, "faq_not_answer");
         self.show_current();
         true
@@ -290,10 +289,7 @@ impl<'a> Turn<'a> {
             // Words already met by a reflection, or a second message at the same step, get
             // one short line: the long note once, not after every message.
             let kept_before = self.state.kept.is_some();
-            self.state.kept = Some(Answer {
-                value: text.trim().to_owned(),
-                at: self.now,
-            });
+            self.keep(text);
             if reflected.is_some() || kept_before {
                 self.note("kept_text_brief");
             } else {
@@ -303,6 +299,14 @@ impl<'a> Turn<'a> {
             self.note("use_buttons");
         }
         self.show_current();
+    }
+
+    /// Keeps `text`, word for word, to answer a later typed question with one tap.
+    fn keep(&mut self, text: &str) {
+        self.state.kept = Some(Answer {
+            value: text.trim().to_owned(),
+            at: self.now,
+        });
     }
 
     /// The id of the current step's button that `text` names ("no" at No), if it names one.
