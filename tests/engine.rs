@@ -98,12 +98,18 @@ impl Person {
         self.library.bot.message(key).to_owned()
     }
 
-    /// A hurt person at the practice flow's first question.
-    fn in_practice() -> Person {
+    /// A new hurt partner at the practice flow's opening, its first buttons shown.
+    fn at_practice() -> Person {
         let mut person = Person::new();
         person.send("/start");
         person.press("Hurt");
         person.press("Practice");
+        person
+    }
+
+    /// A hurt person at the practice flow's first question.
+    fn in_practice() -> Person {
+        let mut person = Person::at_practice();
         person.press("Calm");
         person
     }
@@ -402,10 +408,7 @@ fn an_offer_leaves_out_flows_not_on_the_person_s_menu() {
 
 #[test]
 fn text_typed_at_buttons_is_kept_and_answers_the_next_typed_question_in_one_tap() {
-    let mut person = Person::new();
-    person.send("/start");
-    person.press("Hurt");
-    person.press("Practice");
+    let mut person = Person::at_practice();
     let replies = person.send("work piles up daily");
     assert_eq!(
         replies,
@@ -425,10 +428,7 @@ fn text_typed_at_buttons_is_kept_and_answers_the_next_typed_question_in_one_tap(
 
 #[test]
 fn text_typed_at_buttons_is_met_by_what_it_mentions_and_the_step_stays() {
-    let mut person = Person::new();
-    person.send("/start");
-    person.press("Hurt");
-    person.press("Practice");
+    let mut person = Person::at_practice();
     let buttons = person.buttons();
     // Four words or more: met, kept (said in one short line, the reflection having met
     // them), and the step shown again with its own buttons.
@@ -460,10 +460,7 @@ fn text_typed_at_buttons_is_met_by_what_it_mentions_and_the_step_stays() {
         [person.message("kept_text_brief"), "How are you?".into()]
     );
     // Nothing it mentions and nothing kept yet: the whole note, once.
-    let mut fresh = Person::new();
-    fresh.send("/start");
-    fresh.press("Hurt");
-    fresh.press("Practice");
+    let mut fresh = Person::at_practice();
     let replies = fresh.send("work piles up daily");
     assert_eq!(replies, [fresh.message("kept_text"), "How are you?".into()]);
     assert_ne!(fresh.message("kept_text"), fresh.message("kept_text_brief"));
@@ -471,10 +468,7 @@ fn text_typed_at_buttons_is_met_by_what_it_mentions_and_the_step_stays() {
 
 #[test]
 fn kept_text_gives_way_to_a_typed_answer_and_is_not_offered_after_a_day() {
-    let mut person = Person::new();
-    person.send("/start");
-    person.press("Hurt");
-    person.press("Practice");
+    let mut person = Person::at_practice();
     person.send("work piles up daily");
     person.press("Calm");
     person.send("family");
@@ -496,10 +490,7 @@ fn kept_text_gives_way_to_a_typed_answer_and_is_not_offered_after_a_day() {
 
 #[test]
 fn typing_what_a_button_says_presses_it() {
-    let mut person = Person::new();
-    person.send("/start");
-    person.press("Hurt");
-    person.press("Practice");
+    let mut person = Person::at_practice();
     // More than the label in the same breath: not a press; the step is shown again.
     let replies = person.send("upset and i dont know why");
     assert_eq!(
@@ -521,10 +512,7 @@ fn typing_what_a_button_says_presses_it() {
 
 #[test]
 fn kept_text_is_offered_only_within_the_flow_it_was_typed_in() {
-    let mut person = Person::new();
-    person.send("/start");
-    person.press("Hurt");
-    person.press("Practice");
+    let mut person = Person::at_practice();
     person.send("it was a 7 today honestly");
     assert!(person.state.kept.is_some());
     // A number the check-in's question would take, but typed in another flow.
@@ -538,10 +526,7 @@ fn kept_text_is_offered_only_within_the_flow_it_was_typed_in() {
 
 #[test]
 fn kept_text_too_long_for_the_question_is_not_offered_for_it() {
-    let mut person = Person::new();
-    person.send("/start");
-    person.press("Hurt");
-    person.press("Practice");
+    let mut person = Person::at_practice();
     // Kept (more than a few words), but longer than the question's twenty characters.
     let replies = person.send("work piles up daily and nobody helps");
     assert_eq!(
@@ -564,10 +549,7 @@ fn kept_text_too_long_for_the_question_is_not_offered_for_it() {
 
 #[test]
 fn a_question_typed_at_buttons_is_looked_up_in_the_faq() {
-    let mut person = Person::new();
-    person.send("/start");
-    person.press("Hurt");
-    person.press("Practice");
+    let mut person = Person::at_practice();
     let replies = person.send("how long does recovery take?");
     assert_eq!(
         replies,

@@ -176,12 +176,11 @@ impl<'a> Turn<'a> {
         }
         let Some((flow, step)) = self.current_step() else {
             // A menu title typed ("owning what happened") opens that flow, as its button does.
-            let titles: Vec<&'a Flow> = self.menu().collect();
-            let options: Vec<Vec<&str>> = titles
-                .iter()
-                .map(|flow| vec![flow.title.as_str()])
+            let titles: Vec<(&str, Vec<&str>, &'a Flow)> = self
+                .menu()
+                .map(|flow| (flow.title.as_str(), Vec::new(), flow))
                 .collect();
-            match named::option_named(&options, text).and_then(|index| titles.get(index)) {
+            match named::pressed_by(&titles, text) {
                 Some(flow) => self.enter_flow(&flow.id),
                 None => self.listen(text),
             }

@@ -150,20 +150,37 @@ fn rest_agrees(rest: &[Token]) -> bool {
 /// The choice `text` names, by its label or one of its `also` answers, if exactly one does
 /// (the longest wins: "not yet" over "no").
 pub(super) fn choice_named<'c>(choices: &'c [Choice], text: &str) -> Option<&'c Choice> {
-    let options: Vec<Vec<&str>> = choices
+    let buttons: Vec<(&str, Vec<&str>, &Choice)> = choices
         .iter()
         .map(|choice| {
-            std::iter::once(choice.label.as_str())
-                .chain(choice.also.iter().map(String::as_str))
+            let also = choice.also.iter().map(String::as_str).collect();
+            (choice.label.as_str(), also, choice)
+        })
+        .collect();
+    pressed_by(&buttons, text)
+}
+
+/// What the button `text` names stands for, among `buttons` (each a label, the other answers
+/// that press it, and what pressing it means), as [`option_named`] reads it.
+pub(super) fn pressed_by<L: AsRef<str>, T: Copy>(
+    buttons: &[(L, Vec<&str>, T)],
+    text: &str,
+) -> Option<T> {
+    let options: Vec<Vec<&str>> = buttons
+        .iter()
+        .map(|(label, also, _)| {
+            std::iter::once(label.as_ref())
+                .chain(also.iter().copied())
                 .collect()
         })
         .collect();
-    option_named(&options, text).and_then(|index| choices.get(index))
+    let index = option_named(&options, text)?;
+    buttons.get(index).map(|(_, _, meaning)| *meaning)
 }
 
 /// Which of `options` (each a button's label and the other answers that press it) `text`
 /// names, if exactly one does, as [`choice_named`] reads it.
-pub(super) fn option_named(options: &[Vec<&str>], text: &str) -> Option<usize> {
+fn option_named(options: &[Vec<&str>], text: &str) -> Option<usize> {
     let typed = tokens(text);
     let mut best: Option<(usize, usize)> = None;
     let mut tied = false;

@@ -186,11 +186,7 @@ impl Turn<'_> {
                     vec!["yes"],
                     SafetyAction::Yes,
                 ),
-                (
-                    self.bot_message("safety_no"),
-                    vec!["no", "nope"],
-                    SafetyAction::No,
-                ),
+                (self.bot_message("safety_no"), vec!["no"], SafetyAction::No),
             ]
         } else {
             vec![
@@ -210,16 +206,7 @@ impl Turn<'_> {
             ));
             buttons.push((self.bot_message("safety_plan"), vec![], SafetyAction::Plan));
         }
-        let options: Vec<Vec<&str>> = buttons
-            .iter()
-            .map(|(label, also, _)| {
-                std::iter::once(label.as_str())
-                    .chain(also.iter().copied())
-                    .collect()
-            })
-            .collect();
-        let index = super::named::option_named(&options, text)?;
-        buttons.get(index).map(|(_, _, action)| *action)
+        super::named::pressed_by(&buttons, text)
     }
 
     pub(super) fn safety_pressed(&mut self, action: SafetyAction) {

@@ -73,34 +73,25 @@ impl<'a> Turn<'a> {
     /// in", "yes", "leave it out", "no") answer it; anything else asks again, with the
     /// buttons, so the summary is never dropped by a typed word.
     pub(super) fn summary_typed(&mut self, text: &str) {
-        let answers = [
+        let buttons = [
             (
-                "summary_include",
+                self.bot_message("summary_include"),
                 vec!["yes", "include it"],
                 SummaryAnswer::Include,
             ),
             (
-                "summary_leave",
+                self.bot_message("summary_leave"),
                 vec!["no", "leave it"],
                 SummaryAnswer::Leave,
             ),
-            ("summary_stop", vec!["stop"], SummaryAnswer::Stop),
+            (
+                self.bot_message("summary_stop"),
+                vec!["stop"],
+                SummaryAnswer::Stop,
+            ),
         ];
-        let labels: Vec<String> = answers
-            .iter()
-            .map(|(key, _, _)| self.bot_message(key))
-            .collect();
-        let options: Vec<Vec<&str>> = answers
-            .iter()
-            .zip(&labels)
-            .map(|((_, also, _), label)| {
-                std::iter::once(label.as_str())
-                    .chain(also.iter().copied())
-                    .collect()
-            })
-            .collect();
-        match super::named::option_named(&options, text) {
-            Some(index) => self.summary_answered(answers[index].2),
+        match super::named::pressed_by(&buttons, text) {
+            Some(answer) => self.summary_answered(answer),
             None => {
                 self.note("use_buttons");
                 self.ask_summary_part();
