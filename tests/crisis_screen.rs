@@ -209,9 +209,56 @@ fn the_held_out_figures_hold() {
     }
 }
 
-/// The target for every kind (measured at the last training: 0.968, 0.973 and 0.980).
+/// The target for every kind (measured at the last training: 0.973, 0.975 and 0.979).
 const RECALL_FLOOR: f64 = 0.95;
-/// The target (measured at the last training: 0.041, 0.010 of them clear). The classifier's
+/// The target (measured at the last training: 0.042, 0.009 of them clear). The classifier's
 /// thresholds, its window blending and the way the layers combine were chosen on the training
 /// writers held out in turn, never on this split: see the README.
 const FALSE_ALARM_CEILING: f64 = 0.05;
+
+/// Words written for something else: the questions the FAQ's held-out and fresh writers wrote
+/// (`corpus/faq/held-out/`, `corpus/faq/fresh/`), none of them about a risk and none ever read
+/// by the screen's training. The share that raises a question or a reply is printed (the
+/// README's figure) and held under a ceiling, so short everyday questions never drift into
+/// reading as risk unnoticed.
+#[test]
+fn questions_written_for_the_faq_rarely_raise_a_concern() {
+    let source = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues/crisis-language.toml"),
+    )
+    .expect("the pattern file");
+    let screen = CrisisScreen::parse(&source).expect("the screen builds");
+    let mut questions = Vec::new();
+    for folder in ["corpus/faq/held-out", "corpus/faq/fresh"] {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
+        for entry in std::fs::read_dir(folder).expect("a paraphrase folder") {
+            let text = std::fs::read_to_string(entry.expect("an entry").path()).expect("a file");
+            questions.extend(
+                text.lines()
+                    .filter(|line| !line.starts_with('#'))
+                    .filter_map(|line| line.split_once('\t'))
+                    .map(|(_, message)| message.trim().to_owned()),
+            );
+        }
+    }
+    assert!(questions.len() >= 2000, "{} questions", questions.len());
+    let verdicts: Vec<_> = questions.iter().map(|q| screen.check(q)).collect();
+    let raised = verdicts.iter().flatten().count();
+    let clear = verdicts
+        .iter()
+        .flatten()
+        .filter(|concern| concern.certainty == kintsugi::safety::Certainty::Clear)
+        .count();
+    let share = raised as f64 / questions.len() as f64;
+    println!(
+        "FAQ questions: {raised} of {} raise a concern ({:.1} %), {clear} clear ({:.1} %)",
+        questions.len(),
+        100.0 * share,
+        100.0 * clear as f64 / questions.len() as f64
+    );
+    assert!(share <= FAQ_QUESTIONS_CEILING, "{raised} raised");
+}
+
+/// The ceiling on the FAQ's questions that raise a concern: the held-out target for messages
+/// that should pass.
+const FAQ_QUESTIONS_CEILING: f64 = FALSE_ALARM_CEILING;
