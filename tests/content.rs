@@ -628,3 +628,59 @@ fn a_therapist_named_in_one_flow_is_confirmed_not_asked_again_in_the_other() {
         );
     }
 }
+
+/// "I found out only recently" at forgiveness's opening puts it off: no session done, so the
+/// menu does not tick it; and an end never suggests a flow already walked: with every flow it
+/// names done, it suggests the next step on the person's path instead.
+#[test]
+fn putting_forgiveness_off_is_no_session_done_and_ends_suggest_only_what_is_left() {
+    use kintsugi::dialogue::engine::{Input, advance};
+    use kintsugi::dialogue::state::PersonState;
+    let library = library();
+    let press = |state: &PersonState, label: &str| {
+        let outcome = advance(&library, state, &Input::from_text("/start forgiveness"), 0);
+        let button = outcome
+            .replies
+            .iter()
+            .flat_map(|reply| &reply.buttons)
+            .find(|button| button.label == label)
+            .unwrap_or_else(|| panic!("no {label:?} in {:?}", outcome.replies))
+            .clone();
+        advance(&library, &outcome.state, &Input::Press(button.data), 0)
+    };
+    let labels = |outcome: &kintsugi::dialogue::engine::Outcome| -> Vec<String> {
+        let last = outcome.replies.last().expect("a reply");
+        last.buttons.iter().map(|b| b.label.clone()).collect()
+    };
+    let fresh = PersonState {
+        role: Some(Role::Hurt),
+        ..PersonState::default()
+    };
+    let put_off = press(&fresh, "I found out only recently");
+    assert!(put_off.state.position.is_none(), "the flow ended");
+    assert!(!put_off.state.done.contains(&FlowId("forgiveness".into())));
+    assert_eq!(
+        labels(&put_off)[..3],
+        [
+            "The first days after finding out",
+            "When it all floods back",
+            "Who you can lean on"
+        ]
+    );
+    // Two of the three walked: only the third is suggested.
+    let mut walked = fresh.clone();
+    walked.done = ["first-days", "triggers"]
+        .iter()
+        .map(|id| FlowId((*id).to_owned()))
+        .collect();
+    let put_off = press(&walked, "I found out only recently");
+    let offered = labels(&put_off);
+    assert_eq!(offered.len(), 2, "{offered:?}");
+    assert_eq!(offered[0], "Who you can lean on");
+    // All three walked: the next step on the path, which is none of them.
+    walked.done.insert(FlowId("support".into()));
+    let put_off = press(&walked, "I found out only recently");
+    let offered = labels(&put_off);
+    assert_eq!(offered.len(), 2, "{offered:?}");
+    assert_eq!(offered[0], "After the betrayal");
+}

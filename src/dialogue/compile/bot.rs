@@ -188,13 +188,13 @@ fn check_listen(
                 entry.say.span(),
                 format!("[[listen]] \"{id}\" says nothing"),
             ));
-        } else if say.chars().count() > super::style::LONG_MESSAGE {
+        } else if say.chars().count() > crate::dialogue::model::LONG_MESSAGE {
             problems.push(at(
                 entry.say.span(),
                 format!(
                     "[[listen]] \"{id}\" says {} characters; keep it under {}",
                     say.chars().count(),
-                    super::style::LONG_MESSAGE
+                    crate::dialogue::model::LONG_MESSAGE
                 ),
             ));
         }

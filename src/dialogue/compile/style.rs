@@ -6,16 +6,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
-use crate::dialogue::model::{Flow, StepKind};
+use crate::dialogue::model::{Flow, LONG_MESSAGE, MAX_MESSAGES_BEFORE_BUTTONS, StepKind};
 
 use super::analysis::graph_of;
 use super::{FlowChecker, StepFacts};
 
-/// More messages than this in a row, the one with the buttons included, scroll the first
-/// ones away.
-pub(crate) const MAX_MESSAGES_BEFORE_BUTTONS: usize = 3;
-/// A message longer than this is more than a phone shows at a glance.
-pub(crate) const LONG_MESSAGE: usize = 600;
 /// A menu flow with at least this many steps is a session, which should hold an exercise.
 pub(crate) const SESSION_STEPS: usize = 5;
 

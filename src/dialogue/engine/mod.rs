@@ -14,6 +14,7 @@ mod commands;
 mod couple;
 mod named;
 mod privacy;
+mod runs;
 mod safety;
 mod summary;
 mod walk;
@@ -288,7 +289,7 @@ pub fn advance_together(
     let changed = turn.state != *state;
     Outcome {
         state: turn.state,
-        replies: turn.replies,
+        replies: runs::in_short_runs(turn.replies),
         changed,
         effects: turn.effects,
         couple: turn.couple,

@@ -124,6 +124,32 @@ impl<'a> Turn<'a> {
             .copied()
     }
 
+    /// What an end suggests next: the flows it names that fit the person (their role, once
+    /// said; nothing toward staying once a sign of abuse was seen) and that they have not yet
+    /// walked to the end; when every one of them is done, the next step on their path.
+    fn suggestions(&self, suggest: &[FlowId]) -> Vec<&'a Flow> {
+        let fitting: Vec<&'a Flow> = suggest
+            .iter()
+            .filter_map(|id| self.library.flow(&id.0))
+            .filter(|suggested| !self.held_back(suggested))
+            .filter(|suggested| {
+                self.state
+                    .role
+                    .is_none_or(|role| suggested.audience.contains(&role))
+            })
+            .collect();
+        let undone: Vec<&'a Flow> = fitting
+            .iter()
+            .copied()
+            .filter(|flow| !self.state.done.contains(&flow.id))
+            .collect();
+        if !undone.is_empty() || fitting.is_empty() {
+            return undone;
+        }
+        let menu: Vec<&'a Flow> = self.menu().collect();
+        self.next_step(&menu).into_iter().collect()
+    }
+
     /// Offers `flows` (those on the person's menu) as buttons, with one to the whole menu;
     /// the menu itself when none of them is.
     pub(super) fn offer_flows(&mut self, flows: &[FlowId]) {
@@ -333,16 +359,9 @@ impl<'a> Turn<'a> {
                         step: step_id.clone(),
                     };
                     let seq = self.state.seq;
-                    let mut buttons: Vec<Button> = suggest
-                        .iter()
-                        .filter_map(|id| self.library.flow(&id.0))
-                        .filter(|suggested| !self.held_back(suggested))
-                        // A suggestion fits the person's role, once they have said it.
-                        .filter(|suggested| {
-                            self.state
-                                .role
-                                .is_none_or(|role| suggested.audience.contains(&role))
-                        })
+                    let mut buttons: Vec<Button> = self
+                        .suggestions(suggest)
+                        .into_iter()
                         .map(|suggested| Button {
                             label: suggested.title.clone(),
                             data: callback::encode(seq, &Action::OpenFlow(suggested.id.0.clone())),
@@ -413,17 +432,42 @@ impl<'a> Turn<'a> {
     }
 }
 
-/// Whether end step `end` is where the flow's opening buttons lead to say "not now": the
-/// first buttons, after the opening messages, go straight to it.
+/// Whether end step `end` is where the flow's opening buttons lead to say "not now" (or
+/// "not yet: I found out only recently"): the first buttons, after the opening messages, lead
+/// straight to it.
 fn declines(flow: &Flow, end: &StepId) -> bool {
     let mut at = &flow.entry;
     for _ in 0..MAX_AUTOMATIC_STEPS {
         match flow.step(&at.0).map(|step| &step.kind) {
             Some(StepKind::Message { next }) => at = next,
             Some(StepKind::Choice { choices, .. }) => {
-                return choices.iter().any(|choice| choice.goto == *end);
+                return choices
+                    .iter()
+                    .any(|choice| reaches_directly(flow, &choice.goto, end));
             }
             _ => return false,
+        }
+    }
+    false
+}
+
+/// Whether `end` is `from`, or follows it through branches alone (nothing said or asked on
+/// the way, only the person's role or answers looked at): a decline may be worded for each
+/// role.
+fn reaches_directly(flow: &Flow, from: &StepId, end: &StepId) -> bool {
+    let mut ahead = vec![from];
+    for _ in 0..MAX_AUTOMATIC_STEPS {
+        let Some(at) = ahead.pop() else {
+            return false;
+        };
+        if at == end {
+            return true;
+        }
+        match flow.step(&at.0) {
+            Some(step) if matches!(step.kind, StepKind::Branch { .. }) => {
+                ahead.extend(step.kind.targets());
+            }
+            _ => {}
         }
     }
     false

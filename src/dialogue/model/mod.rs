@@ -127,6 +127,13 @@ pub struct Library {
 /// How long data is kept unless the configuration says otherwise.
 pub const DEFAULT_RETENTION_DAYS: u64 = 180;
 
+/// More messages than this in a row, the one with the buttons included, scroll the first ones
+/// away on a phone: `kintsugi check` warns of a step that sends more, and the engine joins
+/// messages when a note and a step together would.
+pub const MAX_MESSAGES_BEFORE_BUTTONS: usize = 3;
+/// A message longer than this is more than a phone shows at a glance.
+pub const LONG_MESSAGE: usize = 600;
+
 impl Library {
     pub fn new(
         flows: Vec<Flow>,
