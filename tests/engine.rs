@@ -973,6 +973,23 @@ fn checkin_off_stops_the_reminders_and_says_so() {
     assert!(outcome.state.checkin.is_none());
 }
 
+/// Once reminders are set, a plain `/checkin` starts a check-in (saying how to change or stop
+/// the reminders); `/checkin change` sets them up again.
+#[test]
+fn checkin_with_reminders_set_starts_a_check_in_and_change_sets_them_again() {
+    let mut person = Person::new();
+    person.send("/checkin");
+    person.press("Daily");
+    person.send("18:30");
+    person.press("Berlin");
+    assert!(person.state.checkin.is_some());
+    assert_eq!(
+        person.send("/checkin"),
+        [person.message("checkin_already"), "From 1 to 10?".into()]
+    );
+    assert_eq!(person.send("/checkin change"), ["How often?"]);
+}
+
 #[test]
 fn a_check_in_is_recorded_and_progress_reports_it() {
     let mut person = Person::new();

@@ -12,7 +12,8 @@ use crate::dialogue::state::{CheckinEntry, HISTORY_LIMIT};
 use super::{Attachment, Button, Effect, ProgressChart, Reply, Turn};
 
 impl<'a> Turn<'a> {
-    /// `/checkin` sets reminders up, `/checkin now` starts a check-in, `/checkin off` stops them.
+    /// `/checkin` sets reminders up (or, once they are set, starts a check-in, as `/checkin now`
+    /// does), `/checkin change` sets them up again, `/checkin off` stops them.
     pub(super) fn checkin(&mut self, argument: &str) {
         let flows = &self.library.bot.checkin_flows;
         match (argument, flows) {
@@ -30,6 +31,12 @@ impl<'a> Turn<'a> {
             }
             ("now", Some(flows)) => {
                 let flow = flows.checkin.clone();
+                self.enter_flow(&flow);
+            }
+            // Reminders already set: a plain /checkin is most likely a wish to check in.
+            ("", Some(flows)) if self.state.checkin.is_some() => {
+                let flow = flows.checkin.clone();
+                self.note("checkin_already");
                 self.enter_flow(&flow);
             }
             (_, Some(flows)) => {

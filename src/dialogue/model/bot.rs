@@ -304,6 +304,10 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "the reply to /checkin off when no reminders are set",
     ),
     (
+        "checkin_already",
+        "said before the check-in that /checkin starts once reminders are set (how to change or stop them)",
+    ),
+    (
         "progress_empty",
         "the reply to /progress before the first check-in",
     ),
