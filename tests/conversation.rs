@@ -182,7 +182,7 @@ async fn moving_to_a_new_zone_brings_no_second_reminder_that_day() {
         &library,
         &storage,
         &[
-            "/checkin",
+            "/checkin change",
             "press:Daily",
             "10:00",
             "press:Elsewhere",

@@ -1238,6 +1238,16 @@ fn the_safety_reply_s_buttons_can_be_typed_as_any_button_can() {
         Some("What's on your mind?")
     );
     assert_eq!(person.state.safety, None);
+
+    // Everyday ways of saying so: "im ok, ..." is the safe button; "god no. ..." the No.
+    let mut person = Person::in_practice();
+    person.send("kill myself");
+    person.send("im ok. im not going to do anything, just tired");
+    assert_eq!(person.state.safety, None);
+    let mut person = Person::in_practice();
+    person.send("cant go on");
+    person.send("oh god no. i mean done with the arguing");
+    assert_eq!(person.state.safety, None);
 }
 
 #[test]

@@ -7,8 +7,36 @@ use crate::dialogue::model::Choice;
 
 /// Words that may follow a label without changing what it answers.
 const HEDGES: &[&str] = &[
-    "i", "guess", "think", "suppose", "please", "thanks", "thank", "you", "ok", "okay", "im",
-    "fine", "alright",
+    "i",
+    "guess",
+    "think",
+    "suppose",
+    "please",
+    "thanks",
+    "thank",
+    "you",
+    "ok",
+    "okay",
+    "im",
+    "fine",
+    "alright",
+    "god",
+    "gosh",
+    "omg",
+    "oh",
+    "lol",
+    "haha",
+    "honestly",
+    "definitely",
+    "absolutely",
+    "totally",
+];
+
+/// Words a reply may open with before the words that name a button ("oh god no", "yes all
+/// the time", "well, not really"): read past when nothing is named with them.
+const LEADING: &[&str] = &[
+    "oh", "god", "gosh", "omg", "um", "umm", "erm", "hmm", "well", "so", "ok", "okay", "honestly",
+    "yes",
 ];
 
 /// Words that turn an answer round, wherever they come after the label.
@@ -35,19 +63,17 @@ const SAME_AS: &[(&str, &str)] = &[
     ("nah", "no"),
 ];
 
-/// The short answers a label may open with before a mark ("Yes, that's right"), which
-/// then name it on their own.
-const OPENERS: &[&str] = &["yes", "no"];
-
 /// Words that, typed on their own, agree to the one button that starts something ("Let's
 /// begin", "Let's look") when exactly one button does.
-const AGREEING: &[&str] = &["yes", "ok", "okay", "sure", "alright"];
+const AGREEING: &[&str] = &[
+    "yes", "ok", "okay", "sure", "alright", "go", "ahead", "lets", "do", "it", "on",
+];
 
 /// How the labels of buttons that start something begin.
-const STARTERS: &[&str] = &["lets"];
+const STARTERS: &[&str] = &["lets", "try", "start", "begin"];
 
 /// A word or a mark that ends a phrase.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Token {
     Word(String),
     Break,
@@ -119,15 +145,14 @@ fn spelled(label: &[Token], typed: &[Token]) -> Option<usize> {
     None
 }
 
-/// A label's opening yes or no when a mark follows it ("Yes, that's right"), as a phrase
-/// of its own.
+/// A label's opening words when a mark follows them and more comes after ("Yes, that's
+/// right", "Vaguely, or they avoid them"), as a phrase of its own.
 fn opener(label: &[Token]) -> Option<Vec<Token>> {
-    match label {
-        [Token::Word(word), Token::Break, _, ..] if OPENERS.contains(&word.as_str()) => {
-            Some(vec![Token::Word(word.clone())])
-        }
-        _ => None,
-    }
+    let mark = label.iter().position(|token| *token == Token::Break)?;
+    let after = label[mark..]
+        .iter()
+        .any(|token| matches!(token, Token::Word(_)));
+    (mark > 0 && after).then(|| label[..mark].to_vec())
 }
 
 /// Whether what follows a label leaves its answer as it is.
@@ -141,10 +166,12 @@ fn rest_agrees(rest: &[Token]) -> bool {
     if words().any(|word| TURNS.contains(&word)) {
         return false;
     }
-    match rest.first() {
-        None | Some(Token::Break) => true,
-        Some(Token::Word(_)) => words().all(|word| HEDGES.contains(&word)),
-    }
+    // Hedges may follow the label ("no god", "every day i guess"); then the reply ends, or a
+    // mark closes the phrase before anything else is said.
+    let after_hedges = rest
+        .iter()
+        .find(|token| !matches!(token, Token::Word(word) if HEDGES.contains(&word.as_str())));
+    matches!(after_hedges, None | Some(Token::Break))
 }
 
 /// The choice `text` names, by its label or one of its `also` answers, if exactly one does
@@ -182,6 +209,17 @@ pub(super) fn pressed_by<L: AsRef<str>, T: Copy>(
 /// names, if exactly one does, as [`choice_named`] reads it.
 fn option_named(options: &[Vec<&str>], text: &str) -> Option<usize> {
     let typed = tokens(text);
+    // The reply as typed, and without each of the words it opens with ("oh god no": "no").
+    let opening = typed
+        .iter()
+        .take_while(|token| match token {
+            Token::Word(word) => LEADING.contains(&word.as_str()),
+            Token::Break => true,
+        })
+        .count();
+    let readings: Vec<&[Token]> = (0..=opening.min(typed.len().saturating_sub(1)))
+        .map(|skipped| &typed[skipped..])
+        .collect();
     let mut best: Option<(usize, usize)> = None;
     let mut tied = false;
     for (index, phrases) in options.iter().enumerate() {
@@ -192,9 +230,14 @@ fn option_named(options: &[Vec<&str>], text: &str) -> Option<usize> {
                 let opener = opener(&label);
                 std::iter::once(label).chain(opener)
             })
-            .filter_map(|label| {
-                let used = spelled(&label, &typed)?;
-                rest_agrees(&typed[used..]).then_some(label.len())
+            .flat_map(|label| {
+                readings
+                    .iter()
+                    .filter_map(|typed| {
+                        let used = spelled(&label, typed)?;
+                        rest_agrees(&typed[used..]).then_some(label.len())
+                    })
+                    .max()
             })
             .max();
         let Some(length) = spelt else {
@@ -322,11 +365,44 @@ mod tests {
     }
 
     #[test]
+    fn a_label_s_opening_words_before_a_mark_name_it() {
+        let labels = ["Clearly", "Vaguely, or they avoid them", "Not at all"];
+        assert_eq!(
+            named(&labels, "vaguely").as_deref(),
+            Some("Vaguely, or they avoid them")
+        );
+        assert_eq!(named(&labels, "vaguely but he tries"), None);
+    }
+
+    #[test]
+    fn words_a_reply_opens_with_are_read_past() {
+        assert_eq!(named(&["Yes", "No"], "oh god no").as_deref(), Some("No"));
+        assert_eq!(
+            named(&["Yes", "No"], "no god. i mean done with HIM").as_deref(),
+            Some("No")
+        );
+        assert_eq!(named(&["Yes", "No"], "ok yes").as_deref(), Some("Yes"));
+        let mut list = choices(&["Often", "Sometimes", "Not really"]);
+        list[0].also = vec!["all the time".into()];
+        let named = |text: &str| choice_named(&list, text).map(|choice| choice.label.as_str());
+        assert_eq!(named("yes all the time"), Some("Often"));
+        assert_eq!(named("well, sometimes"), Some("Sometimes"));
+        assert_eq!(named("yes"), None, "a yes alone names none of them");
+        assert_eq!(named("yes all the time but not lately"), None);
+    }
+
+    #[test]
     fn an_agreeing_word_starts_the_one_button_that_starts_something() {
         let labels = ["Let's begin", "Not right now"];
         assert_eq!(named(&labels, "yes").as_deref(), Some("Let's begin"));
         assert_eq!(named(&labels, "yeah ok").as_deref(), Some("Let's begin"));
         assert_eq!(named(&labels, "sure!").as_deref(), Some("Let's begin"));
+        assert_eq!(named(&labels, "ok go").as_deref(), Some("Let's begin"));
+        assert_eq!(named(&labels, "lets do it").as_deref(), Some("Let's begin"));
+        assert_eq!(
+            named(&["Try it now", "Maybe later"], "ok").as_deref(),
+            Some("Try it now")
+        );
         assert_eq!(named(&labels, "nope").as_deref(), None);
         assert_eq!(named(&labels, "yes but not now"), None);
         assert_eq!(

@@ -190,7 +190,18 @@ impl Turn<'_> {
             ]
         } else {
             vec![
-                (self.bot_message("safety_safe"), vec![], SafetyAction::Safe),
+                (
+                    self.bot_message("safety_safe"),
+                    vec![
+                        "im ok",
+                        "im okay",
+                        "im fine",
+                        "i am ok",
+                        "i am okay",
+                        "i am safe",
+                    ],
+                    SafetyAction::Safe,
+                ),
                 (
                     self.bot_message("safety_not_meant"),
                     vec![],
