@@ -16,6 +16,9 @@ use crate::dialogue::review::Words;
 
 /// How many words typed at a button step are worth keeping for the next typed question.
 const KEPT_MIN_WORDS: usize = 4;
+/// Words typed at a button step that a reflection met are a feeling heard, not a draft, and
+/// are not kept, unless they run to this many words (a letter typed a step too early).
+const KEPT_REFLECTED_MIN_WORDS: usize = 25;
 /// How long kept text is offered, in seconds.
 pub(super) const KEPT_FOR: i64 = 24 * 60 * 60;
 
@@ -261,9 +264,9 @@ impl<'a> Turn<'a> {
     /// Text typed while buttons are shown: words that name one of them press it (with what
     /// they mention met first); a question is looked up in the FAQ; otherwise what
     /// it mentions is met by its `[[listen]]` entry's words (with no offer: the step stays),
-    /// and more than a few words are kept, word for word, to answer the next typed question
-    /// with one tap (a letter typed a step too early is not lost); a word or two gets the
-    /// reminder to tap.
+    /// and more than a few words no entry met (or a long text, met or not) are kept, word for
+    /// word, to answer the next typed question with one tap (a letter typed a step too early
+    /// is not lost); a word or two no entry met gets the reminder to tap.
     fn typed_at_buttons(&mut self, text: &str) {
         let pressed = self.choice_typed(text);
         let found = if pressed.is_none() && looks_like_question(text) {
@@ -284,7 +287,13 @@ impl<'a> Turn<'a> {
             self.choose(&choice_id);
             return;
         }
-        if Words::of(text).iter().count() >= KEPT_MIN_WORDS {
+        let words = Words::of(text).iter().count();
+        let kept_length = if reflected.is_some() {
+            KEPT_REFLECTED_MIN_WORDS
+        } else {
+            KEPT_MIN_WORDS
+        };
+        if words >= kept_length {
             // Words already met by a reflection, or a second message at the same step, get
             // one short line: the long note once, not after every message.
             let kept_before = self.state.kept.is_some();
@@ -294,7 +303,7 @@ impl<'a> Turn<'a> {
             } else {
                 self.note("kept_text");
             }
-        } else {
+        } else if reflected.is_none() {
             self.note("use_buttons");
         }
         self.show_current();
