@@ -10,7 +10,7 @@ use crate::dialogue::model::{
 use crate::dialogue::state::{Answer, Keyboard};
 
 use super::checkins::local_time_in;
-use super::{Turn, named};
+use super::{Button, Turn, named};
 use crate::dialogue::faq::looks_like_question;
 use crate::dialogue::review::Words;
 
@@ -252,7 +252,7 @@ impl<'a> Turn<'a> {
     /// of, at a step whose author asked for it with `offer_faq`): the answer is kept as the answer, and the questions that may help are offered beside
     /// the flow going on, a tap away.
     fn offer_faq_in_answer(&mut self, text: &str) {
-        if !text.contains('?') || !looks_like_question(text) {
+        if !asks_in_earnest(text) {
             return;
         }
         let found = self.library.faq.suggest_when_sure(text);
@@ -346,13 +346,17 @@ impl<'a> Turn<'a> {
                 self.state.interest = reflection.offer.first().cloned();
                 self.offer_flows(&reflection.offer);
             }
-            None if looks_like_question(text) && !found.is_empty() => {
-                self.offer_questions(&found);
-                self.show_menu();
-            }
+            // The questions that may help, and a way back to the menu: not the whole menu
+            // under them, a second wall of buttons.
             None if !found.is_empty() => {
                 self.offer_questions(&found);
-                self.show_menu();
+                let back = Button {
+                    label: self.bot_message("menu_button"),
+                    data: callback::encode(0, &Action::Resume),
+                };
+                if let Some(offer) = self.replies.last_mut() {
+                    offer.buttons.push(back);
+                }
             }
             None => {
                 self.note("listen_default");
@@ -459,9 +463,39 @@ fn only_a_question(text: &str) -> bool {
     !body.contains(['.', '!', '?', '\n']) && looks_like_question(body)
 }
 
+/// Whether `text` holds a question of a few words ending in a question mark ("is it normal
+/// to feel this?"), not only a word or two of disbelief ("seriously? ok. the pictures").
+fn asks_in_earnest(text: &str) -> bool {
+    /// Fewer words than this before a question mark are an exclamation, not a question.
+    const QUESTION_WORDS: usize = 3;
+    let mut rest = text;
+    while let Some(mark) = rest.find('?') {
+        let before = &rest[..mark];
+        let sentence = before
+            .rfind(['.', '!', '?', '\n'])
+            .map_or(before, |end| &before[end + 1..]);
+        if Words::of(sentence).iter().count() >= QUESTION_WORDS && looks_like_question(sentence) {
+            return true;
+        }
+        rest = &rest[mark + 1..];
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
-    use super::only_a_question;
+    use super::{asks_in_earnest, only_a_question};
+
+    #[test]
+    fn a_word_or_two_of_disbelief_is_no_question_asked_in_earnest() {
+        assert!(!asks_in_earnest(
+            "seriously? ok. the pictures, and the lies"
+        ));
+        assert!(!asks_in_earnest("what?? he said that"));
+        assert!(asks_in_earnest("the lies. is it normal to feel this?"));
+        assert!(asks_in_earnest("seriously? how long does this take?"));
+        assert!(!asks_in_earnest("I wish you had told me the truth?"));
+    }
 
     #[test]
     fn only_a_question_is_one_question_and_nothing_said_before_it() {
