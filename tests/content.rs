@@ -516,6 +516,15 @@ fn the_menu_shows_the_stage_and_suggests_the_next_step_on_each_role_s_path() {
         .iter()
         .position(|label| label == "When it all floods back");
     assert!(forgiveness > triggers, "{buttons:?}");
+    // Someone well into atoning is suggested the next atoning step, not the first-days flow
+    // they passed by (still on the menu, unticked).
+    let (_, buttons) = menu_after(
+        "broke_trust",
+        &["damage", "remorse", "ending-contact", "honest-answers"],
+        None,
+    );
+    assert_eq!(suggested(&buttons), "When a reminder hits");
+    assert!(titles(&buttons).contains(&"Your boundaries"), "{buttons:?}");
     // What a person says counts too: writing about picturing it suggests the triggers flow.
     let (_, buttons) = menu_after("hurt", &[], Some("I can't stop picturing them together"));
     assert_eq!(suggested(&buttons), "When it all floods back");

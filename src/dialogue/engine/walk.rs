@@ -106,7 +106,9 @@ impl<'a> Turn<'a> {
 
     /// The step to suggest among `flows` (the person's menu, in the path's order): the flow
     /// fitting what they last wrote outside a flow, else the first on the path they have not
-    /// walked to its end.
+    /// walked to its end from the furthest stage they have reached (someone well into
+    /// atoning is not sent back to a first-days flow they passed by), else the first on the
+    /// path they have not walked.
     fn next_step<'f>(&self, flows: &[&'f Flow]) -> Option<&'f Flow> {
         let undone = |flow: &&&'f Flow| !self.state.done.contains(&flow.id);
         let interest = self
@@ -114,7 +116,17 @@ impl<'a> Turn<'a> {
             .interest
             .as_ref()
             .and_then(|wanted| flows.iter().filter(undone).find(|flow| flow.id == *wanted));
+        let reached = flows
+            .iter()
+            .filter(|flow| self.state.done.contains(&flow.id))
+            .filter_map(|flow| flow.stage)
+            .max();
+        let ahead = flows
+            .iter()
+            .filter(undone)
+            .find(|flow| flow.stage.is_some_and(|stage| Some(stage) >= reached));
         interest
+            .or(ahead)
             .or_else(|| {
                 flows
                     .iter()
