@@ -452,8 +452,20 @@ async fn a_typed_question_outside_a_flow_is_offered_faq_answers() {
     harness.send("/start").await;
     harness.send("/cancel").await;
     let texts = harness.send("how long does this take?").await;
-    assert_eq!(texts[0], harness.message("faq_suggest"), "{texts:?}");
-    assert!(texts[1].starts_with(&harness.message("menu")), "{texts:?}");
+    assert_eq!(texts, [harness.message("faq_suggest")]);
+    // The whole list and the menu a tap away, not the whole menu under the offer.
+    let labels = harness.labels();
+    assert_eq!(
+        labels.last(),
+        Some(&harness.message("menu_button")),
+        "{labels:?}"
+    );
+    assert!(
+        labels.contains(&harness.message("faq_all_button")),
+        "{labels:?}"
+    );
+    let menu = harness.press(&harness.message("menu_button")).await;
+    assert!(menu[0].starts_with(&harness.message("menu")), "{menu:?}");
 }
 
 #[tokio::test]
