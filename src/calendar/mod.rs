@@ -173,6 +173,21 @@ pub(crate) fn find_wall_time(text: &str) -> TypedTime {
     if let Some(time) = parse_wall_time(trimmed) {
         return TypedTime::At(time);
     }
+    // "9ish", alone or in a sentence ("like 9ish"): an hour, its half of the day to ask.
+    let approximate = trimmed
+        .split_whitespace()
+        .filter_map(|word| {
+            word.trim_end_matches(['.', ',', '!', '?'])
+                .strip_suffix("ish")
+        })
+        .find_map(|hour| hour.parse::<u32>().ok());
+    match approximate {
+        Some(hour) if (1..=12).contains(&hour) => return TypedTime::WhichHalf(hour),
+        Some(hour) if hour < 24 => {
+            return NaiveTime::from_hms_opt(hour, 0, 0).map_or(TypedTime::Nothing, TypedTime::At);
+        }
+        _ => {}
+    }
     let words: Vec<&str> = trimmed
         .split_whitespace()
         .map(|word| word.trim_matches(|c: char| matches!(c, ',' | ';' | '!' | '?' | '(' | ')')))
@@ -232,6 +247,11 @@ mod tests {
             _ => None,
         };
         assert_eq!(at("9pm after the kids are down").as_deref(), Some("21:00"));
+        assert_eq!(at("21ish").as_deref(), Some("21:00"));
+        assert_eq!(
+            find_wall_time("after the kids are in bed, like 9ish"),
+            TypedTime::WhichHalf(9)
+        );
         assert_eq!(at("around 21:30, i guess").as_deref(), Some("21:30"));
         assert_eq!(at("8 pm please").as_deref(), Some("20:00"));
         assert_eq!(at("18:30").as_deref(), Some("18:30"));

@@ -20,6 +20,7 @@ const HEDGES: &[&str] = &[
     "im",
     "fine",
     "alright",
+    "never",
     "god",
     "gosh",
     "omg",
@@ -36,7 +37,7 @@ const HEDGES: &[&str] = &[
 /// the time", "well, not really"): read past when nothing is named with them.
 const LEADING: &[&str] = &[
     "oh", "god", "gosh", "omg", "um", "umm", "erm", "hmm", "well", "so", "ok", "okay", "honestly",
-    "yes",
+    "yes", "fine",
 ];
 
 /// Words that turn an answer round, wherever they come after the label.
@@ -382,6 +383,11 @@ mod tests {
             Some("No")
         );
         assert_eq!(named(&["Yes", "No"], "ok yes").as_deref(), Some("Yes"));
+        assert_eq!(named(&["Yes", "No"], "no never").as_deref(), Some("No"));
+        assert_eq!(
+            named(&["Go on", "Stop here"], "fine. go on").as_deref(),
+            Some("Go on")
+        );
         let mut list = choices(&["Often", "Sometimes", "Not really"]);
         list[0].also = vec!["all the time".into()];
         let named = |text: &str| choice_named(&list, text).map(|choice| choice.label.as_str());
