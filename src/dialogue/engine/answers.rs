@@ -10,7 +10,7 @@ use crate::dialogue::model::{
 use crate::dialogue::state::{Answer, Keyboard};
 
 use super::checkins::local_time_in;
-use super::{Button, Turn, named};
+use super::{Turn, named};
 use crate::dialogue::faq::looks_like_question;
 use crate::dialogue::review::Words;
 
@@ -346,18 +346,7 @@ impl<'a> Turn<'a> {
                 self.state.interest = reflection.offer.first().cloned();
                 self.offer_flows(&reflection.offer);
             }
-            // The questions that may help, and a way back to the menu: not the whole menu
-            // under them, a second wall of buttons.
-            None if !found.is_empty() => {
-                self.offer_questions(&found);
-                let back = Button {
-                    label: self.bot_message("menu_button"),
-                    data: callback::encode(0, &Action::Resume),
-                };
-                if let Some(offer) = self.replies.last_mut() {
-                    offer.buttons.push(back);
-                }
-            }
+            None if !found.is_empty() => self.offer_questions_then_menu(&found),
             None => {
                 self.note("listen_default");
                 self.show_menu();

@@ -176,10 +176,7 @@ impl<'a> Turn<'a> {
         }
         // Read in the middle of a flow: one tap back to the step.
         let buttons = if self.state.position.is_some() && self.state.safety.is_none() {
-            vec![Button {
-                label: self.bot_message("faq_back"),
-                data: callback::encode(0, &Action::Resume),
-            }]
+            vec![self.resume_button("faq_back")]
         } else {
             Vec::new()
         };
@@ -199,6 +196,20 @@ impl<'a> Turn<'a> {
 
     /// Offers FAQ questions as [`Self::offer_questions`] does, above `text_key`'s message.
     pub(super) fn offer_questions_with(&mut self, questions: &[&Question], text_key: &str) {
+        let offer = self.questions_offer(questions, text_key);
+        self.replies.push(offer);
+    }
+
+    /// Offers FAQ questions outside a flow: the offer ends with a way back to the menu,
+    /// rather than the whole menu under it, a second wall of buttons.
+    pub(super) fn offer_questions_then_menu(&mut self, questions: &[&Question]) {
+        let mut offer = self.questions_offer(questions, "faq_suggest");
+        offer.buttons.push(self.resume_button("menu_button"));
+        self.replies.push(offer);
+    }
+
+    /// The offer of `questions` as buttons, with the whole list last, above `text_key`.
+    fn questions_offer(&self, questions: &[&Question], text_key: &str) -> Reply {
         let faq = &self.library.faq;
         let role = self.state.role;
         let mut buttons: Vec<Button> = questions
@@ -215,11 +226,20 @@ impl<'a> Turn<'a> {
         if questions.len() < faq.questions.len() {
             buttons.push(self.all_questions_button());
         }
-        self.replies.push(Reply {
+        Reply {
             text: self.bot_message(text_key),
             buttons,
             attachment: None,
-        });
+        }
+    }
+
+    /// A button labelled with `key`'s message back to wherever the person is now (the step
+    /// they were at, or the menu), however old.
+    fn resume_button(&self, key: &str) -> Button {
+        Button {
+            label: self.bot_message(key),
+            data: callback::encode(0, &Action::Resume),
+        }
     }
 
     /// The button that lists every FAQ question.

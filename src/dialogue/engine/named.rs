@@ -305,6 +305,15 @@ mod tests {
         choice_named(&choices(labels), text).map(|choice| choice.label.clone())
     }
 
+    /// The damage flow's frequency buttons, each with the `also` answers given.
+    fn often_sometimes_not_really(also: [&[&str]; 3]) -> Vec<Choice> {
+        let mut list = choices(&["Often", "Sometimes", "Not really"]);
+        for (choice, also) in list.iter_mut().zip(also) {
+            choice.also = also.iter().map(|words| (*words).to_owned()).collect();
+        }
+        list
+    }
+
     #[test]
     fn a_label_typed_alone_or_closed_off_names_its_button() {
         let labels = ["Yes", "Not always", "No", "Not yet"];
@@ -329,10 +338,11 @@ mod tests {
 
     #[test]
     fn an_also_answer_names_its_button_as_its_label_does() {
-        let mut list = choices(&["Often", "Sometimes", "Not really"]);
-        list[0].also = vec!["every night".into(), "every single night".into()];
-        list[1].also = vec!["now and then".into()];
-        list[2].also = vec!["no".into(), "never".into()];
+        let list = often_sometimes_not_really([
+            &["every night", "every single night"],
+            &["now and then"],
+            &["no", "never"],
+        ]);
         let named = |text: &str| choice_named(&list, text).map(|choice| choice.label.as_str());
         assert_eq!(named("every single night"), Some("Often"));
         assert_eq!(named("Every night. I lie there for hours"), Some("Often"));
@@ -388,8 +398,7 @@ mod tests {
             named(&["Go on", "Stop here"], "fine. go on").as_deref(),
             Some("Go on")
         );
-        let mut list = choices(&["Often", "Sometimes", "Not really"]);
-        list[0].also = vec!["all the time".into()];
+        let list = often_sometimes_not_really([&["all the time"], &[], &[]]);
         let named = |text: &str| choice_named(&list, text).map(|choice| choice.label.as_str());
         assert_eq!(named("yes all the time"), Some("Often"));
         assert_eq!(named("well, sometimes"), Some("Sometimes"));
