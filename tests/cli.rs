@@ -447,8 +447,9 @@ fn two_shells_side_by_side_link_reveal_a_shared_answer_and_unlink() {
     );
     assert!(
         text(&ben.stdout).contains("You're linked"),
-        "{}",
-        text(&ben.stdout)
+        "{}{}",
+        text(&ben.stdout),
+        text(&ben.stderr)
     );
     ana.wait_for(
         0,
@@ -465,7 +466,8 @@ fn two_shells_side_by_side_link_reveal_a_shared_answer_and_unlink() {
     let said = text(&ben.stdout);
     assert!(
         said.contains("Your partner wrote: A text when plans change"),
-        "{said}"
+        "{said}{}",
+        text(&ben.stderr)
     );
     ana.wait_for(
         mark,
@@ -478,8 +480,9 @@ fn two_shells_side_by_side_link_reveal_a_shared_answer_and_unlink() {
     let ben = run_with_input(shell_as("2"), "/unlink\n1\n");
     assert!(
         text(&ben.stdout).contains("The link is ended"),
-        "{}",
-        text(&ben.stdout)
+        "{}{}",
+        text(&ben.stdout),
+        text(&ben.stderr)
     );
     ana.wait_for(
         mark,

@@ -1778,3 +1778,17 @@ async fn the_embedded_store_keeps_no_copy_of_a_deleted_pair_or_person_in_its_fil
         .expect("a key");
     assert!(holds(&other), "someone else's record stays");
 }
+
+#[test]
+fn a_shared_embedded_store_opens_while_another_shell_has_the_file_for_a_moment() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let held = EmbeddedStore::open(directory.path(), retention()).expect("an embedded store");
+    // Another shell's call holds the file for a moment, then lets it go.
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(held);
+    });
+    let opened = EmbeddedStore::open_shared(directory.path(), retention(), NOW);
+    release.join().expect("the holder lets go");
+    assert!(opened.is_ok(), "{:?}", opened.err());
+}

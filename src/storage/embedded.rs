@@ -155,7 +155,8 @@ impl EmbeddedStore {
 
     fn open_database(directory: &Path) -> Result<Database, StorageError> {
         std::fs::create_dir_all(directory).map_err(redb::Error::Io)?;
-        let database = Database::create(directory.join(FILE_NAME))?;
+        // A shell beside another shell may find the file open for a moment.
+        let database = open_when_free(&directory.join(FILE_NAME))?;
         let write = database.begin_write()?;
         write.open_table(PEOPLE)?;
         write.open_table(REMINDERS)?;
