@@ -37,7 +37,7 @@ const HEDGES: &[&str] = &[
 /// the time", "well, not really"): read past when nothing is named with them.
 const LEADING: &[&str] = &[
     "oh", "god", "gosh", "omg", "um", "umm", "erm", "hmm", "well", "so", "ok", "okay", "honestly",
-    "yes", "fine",
+    "yes", "fine", "i", "think", "guess", "its",
 ];
 
 /// Words that turn an answer round, wherever they come after the label.
@@ -156,6 +156,24 @@ fn opener(label: &[Token]) -> Option<Vec<Token>> {
     (mark > 0 && after).then(|| label[..mark].to_vec())
 }
 
+/// A label said in the first person, without its "I" and its "yet" ("I'm not sure yet": "not
+/// sure"), when at least two words are left: how people answer it in a hurry.
+fn core(label: &[Token]) -> Option<Vec<Token>> {
+    let is = |token: Option<&Token>, words: &[&str]| matches!(token, Some(Token::Word(word)) if words.contains(&word.as_str()));
+    let mut core = label;
+    if is(core.first(), &["i", "im"]) {
+        core = &core[1..];
+    }
+    if is(core.last(), &["yet"]) {
+        core = &core[..core.len() - 1];
+    }
+    let words = core
+        .iter()
+        .filter(|token| matches!(token, Token::Word(_)))
+        .count();
+    (core.len() < label.len() && words >= 2).then(|| core.to_vec())
+}
+
 /// Whether what follows a label leaves its answer as it is.
 fn rest_agrees(rest: &[Token]) -> bool {
     let words = || {
@@ -229,7 +247,8 @@ fn option_named(options: &[Vec<&str>], text: &str) -> Option<usize> {
             .flat_map(|words| {
                 let label = tokens(words);
                 let opener = opener(&label);
-                std::iter::once(label).chain(opener)
+                let core = core(&label);
+                std::iter::once(label).chain(opener).chain(core)
             })
             .flat_map(|label| {
                 readings
@@ -386,6 +405,37 @@ mod tests {
     }
 
     #[test]
+    fn a_first_person_label_is_named_without_its_i_and_its_yet() {
+        let labels = [
+            "Yes, someone comes to mind",
+            "I'm not sure yet",
+            "No one right now",
+        ];
+        assert_eq!(
+            named(&labels, "not sure").as_deref(),
+            Some("I'm not sure yet")
+        );
+        assert_eq!(
+            named(&labels, "i think not sure").as_deref(),
+            Some("I'm not sure yet")
+        );
+        assert_eq!(named(&labels, "not sure she'd understand"), None);
+        assert_eq!(
+            named(&["Not yet", "Yes"], "not"),
+            None,
+            "one word is too little"
+        );
+        assert_eq!(
+            named(
+                &["I was the one hurt", "I broke the trust"],
+                "broke the trust"
+            )
+            .as_deref(),
+            Some("I broke the trust")
+        );
+    }
+
+    #[test]
     fn words_a_reply_opens_with_are_read_past() {
         assert_eq!(named(&["Yes", "No"], "oh god no").as_deref(), Some("No"));
         assert_eq!(
@@ -404,6 +454,8 @@ mod tests {
         assert_eq!(named("well, sometimes"), Some("Sometimes"));
         assert_eq!(named("yes"), None, "a yes alone names none of them");
         assert_eq!(named("yes all the time but not lately"), None);
+        assert_eq!(named("i think sometimes"), Some("Sometimes"));
+        assert_eq!(named("its all the time"), Some("Often"));
     }
 
     #[test]
