@@ -693,3 +693,21 @@ fn putting_forgiveness_off_is_no_session_done_and_ends_suggest_only_what_is_left
     assert_eq!(offered.len(), 2, "{offered:?}");
     assert_eq!(offered[0], "After the betrayal");
 }
+
+#[test]
+fn the_bots_own_titles_and_labels_typed_back_are_not_screened() {
+    let library = library();
+    for typed in [
+        "When one pushes and one pulls away",
+        "Healing the deepest hurt",
+        "healing the deepest hurt.",
+    ] {
+        assert_eq!(library.screen(typed), None, "{typed}");
+    }
+    // The same words inside a sentence of the person's own are screened as ever.
+    assert!(
+        library
+            .screen("he hits me when one of us pulls away")
+            .is_some()
+    );
+}

@@ -1259,6 +1259,58 @@ fn the_safety_reply_s_buttons_can_be_typed_as_any_button_can() {
 }
 
 #[test]
+fn being_checked_on_is_no_sign_of_abuse_from_the_one_who_broke_trust_alone() {
+    let drafting = || {
+        let mut person = Person::new();
+        person.send("/start");
+        person.press("Broke");
+        person.send("/start draft");
+        person
+    };
+    let mut broke = drafting();
+    broke.send("she checks my phone every night");
+    assert!(broke.state.safety.is_none());
+    assert_eq!(
+        broke.answer("draft", "apology").as_deref(),
+        Some("she checks my phone every night")
+    );
+    // Fear beside it is more than checking.
+    let mut broke = drafting();
+    broke.send("she checks my phone and i'm scared of her");
+    assert!(broke.state.safety.is_some());
+    // From the one who was hurt, being checked on is asked about.
+    let mut hurt = Person::in_practice();
+    hurt.send("he checks my phone every night");
+    assert!(hurt.state.safety.is_some());
+}
+
+#[test]
+fn saying_it_was_misread_in_any_words_closes_the_safety_reply() {
+    let mut person = Person::in_practice();
+    person.send("he hits me");
+    person.send("what?? no. thats not what i meant");
+    assert_eq!(person.state.safety, None);
+}
+
+#[test]
+fn an_faq_button_typed_opens_its_answer_and_back_typed_shows_the_step() {
+    let mut person = Person::in_practice();
+    assert_eq!(
+        person.send("How long it takes"),
+        ["How long does rebuilding trust take?\n\nUsually months, sometimes years."]
+    );
+    person.send("/continue");
+    assert_eq!(
+        person.send("1. How long it takes"),
+        ["How long does rebuilding trust take?\n\nUsually months, sometimes years."]
+    );
+    assert_eq!(person.answer("practice", "thought"), None);
+    let back = person.message("faq_back");
+    assert_eq!(person.send(&back), ["What's on your mind?"]);
+    assert_eq!(person.answer("practice", "thought"), None);
+}
+
+#[test]
 fn a_menu_title_typed_outside_a_flow_opens_it() {
     let mut person = Person::new();
     person.send("/start");

@@ -164,6 +164,72 @@ pub(crate) enum TypedTime {
 /// "around 21:30 i guess"). A bare hour from 1 to 12 alone asks which half of the day; a bare
 /// number inside a sentence is not taken for a time.
 pub(crate) fn find_wall_time(text: &str) -> TypedTime {
+    match (find_wall_time_as_typed(text), half_of_day(text)) {
+        // "10ish at night", "like 7 in the morning": the half of the day was said in words.
+        (TypedTime::WhichHalf(hour), Some(evening)) => on_the_half(hour, evening),
+        (TypedTime::Nothing, Some(evening)) => {
+            // A bare hour inside a sentence that says which half ("10 at night after she's
+            // asleep"), when it is the sentence's only number.
+            let mut hours = text
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|digits| !digits.is_empty());
+            match (hours.next().map(str::parse::<u32>), hours.next()) {
+                (Some(Ok(hour)), None) if (1..=12).contains(&hour) => on_the_half(hour, evening),
+                _ => TypedTime::Nothing,
+            }
+        }
+        (found, _) => found,
+    }
+}
+
+/// The hour from 1 to 12 in the evening or the morning ("12 at night" is midnight).
+fn on_the_half(hour: u32, evening: bool) -> TypedTime {
+    let hour = match (hour, evening) {
+        (12, true) => 0,
+        (hour, true) => hour + 12,
+        (hour, false) => hour % 12,
+    };
+    NaiveTime::from_hms_opt(hour, 0, 0).map_or(TypedTime::Nothing, TypedTime::At)
+}
+
+/// Whether `text` says the evening (`Some(true)`) or the morning (`Some(false)`) in words:
+/// "at night", "in the evening", "after work", "in the morning".
+fn half_of_day(text: &str) -> Option<bool> {
+    const EVENING: &[&str] = &[
+        "at night",
+        "tonight",
+        "evening",
+        "pm",
+        "after dinner",
+        "after work",
+        "before bed",
+        "bedtime",
+        "afternoon",
+    ];
+    const MORNING: &[&str] = &["morning", "before work", "breakfast"];
+    let folded: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    let folded = format!(
+        " {} ",
+        folded.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    let says = |phrases: &[&str]| {
+        phrases.iter().any(|phrase| {
+            folded.contains(&format!(" {phrase} ")) || folded.contains(&format!(" {phrase}s "))
+        })
+    };
+    match (says(EVENING), says(MORNING)) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// [`find_wall_time`] without reading the half of the day from words.
+fn find_wall_time_as_typed(text: &str) -> TypedTime {
     let trimmed = text.trim();
     if let Ok(hour) = trimmed.parse::<u32>()
         && (1..=12).contains(&hour)
@@ -257,6 +323,18 @@ mod tests {
         assert_eq!(at("18:30").as_deref(), Some("18:30"));
         assert_eq!(at("15").as_deref(), Some("15:00"));
         assert_eq!(find_wall_time("3"), TypedTime::WhichHalf(3));
+        let at = |hour, minute| TypedTime::At(NaiveTime::from_hms_opt(hour, minute, 0).unwrap());
+        assert_eq!(
+            find_wall_time("like 10ish at night after she goes to bed"),
+            at(22, 0)
+        );
+        assert_eq!(find_wall_time("7 in the morning"), at(7, 0));
+        assert_eq!(
+            find_wall_time("9 in the evening, or 10"),
+            TypedTime::Nothing
+        );
+        assert_eq!(find_wall_time("12 at night"), at(0, 0));
+        assert_eq!(find_wall_time("10pm at night"), at(22, 0));
         assert_eq!(find_wall_time(" 12 "), TypedTime::WhichHalf(12));
         assert_eq!(
             find_wall_time("after the 2 kids are asleep"),

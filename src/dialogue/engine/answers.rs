@@ -177,6 +177,12 @@ impl<'a> Turn<'a> {
             self.summary_typed(text);
             return;
         }
+        if self.choice_typed(text).is_none()
+            && let Some(action) = self.lasting_button_typed(text)
+        {
+            self.press(&callback::encode(self.state.seq, &action));
+            return;
+        }
         let Some((flow, step)) = self.current_step() else {
             // A menu title typed ("owning what happened") opens that flow, as its button does.
             let titles: Vec<(&str, Vec<&str>, &'a Flow)> = self

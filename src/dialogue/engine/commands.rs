@@ -242,6 +242,43 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// The button that typed `text` names among those that work under any keyboard, however
+    /// old: an FAQ question ("How much to tell them", "15. How much to tell them"), the
+    /// whole list, or the way back. People type what they see on a button as often as they
+    /// press it.
+    pub(super) fn lasting_button_typed(&self, text: &str) -> Option<Action> {
+        let role = self.state.role;
+        let faq = &self.library.faq;
+        let mut buttons: Vec<(&str, Vec<&str>, usize)> = faq
+            .questions
+            .iter()
+            .enumerate()
+            .map(|(index, question)| (question.worded_for(role).0, Vec::new(), index))
+            .collect();
+        let back = faq.questions.len();
+        let labels = [
+            (self.library.bot.message("faq_back"), back),
+            (self.library.bot.message("menu_button"), back),
+            (self.library.bot.message("faq_all_button"), back + 1),
+        ];
+        buttons.extend(labels.map(|(label, meaning)| (label, Vec::new(), meaning)));
+        // A question's button shows its number first ("15. How much to tell them").
+        let unnumbered = match text.trim_start().split_once(". ") {
+            Some((number, rest))
+                if !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()) =>
+            {
+                rest
+            }
+            _ => text,
+        };
+        let index = super::named::pressed_by(&buttons, unnumbered)?;
+        Some(match faq.questions.get(index) {
+            Some(question) => Action::Question(question.id.clone()),
+            None if index == back => Action::Resume,
+            None => Action::AllQuestions,
+        })
+    }
+
     /// The button that lists every FAQ question.
     fn all_questions_button(&self) -> Button {
         Button {

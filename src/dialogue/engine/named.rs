@@ -65,9 +65,10 @@ const SAME_AS: &[(&str, &str)] = &[
 ];
 
 /// Words that, typed on their own, agree to the one button that starts something ("Let's
-/// begin", "Let's look") when exactly one button does.
+/// begin", "Let's look") when exactly one button does, or to a step's only button.
 const AGREEING: &[&str] = &[
-    "yes", "ok", "okay", "sure", "alright", "go", "ahead", "lets", "do", "it", "on",
+    "yes", "ok", "okay", "sure", "alright", "go", "ahead", "lets", "do", "it", "on", "next",
+    "continue", "ready",
 ];
 
 /// How the labels of buttons that start something begin.
@@ -290,6 +291,11 @@ fn agreed_to(options: &[Vec<&str>], typed: &[Token]) -> Option<usize> {
     {
         return None;
     }
+    // A step with one button has one way on: agreeing takes it ("go on" at "Where do we
+    // look?").
+    if options.len() == 1 {
+        return Some(0);
+    }
     let mut starting = options.iter().enumerate().filter(|(_, phrases)| {
         phrases.first().is_some_and(|label| {
             matches!(tokens(label).first(), Some(Token::Word(word)) if STARTERS.contains(&word.as_str()))
@@ -471,6 +477,11 @@ mod tests {
             Some("Try it now")
         );
         assert_eq!(named(&labels, "nope").as_deref(), None);
+        assert_eq!(
+            named(&["Where do we look?"], "go on").as_deref(),
+            Some("Where do we look?")
+        );
+        assert_eq!(named(&["Where do we look?"], "no"), None);
         assert_eq!(named(&labels, "yes but not now"), None);
         assert_eq!(
             named(&["Let's look", "Let's talk"], "yes"),

@@ -7,8 +7,9 @@
 
 use super::{Button, Input, Keyboard, Reply, Turn};
 use crate::dialogue::callback::{self, Action, SafetyAction};
-use crate::dialogue::model::Library;
+use crate::dialogue::model::{Library, Role};
 use crate::dialogue::state::SafetyEpisode;
+use crate::safety::checking::about_checking_only;
 use crate::safety::{Certainty, Concern, ConcernKind};
 
 /// The reply to a concern, from the library alone: what is sent even when the person's state
@@ -75,6 +76,29 @@ fn unsure_reply(library: &Library, kind: ConcernKind) -> Reply {
     }
 }
 
+/// Whether `text`, a short reply, says the bot misread what came before.
+fn says_misread(text: &str) -> bool {
+    const MISREAD: &[&str] = &[
+        "not what i meant",
+        "not what i said",
+        "not what i mean",
+        "i didnt mean that",
+        "i didnt mean it",
+        "you misunderstood",
+        "you misread",
+        "misunderstood me",
+        "thats not it",
+    ];
+    let folded: String = text
+        .to_lowercase()
+        .chars()
+        .filter(|c| *c != '\'' && *c != '\u{2019}')
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    let folded = folded.split_whitespace().collect::<Vec<_>>().join(" ");
+    folded.split(' ').count() <= 12 && MISREAD.iter().any(|words| folded.contains(words))
+}
+
 impl Turn<'_> {
     /// Whether the person is inside the safety flow right now.
     fn in_safety_flow(&self) -> bool {
@@ -98,6 +122,15 @@ impl Turn<'_> {
     pub(super) fn concern(&mut self, concern: Concern, text: &str) {
         // Inside the safety flow, an unsure phrase is most likely part of a safety plan.
         if concern.certainty == Certainty::Unsure && self.in_safety_flow() {
+            self.text(text);
+            return;
+        }
+        // The partner who broke trust telling of being checked on, and of nothing more: after
+        // an affair that is the hurt partner's way back to trust, not a sign of abuse.
+        if concern.kind == ConcernKind::Abuse
+            && self.state.role == Some(Role::BrokeTrust)
+            && about_checking_only(text)
+        {
             self.text(text);
             return;
         }
@@ -179,6 +212,15 @@ impl Turn<'_> {
     pub(super) fn safety_action_typed(&self, text: &str) -> Option<SafetyAction> {
         let episode = self.state.safety.as_ref()?;
         let asking = episode.asking.is_some() || !episode.confirmed;
+        // Saying it was misread, anywhere in a short reply ("what?? no. thats not what i
+        // meant"), is the way back whatever else the reply says.
+        if says_misread(text) {
+            return Some(if asking {
+                SafetyAction::No
+            } else {
+                SafetyAction::NotMeant
+            });
+        }
         let mut buttons: Vec<(String, Vec<&str>, SafetyAction)> = if asking {
             vec![
                 (

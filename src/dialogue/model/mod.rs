@@ -122,6 +122,9 @@ pub struct Library {
     /// What `kintsugi check` warns about: worth a look, but the folder loads.
     pub warnings: Vec<crate::diagnostics::Diagnostic>,
     index: HashMap<FlowId, usize>,
+    /// The bot's own words a person may type back: flow titles and the labels of buttons
+    /// that say nothing about safety, folded by [`label_key`].
+    own_labels: std::collections::HashSet<String>,
 }
 
 /// How long data is kept unless the configuration says otherwise.
@@ -147,7 +150,24 @@ impl Library {
             .enumerate()
             .map(|(position, flow)| (flow.id.clone(), position))
             .collect();
+        let own_labels = flows
+            .iter()
+            .flat_map(|flow| {
+                let labels = flow.steps.iter().flat_map(|step| match &step.kind {
+                    StepKind::Choice { choices, .. } => choices
+                        .iter()
+                        .filter(|choice| choice.safety.is_none())
+                        .map(|choice| choice.label.as_str())
+                        .collect(),
+                    _ => Vec::new(),
+                });
+                std::iter::once(flow.title.as_str()).chain(labels)
+            })
+            .map(label_key)
+            .filter(|key| !key.is_empty())
+            .collect();
         Library {
+            own_labels,
             flows,
             bot,
             faq,
@@ -163,8 +183,13 @@ impl Library {
         self.retention_days
     }
 
-    /// What the crisis-language screen finds in `text`, if anything.
+    /// What the crisis-language screen finds in `text`, if anything. A flow's title or a
+    /// button's label typed back ("Healing the deepest hurt") is the bot's own words, not
+    /// the person's, and is not screened.
     pub fn screen(&self, text: &str) -> Option<crate::safety::Concern> {
+        if self.own_labels.contains(&label_key(text)) {
+            return None;
+        }
         self.screen.as_ref()?.check(text)
     }
 
@@ -193,6 +218,15 @@ impl Library {
             .count();
         (steps, prompts)
     }
+}
+
+/// `text` as a label is compared: lower case, letters and digits, one space between words.
+fn label_key(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '\u{2019}')
+        .map(|word| word.replace(['\'', '\u{2019}'], "").to_lowercase())
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl std::borrow::Borrow<str> for FlowId {

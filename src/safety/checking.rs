@@ -1,0 +1,165 @@
+//! Words about checking: a message that speaks of a partner looking at phones, screens or
+//! messages and of nothing more. After an affair the hurt partner's checking is expected, so
+//! from the partner who broke trust such a message is no sign of abuse by itself; fear,
+//! threats, force or other control in the same message still are.
+
+/// What can be checked.
+const CHECKED: &[&str] = &[
+    "phone",
+    "phones",
+    "laptop",
+    "computer",
+    "screen",
+    "screens",
+    "messages",
+    "texts",
+    "emails",
+    "email",
+    "inbox",
+    "location",
+    "whatsapp",
+    "instagram",
+    "facebook",
+    "snapchat",
+    "accounts",
+    "passwords",
+    "password",
+    "browser",
+    "history",
+    "chats",
+    "dms",
+    "slack",
+    "teams",
+    "calls",
+    "receipts",
+    "statements",
+    "car",
+    "wallet",
+    "tracker",
+];
+
+/// Words that make it more than checking: fear, threats, force, other control.
+const MORE_THAN_CHECKING: &[&str] = &[
+    "afraid",
+    "scared",
+    "scares",
+    "scare",
+    "fear",
+    "frightened",
+    "frightens",
+    "terrified",
+    "threat",
+    "threats",
+    "threaten",
+    "threatens",
+    "threatened",
+    "hit",
+    "hits",
+    "hitting",
+    "push",
+    "pushed",
+    "pushes",
+    "shove",
+    "shoved",
+    "grab",
+    "grabbed",
+    "choke",
+    "choked",
+    "force",
+    "forced",
+    "forces",
+    "allowed",
+    "allow",
+    "let",
+    "lock",
+    "locked",
+    "locks",
+    "money",
+    "isolate",
+    "isolated",
+    "isolates",
+    "control",
+    "controls",
+    "controlling",
+    "controlled",
+    "yell",
+    "yells",
+    "scream",
+    "screams",
+    "screaming",
+    "kill",
+    "weapon",
+    "gun",
+    "knife",
+    "smash",
+    "smashed",
+    "punch",
+    "punched",
+    "slap",
+    "slapped",
+    "kick",
+    "kicked",
+    "hurt",
+    "hurts",
+    "hurting",
+    "unsafe",
+    "safe",
+    "danger",
+    "dangerous",
+    "abuse",
+    "abusive",
+    "abuses",
+    "violent",
+    "violence",
+    "stalk",
+    "stalks",
+    "stalking",
+    "spy",
+    "spies",
+    "spying",
+    "punish",
+    "punishes",
+    "takes",
+    "took",
+    "break",
+    "broke",
+    "smashes",
+    "destroys",
+    "destroyed",
+];
+
+/// Whether `text` speaks of checking (something in [`CHECKED`]) and of nothing in
+/// [`MORE_THAN_CHECKING`].
+pub fn about_checking_only(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '\u{2019}')
+        .map(|word| word.replace(['\'', '\u{2019}'], "").to_lowercase())
+        .filter(|word| !word.is_empty())
+        .collect();
+    let checked = words.iter().any(|word| CHECKED.contains(&word.as_str()));
+    let more = words
+        .iter()
+        .any(|word| MORE_THAN_CHECKING.contains(&word.as_str()));
+    checked && !more
+}
+
+#[cfg(test)]
+mod tests {
+    use super::about_checking_only;
+
+    #[test]
+    fn checking_alone_is_told_from_checking_with_fear_or_force() {
+        assert!(about_checking_only("she goes through my phone at night"));
+        assert!(about_checking_only(
+            "priya's name shows up in slack and my wife can see my laptop"
+        ));
+        assert!(!about_checking_only(
+            "she goes through my phone and i'm scared of what she'll do"
+        ));
+        assert!(!about_checking_only(
+            "he checks my phone and won't let me see my friends"
+        ));
+        assert!(!about_checking_only("he took my phone and smashed it"));
+        assert!(!about_checking_only("she yells at me every night"));
+    }
+}
