@@ -487,7 +487,7 @@ fn the_menu_shows_the_stage_and_suggests_the_next_step_on_each_role_s_path() {
     assert_eq!(suggested(&buttons), "The first days after finding out");
     let (text, buttons) = menu_after(
         "broke_trust",
-        &["damage", "couples-therapy", "boundaries"],
+        &["ending-contact", "damage", "couples-therapy", "boundaries"],
         None,
     );
     assert!(text.contains("facing it honestly"), "{text}");
@@ -525,6 +525,12 @@ fn the_menu_shows_the_stage_and_suggests_the_next_step_on_each_role_s_path() {
     );
     assert_eq!(suggested(&buttons), "When a reminder hits");
     assert!(titles(&buttons).contains(&"Your boundaries"), "{buttons:?}");
+    // A flow walked far ahead moves no one on: forgiveness in the first weeks leaves a hurt
+    // partner where they were.
+    let (_, after_first_days) = menu_after("hurt", &["first-days"], None);
+    let (text, buttons) = menu_after("hurt", &["first-days", "forgiveness"], None);
+    assert_eq!(suggested(&buttons), suggested(&after_first_days), "{text}");
+    assert!(!text.contains("closeness"), "{text}");
     // What a person says counts too: writing about picturing it suggests the triggers flow.
     let (_, buttons) = menu_after("hurt", &[], Some("I can't stop picturing them together"));
     assert_eq!(suggested(&buttons), "When it all floods back");

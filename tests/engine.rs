@@ -1285,6 +1285,18 @@ fn being_checked_on_is_no_sign_of_abuse_from_the_one_who_broke_trust_alone() {
 }
 
 #[test]
+fn a_question_beside_a_typed_button_is_offered_and_the_button_pressed() {
+    let mut person = Person::at_practice();
+    let replies = person.send("calm. how long does rebuilding trust take?");
+    assert_eq!(person.answer("practice", "mood").as_deref(), Some("calm"));
+    assert_eq!(replies.first(), Some(&person.message("faq_in_answer")));
+    assert_eq!(
+        replies.last().map(String::as_str),
+        Some("What's on your mind?")
+    );
+}
+
+#[test]
 fn saying_it_was_misread_in_any_words_closes_the_safety_reply() {
     let mut person = Person::in_practice();
     person.send("he hits me");

@@ -31,6 +31,13 @@ fn every_transcript_replays_exactly() {
     for (path, expected) in transcripts() {
         let expected = normalize(&expected);
         let actual = normalize(&replay(&library, &expected));
+        // A press of a button that is no longer shown would replay as typed text, and a
+        // blessing would quietly keep it so.
+        for pressed in presses_of_buttons_not_shown(&actual) {
+            failures.push(format!(
+                "{path}: presses [{pressed}], not a button shown there"
+            ));
+        }
         if actual != expected && std::env::var_os("KINTSUGI_BLESS").is_some() {
             std::fs::write(&path, &actual).expect("the transcript is writable");
         } else if actual != expected {
@@ -48,6 +55,32 @@ fn every_transcript_replays_exactly() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The labels of `> [Label]` lines whose label is not among the buttons of the bot's
+/// replies just before them.
+fn presses_of_buttons_not_shown(transcript: &str) -> Vec<String> {
+    let mut shown: Vec<String> = Vec::new();
+    let mut missing = Vec::new();
+    for line in transcript.lines() {
+        if let Some(sent) = line.strip_prefix("> ") {
+            if let Some(label) = sent
+                .strip_prefix('[')
+                .and_then(|rest| rest.strip_suffix(']'))
+                && !shown.iter().any(|button| button == label)
+            {
+                missing.push(label.to_owned());
+            }
+            shown.clear();
+        } else if let Some((_, label)) = line
+            .trim_start()
+            .strip_prefix('[')
+            .and_then(|rest| rest.split_once("] "))
+        {
+            shown.push(label.to_owned());
+        }
+    }
+    missing
 }
 
 /// The longest run of bot messages, the one with the buttons included, that ends with

@@ -29,9 +29,21 @@ pub(crate) fn mermaid(flow: &Flow) -> String {
         let from = format!("s_{}", step.id.0);
         match &step.kind {
             StepKind::Message { next }
-            | StepKind::Review { next, .. }
+            | StepKind::Review {
+                next,
+                next_if_clear: None,
+                ..
+            }
             | StepKind::Ask { next, .. } => {
                 let _ = writeln!(out, "    {from} --> s_{}", next.0);
+            }
+            StepKind::Review {
+                next,
+                next_if_clear: Some(clear),
+                ..
+            } => {
+                let _ = writeln!(out, "    {from} -->|\"notes\"| s_{}", next.0);
+                let _ = writeln!(out, "    {from} -->|\"all clear\"| s_{}", clear.0);
             }
             StepKind::Choice { choices, .. } => {
                 for choice in choices {

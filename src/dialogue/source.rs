@@ -48,6 +48,8 @@ pub(crate) struct StepFile {
     pub review: Option<Spanned<String>>,
     pub notes: Option<Spanned<Vec<Spanned<NoteFile>>>>,
     pub all_clear: Option<Spanned<String>>,
+    /// Where a review goes when no note applies, instead of `next`.
+    pub next_if_clear: Option<Spanned<String>>,
     pub effect: Option<Spanned<String>>,
     /// Couples mode: the answer is kept from the partner until both have answered.
     pub shared: Option<Spanned<bool>>,

@@ -78,6 +78,7 @@ impl FlowChecker<'_> {
             stray("save", raw.save.is_some(), "choices"),
             stray("notes", raw.notes.is_some(), "review"),
             stray("all_clear", raw.all_clear.is_some(), "review"),
+            stray("next_if_clear", raw.next_if_clear.is_some(), "review"),
             stray("shared", raw.shared.is_some(), "ask"),
             stray("reveal", raw.reveal.is_some(), "ask"),
         ]
@@ -196,11 +197,16 @@ impl FlowChecker<'_> {
                     .all_clear
                     .as_ref()
                     .and_then(|text| self.template(id, text));
+                let next_if_clear = raw
+                    .next_if_clear
+                    .as_ref()
+                    .map(|target| self.target(id, target, step_names));
                 StepKind::Review {
                     answer,
                     notes,
                     all_clear,
                     next,
+                    next_if_clear,
                 }
             }
             "jump" => {

@@ -290,6 +290,14 @@ impl<'a> Turn<'a> {
             self.say(reflection.say.clone());
         }
         if let Some(choice_id) = pressed {
+            // "yeah constantly. how long does this take??": the button, and the question
+            // looked up as any question typed at buttons is, a tap away.
+            if asks_in_earnest(text) {
+                let found = self.library.faq.suggest(text);
+                if !found.is_empty() {
+                    self.offer_questions_with(&found, "faq_in_answer");
+                }
+            }
             self.choose(&choice_id);
             return;
         }

@@ -31,6 +31,9 @@ const HEDGES: &[&str] = &[
     "definitely",
     "absolutely",
     "totally",
+    "min",
+    "mins",
+    "minutes",
 ];
 
 /// Words a reply may open with before the words that name a button ("oh god no", "yes all
@@ -157,6 +160,17 @@ fn opener(label: &[Token]) -> Option<Vec<Token>> {
     (mark > 0 && after).then(|| label[..mark].to_vec())
 }
 
+/// A label that opens with a number ("45 minutes", "3 days"), as its number alone: how a
+/// person answers it.
+fn number_of(label: &[Token]) -> Option<Vec<Token>> {
+    match label {
+        [Token::Word(number), Token::Word(_), ..] if number.chars().all(|c| c.is_ascii_digit()) => {
+            Some(vec![Token::Word(number.clone())])
+        }
+        _ => None,
+    }
+}
+
 /// A label said in the first person, without its "I" and its "yet" ("I'm not sure yet": "not
 /// sure"), when at least two words are left: how people answer it in a hurry.
 fn core(label: &[Token]) -> Option<Vec<Token>> {
@@ -249,7 +263,11 @@ fn option_named(options: &[Vec<&str>], text: &str) -> Option<usize> {
                 let label = tokens(words);
                 let opener = opener(&label);
                 let core = core(&label);
-                std::iter::once(label).chain(opener).chain(core)
+                let number = number_of(&label);
+                std::iter::once(label)
+                    .chain(opener)
+                    .chain(core)
+                    .chain(number)
             })
             .flat_map(|label| {
                 readings
@@ -439,6 +457,20 @@ mod tests {
             .as_deref(),
             Some("I broke the trust")
         );
+    }
+
+    #[test]
+    fn a_label_s_opening_number_names_it() {
+        let labels = ["20 minutes", "30 minutes", "45 minutes"];
+        assert_eq!(named(&labels, "45").as_deref(), Some("45 minutes"));
+        assert_eq!(named(&labels, "30 mins").as_deref(), Some("30 minutes"));
+        assert_eq!(
+            named(&labels, "45 if she can"),
+            None,
+            "more than the number"
+        );
+        assert_eq!(named(&labels, "45 i guess").as_deref(), Some("45 minutes"));
+        assert_eq!(named(&labels, "60"), None);
     }
 
     #[test]

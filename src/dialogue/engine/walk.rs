@@ -2,7 +2,7 @@
 //! until one waits for the person, the menu, and the tests branches make.
 
 use crate::dialogue::callback::{self, Action};
-use crate::dialogue::model::{AnswerRule, BranchTest, Flow, FlowId, Step, StepId, StepKind};
+use crate::dialogue::model::{AnswerRule, BranchTest, Flow, FlowId, Stage, Step, StepId, StepKind};
 use crate::dialogue::pair::PairState;
 use crate::dialogue::review;
 use crate::dialogue::state::{Keyboard, Position};
@@ -116,11 +116,7 @@ impl<'a> Turn<'a> {
             .interest
             .as_ref()
             .and_then(|wanted| flows.iter().filter(undone).find(|flow| flow.id == *wanted));
-        let reached = flows
-            .iter()
-            .filter(|flow| self.state.done.contains(&flow.id))
-            .filter_map(|flow| flow.stage)
-            .max();
+        let reached = self.stage_reached(flows);
         let ahead = flows
             .iter()
             .filter(undone)
@@ -134,6 +130,33 @@ impl<'a> Turn<'a> {
                     .find(|flow| flow.stage.is_some())
             })
             .copied()
+    }
+
+    /// The furthest stage of the path the person has reached among `flows` (their menu):
+    /// a stage counts once a flow of it is walked to its end and the stage before it counts,
+    /// though the first may be passed by (someone who broke trust may begin with atoning).
+    /// A flow walked far ahead, such as forgiveness in the first weeks, moves no one on.
+    fn stage_reached(&self, flows: &[&Flow]) -> Option<Stage> {
+        let mut stages: Vec<Stage> = flows.iter().filter_map(|flow| flow.stage).collect();
+        stages.sort();
+        stages.dedup();
+        let walked = |stage: Stage| {
+            flows
+                .iter()
+                .any(|flow| flow.stage == Some(stage) && self.state.done.contains(&flow.id))
+        };
+        let mut reached = None;
+        for (index, &stage) in stages.iter().enumerate() {
+            let follows = index <= 1 || reached == Some(stages[index - 1]);
+            if !(walked(stage) && follows) {
+                if index >= 1 {
+                    break;
+                }
+                continue;
+            }
+            reached = Some(stage);
+        }
+        reached
     }
 
     /// What an end suggests next: the flows it names that fit the person (their role, once
@@ -268,15 +291,20 @@ impl<'a> Turn<'a> {
                     notes,
                     all_clear,
                     next,
+                    next_if_clear,
                 } => {
                     let reviewed = lookup(answer).unwrap_or("");
                     let mut shown: Vec<String> = text.into_iter().collect();
                     shown.extend(review::notes_for(notes, reviewed).map(|note| render(&note.text)));
-                    if shown.len() == usize::from(step.say.is_some()) {
+                    let clear = shown.len() == usize::from(step.say.is_some());
+                    if clear {
                         shown.extend(all_clear.as_ref().map(render));
                     }
                     self.say(shown.join("\n\n"));
-                    step_id = next.clone();
+                    step_id = match next_if_clear {
+                        Some(clear_next) if clear => clear_next.clone(),
+                        _ => next.clone(),
+                    };
                 }
                 StepKind::Branch { rules, otherwise } => {
                     step_id = rules

@@ -134,6 +134,9 @@ pub enum StepKind {
         /// Shown when no note applies.
         all_clear: Option<Template>,
         next: StepId,
+        /// Where to go instead of `next` when no note applies (a "Try again" only after
+        /// notes).
+        next_if_clear: Option<StepId>,
     },
     /// Shows buttons and waits for a press.
     Choice {
@@ -171,9 +174,12 @@ impl StepKind {
     /// The steps of the same flow this step can lead to.
     pub(crate) fn targets(&self) -> Vec<&StepId> {
         match self {
-            StepKind::Message { next }
-            | StepKind::Review { next, .. }
-            | StepKind::Ask { next, .. } => vec![next],
+            StepKind::Message { next } | StepKind::Ask { next, .. } => vec![next],
+            StepKind::Review {
+                next,
+                next_if_clear,
+                ..
+            } => std::iter::once(next).chain(next_if_clear).collect(),
             StepKind::Choice { choices, .. } => choices.iter().map(|choice| &choice.goto).collect(),
             StepKind::Branch { rules, otherwise } => rules
                 .iter()
