@@ -427,6 +427,17 @@ fn text_typed_at_buttons_is_kept_and_answers_the_next_typed_question_in_one_tap(
 }
 
 #[test]
+fn a_reply_to_the_buttons_in_words_is_not_kept_as_a_draft() {
+    let mut person = Person::at_practice();
+    let replies = person.send("no its not like that really");
+    assert_eq!(
+        replies,
+        [person.message("use_buttons"), "How are you?".into()]
+    );
+    assert_eq!(person.state.kept, None);
+}
+
+#[test]
 fn text_typed_at_buttons_is_met_by_what_it_mentions_and_the_step_stays() {
     let mut person = Person::at_practice();
     let buttons = person.buttons();

@@ -302,7 +302,10 @@ impl<'a> Turn<'a> {
             return;
         }
         let words = Words::of(text).iter().count();
-        let kept_length = if reflected.is_some() {
+        // Words met by a reflection are a feeling heard, and words that open as a reply to
+        // the buttons ("no its not like that", "yeah shes on my team") answer this step: not
+        // a draft for a later question, unless they run long.
+        let kept_length = if reflected.is_some() || answers_the_buttons(text) {
             KEPT_REFLECTED_MIN_WORDS
         } else {
             KEPT_MIN_WORDS
@@ -468,6 +471,17 @@ fn only_a_question(text: &str) -> bool {
 
 /// Whether `text` holds a question of a few words ending in a question mark ("is it normal
 /// to feel this?"), not only a word or two of disbelief ("seriously? ok. the pictures").
+/// Whether `text` opens as a reply to buttons does: yes, no, maybe, not...
+fn answers_the_buttons(text: &str) -> bool {
+    const REPLIES: &[&str] = &[
+        "yes", "yeah", "yep", "yup", "ya", "no", "nope", "nah", "not", "maybe", "ok", "okay",
+        "sure", "idk", "kind", "sort",
+    ];
+    Words::of(text)
+        .first()
+        .is_some_and(|word| REPLIES.contains(&word.to_lowercase().as_str()))
+}
+
 fn asks_in_earnest(text: &str) -> bool {
     /// Fewer words than this before a question mark are an exclamation, not a question.
     const QUESTION_WORDS: usize = 3;
