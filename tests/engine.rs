@@ -337,6 +337,22 @@ fn typing_outside_a_flow_with_nothing_to_answer_is_met_warmly_with_the_menu() {
 }
 
 #[test]
+fn a_greeting_or_thanks_alone_outside_a_flow_is_answered_in_kind_with_the_menu() {
+    let mut person = Person::new();
+    person.send("/start");
+    person.press("Hurt");
+    person.send("/menu");
+    let replies = person.send("hi again");
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert_eq!(replies[0], person.message("listen_hello"));
+    let replies = person.send("thank you so much");
+    assert_eq!(replies[0], person.message("listen_thanks"));
+    // More than small talk is listened to as ever.
+    let replies = person.send("hi, my husband cheated and i cant sleep");
+    assert_ne!(replies[0], person.message("listen_hello"));
+}
+
+#[test]
 fn writing_outside_a_flow_is_answered_by_what_it_mentions_with_an_offer_that_fits() {
     let mut person = Person::new();
     person.send("/start");

@@ -351,6 +351,11 @@ impl<'a> Turn<'a> {
     /// that fit); else a question is offered the FAQ; else a warm default. The words are not
     /// kept.
     fn listen(&mut self, text: &str) {
+        if let Some(key) = small_talk(text) {
+            self.note(key);
+            self.show_menu();
+            return;
+        }
         let found = self.library.faq.suggest(text);
         match self.reflection_for(text) {
             // What they said is met first, even when it ends in a question ("she went to her
@@ -471,6 +476,78 @@ fn only_a_question(text: &str) -> bool {
 
 /// Whether `text` holds a question of a few words ending in a question mark ("is it normal
 /// to feel this?"), not only a word or two of disbelief ("seriously? ok. the pictures").
+/// The bot message for a greeting or thanks and nothing more ("hi", "hello again", "thank
+/// you so much"): a few words, every one of them small talk.
+fn small_talk(text: &str) -> Option<&'static str> {
+    const HELLO: &[&str] = &[
+        "hi",
+        "hello",
+        "hey",
+        "heya",
+        "hiya",
+        "morning",
+        "evening",
+        "afternoon",
+        "good",
+        "again",
+        "there",
+        "kintsugi",
+        "yo",
+    ];
+    const THANKS: &[&str] = &[
+        "thanks",
+        "thank",
+        "you",
+        "thx",
+        "ty",
+        "so",
+        "much",
+        "very",
+        "a",
+        "lot",
+        "cheers",
+        "appreciate",
+        "it",
+        "that",
+        "helped",
+        "kintsugi",
+    ];
+    let words = Words::of(text);
+    let words: Vec<String> = words.iter().map(|word| word.to_lowercase()).collect();
+    if words.is_empty() || words.len() > 5 {
+        return None;
+    }
+    let all_in = |set: &[&str]| words.iter().all(|word| set.contains(&word.as_str()));
+    if all_in(HELLO)
+        && words.iter().any(|word| {
+            matches!(
+                word.as_str(),
+                "hi" | "hello"
+                    | "hey"
+                    | "heya"
+                    | "hiya"
+                    | "yo"
+                    | "morning"
+                    | "evening"
+                    | "afternoon"
+            )
+        })
+    {
+        Some("listen_hello")
+    } else if all_in(THANKS)
+        && words.iter().any(|word| {
+            matches!(
+                word.as_str(),
+                "thanks" | "thank" | "thx" | "ty" | "cheers" | "appreciate"
+            )
+        })
+    {
+        Some("listen_thanks")
+    } else {
+        None
+    }
+}
+
 /// Whether `text` opens as a reply to buttons does: yes, no, maybe, not...
 fn answers_the_buttons(text: &str) -> bool {
     const REPLIES: &[&str] = &[

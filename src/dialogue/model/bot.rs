@@ -166,6 +166,14 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "said when someone writes outside a flow and no [[listen]] entry fits",
     ),
     (
+        "listen_hello",
+        "said, with the menu, to a greeting alone outside a flow (\"hi\", \"hello again\")",
+    ),
+    (
+        "listen_thanks",
+        "said, with the menu, to thanks alone outside a flow (\"thanks\", \"thank you so much\")",
+    ),
+    (
         "listen_offer",
         "the line above the flows a [[listen]] entry offers",
     ),
