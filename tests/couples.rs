@@ -795,6 +795,31 @@ async fn a_rule_is_shared_only_once_the_partner_accepts_it_and_either_can_withdr
     );
 }
 
+#[tokio::test]
+async fn a_proposed_rule_can_be_declined_and_the_proposer_hears_something_changed() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let pair = link(&library, &storage, &mut ana, &mut ben).await;
+    ana.send(&library, &storage, "/rules", NOW + 100).await;
+    ana.send(&library, &storage, "press:Propose a rule", NOW + 100)
+        .await;
+    ana.send(&library, &storage, "No talk of it after 9pm", NOW + 101)
+        .await;
+    ben.send(&library, &storage, "/rules", NOW + 110).await;
+    let notices = ben
+        .send(&library, &storage, "press:Not for me 1", NOW + 111)
+        .await;
+    assert!(ben.heard("no longer waiting for you"), "{:?}", ben.said);
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].to, ANA);
+    assert!(!notices[0].replies[0].text.contains("9pm"), "discreet");
+    let record = storage
+        .read_pair(PairId(pair), NOW + 111)
+        .await
+        .expect("read")
+        .expect("linked");
+    assert!(record.state.rules.is_empty());
+}
+
 /// A quick check-in rating trust `rating`.
 async fn check_in(
     library: &Library,

@@ -45,6 +45,8 @@ pub(crate) enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RuleButton {
     Accept,
+    /// Says no to the partner's proposal: it is no longer waiting.
+    Decline,
     Withdraw,
 }
 
@@ -218,6 +220,7 @@ pub fn encode(seq: u32, action: &Action) -> String {
         Action::Couple(button) => format!("{seq}|p:{}", button.code()),
         Action::Rule(RuleButton::Accept, number) => format!("{seq}|u:a{number}"),
         Action::Rule(RuleButton::Withdraw, number) => format!("{seq}|u:w{number}"),
+        Action::Rule(RuleButton::Decline, number) => format!("{seq}|u:d{number}"),
         Action::Summary(answer) => format!(
             "{seq}|y:{}",
             match answer {
@@ -243,6 +246,7 @@ pub fn decode(data: &str) -> Option<Press> {
         Some(("u", code)) => match code.split_at_checked(1)? {
             ("a", number) => Action::Rule(RuleButton::Accept, number.parse().ok()?),
             ("w", number) => Action::Rule(RuleButton::Withdraw, number.parse().ok()?),
+            ("d", number) => Action::Rule(RuleButton::Decline, number.parse().ok()?),
             _ => return None,
         },
         Some(("x", "yes")) => Action::Forget(true),
@@ -288,6 +292,7 @@ mod tests {
             Action::Couple(CoupleButton::Propose),
             Action::Rule(RuleButton::Accept, 12),
             Action::Rule(RuleButton::Withdraw, 3),
+            Action::Rule(RuleButton::Decline, 4),
         ] {
             let data = encode(42, &action);
             assert_eq!(decode(&data), Some(Press { seq: 42, action }));

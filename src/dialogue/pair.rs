@@ -131,6 +131,8 @@ pub enum PairChange {
     Accept { number: u32, at: i64 },
     /// Withdraws from rule `number` (proposed by either): it is no longer agreed.
     Withdraw { number: u32 },
+    /// Says no to rule `number`, proposed by the other partner and not yet agreed.
+    Decline { number: u32 },
     /// Chooses to share check-in ratings, or stops (every shared rating is then deleted).
     ShareRatings { on: bool },
     /// Shares a check-in rating (only while both chose to).
@@ -154,6 +156,8 @@ pub enum PairNews {
     Agreed { number: u32 },
     /// An agreed rule is no longer agreed.
     Withdrawn { number: u32 },
+    /// The partner's proposal was declined: it is no longer waiting.
+    Declined { number: u32 },
     /// Ratings are now shared by both (`true`), or this partner's choice waits for the other.
     SharingRatings { both: bool },
     /// Ratings are no longer shared; those shared are deleted.
@@ -325,6 +329,15 @@ impl PairState {
                 self.ratings.drain(..excess);
                 PairNews::Rated
             }
+            PairChange::Decline { number } => {
+                let Some(index) = self.rules.iter().position(|rule| {
+                    rule.number == *number && rule.agreed_at.is_none() && rule.proposed_by != side
+                }) else {
+                    return PairNews::Refused;
+                };
+                self.rules.remove(index);
+                PairNews::Declined { number: *number }
+            }
             PairChange::Withdraw { number } => {
                 let Some(index) = self.rules.iter().position(|rule| rule.number == *number) else {
                     return PairNews::Refused;
@@ -468,6 +481,19 @@ mod tests {
         assert_eq!(
             pair.apply(Side::First, &propose),
             PairNews::Proposed { number: 2 }
+        );
+        // Only the one it waits for can decline it, and only while it waits.
+        let decline = PairChange::Decline { number: 2 };
+        assert_eq!(pair.apply(Side::First, &decline), PairNews::Refused);
+        assert_eq!(
+            pair.apply(Side::Second, &decline),
+            PairNews::Declined { number: 2 }
+        );
+        assert!(pair.rules.is_empty());
+        assert_eq!(pair.apply(Side::Second, &decline), PairNews::Refused);
+        assert_eq!(
+            pair.apply(Side::First, &propose),
+            PairNews::Proposed { number: 3 }
         );
     }
 }

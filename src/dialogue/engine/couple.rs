@@ -605,10 +605,12 @@ impl<'a> Turn<'a> {
             CoupleEvent::Changed(news) => match news {
                 PairNews::Proposed { .. }
                 | PairNews::Agreed { .. }
-                | PairNews::Withdrawn { .. } => {
+                | PairNews::Withdrawn { .. }
+                | PairNews::Declined { .. } => {
                     let key = match news {
                         PairNews::Proposed { .. } => "rules_proposed",
                         PairNews::Agreed { .. } => "rules_agreed",
+                        PairNews::Declined { .. } => "rules_declined",
                         _ => "rules_withdrawn",
                     };
                     self.note(key);
@@ -690,6 +692,7 @@ impl<'a> Turn<'a> {
                 (None, false) => {
                     for_you.push(line);
                     actions.push((RuleButton::Accept, rule.number));
+                    actions.push((RuleButton::Decline, rule.number));
                 }
                 (None, true) => {
                     for_partner.push(line);
@@ -715,13 +718,15 @@ impl<'a> Turn<'a> {
         self.state.keyboard = Keyboard::Rules;
         let seq = self.state.seq;
         // Answers wanted from this person first.
-        actions.sort_by_key(|(button, _)| *button != RuleButton::Accept);
+        actions
+            .sort_by_key(|(button, _)| !matches!(button, RuleButton::Accept | RuleButton::Decline));
         let mut buttons: Vec<Button> = actions
             .into_iter()
             .take(RULE_BUTTONS - 1)
             .map(|(button, number)| {
                 let key = match button {
                     RuleButton::Accept => "rules_accept_button",
+                    RuleButton::Decline => "rules_decline_button",
                     RuleButton::Withdraw => "rules_withdraw_button",
                 };
                 Button {
@@ -760,6 +765,7 @@ impl<'a> Turn<'a> {
                 at: self.now,
             },
             RuleButton::Withdraw => PairChange::Withdraw { number },
+            RuleButton::Decline => PairChange::Decline { number },
         };
         self.couple = Some(CoupleAction::Change { pair, change });
     }

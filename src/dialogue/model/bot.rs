@@ -166,6 +166,14 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "said when someone writes outside a flow and no [[listen]] entry fits",
     ),
     (
+        "rules_decline_button",
+        "the label of the button that says no to the partner's proposed rule ({number})",
+    ),
+    (
+        "rules_declined",
+        "said when someone declines their partner's proposed rule",
+    ),
+    (
         "listen_hello",
         "said, with the menu, to a greeting alone outside a flow (\"hi\", \"hello again\")",
     ),
