@@ -1154,6 +1154,7 @@ fn unsure_words_get_a_gentle_question_first() {
     );
     assert_eq!(person.step(), Some(("practice".into(), "name".into())));
 
+    let mut person = Person::in_practice();
     assert_eq!(
         person.send("i just want it all to stop now"),
         ["Ask: self-harm?"]
@@ -1321,6 +1322,31 @@ fn a_question_beside_a_typed_button_is_offered_and_the_button_pressed() {
         replies.last().map(String::as_str),
         Some("What's on your mind?")
     );
+}
+
+#[test]
+fn after_a_no_to_the_gentle_question_an_unsure_word_is_not_asked_about_again_so_soon() {
+    let mut person = Person::in_practice();
+    person.send("cant go on");
+    assert!(person.state.safety.is_some());
+    // "what? no." is the question's No; the words answer the step.
+    assert_eq!(
+        person.send("what? no."),
+        [
+            person.message("safety_not_meant_back"),
+            "From 1 to 10?".into()
+        ]
+    );
+    assert_eq!(person.state.safety, None);
+    person.send("5");
+    // The same kind of unsure word again, the same day: taken as words, not asked about.
+    person.send("cant go on with these fights");
+    assert!(person.state.safety.is_none());
+    // A clear one is always answered.
+    person.send("/start practice");
+    person.press("Calm");
+    person.send("kill myself");
+    assert!(person.state.safety.is_some());
 }
 
 #[test]

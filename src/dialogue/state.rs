@@ -67,6 +67,11 @@ pub struct PersonState {
     /// What the partners share is in the pair's own record, never here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub couple: Option<Couple>,
+    /// When the person last answered "No" to the gentle question about each kind of
+    /// concern: an unsure word of that kind is not asked about again for a while (a clear one
+    /// always is).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub declined: BTreeMap<ConcernKind, i64>,
 }
 
 /// Where a person stands with a partner in couples mode.

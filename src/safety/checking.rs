@@ -128,19 +128,48 @@ const MORE_THAN_CHECKING: &[&str] = &[
     "destroyed",
 ];
 
+/// Whose things a checked thing is said to be when it is the partner's.
+const PARTNERS: &[&str] = &[
+    "his",
+    "her",
+    "their",
+    "partners",
+    "husbands",
+    "wifes",
+    "boyfriends",
+    "girlfriends",
+];
+
+fn words_of(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '\u{2019}')
+        .map(|word| word.replace(['\'', '\u{2019}'], "").to_lowercase())
+        .filter(|word| !word.is_empty())
+        .collect()
+}
+
 /// Whether `text` speaks of checking (something in [`CHECKED`]) and of nothing in
 /// [`MORE_THAN_CHECKING`].
 pub fn about_checking_only(text: &str) -> bool {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '\u{2019}')
-        .map(|word| word.replace(['\'', '\u{2019}'], "").to_lowercase())
-        .filter(|word| !word.is_empty())
-        .collect();
+    let words = words_of(text);
     let checked = words.iter().any(|word| CHECKED.contains(&word.as_str()));
     let more = words
         .iter()
         .any(|word| MORE_THAN_CHECKING.contains(&word.as_str()));
     checked && !more
+}
+
+/// Whether `text` is about the writer checking the partner's things ("grabbing his phone
+/// again at 2am"), and nothing more: only the partner's things are named, never "my".
+pub fn checking_the_partners_things(text: &str) -> bool {
+    let words = words_of(text);
+    let owners: Vec<&str> = words
+        .windows(2)
+        .filter(|pair| CHECKED.contains(&pair[1].as_str()))
+        .map(|pair| pair[0].as_str())
+        .collect();
+    about_checking_only(text)
+        && !owners.is_empty()
+        && owners.iter().all(|owner| PARTNERS.contains(owner))
 }
 
 #[cfg(test)]
@@ -161,5 +190,15 @@ mod tests {
         ));
         assert!(!about_checking_only("he took my phone and smashed it"));
         assert!(!about_checking_only("she yells at me every night"));
+    }
+
+    #[test]
+    fn checking_the_partners_things_is_told_from_being_checked() {
+        use super::checking_the_partners_things as theirs;
+        assert!(theirs("i keep grabbing his phone when he's asleep"));
+        assert!(theirs("went through her messages again last night"));
+        assert!(!theirs("he goes through my phone every night"));
+        assert!(!theirs("i took his phone and he grabbed my laptop"));
+        assert!(!theirs("i check his phone because i'm scared of him"));
     }
 }

@@ -40,7 +40,7 @@ const HEDGES: &[&str] = &[
 /// the time", "well, not really"): read past when nothing is named with them.
 const LEADING: &[&str] = &[
     "oh", "god", "gosh", "omg", "um", "umm", "erm", "hmm", "well", "so", "ok", "okay", "honestly",
-    "yes", "fine", "i", "think", "guess", "its",
+    "yes", "fine", "i", "think", "guess", "its", "what", "huh",
 ];
 
 /// Words that turn an answer round, wherever they come after the label.

@@ -9,7 +9,7 @@ use super::{Button, Input, Keyboard, Reply, Turn};
 use crate::dialogue::callback::{self, Action, SafetyAction};
 use crate::dialogue::model::{Library, Role};
 use crate::dialogue::state::SafetyEpisode;
-use crate::safety::checking::about_checking_only;
+use crate::safety::checking::{about_checking_only, checking_the_partners_things};
 use crate::safety::{Certainty, Concern, ConcernKind};
 
 /// The reply to a concern, from the library alone: what is sent even when the person's state
@@ -76,6 +76,10 @@ fn unsure_reply(library: &Library, kind: ConcernKind) -> Reply {
     }
 }
 
+/// How long, in seconds, after a "No" to the gentle question an unsure word of the same kind
+/// is not asked about again.
+const QUIET_AFTER_NO: i64 = 12 * 60 * 60;
+
 /// Whether `text`, a short reply, says the bot misread what came before.
 fn says_misread(text: &str) -> bool {
     const MISREAD: &[&str] = &[
@@ -125,11 +129,26 @@ impl Turn<'_> {
             self.text(text);
             return;
         }
+        // "No" to this kind of gentle question a little while ago: an unsure word of the same
+        // kind is not asked about again so soon (asked again and again, the question wears
+        // out, and so does the person).
+        if concern.certainty == Certainty::Unsure
+            && self.state.safety.is_none()
+            && self
+                .state
+                .declined
+                .get(&concern.kind)
+                .is_some_and(|&at| self.now - at < QUIET_AFTER_NO)
+        {
+            self.text(text);
+            return;
+        }
         // The partner who broke trust telling of being checked on, and of nothing more: after
-        // an affair that is the hurt partner's way back to trust, not a sign of abuse.
+        // an affair that is the hurt partner's way back to trust, not a sign of abuse; nor is
+        // anyone telling of checking their partner's phone.
         if concern.kind == ConcernKind::Abuse
-            && self.state.role == Some(Role::BrokeTrust)
-            && about_checking_only(text)
+            && ((self.state.role == Some(Role::BrokeTrust) && about_checking_only(text))
+                || checking_the_partners_things(text))
         {
             self.text(text);
             return;
@@ -278,8 +297,15 @@ impl Turn<'_> {
             // "No" to a question asked while another reply waits: that reply stays open.
             SafetyAction::No => match &mut self.state.safety {
                 Some(episode) if episode.asking.is_some() => {
-                    episode.asking = None;
+                    if let Some(asked) = episode.asking.take() {
+                        self.state.declined.insert(asked, self.now);
+                    }
                     self.show_episode(false);
+                }
+                Some(episode) if !episode.confirmed => {
+                    let kind = episode.kind;
+                    self.state.declined.insert(kind, self.now);
+                    self.close_episode(true);
                 }
                 _ => self.close_episode(true),
             },
