@@ -717,3 +717,20 @@ fn the_bots_own_titles_and_labels_typed_back_are_not_screened() {
             .is_some()
     );
 }
+
+#[test]
+fn a_menu_title_that_is_also_an_faq_question_opens_the_flow_from_the_menu() {
+    use kintsugi::dialogue::engine::{Input, advance};
+    use kintsugi::dialogue::state::PersonState;
+    let library = library();
+    let state = PersonState {
+        role: Role::parse("hurt"),
+        ..PersonState::default()
+    };
+    let state = advance(&library, &state, &Input::from_text("/menu"), 0).state;
+    let outcome = advance(&library, &state, &Input::Text("Is their remorse real?".into()), 0);
+    assert_eq!(
+        outcome.state.position.map(|position| position.flow.0),
+        Some("genuine-remorse".to_owned())
+    );
+}

@@ -178,6 +178,7 @@ impl<'a> Turn<'a> {
             return;
         }
         if self.choice_typed(text).is_none()
+            && !(self.current_step().is_none() && self.menu_title_typed(text).is_some())
             && let Some(action) = self.lasting_button_typed(text)
         {
             self.press(&callback::encode(self.state.seq, &action));
@@ -185,11 +186,7 @@ impl<'a> Turn<'a> {
         }
         let Some((flow, step)) = self.current_step() else {
             // A menu title typed ("owning what happened") opens that flow, as its button does.
-            let titles: Vec<(&str, Vec<&str>, &'a Flow)> = self
-                .menu()
-                .map(|flow| (flow.title.as_str(), Vec::new(), flow))
-                .collect();
-            match named::pressed_by(&titles, text) {
+            match self.menu_title_typed(text) {
                 Some(flow) => self.enter_flow(&flow.id),
                 None => self.listen(text),
             }
@@ -324,6 +321,15 @@ impl<'a> Turn<'a> {
             self.note("use_buttons");
         }
         self.show_current();
+    }
+
+    /// The menu's flow that typed `text` names by its title, if one does.
+    fn menu_title_typed(&self, text: &str) -> Option<&'a Flow> {
+        let titles: Vec<(&str, Vec<&str>, &'a Flow)> = self
+            .menu()
+            .map(|flow| (flow.title.as_str(), Vec::new(), flow))
+            .collect();
+        named::pressed_by(&titles, text)
     }
 
     /// Keeps `text`, word for word, to answer a later typed question with one tap.

@@ -71,7 +71,7 @@ const SAME_AS: &[(&str, &str)] = &[
 /// begin", "Let's look") when exactly one button does, or to a step's only button.
 const AGREEING: &[&str] = &[
     "yes", "ok", "okay", "sure", "alright", "go", "ahead", "lets", "do", "it", "on", "next",
-    "continue", "ready",
+    "continue", "ready", "did", "done", "finished",
 ];
 
 /// How the labels of buttons that start something begin.
