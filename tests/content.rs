@@ -728,7 +728,12 @@ fn a_menu_title_that_is_also_an_faq_question_opens_the_flow_from_the_menu() {
         ..PersonState::default()
     };
     let state = advance(&library, &state, &Input::from_text("/menu"), 0).state;
-    let outcome = advance(&library, &state, &Input::Text("Is their remorse real?".into()), 0);
+    let outcome = advance(
+        &library,
+        &state,
+        &Input::Text("Is their remorse real?".into()),
+        0,
+    );
     assert_eq!(
         outcome.state.position.map(|position| position.flow.0),
         Some("genuine-remorse".to_owned())

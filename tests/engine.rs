@@ -470,7 +470,14 @@ fn text_typed_at_buttons_is_met_by_what_it_mentions_and_the_step_stays() {
     assert_eq!(person.buttons(), buttons, "no offer of other flows here");
     assert_eq!(person.step(), Some(("practice".into(), "intro".into())));
     assert_eq!(person.state.kept, None);
+    // The same entry again soon after is not said word for word a second time.
+    let replies = person.send("awake again, 3am");
+    assert_eq!(
+        replies,
+        [person.message("use_buttons"), "How are you?".into()]
+    );
     // A long text is kept even when met (a letter typed a step too early), in the short line.
+    let mut person = Person::at_practice();
     let letter = "I lie awake every night thinking of what to say to you, and this is it: \
         I want us to talk slowly, one evening a week, with no phones and no shouting at all.";
     let replies = person.send(letter);

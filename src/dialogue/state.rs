@@ -72,6 +72,17 @@ pub struct PersonState {
     /// always is).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub declined: BTreeMap<ConcernKind, i64>,
+    /// The `[[listen]]` entry that last answered the person, and when: it is not said again
+    /// word for word soon after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heard: Option<Heard>,
+}
+
+/// A `[[listen]]` entry said to the person (its id), and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heard {
+    pub id: String,
+    pub at: i64,
 }
 
 /// Where a person stands with a partner in couples mode.

@@ -7,7 +7,7 @@ use crate::dialogue::callback::{self, Action};
 use crate::dialogue::model::{
     AnswerRule, Flow, FlowId, Reflection, SafetyMark, StepKind, zone_time_name,
 };
-use crate::dialogue::state::{Answer, Keyboard};
+use crate::dialogue::state::{Answer, Heard, Keyboard};
 
 use super::checkins::local_time_in;
 use super::{Turn, named};
@@ -19,6 +19,8 @@ const KEPT_MIN_WORDS: usize = 4;
 /// Words typed at a button step that a reflection met are a feeling heard, not a draft, and
 /// are not kept, unless they run to this many words (a letter typed a step too early).
 const KEPT_REFLECTED_MIN_WORDS: usize = 25;
+/// How long, in seconds, a `[[listen]]` entry is not said again word for word.
+const HEARD_FOR: i64 = 60 * 60;
 /// How long kept text is offered, in seconds.
 pub(super) const KEPT_FOR: i64 = 24 * 60 * 60;
 
@@ -283,8 +285,9 @@ impl<'a> Turn<'a> {
             return;
         }
         let reflected = self.reflection_for(text);
+        let repeated = reflected.is_some_and(|reflection| self.heard_lately(reflection));
         if let Some(reflection) = reflected {
-            self.say(reflection.say.clone());
+            self.hear(reflection, repeated);
         }
         if let Some(choice_id) = pressed {
             // "yeah constantly. how long does this take??": the button, and the question
@@ -317,10 +320,30 @@ impl<'a> Turn<'a> {
             } else {
                 self.note("kept_text");
             }
-        } else if reflected.is_none() {
+        } else if reflected.is_none() || repeated {
             self.note("use_buttons");
         }
         self.show_current();
+    }
+
+    /// Whether `reflection` answered the person within the last [`HEARD_FOR`] seconds.
+    fn heard_lately(&self, reflection: &Reflection) -> bool {
+        self.state
+            .heard
+            .as_ref()
+            .is_some_and(|heard| heard.id == reflection.id && self.now - heard.at < HEARD_FOR)
+    }
+
+    /// Says `reflection`, unless it was said lately (`repeated`): the same paragraph again
+    /// reads as not listening.
+    fn hear(&mut self, reflection: &Reflection, repeated: bool) {
+        if !repeated {
+            self.say(reflection.say.clone());
+        }
+        self.state.heard = Some(Heard {
+            id: reflection.id.clone(),
+            at: self.now,
+        });
     }
 
     /// The menu's flow that typed `text` names by its title, if one does.
@@ -367,7 +390,8 @@ impl<'a> Turn<'a> {
             // What they said is met first, even when it ends in a question ("she went to her
             // mum's with the kids. what do i do"); the questions that may help come with it.
             Some(reflection) => {
-                self.say(reflection.say.clone());
+                let repeated = self.heard_lately(reflection);
+                self.hear(reflection, repeated);
                 if looks_like_question(text) && !found.is_empty() {
                     self.offer_questions(&found);
                 }
