@@ -141,9 +141,10 @@ const PARTNERS: &[&str] = &[
 ];
 
 fn words_of(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '\u{2019}')
-        .map(|word| word.replace(['\'', '\u{2019}'], "").to_lowercase())
+    super::normalise(text)
+        .split(' ')
         .filter(|word| !word.is_empty())
+        .map(str::to_owned)
         .collect()
 }
 

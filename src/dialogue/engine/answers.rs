@@ -179,21 +179,19 @@ impl<'a> Turn<'a> {
             self.summary_typed(text);
             return;
         }
-        if self.choice_typed(text).is_none()
-            && !(self.current_step().is_none() && self.menu_title_typed(text).is_some())
-            && let Some(action) = self.lasting_button_typed(text)
-        {
-            self.press(&callback::encode(self.state.seq, &action));
-            return;
-        }
         let Some((flow, step)) = self.current_step() else {
-            // A menu title typed ("owning what happened") opens that flow, as its button does.
+            // A menu title typed ("owning what happened") opens that flow, as its button does,
+            // before an FAQ question of the same words.
             match self.menu_title_typed(text) {
                 Some(flow) => self.enter_flow(&flow.id),
+                None if self.lasting_button_pressed(text) => {}
                 None => self.listen(text),
             }
             return;
         };
+        if self.choice_typed(text).is_none() && self.lasting_button_pressed(text) {
+            return;
+        }
         if self.answer_shared(text) {
             return;
         }
@@ -257,10 +255,22 @@ impl<'a> Turn<'a> {
     /// of, at a step whose author asked for it with `offer_faq`): the answer is kept as the answer, and the questions that may help are offered beside
     /// the flow going on, a tap away.
     fn offer_faq_in_answer(&mut self, text: &str) {
+        self.offer_question_asked(text, true);
+    }
+
+    /// Offers the FAQ questions for a question asked in earnest inside `text`, above
+    /// `faq_in_answer`: those the learned order is sure of (`sure`), or those the matcher
+    /// offers for a question typed at buttons.
+    fn offer_question_asked(&mut self, text: &str, sure: bool) {
         if !asks_in_earnest(text) {
             return;
         }
-        let found = self.library.faq.suggest_when_sure(text);
+        let faq = &self.library.faq;
+        let found = if sure {
+            faq.suggest_when_sure(text)
+        } else {
+            faq.suggest(text)
+        };
         if !found.is_empty() {
             self.offer_questions_with(&found, "faq_in_answer");
         }
@@ -292,12 +302,7 @@ impl<'a> Turn<'a> {
         if let Some(choice_id) = pressed {
             // "yeah constantly. how long does this take??": the button, and the question
             // looked up as any question typed at buttons is, a tap away.
-            if asks_in_earnest(text) {
-                let found = self.library.faq.suggest(text);
-                if !found.is_empty() {
-                    self.offer_questions_with(&found, "faq_in_answer");
-                }
-            }
+            self.offer_question_asked(text, false);
             self.choose(&choice_id);
             return;
         }
@@ -324,6 +329,16 @@ impl<'a> Turn<'a> {
             self.note("use_buttons");
         }
         self.show_current();
+    }
+
+    /// Presses the button that works under any keyboard that typed `text` names (an FAQ
+    /// question, the whole list, the way back), if it names one.
+    fn lasting_button_pressed(&mut self, text: &str) -> bool {
+        let Some(action) = self.lasting_button_typed(text) else {
+            return false;
+        };
+        self.press(&callback::encode(self.state.seq, &action));
+        true
     }
 
     /// Whether `reflection` answered the person within the last [`HEARD_FOR`] seconds.
@@ -504,10 +519,9 @@ fn only_a_question(text: &str) -> bool {
     !body.contains(['.', '!', '?', '\n']) && looks_like_question(body)
 }
 
-/// Whether `text` holds a question of a few words ending in a question mark ("is it normal
-/// to feel this?"), not only a word or two of disbelief ("seriously? ok. the pictures").
 /// The bot message for a greeting or thanks and nothing more ("hi", "hello again", "thank
-/// you so much"): a few words, every one of them small talk.
+/// you so much"): a few words, at least one of them the greeting or the thanks itself, the
+/// rest the words that go with it.
 fn small_talk(text: &str) -> Option<&'static str> {
     const HELLO: &[&str] = &[
         "hi",
@@ -515,63 +529,32 @@ fn small_talk(text: &str) -> Option<&'static str> {
         "hey",
         "heya",
         "hiya",
+        "yo",
         "morning",
         "evening",
         "afternoon",
-        "good",
-        "again",
-        "there",
-        "kintsugi",
-        "yo",
     ];
-    const THANKS: &[&str] = &[
-        "thanks",
-        "thank",
-        "you",
-        "thx",
-        "ty",
-        "so",
-        "much",
-        "very",
-        "a",
-        "lot",
-        "cheers",
-        "appreciate",
-        "it",
-        "that",
-        "helped",
-        "kintsugi",
+    const WITH_HELLO: &[&str] = &["good", "again", "there", "kintsugi"];
+    const THANKS: &[&str] = &["thanks", "thank", "thx", "ty", "cheers", "appreciate"];
+    const WITH_THANKS: &[&str] = &[
+        "you", "so", "much", "very", "a", "lot", "it", "that", "helped", "kintsugi",
     ];
-    let words = Words::of(text);
-    let words: Vec<String> = words.iter().map(|word| word.to_lowercase()).collect();
+    let words: Vec<String> = Words::of(text)
+        .iter()
+        .map(|word| word.to_lowercase())
+        .collect();
     if words.is_empty() || words.len() > 5 {
         return None;
     }
-    let all_in = |set: &[&str]| words.iter().all(|word| set.contains(&word.as_str()));
-    if all_in(HELLO)
-        && words.iter().any(|word| {
-            matches!(
-                word.as_str(),
-                "hi" | "hello"
-                    | "hey"
-                    | "heya"
-                    | "hiya"
-                    | "yo"
-                    | "morning"
-                    | "evening"
-                    | "afternoon"
-            )
-        })
-    {
+    let only = |core: &[&str], with: &[&str]| {
+        words.iter().any(|word| core.contains(&word.as_str()))
+            && words
+                .iter()
+                .all(|word| core.contains(&word.as_str()) || with.contains(&word.as_str()))
+    };
+    if only(HELLO, WITH_HELLO) {
         Some("listen_hello")
-    } else if all_in(THANKS)
-        && words.iter().any(|word| {
-            matches!(
-                word.as_str(),
-                "thanks" | "thank" | "thx" | "ty" | "cheers" | "appreciate"
-            )
-        })
-    {
+    } else if only(THANKS, WITH_THANKS) {
         Some("listen_thanks")
     } else {
         None
@@ -589,6 +572,8 @@ fn answers_the_buttons(text: &str) -> bool {
         .is_some_and(|word| REPLIES.contains(&word.to_lowercase().as_str()))
 }
 
+/// Whether `text` holds a question of a few words ending in a question mark ("is it normal
+/// to feel this?"), not only a word or two of disbelief ("seriously? ok. the pictures").
 fn asks_in_earnest(text: &str) -> bool {
     /// Fewer words than this before a question mark are an exclamation, not a question.
     const QUESTION_WORDS: usize = 3;

@@ -93,13 +93,7 @@ fn says_misread(text: &str) -> bool {
         "misunderstood me",
         "thats not it",
     ];
-    let folded: String = text
-        .to_lowercase()
-        .chars()
-        .filter(|c| *c != '\'' && *c != '\u{2019}')
-        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-        .collect();
-    let folded = folded.split_whitespace().collect::<Vec<_>>().join(" ");
+    let folded = crate::safety::normalise(text);
     folded.split(' ').count() <= 12 && MISREAD.iter().any(|words| folded.contains(words))
 }
 

@@ -220,13 +220,10 @@ impl Library {
     }
 }
 
-/// `text` as a label is compared: lower case, letters and digits, one space between words.
+/// `text` as a label is compared: as the crisis screen reads it (lower case, letters and
+/// digits, one space between words).
 fn label_key(text: &str) -> String {
-    text.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '\u{2019}')
-        .map(|word| word.replace(['\'', '\u{2019}'], "").to_lowercase())
-        .filter(|word| !word.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::safety::normalise(text)
 }
 
 impl std::borrow::Borrow<str> for FlowId {
