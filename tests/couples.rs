@@ -567,6 +567,118 @@ async fn a_shared_answer_stays_private_until_both_have_answered_in_either_order(
     }
 }
 
+/// An answer with a hard word for the partner in it: the shared question's notes meet it.
+const HARSH: &str = "You're selfish. A text when plans change, please.";
+
+/// Whether the pair's record holds any answer from anyone to the shared question.
+async fn answered_in_record(storage: &Storage, pair: i64, now: i64) -> bool {
+    let record = storage
+        .read_pair(PairId(pair), now)
+        .await
+        .expect("read")
+        .expect("linked");
+    record
+        .state
+        .shared
+        .get("safe-this-week/need")
+        .is_some_and(|item| item.answers.iter().any(Option::is_some))
+}
+
+#[tokio::test]
+async fn notes_on_a_shared_answer_come_before_the_partner_can_read_it_and_new_words_are_read_afresh()
+ {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let pair = link(&library, &storage, &mut ana, &mut ben).await;
+    to_the_question(&library, &storage, &mut ana, NOW + 200).await;
+    let notices = ana.send(&library, &storage, HARSH, NOW + 210).await;
+    assert!(
+        ana.heard("Before your partner reads this"),
+        "{:?}",
+        ana.said
+    );
+    assert!(ana.heard("hard word"), "{:?}", ana.said);
+    assert!(!ana.heard("Saved, privately"), "{:?}", ana.said);
+    assert!(
+        ana.buttons
+            .iter()
+            .any(|(label, _)| label == "Share it as it is"),
+        "{:?}",
+        ana.buttons
+    );
+    assert!(
+        notices.is_empty(),
+        "nothing shared, nothing to tell: {notices:?}"
+    );
+    assert!(!answered_in_record(&storage, pair, NOW + 210).await);
+
+    // Ben answers and is told he waits: Ana's words are not in.
+    to_the_question(&library, &storage, &mut ben, NOW + 220).await;
+    ben.send(&library, &storage, BENS, NOW + 230).await;
+    assert!(ben.heard("Saved, privately"), "{:?}", ben.said);
+
+    // Ana writes it again without the word: read afresh, clear, shared and revealed.
+    let notices = ana.send(&library, &storage, ANAS, NOW + 240).await;
+    assert!(
+        ana.said
+            .iter()
+            .any(|text| text.contains(&format!("You wrote: {ANAS}"))),
+        "{:?}",
+        ana.said
+    );
+    assert_eq!(notices.len(), 1);
+    ben.send(&library, &storage, "/continue", NOW + 250).await;
+    assert!(
+        ben.said
+            .iter()
+            .any(|text| text.contains(&format!("Your partner wrote: {ANAS}"))),
+        "{:?}",
+        ben.said
+    );
+    assert!(!ben.said.iter().any(|text| text.contains("selfish")));
+    // The held words are gone from Ana's own state once she answered.
+    let state = storage.read(ANA, NOW + 250).await.expect("read").state;
+    assert_eq!(state.unshared, None);
+}
+
+#[tokio::test]
+async fn an_answer_held_by_its_notes_goes_as_it_is_by_the_button_or_by_writing_it_again() {
+    for by_button in [true, false] {
+        let (library, storage, mut ana, mut ben) = two_people().await;
+        let pair = link(&library, &storage, &mut ana, &mut ben).await;
+        to_the_question(&library, &storage, &mut ana, NOW + 200).await;
+        ana.send(&library, &storage, HARSH, NOW + 210).await;
+        assert!(!answered_in_record(&storage, pair, NOW + 210).await);
+        // Still there after a detour: the question comes back with the same button.
+        ana.send(&library, &storage, "/continue", NOW + 215).await;
+        assert!(
+            ana.buttons
+                .iter()
+                .any(|(label, _)| label == "Share it as it is"),
+            "{:?}",
+            ana.buttons
+        );
+        let notices = if by_button {
+            ana.send(&library, &storage, "press:Share it as it is", NOW + 220)
+                .await
+        } else {
+            ana.send(&library, &storage, HARSH, NOW + 220).await
+        };
+        assert!(ana.heard("Saved, privately"), "{:?}", ana.said);
+        assert!(!ana.heard("Before your partner reads this"));
+        assert_eq!(notices.len(), 1, "the partner hears something waits");
+        assert!(answered_in_record(&storage, pair, NOW + 220).await);
+        to_the_question(&library, &storage, &mut ben, NOW + 230).await;
+        ben.send(&library, &storage, BENS, NOW + 240).await;
+        assert!(
+            ben.said
+                .iter()
+                .any(|text| text.contains(&format!("Your partner wrote: {HARSH}"))),
+            "{:?}",
+            ben.said
+        );
+    }
+}
+
 #[tokio::test]
 async fn not_yet_holds_both_answers_back_until_the_one_who_said_it_is_ready() {
     let (library, storage, mut ana, mut ben) = two_people().await;
@@ -760,8 +872,21 @@ async fn a_rule_is_shared_only_once_the_partner_accepts_it_and_either_can_withdr
 
     ana.send(&library, &storage, "/rules", NOW + 120).await;
     assert!(ana.heard("Agreed by you both:\n1. No phones at dinner"));
+    // An agreed rule is both partners': withdrawing it is asked about first, and "Keep it"
+    // changes nothing.
     let notices = ana
         .send(&library, &storage, "press:Withdraw 1", NOW + 121)
+        .await;
+    assert!(notices.is_empty(), "{notices:?}");
+    assert!(ana.heard("No phones at dinner"), "{:?}", ana.said);
+    assert!(!ana.heard("Withdrawn"), "{:?}", ana.said);
+    ana.send(&library, &storage, "press:Keep it", NOW + 121)
+        .await;
+    assert!(ana.heard("Agreed by you both:\n1. No phones at dinner"));
+    ana.send(&library, &storage, "press:Withdraw 1", NOW + 121)
+        .await;
+    let notices = ana
+        .send(&library, &storage, "press:Yes, withdraw it", NOW + 121)
         .await;
     assert!(ana.heard("Withdrawn"), "{:?}", ana.said);
     assert_eq!(notices[0].to, BEN);

@@ -203,6 +203,34 @@ fn an_empty_or_too_long_answer_gets_a_kind_note_and_the_question_stays_open() {
 }
 
 #[test]
+fn a_too_long_answer_keeps_its_start_for_one_tap_and_new_words_replace_it() {
+    let mut person = Person::in_practice();
+    let replies = person.send("Tired. I have not slept since Sunday at all");
+    assert_eq!(
+        replies,
+        [person.message("answer_too_long").replace("{max}", "20")]
+    );
+    assert_eq!(person.buttons(), ["Use what I wrote earlier"]);
+    assert_eq!(person.answer("practice", "thought"), None);
+    person.press("Use what I wrote earlier");
+    assert_eq!(
+        person.answer("practice", "thought").as_deref(),
+        Some("Tired. I have not…")
+    );
+    assert_eq!(person.state.kept, None);
+
+    // Written again, shorter: the new words are the answer, and the start is gone.
+    let mut person = Person::in_practice();
+    person.send("Tired. I have not slept since Sunday at all");
+    person.send("No sleep");
+    assert_eq!(
+        person.answer("practice", "thought").as_deref(),
+        Some("No sleep")
+    );
+    assert_eq!(person.state.kept, None);
+}
+
+#[test]
 fn a_number_answer_is_read_forgivingly_and_kept_in_range() {
     let mut person = Person::in_practice();
     person.send("work");

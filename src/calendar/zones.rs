@@ -48,6 +48,24 @@ pub(crate) fn is_zone_name(value: &str) -> bool {
     value.contains('/') && value.parse::<Tz>().is_ok()
 }
 
+/// The zone `typed` names exactly, by its whole name or its city ("toronto", "New York",
+/// "europe/lisbon"); `None` for anything less sure, so a word typed at buttons ("no") is
+/// never read as a place.
+pub(crate) fn zone_named(typed: &str) -> Option<Tz> {
+    let wanted = normalize(typed);
+    if wanted.is_empty() {
+        return None;
+    }
+    TZ_VARIANTS
+        .iter()
+        .filter(|zone| is_place(zone.name()))
+        .find(|zone| {
+            normalize(zone.name()) == wanted
+                || normalize(zone.name().rsplit('/').next().unwrap_or_default()) == wanted
+        })
+        .copied()
+}
+
 /// Zones people live in: `Region/City`, not legacy aliases such as `US/Eastern` or `EST5EDT`.
 fn is_place(name: &str) -> bool {
     const REGIONS: &[&str] = &[

@@ -47,7 +47,12 @@ pub(crate) enum RuleButton {
     Accept,
     /// Says no to the partner's proposal: it is no longer waiting.
     Decline,
+    /// Withdraws one's own proposal at once; an agreed rule is confirmed first.
     Withdraw,
+    /// "Yes, withdraw it" after the question about an agreed rule.
+    WithdrawAgreed,
+    /// "Keep it": the agreed rule stays, and the rules are shown again.
+    Keep,
 }
 
 /// What a person can do in couples mode.
@@ -221,6 +226,8 @@ pub fn encode(seq: u32, action: &Action) -> String {
         Action::Rule(RuleButton::Accept, number) => format!("{seq}|u:a{number}"),
         Action::Rule(RuleButton::Withdraw, number) => format!("{seq}|u:w{number}"),
         Action::Rule(RuleButton::Decline, number) => format!("{seq}|u:d{number}"),
+        Action::Rule(RuleButton::WithdrawAgreed, number) => format!("{seq}|u:W{number}"),
+        Action::Rule(RuleButton::Keep, number) => format!("{seq}|u:k{number}"),
         Action::Summary(answer) => format!(
             "{seq}|y:{}",
             match answer {
@@ -247,6 +254,8 @@ pub fn decode(data: &str) -> Option<Press> {
             ("a", number) => Action::Rule(RuleButton::Accept, number.parse().ok()?),
             ("w", number) => Action::Rule(RuleButton::Withdraw, number.parse().ok()?),
             ("d", number) => Action::Rule(RuleButton::Decline, number.parse().ok()?),
+            ("W", number) => Action::Rule(RuleButton::WithdrawAgreed, number.parse().ok()?),
+            ("k", number) => Action::Rule(RuleButton::Keep, number.parse().ok()?),
             _ => return None,
         },
         Some(("x", "yes")) => Action::Forget(true),
@@ -293,6 +302,8 @@ mod tests {
             Action::Rule(RuleButton::Accept, 12),
             Action::Rule(RuleButton::Withdraw, 3),
             Action::Rule(RuleButton::Decline, 4),
+            Action::Rule(RuleButton::WithdrawAgreed, 5),
+            Action::Rule(RuleButton::Keep, 6),
         ] {
             let data = encode(42, &action);
             assert_eq!(decode(&data), Some(Press { seq: 42, action }));

@@ -45,6 +45,10 @@ pub struct PersonState {
     /// question can be answered with it in one tap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<Answer>,
+    /// A shared answer that met its question's notes before the partner could read it: it
+    /// waits here until the person writes it again, or shares it as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unshared: Option<Answer>,
     /// When the person last answered a whole safety screen with nothing worrying (seconds
     /// since the epoch); cleared by any concern.
     #[serde(default, skip_serializing_if = "Option::is_none")]

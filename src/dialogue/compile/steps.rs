@@ -76,7 +76,9 @@ impl FlowChecker<'_> {
             stray("suggest", raw.suggest.is_some(), "end"),
             stray("effect", raw.effect.is_some(), "end"),
             stray("save", raw.save.is_some(), "choices"),
-            stray("notes", raw.notes.is_some(), "review"),
+            // A shared question may carry notes too (read before the partner can see the
+            // answer): `check_shared` checks those.
+            stray("notes", raw.notes.is_some() && kind_name != "ask", "review"),
             stray("all_clear", raw.all_clear.is_some(), "review"),
             stray("next_if_clear", raw.next_if_clear.is_some(), "review"),
             stray("shared", raw.shared.is_some(), "ask"),
@@ -136,6 +138,20 @@ impl FlowChecker<'_> {
                 let save = self.answer_name(id, &ask.get_ref().save, saved_names, false);
                 let rule = self.check_ask(id, ask)?;
                 let reveal = self.check_shared(id, step)?;
+                let before_sharing = match (&raw.notes, &reveal) {
+                    (None, _) => Vec::new(),
+                    (Some(_), Some(_)) => self.check_notes(id, step, raw.notes.as_ref())?,
+                    (Some(notes), None) => {
+                        self.report(
+                            self.at(
+                                notes.span(),
+                                format!("step \"{id}\" has `notes`, but its answer is not shared"),
+                            )
+                            .help("notes on an `ask` step are read before a shared answer reaches the partner: add `shared = true`, or put the notes on a `review` step after this one"),
+                        );
+                        return None;
+                    }
+                };
                 let offer_faq = ask
                     .get_ref()
                     .offer_faq
@@ -147,6 +163,7 @@ impl FlowChecker<'_> {
                     next,
                     reveal,
                     offer_faq,
+                    before_sharing,
                 }
             }
             "branch" => {

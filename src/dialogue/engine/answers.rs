@@ -1,7 +1,7 @@
 //! What a person sends inside a flow: a button press (checked against the keyboard it was
 //! shown under), a choice, or typed text checked against the step's rule and saved.
 
-use crate::calendar::zones::{find_zones, is_zone_name};
+use crate::calendar::zones::{find_zones, is_zone_name, zone_named};
 use crate::calendar::{TypedTime, find_wall_time};
 use crate::dialogue::callback::{self, Action};
 use crate::dialogue::model::{
@@ -70,9 +70,14 @@ impl<'a> Turn<'a> {
             (Action::Summary(answer), Keyboard::Summary) => self.summary_answered(answer),
             (Action::Couple(button), keyboard) => self.couple_pressed(button, &keyboard),
             (Action::Rule(button, number), Keyboard::Rules) => self.rule_pressed(button, number),
-            (Action::UseKept, Keyboard::Ask) => match self.state.kept.take() {
-                Some(kept) => self.text(&kept.value),
-                None => self.stale(),
+            // An answer held back by notes before sharing is shared by pressing, as by typing
+            // it again; otherwise the button answers with words kept from earlier.
+            (Action::UseKept, Keyboard::Ask) => match self.state.unshared.clone() {
+                Some(unshared) => self.text(&unshared.value),
+                None => match self.state.kept.take() {
+                    Some(kept) => self.text(&kept.value),
+                    None => self.stale(),
+                },
             },
             (Action::OpenFlow(flow_id), Keyboard::Menu) => {
                 let offered = self.menu().any(|flow| flow.id.0 == flow_id);
@@ -226,7 +231,7 @@ impl<'a> Turn<'a> {
                     }
                     self.run(flow, next);
                 }
-                Err(note) => self.say(note),
+                Err(note) => self.refused(rule, text, note),
             },
             _ => self.typed_at_buttons(text),
         }
@@ -284,6 +289,9 @@ impl<'a> Turn<'a> {
     /// is not lost); a word or two no entry met gets the reminder to tap.
     fn typed_at_buttons(&mut self, text: &str) {
         let pressed = self.choice_typed(text);
+        if pressed.is_none() && self.zone_typed(text) {
+            return;
+        }
         let found = if pressed.is_none() && looks_like_question(text) {
             self.library.faq.suggest(text)
         } else {
@@ -376,6 +384,53 @@ impl<'a> Turn<'a> {
             value: text.trim().to_owned(),
             at: self.now,
         });
+    }
+
+    /// A place typed where the buttons name time zones ("toronto" beside London and New
+    /// York): taken as a button naming its zone would be, saved with its local time, and on
+    /// to where those buttons go. Returns whether it was.
+    fn zone_typed(&mut self, text: &str) -> bool {
+        if self.state.keyboard != Keyboard::Step {
+            return false;
+        }
+        let Some((flow, step)) = self.current_step() else {
+            return false;
+        };
+        let StepKind::Choice {
+            save: Some(save),
+            choices,
+        } = &step.kind
+        else {
+            return false;
+        };
+        let Some(goto) = choices
+            .iter()
+            .find(|choice| is_zone_name(&choice.value))
+            .map(|choice| &choice.goto)
+        else {
+            return false;
+        };
+        let Some(zone) = zone_named(text) else {
+            return false;
+        };
+        let now = self.now;
+        let answers = self.state.answers.entry(flow.id.clone()).or_default();
+        answers.insert(
+            zone_time_name(save),
+            Answer {
+                value: local_time_in(zone.name(), now),
+                at: now,
+            },
+        );
+        answers.insert(
+            save.clone(),
+            Answer {
+                value: zone.name().to_owned(),
+                at: now,
+            },
+        );
+        self.run(flow, goto);
+        true
     }
 
     /// The id of the current step's button that `text` names ("no" at No), if it names one.

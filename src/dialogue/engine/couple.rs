@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use crate::dialogue::callback::{self, Action, CoupleButton, RuleButton};
 use crate::dialogue::model::{Flow, FlowId, StepKind};
 use crate::dialogue::pair::{INVITATION_LIFETIME, PairChange, PairNews, PairState, Side};
-use crate::dialogue::state::{Couple, Keyboard};
+use crate::dialogue::review::{self, Note};
+use crate::dialogue::state::{Answer, Couple, Keyboard};
 use crate::dialogue::template::PARTNER_PREFIX;
 
 use super::{Button, CoupleAction, CoupleEvent, Reply, Turn};
@@ -339,14 +340,30 @@ impl<'a> Turn<'a> {
             self.show_current();
             return true;
         }
-        let Some((_, step)) = self.current_step() else {
+        let Some((flow, step)) = self.current_step() else {
             return false;
         };
-        let StepKind::Ask { rule, .. } = &step.kind else {
+        let StepKind::Ask {
+            rule,
+            save,
+            before_sharing,
+            ..
+        } = &step.kind
+        else {
             return false;
         };
         match self.check_answer(rule, text) {
             Ok(value) => {
+                // Written again word for word (or shared as it is by the button): the notes
+                // were read, and it goes as it is.
+                let confirmed = self
+                    .state
+                    .unshared
+                    .take()
+                    .is_some_and(|unshared| unshared.value == value);
+                if !confirmed && self.noted_before_sharing(flow, save, before_sharing, &value) {
+                    return true;
+                }
                 self.state.kept = None;
                 self.couple = Some(CoupleAction::Change {
                     pair,
@@ -357,9 +374,65 @@ impl<'a> Turn<'a> {
                     },
                 });
             }
-            Err(note) => self.say(note),
+            Err(note) => self.refused(rule, text, note),
         }
         true
+    }
+
+    /// The notes of a shared question that apply to an answer before the partner can read
+    /// it. When any does, the answer waits in `unshared`, the notes are shown with a button
+    /// that shares it as it is, and a new answer typed instead is read afresh. Returns
+    /// whether it waits.
+    fn noted_before_sharing(
+        &mut self,
+        flow: &Flow,
+        save: &str,
+        notes: &[Note],
+        value: &str,
+    ) -> bool {
+        let answers = self.state.answers.get(&flow.id);
+        let lookup = |name: &str| {
+            if name == save {
+                Some(value)
+            } else {
+                answers
+                    .and_then(|answers| answers.get(name))
+                    .map(|answer| answer.value.as_str())
+            }
+        };
+        let shown: Vec<String> = review::notes_for(notes, value)
+            .map(|note| note.text.render(lookup))
+            .collect();
+        if shown.is_empty() {
+            return false;
+        }
+        self.state.unshared = Some(Answer {
+            value: value.to_owned(),
+            at: self.now,
+        });
+        let text = [
+            self.bot_message("before_sharing"),
+            shown.join("\n\n"),
+            self.bot_message("share_or_rewrite"),
+        ]
+        .join("\n\n");
+        self.offer_share(text);
+        true
+    }
+
+    /// `text` with a button that shares the answer waiting after its notes as it is.
+    pub(super) fn offer_share(&mut self, text: String) {
+        self.state.seq = self.state.seq.wrapping_add(1);
+        self.state.keyboard = Keyboard::Ask;
+        let button = Button {
+            label: self.bot_message("share_as_is_button"),
+            data: callback::encode(self.state.seq, &Action::UseKept),
+        };
+        self.replies.push(Reply {
+            text,
+            buttons: vec![button],
+            attachment: None,
+        });
     }
 
     /// Shows a shared question whose answer is in, waiting: the partner has not answered,
@@ -727,7 +800,7 @@ impl<'a> Turn<'a> {
                 let key = match button {
                     RuleButton::Accept => "rules_accept_button",
                     RuleButton::Decline => "rules_decline_button",
-                    RuleButton::Withdraw => "rules_withdraw_button",
+                    _ => "rules_withdraw_button",
                 };
                 Button {
                     label: self
@@ -754,7 +827,7 @@ impl<'a> Turn<'a> {
 
     /// A rule's button under `/rules`.
     pub(super) fn rule_pressed(&mut self, button: RuleButton, number: u32) {
-        let Some((_, _, pair)) = self.linked() else {
+        let Some((record, _, pair)) = self.linked() else {
             self.note("not_linked");
             self.show_menu();
             return;
@@ -764,10 +837,52 @@ impl<'a> Turn<'a> {
                 number,
                 at: self.now,
             },
-            RuleButton::Withdraw => PairChange::Withdraw { number },
+            // An agreed rule is both partners': withdrawing it is asked about first.
+            RuleButton::Withdraw => match record
+                .rules
+                .iter()
+                .find(|rule| rule.number == number && rule.agreed_at.is_some())
+            {
+                Some(rule) => {
+                    let text = self
+                        .bot_message("rules_withdraw_confirm")
+                        .replace("{number}", &number.to_string())
+                        .replace("{rule}", &rule.text);
+                    self.confirm_withdrawal(text, number);
+                    return;
+                }
+                None => PairChange::Withdraw { number },
+            },
+            RuleButton::WithdrawAgreed => PairChange::Withdraw { number },
+            RuleButton::Keep => {
+                self.shared_rules();
+                return;
+            }
             RuleButton::Decline => PairChange::Decline { number },
         };
         self.couple = Some(CoupleAction::Change { pair, change });
+    }
+
+    /// Asks whether to withdraw agreed rule `number`, with its text in `text`.
+    fn confirm_withdrawal(&mut self, text: String, number: u32) {
+        self.state.seq = self.state.seq.wrapping_add(1);
+        self.state.keyboard = Keyboard::Rules;
+        let seq = self.state.seq;
+        let buttons = [
+            ("rules_withdraw_yes_button", RuleButton::WithdrawAgreed),
+            ("rules_withdraw_no_button", RuleButton::Keep),
+        ]
+        .into_iter()
+        .map(|(key, button)| Button {
+            label: self.bot_message(key),
+            data: callback::encode(seq, &Action::Rule(button, number)),
+        })
+        .collect();
+        self.replies.push(Reply {
+            text,
+            buttons,
+            attachment: None,
+        });
     }
 
     /// "Propose a rule": the next text typed is the rule.

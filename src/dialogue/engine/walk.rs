@@ -5,7 +5,7 @@ use crate::dialogue::callback::{self, Action};
 use crate::dialogue::model::{AnswerRule, BranchTest, Flow, FlowId, Stage, Step, StepId, StepKind};
 use crate::dialogue::pair::PairState;
 use crate::dialogue::review;
-use crate::dialogue::state::{Keyboard, Position};
+use crate::dialogue::state::{Answer, Keyboard, Position};
 use crate::dialogue::template::Template;
 
 use super::answers::{KEPT_FOR, first_integer};
@@ -34,6 +34,7 @@ impl<'a> Turn<'a> {
     pub(super) fn enter_flow(&mut self, id: &FlowId) {
         // Words kept in one flow answer its own next question, never another flow's.
         self.state.kept = None;
+        self.state.unshared = None;
         if !self.library.bot.is_safety_flow(id) {
             self.state.safety = None;
         }
@@ -252,6 +253,31 @@ impl<'a> Turn<'a> {
         });
     }
 
+    /// A typed answer the question's rule refused, with `note` saying why. One past the
+    /// question's `max_length` is not simply dropped: the person is asked for the heart of
+    /// it, and the start of what they wrote (cut after a sentence, or else a word) is kept, so
+    /// one tap answers with it.
+    pub(super) fn refused(&mut self, rule: &AnswerRule, text: &str, note: String) {
+        let start = match rule {
+            AnswerRule::Text {
+                min_length,
+                max_length,
+            } => start_of(text.trim(), *max_length)
+                .filter(|start| start.chars().count() >= *min_length),
+            _ => None,
+        };
+        match start {
+            Some(start) => {
+                self.state.kept = Some(Answer {
+                    value: start,
+                    at: self.now,
+                });
+                self.ask(note, rule);
+            }
+            None => self.say(note),
+        }
+    }
+
     /// Runs a flow from `start` until a step that waits for the person.
     pub(super) fn run(&mut self, mut flow: &'a Flow, start: &StepId) {
         let mut step_id = start.clone();
@@ -335,6 +361,7 @@ impl<'a> Turn<'a> {
                     flow = next_flow;
                     step_id = flow.entry.clone();
                     self.state.kept = None;
+                    self.state.unshared = None;
                 }
                 StepKind::Ask {
                     save,
@@ -351,7 +378,13 @@ impl<'a> Turn<'a> {
                     let item = PairState::item_key(&flow.id.0, save);
                     let view = record.view(&item, side);
                     if view.mine.is_none() {
-                        self.ask(text.unwrap_or_default(), rule);
+                        let text = text.unwrap_or_default();
+                        match self.state.unshared.clone() {
+                            // Back at a question whose answer waits after its notes: it can
+                            // still go as it is.
+                            Some(_) => self.offer_share(text),
+                            None => self.ask(text, rule),
+                        }
                         return;
                     }
                     if view.revealed.is_none() {
@@ -529,9 +562,68 @@ fn glimpse(words: &str) -> String {
     format!("{}…", cut.trim_end_matches([',', '.', ';', ':', ' ']))
 }
 
+/// The start of `text` that fits in `most` characters, when all of it does not: up to the
+/// last sentence that ends within them (when that keeps at least half), or else whole words
+/// and "…".
+fn start_of(text: &str, most: usize) -> Option<String> {
+    if text.chars().count() <= most || most < 2 {
+        return None;
+    }
+    let room: String = text.chars().take(most - 1).collect();
+    let sentence_end = room
+        .char_indices()
+        .rev()
+        .filter(|&(at, c)| {
+            matches!(c, '.' | '!' | '?')
+                && room[at + c.len_utf8()..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_whitespace)
+        })
+        .map(|(at, c)| at + c.len_utf8())
+        .next();
+    if let Some(end) = sentence_end
+        && room[..end].chars().count() * 2 >= most
+    {
+        return Some(room[..end].to_owned());
+    }
+    let cut = match room.rfind(char::is_whitespace) {
+        Some(space) if space > 0 => &room[..space],
+        _ => room.as_str(),
+    };
+    Some(format!(
+        "{}…",
+        cut.trim_end_matches([',', ';', ':', ' ', '-'])
+    ))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::glimpse;
+    use super::{glimpse, start_of};
+
+    #[test]
+    fn the_start_of_a_long_answer_ends_after_a_sentence_or_a_word_and_fits() {
+        assert_eq!(start_of("short enough", 20), None);
+        assert_eq!(
+            start_of(
+                "I found the messages. I have not slept since, and I keep reading them",
+                40
+            ),
+            Some("I found the messages.".to_owned())
+        );
+        // A first sentence under half the room: whole words instead.
+        assert_eq!(
+            start_of("Hi. I have not slept since the night I found them all", 30),
+            Some("Hi. I have not slept since…".to_owned())
+        );
+        let long = "é".repeat(50);
+        let start = start_of(&long, 10).expect("too long");
+        assert_eq!(start.chars().count(), 10);
+        for (text, most) in [("a b c d e f g h i j k", 7), (long.as_str(), 3)] {
+            let start = start_of(text, most).expect("too long");
+            assert!(start.chars().count() <= most, "{start}");
+        }
+    }
 
     #[test]
     fn a_glimpse_is_the_words_themselves_or_their_start() {

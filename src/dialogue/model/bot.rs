@@ -174,6 +174,18 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "said when someone declines their partner's proposed rule",
     ),
     (
+        "rules_withdraw_confirm",
+        "asks before withdrawing a rule both agreed ({number}, {rule}: its words)",
+    ),
+    (
+        "rules_withdraw_yes_button",
+        "withdraws the agreed rule after that question",
+    ),
+    (
+        "rules_withdraw_no_button",
+        "keeps the agreed rule after that question",
+    ),
+    (
         "listen_hello",
         "said, with the menu, to a greeting alone outside a flow (\"hi\", \"hello again\")",
     ),
@@ -516,6 +528,18 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "both or one answered, this person said not yet",
     ),
     ("not_yet_button", "holds an answer back"),
+    (
+        "before_sharing",
+        "opens the notes a shared question's answer met before the partner can read it",
+    ),
+    (
+        "share_or_rewrite",
+        "after those notes: the person may write the answer again, or share it as it is",
+    ),
+    (
+        "share_as_is_button",
+        "shares an answer as it is after its notes",
+    ),
     ("ready_button", "lets the answers be shown"),
     ("shared_ready_notice", "discreet notice to a partner"),
     ("together_intro", "above the list of shared exercises"),

@@ -105,9 +105,13 @@ impl Step {
                 texts.extend(all_clear);
             }
             StepKind::Ask {
-                reveal: Some(reveal),
+                reveal,
+                before_sharing,
                 ..
-            } => texts.push(reveal),
+            } => {
+                texts.extend(before_sharing.iter().map(|note| &note.text));
+                texts.extend(reveal);
+            }
             _ => {}
         }
         texts
@@ -155,6 +159,10 @@ pub enum StepKind {
         /// author asks for it (an answer about the person themselves, never a draft of words
         /// for a partner, where a question is rhetorical).
         offer_faq: bool,
+        /// A shared question's notes on the answer before the partner can read it (`notes` on
+        /// the step): when any applies, the answer waits, unshared, until the person writes
+        /// it again or shares it as it is. Empty for a question that is not shared.
+        before_sharing: Vec<Note>,
     },
     /// Picks the next step from saved answers or the person's role.
     Branch {
