@@ -958,7 +958,16 @@ fn a_command_from_bot_toml_opens_its_flow() {
 #[test]
 fn a_show_command_fills_in_saved_answers_or_says_there_are_none_yet() {
     let mut person = Person::new();
+    person.send("/start");
+    // Inside a flow it is said alone: the flow's own buttons stay the ones to press.
     assert_eq!(person.send("/thought"), ["Nothing yet."]);
+    assert!(person.buttons().is_empty());
+    person.send("Hurt");
+    assert_eq!(person.state.role, Some(Role::Hurt));
+    // Between flows, with the flow on the menu: "nothing yet" comes with the way to it.
+    assert_eq!(person.send("/thought"), ["Nothing yet."]);
+    assert_eq!(person.buttons(), ["Practice", "Back to the menu"]);
+    assert_eq!(person.press("Practice"), ["How are you?"]);
     let mut person = Person::in_practice();
     person.send("my worry");
     assert_eq!(person.send("/thought"), ["You said: my worry (…)"]);

@@ -5,6 +5,7 @@ use crate::dialogue::callback::{self, Action};
 use crate::dialogue::model::{CommandAction, FlowId};
 use crate::dialogue::model::{Question, Role};
 use crate::dialogue::pair::looks_like_invitation;
+use crate::dialogue::state::Keyboard;
 
 use super::{Button, Reply, Turn};
 
@@ -63,9 +64,10 @@ impl<'a> Turn<'a> {
             }
             _ => match self.library.bot.commands.get(name) {
                 Some(command) => {
-                    self.bot_command(&command.action);
-                    if command.partner_rules {
-                        // Nothing unless linked.
+                    // The partner's rules, when linked, follow with buttons of their own.
+                    let rules_follow = command.partner_rules && self.linked().is_some();
+                    self.bot_command(&command.action, !rules_follow);
+                    if rules_follow {
                         self.shared_rules();
                     }
                 }
@@ -77,8 +79,10 @@ impl<'a> Turn<'a> {
         }
     }
 
-    /// Runs a command from `bot.toml`'s `[commands]`.
-    pub(super) fn bot_command(&mut self, action: &'a CommandAction) {
+    /// Runs a command from `bot.toml`'s `[commands]`. A card not made yet is offered as its
+    /// flow's button (when `may_offer`, the person is between flows and the flow is on their
+    /// menu), so "not yet" comes with the way to it.
+    pub(super) fn bot_command(&mut self, action: &'a CommandAction, may_offer: bool) {
         match action {
             CommandAction::Open(flow) => self.enter_flow(flow),
             CommandAction::Show {
@@ -92,12 +96,37 @@ impl<'a> Turn<'a> {
                         .and_then(|answers| answers.get(name))
                         .map(|answer| answer.value.as_str())
                 };
-                let shown = if text.placeholders().any(|name| answer(name).is_some()) {
-                    text.render(answer)
-                } else {
-                    missing.clone()
-                };
-                self.say(shown);
+                if text.placeholders().any(|name| answer(name).is_some()) {
+                    self.say(text.render(answer));
+                    return;
+                }
+                let offered = self
+                    .menu()
+                    .find(|offered| offered.id == *flow)
+                    .filter(|_| may_offer && self.state.position.is_none());
+                match offered {
+                    Some(offered) => {
+                        self.state.seq = self.state.seq.wrapping_add(1);
+                        self.state.keyboard = Keyboard::Menu;
+                        let seq = self.state.seq;
+                        let buttons = vec![
+                            Button {
+                                label: offered.title.clone(),
+                                data: callback::encode(seq, &Action::OpenFlow(flow.0.clone())),
+                            },
+                            Button {
+                                label: self.bot_message("menu_button"),
+                                data: callback::encode(seq, &Action::Menu),
+                            },
+                        ];
+                        self.replies.push(Reply {
+                            text: missing.clone(),
+                            buttons,
+                            attachment: None,
+                        });
+                    }
+                    None => self.say(missing.clone()),
+                }
             }
         }
     }
