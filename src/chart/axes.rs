@@ -11,7 +11,7 @@ use super::text::{Words, text_width};
 use super::{
     AXIS, Align, Area, BACKGROUND, ChartError, ChartPoint, Frame, GOLD, GOLD_DARK, GOLD_LIGHT,
     GRID, LABEL_GAP, LABEL_SIZE, MAX_LABELS, MUTED, PLOT_BOTTOM, PLOT_LEFT, PLOT_RIGHT, SLATE,
-    WIDTH, draw_error, local_instant, y,
+    WIDTH, X_PAD, draw_error, local, local_instant, y,
 };
 
 /// The ratings that get a label.
@@ -273,13 +273,39 @@ pub(super) fn draw_partner_points(
     Ok(())
 }
 
-/// Where `points` fall on the chart, in order, a spot drawn once however many land on it.
-fn path_of(frame: &Frame, points: &[ChartPoint]) -> Vec<(i32, i32)> {
+/// The most pixels between two check-ins of one day.
+const SAME_DAY_STEP: f64 = 18.0;
+
+/// Where `points` (oldest first) fall on the chart, in order, a spot drawn once however many
+/// land on it. Each check-in sits over its day's date label (noon in the person's zone), not
+/// at its hour, so a dot is read against the date under it; several on one day stand side by
+/// side around that spot, in the order they were made, within the day's own width.
+pub(super) fn path_of(frame: &Frame, points: &[ChartPoint]) -> Vec<(i32, i32)> {
+    let day_of = |point: &ChartPoint| local(point.at, frame.zone).ok().map(|at| at.date_naive());
     let mut path: Vec<(i32, i32)> = Vec::with_capacity(points.len());
-    for point in points {
-        let spot = (frame.x(point.at), y(point.rating));
-        if path.last() != Some(&spot) {
-            path.push(spot);
+    for same_day in points.chunk_by(|a, b| day_of(a) == day_of(b)) {
+        let Some(first) = same_day.first() else {
+            continue;
+        };
+        let centre = day_of(first)
+            .and_then(|day| local_instant(frame.zone, day, 12))
+            .map_or_else(|| frame.x(first.at), |noon| frame.x(noon));
+        let count = same_day.len();
+        let step = if count > 1 {
+            (frame.day_width() * 0.6 / (count - 1) as f64).min(SAME_DAY_STEP)
+        } else {
+            0.0
+        };
+        for (index, point) in same_day.iter().enumerate() {
+            let offset = (index as f64 - (count - 1) as f64 / 2.0) * step;
+            let x = (f64::from(centre) + offset).round() as i32;
+            let spot = (
+                x.clamp(PLOT_LEFT + X_PAD, PLOT_RIGHT - X_PAD),
+                y(point.rating),
+            );
+            if path.last() != Some(&spot) {
+                path.push(spot);
+            }
         }
     }
     path

@@ -194,6 +194,7 @@ pub(super) fn encode(pixels: &[u8]) -> Result<Vec<u8>, ChartError> {
 /// to the last one's.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Frame {
+    pub(super) zone: Tz,
     pub(super) start: i64,
     pub(super) end: i64,
     pub(super) first_day: NaiveDate,
@@ -211,6 +212,7 @@ impl Frame {
             .map_or(last + DAY / 2, |t| t.max(last));
         let end = if end > start { end } else { start + DAY };
         Ok(Self {
+            zone,
             start,
             end,
             first_day,
@@ -218,7 +220,13 @@ impl Frame {
         })
     }
 
-    fn x(&self, at: i64) -> i32 {
+    /// Pixels a day takes on the x axis.
+    pub(super) fn day_width(&self) -> f64 {
+        let width = f64::from(PLOT_RIGHT - PLOT_LEFT - 2 * X_PAD);
+        width * DAY as f64 / (self.end - self.start) as f64
+    }
+
+    pub(super) fn x(&self, at: i64) -> i32 {
         let share = (at - self.start) as f64 / (self.end - self.start) as f64;
         let share = share.clamp(0.0, 1.0);
         let left = f64::from(PLOT_LEFT + X_PAD);

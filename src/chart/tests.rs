@@ -1,3 +1,4 @@
+use super::axes::path_of;
 use super::*;
 
 fn text() -> ChartText {
@@ -96,8 +97,60 @@ fn one_point_is_drawn_as_a_dot() {
     let bytes = progress_chart(&[point], chrono_tz::Asia::Tokyo, &text()).unwrap();
     let pixels = assert_png(&bytes);
     let frame = Frame::new(point.at, point.at, chrono_tz::Asia::Tokyo).unwrap();
-    let centre = pixel(&pixels, frame.x(point.at) as u32, y(7) as u32);
+    let (x, _) = path_of(&frame, &[point])[0];
+    let centre = pixel(&pixels, x as u32, y(7) as u32);
     assert_eq!(centre, [GOLD_LIGHT.0, GOLD_LIGHT.1, GOLD_LIGHT.2]);
+}
+
+#[test]
+fn a_check_in_sits_over_its_days_label_and_several_in_a_day_side_by_side_in_order() {
+    let zone = chrono_tz::America::Toronto;
+    // Local times: 1 Dec at 07:10, 2 Dec at 21:40, then 4 Dec at 08:00, 13:00 and 23:30.
+    let at = |day: u32, hour: u32, minute: u32| {
+        zone.with_ymd_and_hms(2026, 12, day, hour, minute, 0)
+            .unwrap()
+            .timestamp()
+    };
+    let points: Vec<ChartPoint> = [
+        (at(1, 7, 10), 3),
+        (at(2, 21, 40), 5),
+        (at(4, 8, 0), 4),
+        (at(4, 13, 0), 6),
+        (at(4, 23, 30), 7),
+    ]
+    .into_iter()
+    .map(|(at, rating)| ChartPoint { at, rating })
+    .collect();
+    let frame = Frame::new(points[0].at, points[4].at, zone).unwrap();
+    let path = path_of(&frame, &points);
+    let labels: Vec<(String, i32)> = date_labels(font().unwrap(), &frame, zone)
+        .into_iter()
+        .map(|tick| (tick.words.text, tick.words.x))
+        .collect();
+    let label_x = |text: &str| {
+        labels
+            .iter()
+            .find(|(label, _)| label == text)
+            .unwrap_or_else(|| panic!("no label {text} in {labels:?}"))
+            .1
+    };
+    // One a day: right over the date, whatever the hour.
+    assert_eq!(path[0].0, label_x("1 Dec"));
+    assert_eq!(path[1].0, label_x("2 Dec"));
+    // Three on the 4th: in the order made, around the date, within the day.
+    let day = frame.day_width();
+    let (a, b, c) = (path[2].0, path[3].0, path[4].0);
+    assert!(a < b && b < c, "{path:?}");
+    assert!((b - label_x("4 Dec")).abs() <= 1, "{path:?} {labels:?}");
+    assert!(f64::from(c - a) < day, "{path:?}, a day is {day} px");
+    // The dots are where the picture draws them.
+    let pixels = assert_png(&progress_chart(&points, zone, &text()).unwrap());
+    for &(x, y) in &path {
+        assert_eq!(
+            pixel(&pixels, x as u32, y as u32),
+            [GOLD_LIGHT.0, GOLD_LIGHT.1, GOLD_LIGHT.2]
+        );
+    }
 }
 
 #[test]
