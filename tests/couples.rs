@@ -90,6 +90,11 @@ impl Person {
         self.said.iter().any(|text| text.contains(words))
     }
 
+    /// Whether the latest reply shows a button labelled `label`.
+    fn shows(&self, label: &str) -> bool {
+        self.buttons.iter().any(|(shown, _)| shown == label)
+    }
+
     /// Walks the private check with the answers that let linking go ahead, each question
     /// asked again (the welcome's screen, answered minutes before, would allow one).
     async fn pass_check(&mut self, library: &Library, storage: &Storage, now: i64) -> Vec<Notice> {
@@ -270,11 +275,7 @@ async fn a_screen_answered_within_a_day_is_confirmed_in_one_question_and_not_aft
     assert!(ana.heard("still true today"), "{:?}", ana.said);
     ana.send(&library, &storage, "press:Yes, all still true", NOW + 60)
         .await;
-    assert!(
-        ana.said.iter().any(|text| text.contains("/start ")),
-        "{:?}",
-        ana.said
-    );
+    assert!(ana.heard("/start "), "{:?}", ana.said);
 
     // A day on, each question again.
     let day = 24 * 60 * 60;
@@ -348,7 +349,7 @@ async fn an_inviter_whose_own_answers_raise_a_concern_makes_no_invitation() {
         .await;
     ana.send(&library, &storage, "press:No", NOW).await;
     assert!(ana.heard("leave linking aside"), "{:?}", ana.said);
-    assert!(!ana.said.iter().any(|text| text.contains("/start ")));
+    assert!(!ana.heard("/start "));
     let state = storage.read(ANA, NOW).await.expect("read").state;
     assert_eq!(state.couple, None);
 }
@@ -499,7 +500,7 @@ async fn a_shared_answer_stays_private_until_both_have_answered_in_either_order(
         to_the_question(&library, &storage, second, NOW + 200).await;
         let notices = first.send(&library, &storage, first_words, NOW + 210).await;
         assert!(first.heard("Saved, privately"), "{:?}", first.said);
-        assert!(!first.said.iter().any(|text| text.contains(second_words)));
+        assert!(!first.heard(second_words));
         assert_eq!(notices.len(), 1, "the partner hears something waits");
         assert_eq!(notices[0].to, second.id);
         let notice = &notices[0].replies[0].text;
@@ -517,7 +518,7 @@ async fn a_shared_answer_stays_private_until_both_have_answered_in_either_order(
             "{:?}",
             second.said
         );
-        assert!(!second.said.iter().any(|text| text.contains(first_words)));
+        assert!(!second.heard(first_words));
 
         to_the_question(&library, &storage, second, NOW + 220).await;
         let notices = second
@@ -542,10 +543,7 @@ async fn a_shared_answer_stays_private_until_both_have_answered_in_either_order(
         // The first sees it when they come back.
         first.send(&library, &storage, "/continue", NOW + 240).await;
         assert!(
-            first
-                .said
-                .iter()
-                .any(|text| text.contains(&format!("Your partner wrote: {second_words}"))),
+            first.heard(&format!("Your partner wrote: {second_words}")),
             "{:?}",
             first.said
         );
@@ -598,13 +596,7 @@ async fn notes_on_a_shared_answer_come_before_the_partner_can_read_it_and_new_wo
     );
     assert!(ana.heard("hard word"), "{:?}", ana.said);
     assert!(!ana.heard("Saved, privately"), "{:?}", ana.said);
-    assert!(
-        ana.buttons
-            .iter()
-            .any(|(label, _)| label == "Share it as it is"),
-        "{:?}",
-        ana.buttons
-    );
+    assert!(ana.shows("Share it as it is"), "{:?}", ana.buttons);
     assert!(
         notices.is_empty(),
         "nothing shared, nothing to tell: {notices:?}"
@@ -618,23 +610,15 @@ async fn notes_on_a_shared_answer_come_before_the_partner_can_read_it_and_new_wo
 
     // Ana writes it again without the word: read afresh, clear, shared and revealed.
     let notices = ana.send(&library, &storage, ANAS, NOW + 240).await;
-    assert!(
-        ana.said
-            .iter()
-            .any(|text| text.contains(&format!("You wrote: {ANAS}"))),
-        "{:?}",
-        ana.said
-    );
+    assert!(ana.heard(&format!("You wrote: {ANAS}")), "{:?}", ana.said);
     assert_eq!(notices.len(), 1);
     ben.send(&library, &storage, "/continue", NOW + 250).await;
     assert!(
-        ben.said
-            .iter()
-            .any(|text| text.contains(&format!("Your partner wrote: {ANAS}"))),
+        ben.heard(&format!("Your partner wrote: {ANAS}")),
         "{:?}",
         ben.said
     );
-    assert!(!ben.said.iter().any(|text| text.contains("selfish")));
+    assert!(!ben.heard("selfish"));
     // The held words are gone from Ana's own state once she answered.
     let state = storage.read(ANA, NOW + 250).await.expect("read").state;
     assert_eq!(state.unshared, None);
@@ -650,13 +634,7 @@ async fn an_answer_held_by_its_notes_goes_as_it_is_by_the_button_or_by_writing_i
         assert!(!answered_in_record(&storage, pair, NOW + 210).await);
         // Still there after a detour: the question comes back with the same button.
         ana.send(&library, &storage, "/continue", NOW + 215).await;
-        assert!(
-            ana.buttons
-                .iter()
-                .any(|(label, _)| label == "Share it as it is"),
-            "{:?}",
-            ana.buttons
-        );
+        assert!(ana.shows("Share it as it is"), "{:?}", ana.buttons);
         let notices = if by_button {
             ana.send(&library, &storage, "press:Share it as it is", NOW + 220)
                 .await
@@ -670,9 +648,7 @@ async fn an_answer_held_by_its_notes_goes_as_it_is_by_the_button_or_by_writing_i
         to_the_question(&library, &storage, &mut ben, NOW + 230).await;
         ben.send(&library, &storage, BENS, NOW + 240).await;
         assert!(
-            ben.said
-                .iter()
-                .any(|text| text.contains(&format!("Your partner wrote: {HARSH}"))),
+            ben.heard(&format!("Your partner wrote: {HARSH}")),
             "{:?}",
             ben.said
         );
@@ -692,18 +668,16 @@ async fn not_yet_holds_both_answers_back_until_the_one_who_said_it_is_ready() {
     to_the_question(&library, &storage, &mut ben, NOW + 220).await;
     ben.send(&library, &storage, BENS, NOW + 230).await;
     assert!(ben.heard("isn't ready"), "{:?}", ben.said);
-    assert!(!ben.said.iter().any(|text| text.contains(ANAS)));
+    assert!(!ben.heard(ANAS));
     ben.send(&library, &storage, "/continue", NOW + 231).await;
-    assert!(!ben.said.iter().any(|text| text.contains(ANAS)));
+    assert!(!ben.heard(ANAS));
 
     ana.send(&library, &storage, "/continue", NOW + 240).await;
     let notices = ana
         .send(&library, &storage, "press:I'm ready to see them", NOW + 241)
         .await;
     assert!(
-        ana.said
-            .iter()
-            .any(|text| text.contains(&format!("Your partner wrote: {BENS}"))),
+        ana.heard(&format!("Your partner wrote: {BENS}")),
         "{:?}",
         ana.said
     );
@@ -711,9 +685,7 @@ async fn not_yet_holds_both_answers_back_until_the_one_who_said_it_is_ready() {
     assert_eq!(notices[0].to, BEN);
     ben.send(&library, &storage, "/continue", NOW + 250).await;
     assert!(
-        ben.said
-            .iter()
-            .any(|text| text.contains(&format!("Your partner wrote: {ANAS}"))),
+        ben.heard(&format!("Your partner wrote: {ANAS}")),
         "{:?}",
         ben.said
     );
@@ -775,7 +747,7 @@ async fn unlinking_after_a_reveal_leaves_nothing_shared_in_the_store() {
         .await;
     assert!(ana.heard("not linked"), "{:?}", ana.said);
     assert!(!ana.buttons.iter().any(|(label, _)| label == "Let's begin"));
-    assert!(!ana.said.iter().any(|text| text.contains(BENS)));
+    assert!(!ana.heard(BENS));
 }
 
 /// The export a person gets from `/export`, as JSON.

@@ -1,6 +1,8 @@
 //! What a person sends inside a flow: a button press (checked against the keyboard it was
 //! shown under), a choice, or typed text checked against the step's rule and saved.
 
+use std::collections::BTreeMap;
+
 use crate::calendar::zones::{find_zones, is_zone_name, zone_named};
 use crate::calendar::{TypedTime, find_wall_time};
 use crate::dialogue::callback::{self, Action};
@@ -150,13 +152,7 @@ impl<'a> Turn<'a> {
         if let Some(name) = save {
             // A button naming a zone (Europe/Berlin) brings its local time, as a typed zone does.
             if is_zone_name(&choice.value) {
-                answers.insert(
-                    zone_time_name(name),
-                    Answer {
-                        value: local_time_in(&choice.value, self.now),
-                        at: self.now,
-                    },
-                );
+                save_zone_time(answers, name, &choice.value, self.now);
             }
             answers.insert(
                 name.clone(),
@@ -215,13 +211,7 @@ impl<'a> Turn<'a> {
                     let now = self.now;
                     let answers = self.state.answers.entry(flow.id.clone()).or_default();
                     if *rule == AnswerRule::Zone {
-                        answers.insert(
-                            zone_time_name(save),
-                            Answer {
-                                value: local_time_in(&value, now),
-                                at: now,
-                            },
-                        );
+                        save_zone_time(answers, save, &value, now);
                     }
                     answers.insert(save.clone(), Answer { value, at: now });
                     // Answered in the person's own words now: what was kept has had its turn.
@@ -415,13 +405,7 @@ impl<'a> Turn<'a> {
         };
         let now = self.now;
         let answers = self.state.answers.entry(flow.id.clone()).or_default();
-        answers.insert(
-            zone_time_name(save),
-            Answer {
-                value: local_time_in(zone.name(), now),
-                at: now,
-            },
-        );
+        save_zone_time(answers, save, zone.name(), now);
         answers.insert(
             save.clone(),
             Answer {
@@ -548,6 +532,18 @@ impl<'a> Turn<'a> {
                 .ok_or_else(|| self.bot_message("answer_not_a_zone")),
         }
     }
+}
+
+/// Beside a zone saved as answer `name`, its local time now (`{name_time}` in a text), so
+/// the person can confirm the zone by its clock.
+fn save_zone_time(answers: &mut BTreeMap<String, Answer>, name: &str, zone: &str, now: i64) {
+    answers.insert(
+        zone_time_name(name),
+        Answer {
+            value: local_time_in(zone, now),
+            at: now,
+        },
+    );
 }
 
 /// The first whole number in `text` ("7", "about 7", "7/10"), forgivingly.
