@@ -1696,6 +1696,20 @@ fn two_partners_link_by_invitation_see_a_shared_answer_only_when_both_answered_a
     let bens = "One evening a week with our phones away";
     let seen = fake.sent_to(ANA).len();
     to_the_shared_question(&fake, ANA, seen);
+    // Her first words have a hard one for Ben in them: the notes come before anything is
+    // shared, and Ben hears nothing until she has written it again.
+    let bens_before = fake.sent_to(BEN).len();
+    let seen = fake.sent_to(ANA).len();
+    fake.send_text(ANA, "You're selfish. A text when plans change, please");
+    fake.wait_for_message(ANA, seen, PATIENCE, |text| {
+        text.starts_with("Before your partner reads this")
+    });
+    assert_eq!(
+        fake.sent_to(BEN).len(),
+        bens_before,
+        "Ben was told something"
+    );
+    let seen = fake.sent_to(ANA).len();
     fake.send_text(ANA, anas);
     fake.wait_for_message(ANA, seen, PATIENCE, |text| {
         text.starts_with("Saved, privately")
