@@ -707,6 +707,11 @@ fn the_bots_own_titles_and_labels_typed_back_are_not_screened() {
         "When one pushes and one pulls away",
         "Healing the deepest hurt",
         "healing the deepest hurt.",
+        // The bot's own buttons from bot.toml, typed ("I'm ready to see them" read as
+        // self-harm in a walk).
+        "I'm ready to see them",
+        "im ready to see them",
+        "Share it as it is",
     ] {
         assert_eq!(library.screen(typed), None, "{typed}");
     }

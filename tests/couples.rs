@@ -603,6 +603,22 @@ async fn notes_on_a_shared_answer_come_before_the_partner_can_read_it_and_new_wo
     );
     assert!(!answered_in_record(&storage, pair, NOW + 210).await);
 
+    // Other words a walk met that were shared unchecked: each, written instead, is read
+    // afresh and held back too.
+    for words in [
+        "You're acting crazy, checking my phone at 3am like a psycho",
+        "Maybe be less of a liar this week",
+        "You never give me credit for anything",
+    ] {
+        ana.send(&library, &storage, words, NOW + 212).await;
+        assert!(
+            ana.heard("Before your partner reads this"),
+            "{words}: {:?}",
+            ana.said
+        );
+        assert!(!answered_in_record(&storage, pair, NOW + 212).await);
+    }
+
     // Ben answers and is told he waits: Ana's words are not in.
     to_the_question(&library, &storage, &mut ben, NOW + 220).await;
     ben.send(&library, &storage, BENS, NOW + 230).await;
@@ -626,7 +642,7 @@ async fn notes_on_a_shared_answer_come_before_the_partner_can_read_it_and_new_wo
 
 #[tokio::test]
 async fn an_answer_held_by_its_notes_goes_as_it_is_by_the_button_or_by_writing_it_again() {
-    for by_button in [true, false] {
+    for how in ["press", "label", "again"] {
         let (library, storage, mut ana, mut ben) = two_people().await;
         let pair = link(&library, &storage, &mut ana, &mut ben).await;
         to_the_question(&library, &storage, &mut ana, NOW + 200).await;
@@ -635,12 +651,13 @@ async fn an_answer_held_by_its_notes_goes_as_it_is_by_the_button_or_by_writing_i
         // Still there after a detour: the question comes back with the same button.
         ana.send(&library, &storage, "/continue", NOW + 215).await;
         assert!(ana.shows("Share it as it is"), "{:?}", ana.buttons);
-        let notices = if by_button {
-            ana.send(&library, &storage, "press:Share it as it is", NOW + 220)
-                .await
-        } else {
-            ana.send(&library, &storage, HARSH, NOW + 220).await
+        // Pressed, its label typed (never saved as the answer), or the words written again.
+        let sent = match how {
+            "press" => "press:Share it as it is",
+            "label" => "share it as it is",
+            _ => HARSH,
         };
+        let notices = ana.send(&library, &storage, sent, NOW + 220).await;
         assert!(ana.heard("Saved, privately"), "{:?}", ana.said);
         assert!(!ana.heard("Before your partner reads this"));
         assert_eq!(notices.len(), 1, "the partner hears something waits");

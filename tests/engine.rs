@@ -219,6 +219,15 @@ fn a_too_long_answer_keeps_its_start_for_one_tap_and_new_words_replace_it() {
     );
     assert_eq!(person.state.kept, None);
 
+    // The button's label typed instead: pressed, not saved as the answer.
+    let mut person = Person::in_practice();
+    person.send("Tired. I have not slept since Sunday at all");
+    person.send("use what i wrote earlier");
+    assert_eq!(
+        person.answer("practice", "thought").as_deref(),
+        Some("Tired. I have not…")
+    );
+
     // Written again, shorter: the new words are the answer, and the start is gone.
     let mut person = Person::in_practice();
     person.send("Tired. I have not slept since Sunday at all");

@@ -12,6 +12,7 @@ use crate::dialogue::model::{
 use crate::dialogue::state::{Answer, Heard, Keyboard};
 
 use super::checkins::local_time_in;
+use super::walk::glimpse;
 use super::{Turn, named};
 use crate::dialogue::faq::looks_like_question;
 use crate::dialogue::review::Words;
@@ -74,13 +75,7 @@ impl<'a> Turn<'a> {
             (Action::Rule(button, number), Keyboard::Rules) => self.rule_pressed(button, number),
             // An answer held back by notes before sharing is shared by pressing, as by typing
             // it again; otherwise the button answers with words kept from earlier.
-            (Action::UseKept, Keyboard::Ask) => match self.state.unshared.clone() {
-                Some(unshared) => self.text(&unshared.value),
-                None => match self.state.kept.take() {
-                    Some(kept) => self.text(&kept.value),
-                    None => self.stale(),
-                },
-            },
+            (Action::UseKept, Keyboard::Ask) => self.use_kept(),
             (Action::OpenFlow(flow_id), Keyboard::Menu) => {
                 let offered = self.menu().any(|flow| flow.id.0 == flow_id);
                 if offered {
@@ -165,6 +160,41 @@ impl<'a> Turn<'a> {
         self.run(flow, &choice.goto);
     }
 
+    /// The button under a question that answers it with words held back ("Share it as it
+    /// is", "Use “…”"): an answer held back by notes before sharing is shared, as by typing
+    /// it again; otherwise the words kept from earlier answer.
+    fn use_kept(&mut self) {
+        match self.state.unshared.clone() {
+            Some(unshared) => self.text(&unshared.value),
+            None => match self.state.kept.take() {
+                Some(kept) => self.text(&kept.value),
+                None => self.stale(),
+            },
+        }
+    }
+
+    /// That button's label typed instead of pressed: pressed, never saved as the answer
+    /// itself (a walk's shared agreement read "Share it as it is" on both sides). Returns
+    /// whether it was.
+    fn kept_button_typed(&mut self, text: &str) -> bool {
+        if self.state.keyboard != Keyboard::Ask {
+            return false;
+        }
+        let label = match (&self.state.unshared, &self.state.kept) {
+            (Some(_), _) => self.bot_message("share_as_is_button"),
+            (None, Some(kept)) => self
+                .bot_message("use_kept")
+                .replace("{words}", &glimpse(&kept.value)),
+            (None, None) => return false,
+        };
+        let buttons = [(label, Vec::new(), ())];
+        if named::pressed_by(&buttons, text).is_none() {
+            return false;
+        }
+        self.use_kept();
+        true
+    }
+
     pub(super) fn text(&mut self, text: &str) {
         if self.state.position.is_none() && self.state.safety.is_some() {
             match self.safety_action_typed(text) {
@@ -193,7 +223,7 @@ impl<'a> Turn<'a> {
         if self.choice_typed(text).is_none() && self.lasting_button_pressed(text) {
             return;
         }
-        if self.answer_shared(text) {
+        if self.kept_button_typed(text) || self.answer_shared(text) {
             return;
         }
         match &step.kind {

@@ -548,7 +548,7 @@ fn reaches_directly(flow: &Flow, from: &StepId, end: &StepId) -> bool {
 
 /// The start of kept words, short enough for a button: whole words up to about 24
 /// characters, and "…" when there is more.
-fn glimpse(words: &str) -> String {
+pub(super) fn glimpse(words: &str) -> String {
     const ABOUT: usize = 24;
     let words = words.split_whitespace().collect::<Vec<_>>().join(" ");
     if words.chars().count() <= ABOUT + 4 {

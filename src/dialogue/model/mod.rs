@@ -163,6 +163,17 @@ impl Library {
                 });
                 std::iter::once(flow.title.as_str()).chain(labels)
             })
+            // The bot's own buttons from `bot.toml` ("I'm ready to see them", "Yes, link us"),
+            // those without a number to fill in; none of them is about safety.
+            .chain(
+                bot.messages
+                    .iter()
+                    .filter(|(key, label)| {
+                        (key.ends_with("_button") && *key != "stale_button" || *key == "use_kept")
+                            && !label.contains('{')
+                    })
+                    .map(|(_, label)| label.as_str()),
+            )
             .map(label_key)
             .filter(|key| !key.is_empty())
             .collect();
