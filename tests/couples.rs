@@ -808,6 +808,37 @@ async fn an_export_holds_the_shared_items_the_person_can_see_and_no_more() {
 }
 
 #[tokio::test]
+async fn couples_buttons_typed_instead_of_tapped_are_pressed() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let token = invite(&library, &storage, &mut ana, NOW).await;
+    ben.send(&library, &storage, &format!("/start {token}"), NOW + 60)
+        .await;
+    // A walk typed the consent button's words and met a listening reply and the menu.
+    ben.send(&library, &storage, "Yes, link us", NOW + 60).await;
+    assert!(ben.heard("a few private questions"), "{:?}", ben.said);
+    ben.pass_check(&library, &storage, NOW + 60).await;
+    assert!(ben.heard("You're linked"), "{:?}", ben.said);
+
+    to_the_question(&library, &storage, &mut ana, NOW + 200).await;
+    ana.send(&library, &storage, ANAS, NOW + 210).await;
+    ana.send(&library, &storage, "not yet", NOW + 211).await;
+    assert!(ana.heard("held back"), "{:?}", ana.said);
+    let notices = ana
+        .send(&library, &storage, "I'm ready to see them", NOW + 212)
+        .await;
+    assert!(!ana.heard("hurting yourself"), "{:?}", ana.said);
+    assert!(notices.is_empty() || notices[0].to == BEN, "{notices:?}");
+    assert!(ana.shows("Not yet"), "ready again: {:?}", ana.buttons);
+
+    ana.send(&library, &storage, "/rules", NOW + 220).await;
+    ana.send(&library, &storage, "propose a rule", NOW + 221)
+        .await;
+    ana.send(&library, &storage, "No phones at dinner", NOW + 222)
+        .await;
+    assert!(ana.heard("Sent to your partner"), "{:?}", ana.said);
+}
+
+#[tokio::test]
 async fn a_rule_is_shared_only_once_the_partner_accepts_it_and_either_can_withdraw_it() {
     let (library, storage, mut ana, mut ben) = two_people().await;
     let pair = link(&library, &storage, &mut ana, &mut ben).await;

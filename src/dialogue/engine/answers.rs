@@ -203,7 +203,7 @@ impl<'a> Turn<'a> {
             }
             return;
         }
-        if self.propose_rule(text) {
+        if self.propose_rule(text) || self.couple_button_typed(text) {
             return;
         }
         if self.state.keyboard == Keyboard::Summary && self.state.summary.is_some() {

@@ -13,7 +13,7 @@ use crate::dialogue::review::{self, Note};
 use crate::dialogue::state::{Answer, Couple, Keyboard};
 use crate::dialogue::template::PARTNER_PREFIX;
 
-use super::{Button, CoupleAction, CoupleEvent, Reply, Turn};
+use super::{Button, CoupleAction, CoupleEvent, Reply, Turn, named};
 
 /// The flow of private questions each partner answers, alone, before a link is made.
 pub const CHECK_FLOW: &str = "couple-check";
@@ -298,6 +298,41 @@ impl<'a> Turn<'a> {
             }
             _ => self.stale(),
         }
+    }
+
+    /// A couples-mode button's label typed instead of tapped ("yes, link us", "I'm ready to
+    /// see them", "propose a rule"): pressed, as the tap would. Returns whether it was.
+    pub(super) fn couple_button_typed(&mut self, text: &str) -> bool {
+        let keyboard = self.state.keyboard.clone();
+        let held = || {
+            self.shared_item()
+                .zip(self.linked())
+                .and_then(|(item, (record, side, _))| record.view(&item, side).mine)
+                .is_some_and(|mine| mine.held)
+        };
+        let shown: Vec<(&str, CoupleButton)> = match keyboard {
+            Keyboard::Join => vec![
+                ("join_accept_button", CoupleButton::Join),
+                ("join_decline_button", CoupleButton::Decline),
+            ],
+            Keyboard::Unlink => vec![
+                ("unlink_yes_button", CoupleButton::Unlink),
+                ("unlink_no_button", CoupleButton::Stay),
+            ],
+            Keyboard::Shared if held() => vec![("ready_button", CoupleButton::Ready)],
+            Keyboard::Shared => vec![("not_yet_button", CoupleButton::Hold)],
+            Keyboard::Rules => vec![("rules_propose_button", CoupleButton::Propose)],
+            _ => return false,
+        };
+        let buttons: Vec<(String, Vec<&str>, CoupleButton)> = shown
+            .into_iter()
+            .map(|(key, button)| (self.bot_message(key), Vec::new(), button))
+            .collect();
+        let Some(button) = named::pressed_by(&buttons, text) else {
+            return false;
+        };
+        self.couple_pressed(button, &keyboard);
+        true
     }
 
     /// Where a person goes after a word about linking: their welcome if they are new, else
