@@ -12,7 +12,6 @@ use crate::dialogue::model::{
 use crate::dialogue::state::{Answer, Heard, Keyboard};
 
 use super::checkins::local_time_in;
-use super::walk::glimpse;
 use super::{Turn, named};
 use crate::dialogue::faq::looks_like_question;
 use crate::dialogue::review::Words;
@@ -182,9 +181,7 @@ impl<'a> Turn<'a> {
         }
         let label = match (&self.state.unshared, &self.state.kept) {
             (Some(_), _) => self.bot_message("share_as_is_button"),
-            (None, Some(kept)) => self
-                .bot_message("use_kept")
-                .replace("{words}", &glimpse(&kept.value)),
+            (None, Some(kept)) => self.kept_label(kept),
             (None, None) => return false,
         };
         let buttons = [(label, Vec::new(), ())];

@@ -106,24 +106,11 @@ impl<'a> Turn<'a> {
                     .filter(|_| may_offer && self.state.position.is_none());
                 match offered {
                     Some(offered) => {
-                        self.state.seq = self.state.seq.wrapping_add(1);
-                        self.state.keyboard = Keyboard::Menu;
-                        let seq = self.state.seq;
-                        let buttons = vec![
-                            Button {
-                                label: offered.title.clone(),
-                                data: callback::encode(seq, &Action::OpenFlow(flow.0.clone())),
-                            },
-                            Button {
-                                label: self.bot_message("menu_button"),
-                                data: callback::encode(seq, &Action::Menu),
-                            },
+                        let buttons = [
+                            (offered.title.clone(), Action::OpenFlow(flow.0.clone())),
+                            (self.bot_message("menu_button"), Action::Menu),
                         ];
-                        self.replies.push(Reply {
-                            text: missing.clone(),
-                            buttons,
-                            attachment: None,
-                        });
+                        self.say_with_buttons(missing.clone(), Keyboard::Menu, buttons);
                     }
                     None => self.say(missing.clone()),
                 }

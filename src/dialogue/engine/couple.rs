@@ -18,6 +18,26 @@ use super::{Button, CoupleAction, CoupleEvent, Reply, Turn, named};
 /// The flow of private questions each partner answers, alone, before a link is made.
 pub const CHECK_FLOW: &str = "couple-check";
 
+/// The buttons under an invitation's consent question, and under `/unlink`'s.
+const JOIN_BUTTONS: [(&str, CoupleButton); 2] = [
+    ("join_accept_button", CoupleButton::Join),
+    ("join_decline_button", CoupleButton::Decline),
+];
+const UNLINK_BUTTONS: [(&str, CoupleButton); 2] = [
+    ("unlink_yes_button", CoupleButton::Unlink),
+    ("unlink_no_button", CoupleButton::Stay),
+];
+
+/// The button under a shared question answered and waiting: "I'm ready" while one's own
+/// answer is held back, else "Not yet".
+fn shared_button(held: bool) -> (&'static str, CoupleButton) {
+    if held {
+        ("ready_button", CoupleButton::Ready)
+    } else {
+        ("not_yet_button", CoupleButton::Hold)
+    }
+}
+
 impl<'a> Turn<'a> {
     /// Brings the person's link up to date with the pair's record as their caller read it:
     /// an accepted invitation becomes a link, a link whose record is gone (the partner ended
@@ -203,14 +223,7 @@ impl<'a> Turn<'a> {
     pub(super) fn unlink(&mut self) {
         match self.state.couple.clone() {
             Some(Couple::Linked { .. }) if self.linked().is_some() => {
-                self.ask_couple(
-                    "unlink_confirm",
-                    Keyboard::Unlink,
-                    [
-                        ("unlink_yes_button", CoupleButton::Unlink),
-                        ("unlink_no_button", CoupleButton::Stay),
-                    ],
-                );
+                self.ask_couple("unlink_confirm", Keyboard::Unlink, UNLINK_BUTTONS);
             }
             Some(Couple::Inviting { token, .. }) => {
                 self.state.couple = None;
@@ -311,16 +324,9 @@ impl<'a> Turn<'a> {
                 .is_some_and(|mine| mine.held)
         };
         let shown: Vec<(&str, CoupleButton)> = match keyboard {
-            Keyboard::Join => vec![
-                ("join_accept_button", CoupleButton::Join),
-                ("join_decline_button", CoupleButton::Decline),
-            ],
-            Keyboard::Unlink => vec![
-                ("unlink_yes_button", CoupleButton::Unlink),
-                ("unlink_no_button", CoupleButton::Stay),
-            ],
-            Keyboard::Shared if held() => vec![("ready_button", CoupleButton::Ready)],
-            Keyboard::Shared => vec![("not_yet_button", CoupleButton::Hold)],
+            Keyboard::Join => JOIN_BUTTONS.to_vec(),
+            Keyboard::Unlink => UNLINK_BUTTONS.to_vec(),
+            Keyboard::Shared => vec![shared_button(held())],
             Keyboard::Rules => vec![("rules_propose_button", CoupleButton::Propose)],
             _ => return false,
         };
@@ -457,17 +463,8 @@ impl<'a> Turn<'a> {
 
     /// `text` with a button that shares the answer waiting after its notes as it is.
     pub(super) fn offer_share(&mut self, text: String) {
-        self.state.seq = self.state.seq.wrapping_add(1);
-        self.state.keyboard = Keyboard::Ask;
-        let button = Button {
-            label: self.bot_message("share_as_is_button"),
-            data: callback::encode(self.state.seq, &Action::UseKept),
-        };
-        self.replies.push(Reply {
-            text,
-            buttons: vec![button],
-            attachment: None,
-        });
+        let label = self.bot_message("share_as_is_button");
+        self.say_with_buttons(text, Keyboard::Ask, [(label, Action::UseKept)]);
     }
 
     /// Shows a shared question whose answer is in, waiting: the partner has not answered,
@@ -485,11 +482,7 @@ impl<'a> Turn<'a> {
         self.state.seq = self.state.seq.wrapping_add(1);
         self.state.keyboard = Keyboard::Shared;
         let seq = self.state.seq;
-        let (label, action) = if held {
-            ("ready_button", CoupleButton::Ready)
-        } else {
-            ("not_yet_button", CoupleButton::Hold)
-        };
+        let (label, action) = shared_button(held);
         let buttons = vec![
             Button {
                 label: self.bot_message(label),
@@ -679,14 +672,7 @@ impl<'a> Turn<'a> {
                         pair: *pair,
                     });
                     self.state.position = None;
-                    self.ask_couple(
-                        "join_consent",
-                        Keyboard::Join,
-                        [
-                            ("join_accept_button", CoupleButton::Join),
-                            ("join_decline_button", CoupleButton::Decline),
-                        ],
-                    );
+                    self.ask_couple("join_consent", Keyboard::Join, JOIN_BUTTONS);
                 }
             },
             CoupleEvent::OwnInvitation => {
@@ -900,24 +886,12 @@ impl<'a> Turn<'a> {
 
     /// Asks whether to withdraw agreed rule `number`, with its text in `text`.
     fn confirm_withdrawal(&mut self, text: String, number: u32) {
-        self.state.seq = self.state.seq.wrapping_add(1);
-        self.state.keyboard = Keyboard::Rules;
-        let seq = self.state.seq;
         let buttons = [
             ("rules_withdraw_yes_button", RuleButton::WithdrawAgreed),
             ("rules_withdraw_no_button", RuleButton::Keep),
         ]
-        .into_iter()
-        .map(|(key, button)| Button {
-            label: self.bot_message(key),
-            data: callback::encode(seq, &Action::Rule(button, number)),
-        })
-        .collect();
-        self.replies.push(Reply {
-            text,
-            buttons,
-            attachment: None,
-        });
+        .map(|(key, button)| (self.bot_message(key), Action::Rule(button, number)));
+        self.say_with_buttons(text, Keyboard::Rules, buttons);
     }
 
     /// "Propose a rule": the next text typed is the rule.

@@ -24,6 +24,7 @@ pub use couple::CHECK_FLOW;
 pub use safety::safety_replies;
 pub use summary::{SummaryDocument, SummarySection};
 
+use super::callback::{self, Action};
 use super::model::Library;
 use super::pair::{PairChange, PairNews, PairState, Side, looks_like_invitation};
 use super::state::{Keyboard, PersonState, Position};
@@ -312,6 +313,31 @@ struct Turn<'a> {
 impl<'a> Turn<'a> {
     fn say(&mut self, text: impl Into<String>) {
         self.replies.push(Reply::text(text));
+    }
+
+    /// Says `text` with new buttons (each a label and what pressing it does), shown for
+    /// `keyboard`: older buttons go stale.
+    fn say_with_buttons(
+        &mut self,
+        text: String,
+        keyboard: Keyboard,
+        buttons: impl IntoIterator<Item = (String, Action)>,
+    ) {
+        self.state.seq = self.state.seq.wrapping_add(1);
+        self.state.keyboard = keyboard;
+        let seq = self.state.seq;
+        let buttons = buttons
+            .into_iter()
+            .map(|(label, action)| Button {
+                label,
+                data: callback::encode(seq, &action),
+            })
+            .collect();
+        self.replies.push(Reply {
+            text,
+            buttons,
+            attachment: None,
+        });
     }
 
     fn bot_message(&self, key: &str) -> String {

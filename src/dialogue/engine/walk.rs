@@ -234,23 +234,19 @@ impl<'a> Turn<'a> {
             .kept
             .as_ref()
             .filter(|kept| self.check_answer(rule, &kept.value).is_ok())
-            .map(|kept| glimpse(&kept.value));
-        let Some(words) = fitting else {
+            .map(|kept| self.kept_label(kept));
+        let Some(label) = fitting else {
             self.state.keyboard = Keyboard::Nothing;
             self.say(text);
             return;
         };
-        self.state.seq = self.state.seq.wrapping_add(1);
-        self.state.keyboard = Keyboard::Ask;
-        let button = Button {
-            label: self.bot_message("use_kept").replace("{words}", &words),
-            data: callback::encode(self.state.seq, &Action::UseKept),
-        };
-        self.replies.push(Reply {
-            text,
-            buttons: vec![button],
-            attachment: None,
-        });
+        self.say_with_buttons(text, Keyboard::Ask, [(label, Action::UseKept)]);
+    }
+
+    /// The label of the button that answers a question with words kept: their start.
+    pub(super) fn kept_label(&self, kept: &Answer) -> String {
+        self.bot_message("use_kept")
+            .replace("{words}", &glimpse(&kept.value))
     }
 
     /// A typed answer the question's rule refused, with `note` saying why. One past the
@@ -548,7 +544,7 @@ fn reaches_directly(flow: &Flow, from: &StepId, end: &StepId) -> bool {
 
 /// The start of kept words, short enough for a button: whole words up to about 24
 /// characters, and "…" when there is more.
-pub(super) fn glimpse(words: &str) -> String {
+fn glimpse(words: &str) -> String {
     const ABOUT: usize = 24;
     let words = words.split_whitespace().collect::<Vec<_>>().join(" ");
     if words.chars().count() <= ABOUT + 4 {
