@@ -253,7 +253,20 @@ fn a_crisis_message_in_the_middle_of_every_flow_pauses_it_with_its_state_intact(
             .iter()
             .find(|button| button.label == library.bot.message("safety_safe"))
             .expect("a way back");
-        let back = send(&crisis.state, Input::Press(safe.data.clone()));
+        // Asked first whether there is someone to reach; "Yes, there is someone" goes back.
+        let asked = send(&crisis.state, Input::Press(safe.data.clone()));
+        assert_eq!(
+            asked.replies[0].text,
+            library.bot.message("safety_safe_check"),
+            "in {}",
+            flow.id
+        );
+        let someone = asked.replies[0]
+            .buttons
+            .iter()
+            .find(|button| button.label == library.bot.message("safety_someone"))
+            .expect("someone to reach");
+        let back = send(&asked.state, Input::Press(someone.data.clone()));
         assert_eq!(back.replies[0].text, library.bot.message("safety_back"));
         assert_eq!(back.state.position, Some(position), "in {}", flow.id);
         assert_eq!(back.state.answers, answers, "in {}", flow.id);

@@ -747,6 +747,7 @@ fn neither_the_token_nor_what_people_write_reaches_the_log_even_at_trace_level()
     fake.wait_for_text(ANA, asked - 1, "Write one promise", PATIENCE);
     fake.send_text(ANA, typed[3]);
     fake.press_when_shown(ANA, "I'm safe, let's go on", PATIENCE);
+    fake.press_when_shown(ANA, "Yes, there is someone", PATIENCE);
     let asked = fake.sent_to(ANA).len();
     fake.wait_for_text(ANA, asked - 1, "Write one promise", PATIENCE);
     fake.send_text(ANA, typed[2]);

@@ -1175,9 +1175,16 @@ fn crisis_words_mid_flow_get_the_safety_reply_and_the_flow_waits_with_its_answer
     assert_eq!(person.answer("practice", "thought"), None);
     assert_eq!(person.send("/continue"), ["Still here."]);
 
-    // Choosing to go back offers the resources once more, then the step it left.
+    // "I'm safe" after words about hurting oneself asks first whether there is someone to
+    // reach; the reply stays open until they answer.
+    assert_eq!(person.press("I'm safe"), ["Someone to reach?"]);
+    assert_eq!(person.buttons(), ["Someone", "No one"]);
+    assert!(person.state.safety.is_some());
+    assert_eq!(person.step(), None, "the flow still waits");
+
+    // Then going back offers the resources once more, then the step it left.
     assert_eq!(
-        person.press("I'm safe"),
+        person.press("Someone"),
         ["Resources again. Back we go.", "What's on your mind?"]
     );
     assert!(person.state.safety.is_none());
@@ -1253,10 +1260,46 @@ fn an_unsure_self_harm_message_while_a_violence_reply_waits_gets_the_self_harm_q
     );
     assert_eq!(person.press("Yes"), ["Safety: self-harm."]);
     assert_eq!(kind(&person), Some((ConcernKind::SelfHarm, true)));
+    assert_eq!(person.press("I'm safe"), ["Someone to reach?"]);
+    assert_eq!(
+        person.press("Someone"),
+        ["Resources again. Back we go.", "What's on your mind?"]
+    );
+}
+
+#[test]
+fn i_am_safe_after_words_about_hurting_oneself_asks_once_who_they_could_reach() {
+    // Asked once an episode: the waiting reply's "I'm safe" then goes back at once.
+    let mut person = Person::in_practice();
+    person.send("I want to kill myself");
+    assert_eq!(person.press("I'm safe"), ["Someone to reach?"]);
+    assert_eq!(person.send("hmm"), ["Still here."]);
+    assert_eq!(
+        person.press("I'm safe").last().map(String::as_str),
+        Some("What's on your mind?")
+    );
+    assert_eq!(person.state.safety, None);
+
+    // A new episode asks again.
+    person.send("I want to kill myself");
+    assert_eq!(person.press("I'm safe"), ["Someone to reach?"]);
+
+    // After violence or abuse, "I'm safe" goes back at once, as before.
+    let mut person = Person::in_practice();
+    person.send("i am going to hurt him");
     assert_eq!(
         person.press("I'm safe"),
         ["Resources again. Back we go.", "What's on your mind?"]
     );
+
+    // "That's not what I meant" is never asked about.
+    let mut person = Person::in_practice();
+    person.send("I want to kill myself");
+    assert_eq!(
+        person.press("Not what I meant")[0],
+        person.message("safety_not_meant_back")
+    );
+    assert_eq!(person.state.safety, None);
 }
 
 #[test]
@@ -1322,8 +1365,9 @@ fn the_safety_reply_s_buttons_can_be_typed_as_any_button_can() {
 
     let mut person = Person::in_practice();
     person.send("kill myself");
+    assert_eq!(person.send("I'm safe"), ["Someone to reach?"]);
     assert_eq!(
-        person.send("I'm safe").last().map(String::as_str),
+        person.send("yes").last().map(String::as_str),
         Some("What's on your mind?")
     );
     assert_eq!(person.state.safety, None);
@@ -1331,7 +1375,16 @@ fn the_safety_reply_s_buttons_can_be_typed_as_any_button_can() {
     // Everyday ways of saying so: "im ok, ..." is the safe button; "god no. ..." the No.
     let mut person = Person::in_practice();
     person.send("kill myself");
-    person.send("im ok. im not going to do anything, just tired");
+    assert_eq!(
+        person.send("im ok. im not going to do anything, just tired"),
+        ["Someone to reach?"]
+    );
+    assert_eq!(person.send("not really"), ["A line to call."]);
+    assert_eq!(person.buttons(), ["Go on"]);
+    assert_eq!(
+        person.send("go on"),
+        ["Lines are there.", "What's on your mind?"]
+    );
     assert_eq!(person.state.safety, None);
     let mut person = Person::in_practice();
     person.send("cant go on");
@@ -1471,7 +1524,8 @@ fn an_answer_misread_as_a_concern_is_taken_once_the_person_says_so() {
     // "I'm safe" after a clear concern goes back to the question, the words not taken.
     let mut person = Person::in_practice();
     person.send("kill myself");
-    let replies = person.press("I'm safe");
+    person.press("I'm safe");
+    let replies = person.press("Someone");
     assert_eq!(
         replies.last().map(String::as_str),
         Some("What's on your mind?")

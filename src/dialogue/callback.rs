@@ -137,16 +137,20 @@ pub(crate) enum SafetyAction {
     /// "No" to the gentle question: as `NotMeant`, unless another reply is waiting behind
     /// the question, which then stays open.
     No,
+    /// "Not really", asked after "I'm safe" whether there is someone to reach: a line to
+    /// call, and the safety plan offered once more.
+    NoOne,
 }
 
 impl SafetyAction {
-    const ALL: [SafetyAction; 6] = [
+    const ALL: [SafetyAction; 7] = [
         SafetyAction::Yes,
         SafetyAction::No,
         SafetyAction::Grounding,
         SafetyAction::Plan,
         SafetyAction::Safe,
         SafetyAction::NotMeant,
+        SafetyAction::NoOne,
     ];
 
     fn code(self) -> &'static str {
@@ -157,6 +161,7 @@ impl SafetyAction {
             SafetyAction::Safe => "safe",
             SafetyAction::NotMeant => "not_meant",
             SafetyAction::No => "no",
+            SafetyAction::NoOne => "no_one",
         }
     }
 
@@ -294,6 +299,7 @@ mod tests {
             Action::Reminder(ReminderAction::Tomorrow),
             Action::Safety(SafetyAction::NotMeant),
             Action::Safety(SafetyAction::Grounding),
+            Action::Safety(SafetyAction::NoOne),
             Action::Forget(true),
             Action::Forget(false),
             Action::Couple(CoupleButton::Hold),

@@ -238,6 +238,15 @@ pub struct SafetyEpisode {
     /// answer to the question they were on is not lost to a misreading).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub words: Option<String>,
+    /// Whether, after "I'm safe" in this episode, the person was asked whether there is
+    /// someone they could reach (or chose to make a safety plan): after words about hurting
+    /// themselves, one tap does not take them straight back to coaching.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub checked: bool,
+    /// Whether they then said there is no one: the way back then says the lines are there
+    /// whenever they need them, instead of being glad.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_one: bool,
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! person wrote. A clear concern gets the safety reply at once; an unsure one a gentle
 //! question first. Either way the flow the person was in is paused with its state kept, and
 //! resumes only when they choose to go back ("I'm safe", "That's not what I meant"), after
-//! the resources once more; what a misread message said is then answered as usual.
+//! the resources once more; what a misread message said is then answered as usual. After
+//! words about hurting oneself, "I'm safe" first asks whether there is someone to reach.
 //! Reminders wait while an episode is open.
 
 use super::{Button, Input, Keyboard, Reply, Turn};
@@ -158,6 +159,8 @@ impl Turn<'_> {
             stopped_coaching: false,
             asking: None,
             words: None,
+            checked: false,
+            no_one: false,
         });
         episode.words = Some(text.to_owned());
         // The reply answers what was just said. An unsure word does not undo a clear one, but
@@ -264,6 +267,30 @@ impl Turn<'_> {
                 ),
             ]
         };
+        if !asking && episode.checked {
+            buttons.push((
+                self.bot_message("safety_someone"),
+                vec!["yes", "there is", "yes there is", "i do", "i have"],
+                SafetyAction::Safe,
+            ));
+            buttons.push((
+                self.bot_message("safety_no_one"),
+                vec![
+                    "no",
+                    "no one",
+                    "nobody",
+                    "noone",
+                    "not really",
+                    "there isnt",
+                ],
+                SafetyAction::NoOne,
+            ));
+            buttons.push((
+                self.bot_message("safety_go_on"),
+                vec!["go on", "lets go on"],
+                SafetyAction::Safe,
+            ));
+        }
         if !asking && self.library.bot.safety.is_some() {
             buttons.push((
                 self.bot_message("safety_grounding"),
@@ -313,12 +340,66 @@ impl Turn<'_> {
                 self.open_safety_step(step);
             }
             SafetyAction::Plan => {
+                if let Some(episode) = &mut self.state.safety {
+                    episode.checked = true;
+                }
                 let step = self.library.bot.safety.as_ref().map(|s| s.plan.clone());
                 self.open_safety_step(step);
             }
+            SafetyAction::Safe if self.ask_who_to_reach() => {}
             SafetyAction::Safe => self.close_episode(false),
+            SafetyAction::NoOne => self.no_one_to_reach(),
             SafetyAction::NotMeant => self.close_episode(true),
         }
+    }
+
+    /// "I'm safe" after words about hurting oneself, the first time in the episode: before
+    /// coaching resumes, whether there is someone they could reach if the thoughts come back
+    /// (a safety plan offered beside it). Returns whether it asked.
+    fn ask_who_to_reach(&mut self) -> bool {
+        let Some(episode) = &mut self.state.safety else {
+            return false;
+        };
+        if !episode.confirmed
+            || episode.kind != ConcernKind::SelfHarm
+            || episode.asking.is_some()
+            || episode.checked
+        {
+            return false;
+        }
+        episode.checked = true;
+        let mut buttons = vec![
+            button(self.library, "safety_someone", SafetyAction::Safe),
+            button(self.library, "safety_no_one", SafetyAction::NoOne),
+        ];
+        if self.library.bot.safety.is_some() {
+            buttons.push(button(self.library, "safety_plan", SafetyAction::Plan));
+        }
+        self.replies.push(Reply {
+            text: self.bot_message("safety_safe_check"),
+            buttons,
+            attachment: None,
+        });
+        true
+    }
+
+    /// "Not really": a line to call, the safety plan, and the way on.
+    fn no_one_to_reach(&mut self) {
+        let Some(episode) = &mut self.state.safety else {
+            self.stale();
+            return;
+        };
+        episode.no_one = true;
+        let mut buttons = Vec::new();
+        if self.library.bot.safety.is_some() {
+            buttons.push(button(self.library, "safety_plan", SafetyAction::Plan));
+        }
+        buttons.push(button(self.library, "safety_go_on", SafetyAction::Safe));
+        self.replies.push(Reply {
+            text: self.bot_message("safety_no_one_reply"),
+            buttons,
+            attachment: None,
+        });
     }
 
     /// Opens a step of the safety flow (its entry when `step` is `None`), keeping the episode.
@@ -347,6 +428,8 @@ impl Turn<'_> {
         }
         self.note(if not_meant {
             "safety_not_meant_back"
+        } else if episode.no_one {
+            "safety_back_alone"
         } else {
             "safety_back"
         });

@@ -432,6 +432,24 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
         "the safety reply's button: that's not what I meant",
     ),
     (
+        "safety_safe_check",
+        "asked once, after \"I'm safe\" following words about hurting oneself: is there someone they could reach",
+    ),
+    (
+        "safety_someone",
+        "that question's button: yes, there is someone",
+    ),
+    ("safety_no_one", "that question's button: not really"),
+    (
+        "safety_no_one_reply",
+        "said after \"not really\": a line to call any time, and the safety plan offered",
+    ),
+    ("safety_go_on", "the button after that reply: go on for now"),
+    (
+        "safety_back_alone",
+        "said instead of safety_back when going on after saying there is no one to reach",
+    ),
+    (
         "safety_waiting",
         "said, with the safety reply's buttons, when someone writes while a safety reply waits for their choice",
     ),
