@@ -221,10 +221,23 @@ pub(crate) fn export_json(state: &PersonState, kept: &KeptBeside, now: i64) -> S
                 })
             })
             .collect();
+        let gone: Vec<serde_json::Value> = pair
+            .gone
+            .iter()
+            .map(|gone| {
+                serde_json::json!({
+                    "text": gone.text,
+                    "by": if gone.by == *side { "you" } else { "your partner" },
+                    "how": if gone.declined { "declined" } else { "withdrawn" },
+                    "at": when(gone.at),
+                })
+            })
+            .collect();
         serde_json::json!({
             "linked_since": when(pair.since),
             "shared_exercises": shared,
             "rules": rules,
+            "rules_gone_lately": gone,
         })
     });
     let document = serde_json::json!({
@@ -238,6 +251,9 @@ pub(crate) fn export_json(state: &PersonState, kept: &KeptBeside, now: i64) -> S
         "last_reminder_sent": kept.reminder_last_sent.map(when),
         "role": state.role,
         "where_you_are": state.position,
+        "words_kept_for_a_later_question": state.kept.as_ref().map(|kept| &kept.value),
+        "shared_answer_waiting_after_notes": state.unshared.as_ref().map(|answer| &answer.value),
+        "rule_waiting_after_notes": state.unsent_rule,
         "safety_episode": state.safety,
         "rebuilding_conversations_paused": state.coaching_off,
         "blocked_the_bot": !kept.reachable,

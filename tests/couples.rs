@@ -909,7 +909,19 @@ async fn a_rule_is_shared_only_once_the_partner_accepts_it_and_either_can_withdr
         .send(&library, &storage, "press:Yes, withdraw it", NOW + 121)
         .await;
     assert!(ana.heard("Withdrawn"), "{:?}", ana.said);
+    assert!(!ana.heard("Changed lately"), "{:?}", ana.said);
     assert_eq!(notices[0].to, BEN);
+    assert!(!notices[0].replies[0].text.contains("phones"), "discreet");
+    // Ben's list names the rule that went, not just a shorter list.
+    ben.send(&library, &storage, "/rules", NOW + 122).await;
+    assert!(
+        ben.heard("Changed lately, by your partner:\n“No phones at dinner”: withdrawn."),
+        "{:?}",
+        ben.said
+    );
+    let bens = export(&library, &storage, BEN, NOW + 123).await;
+    assert!(bens.contains("rules_gone_lately"), "{bens}");
+    assert!(bens.contains("\"how\": \"withdrawn\""), "{bens}");
     let record = storage
         .read_pair(PairId(pair), NOW + 121)
         .await
@@ -957,12 +969,143 @@ async fn a_proposed_rule_can_be_declined_and_the_proposer_hears_something_change
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].to, ANA);
     assert!(!notices[0].replies[0].text.contains("9pm"), "discreet");
+    ana.send(&library, &storage, "/rules", NOW + 112).await;
+    assert!(
+        ana.heard("“No talk of it after 9pm”: not for them"),
+        "{:?}",
+        ana.said
+    );
+    // Two weeks on, it is no longer named.
+    ana.send(&library, &storage, "/rules", NOW + 112 + 15 * 24 * 3600)
+        .await;
+    assert!(!ana.heard("9pm"), "{:?}", ana.said);
     let record = storage
         .read_pair(PairId(pair), NOW + 111)
         .await
         .expect("read")
         .expect("linked");
     assert!(record.state.rules.is_empty());
+}
+
+#[tokio::test]
+async fn a_proposed_rule_meets_its_notes_before_the_partner_reads_it() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let pair = link(&library, &storage, &mut ana, &mut ben).await;
+    let rules = |now| {
+        let storage = &storage;
+        async move {
+            storage
+                .read_pair(PairId(pair), now)
+                .await
+                .expect("read")
+                .expect("linked")
+                .state
+                .rules
+                .iter()
+                .map(|rule| rule.text.clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    ana.send(&library, &storage, "/rules", NOW + 100).await;
+    ana.send(&library, &storage, "press:Propose a rule", NOW + 100)
+        .await;
+    let notices = ana
+        .send(
+            &library,
+            &storage,
+            "You must share your location with me",
+            NOW + 101,
+        )
+        .await;
+    assert!(notices.is_empty(), "the partner hears nothing: {notices:?}");
+    assert!(
+        ana.heard("Before your partner reads this:"),
+        "{:?}",
+        ana.said
+    );
+    assert!(ana.heard("a rule for one of you"), "{:?}", ana.said);
+    assert!(ana.heard("Shared access works best"), "{:?}", ana.said);
+    assert!(!ana.heard("Sent to your partner"), "{:?}", ana.said);
+    assert!(ana.shows("Send it as it is"), "{:?}", ana.buttons);
+    assert!(rules(NOW + 101).await.is_empty());
+    // Kept in her own state only, and in her export.
+    let anas = export(&library, &storage, ANA, NOW + 101).await;
+    assert!(
+        anas.contains("\"rule_waiting_after_notes\": \"You must share"),
+        "{anas}"
+    );
+
+    // Written again differently, it is read afresh: this one has no notes and goes.
+    let notices = ana
+        .send(&library, &storage, "We say when plans change", NOW + 102)
+        .await;
+    assert!(ana.heard("Sent to your partner"), "{:?}", ana.said);
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].to, BEN);
+    assert_eq!(rules(NOW + 102).await, ["We say when plans change"]);
+
+    // Held, then sent as it is by the button.
+    ana.send(&library, &storage, "press:Propose a rule", NOW + 103)
+        .await;
+    ana.send(
+        &library,
+        &storage,
+        "No questions about it after 9pm",
+        NOW + 103,
+    )
+    .await;
+    assert!(
+        ana.heard("limits when the affair can be raised"),
+        "{:?}",
+        ana.said
+    );
+    assert_eq!(rules(NOW + 103).await.len(), 1);
+    ana.send(&library, &storage, "press:Send it as it is", NOW + 104)
+        .await;
+    assert!(ana.heard("Sent to your partner"), "{:?}", ana.said);
+    assert_eq!(rules(NOW + 104).await[1], "No questions about it after 9pm");
+
+    // Held, then sent by the button's words typed, or by the same words again.
+    ana.send(&library, &storage, "press:Propose a rule", NOW + 105)
+        .await;
+    ana.send(
+        &library,
+        &storage,
+        "We keep phones away at dinner, forever",
+        NOW + 105,
+    )
+    .await;
+    assert!(ana.heard("\"Forever\" is heavy"), "{:?}", ana.said);
+    ana.send(&library, &storage, "send it as it is", NOW + 106)
+        .await;
+    assert!(ana.heard("Sent to your partner"), "{:?}", ana.said);
+    ana.send(&library, &storage, "press:Propose a rule", NOW + 107)
+        .await;
+    ana.send(
+        &library,
+        &storage,
+        "We never go to bed angry, forever",
+        NOW + 107,
+    )
+    .await;
+    assert!(!ana.heard("Sent to your partner"), "{:?}", ana.said);
+    ana.send(
+        &library,
+        &storage,
+        "We never go to bed angry, forever",
+        NOW + 108,
+    )
+    .await;
+    assert!(ana.heard("Sent to your partner"), "{:?}", ana.said);
+    assert_eq!(
+        rules(NOW + 108).await,
+        [
+            "We say when plans change",
+            "No questions about it after 9pm",
+            "We keep phones away at dinner, forever",
+            "We never go to bed angry, forever"
+        ]
+    );
 }
 
 /// A quick check-in rating trust `rating`.

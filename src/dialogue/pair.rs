@@ -45,6 +45,27 @@ pub struct PairState {
     /// Check-in ratings shared while both chose to, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ratings: Vec<SharedRating>,
+    /// Rules that went lately (an agreed one withdrawn, a proposal declined), newest last:
+    /// `/rules` names them to the other partner for a while, so a neutral notice is not
+    /// followed by a list that is simply shorter.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gone: Vec<GoneRule>,
+}
+
+/// How long a rule that went is named under `/rules`, in seconds.
+pub const GONE_SHOWN: i64 = 14 * 24 * 60 * 60;
+/// The most rules that went kept to name.
+const GONE_KEPT: usize = 5;
+
+/// A rule that went lately.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoneRule {
+    pub text: String,
+    /// Who withdrew or declined it.
+    pub by: Side,
+    /// Declined while it waited (`true`), or an agreed rule withdrawn (`false`).
+    pub declined: bool,
+    pub at: i64,
 }
 
 /// A check-in trust rating one partner shared.
@@ -130,9 +151,9 @@ pub enum PairChange {
     /// Accepts the other partner's rule `number`.
     Accept { number: u32, at: i64 },
     /// Withdraws from rule `number` (proposed by either): it is no longer agreed.
-    Withdraw { number: u32 },
+    Withdraw { number: u32, at: i64 },
     /// Says no to rule `number`, proposed by the other partner and not yet agreed.
-    Decline { number: u32 },
+    Decline { number: u32, at: i64 },
     /// Chooses to share check-in ratings, or stops (every shared rating is then deleted).
     ShareRatings { on: bool },
     /// Shares a check-in rating (only while both chose to).
@@ -179,7 +200,28 @@ impl PairState {
             next_rule: 1,
             share_ratings: [false; 2],
             ratings: Vec::new(),
+            gone: Vec::new(),
         }
+    }
+
+    /// Rules that went lately by the other partner's choice, as `side` sees them at `now`.
+    pub fn gone_for(&self, side: Side, now: i64) -> impl Iterator<Item = &GoneRule> {
+        self.gone
+            .iter()
+            .filter(move |gone| gone.by != side && now - gone.at < GONE_SHOWN)
+    }
+
+    /// Remembers `rule` as gone by `side`'s choice at `at`, forgetting those past showing.
+    fn went(&mut self, rule: Rule, side: Side, declined: bool, at: i64) {
+        self.gone.retain(|gone| at - gone.at < GONE_SHOWN);
+        self.gone.push(GoneRule {
+            text: rule.text,
+            by: side,
+            declined,
+            at,
+        });
+        let excess = self.gone.len().saturating_sub(GONE_KEPT);
+        self.gone.drain(..excess);
     }
 
     /// Whether both partners chose to share their check-in ratings.
@@ -329,21 +371,23 @@ impl PairState {
                 self.ratings.drain(..excess);
                 PairNews::Rated
             }
-            PairChange::Decline { number } => {
+            PairChange::Decline { number, at } => {
                 let Some(index) = self.rules.iter().position(|rule| {
                     rule.number == *number && rule.agreed_at.is_none() && rule.proposed_by != side
                 }) else {
                     return PairNews::Refused;
                 };
-                self.rules.remove(index);
+                let rule = self.rules.remove(index);
+                self.went(rule, side, true, *at);
                 PairNews::Declined { number: *number }
             }
-            PairChange::Withdraw { number } => {
+            PairChange::Withdraw { number, at } => {
                 let Some(index) = self.rules.iter().position(|rule| rule.number == *number) else {
                     return PairNews::Refused;
                 };
                 let rule = self.rules.remove(index);
                 if rule.agreed_at.is_some() {
+                    self.went(rule, side, false, *at);
                     PairNews::Withdrawn { number: *number }
                 } else {
                     PairNews::Quiet
@@ -474,22 +518,32 @@ mod tests {
             PairNews::Agreed { number: 1 }
         );
         assert_eq!(
-            pair.apply(Side::Second, &PairChange::Withdraw { number: 1 }),
+            pair.apply(Side::Second, &PairChange::Withdraw { number: 1, at: 7 }),
             PairNews::Withdrawn { number: 1 }
         );
         assert!(pair.rules.is_empty());
+        // The other partner is told which rule went, for a while; the one who withdrew it
+        // is not.
+        let gone: Vec<_> = pair
+            .gone_for(Side::First, 8)
+            .map(|gone| &gone.text)
+            .collect();
+        assert_eq!(gone, ["No phones at dinner"]);
+        assert_eq!(pair.gone_for(Side::Second, 8).count(), 0);
+        assert_eq!(pair.gone_for(Side::First, 7 + GONE_SHOWN).count(), 0);
         assert_eq!(
             pair.apply(Side::First, &propose),
             PairNews::Proposed { number: 2 }
         );
         // Only the one it waits for can decline it, and only while it waits.
-        let decline = PairChange::Decline { number: 2 };
+        let decline = PairChange::Decline { number: 2, at: 9 };
         assert_eq!(pair.apply(Side::First, &decline), PairNews::Refused);
         assert_eq!(
             pair.apply(Side::Second, &decline),
             PairNews::Declined { number: 2 }
         );
         assert!(pair.rules.is_empty());
+        assert!(pair.gone_for(Side::First, 10).any(|gone| gone.declined));
         assert_eq!(pair.apply(Side::Second, &decline), PairNews::Refused);
         assert_eq!(
             pair.apply(Side::First, &propose),

@@ -208,4 +208,7 @@ pub(crate) struct CommandFile {
     pub missing: Option<Spanned<String>>,
     /// Couples mode: the rules agreed with a partner follow what the command shows.
     pub partner_rules: Option<bool>,
+    /// Couples mode: a rule proposed there meets the notes of this shared question
+    /// ("flow.step") before the partner reads it.
+    pub rule_notes: Option<Spanned<String>>,
 }

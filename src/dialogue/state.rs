@@ -49,6 +49,10 @@ pub struct PersonState {
     /// waits here until the person writes it again, or shares it as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unshared: Option<Answer>,
+    /// A rule proposed under `/rules` that met its notes before the partner could read it:
+    /// it waits here, unsent, until the person writes it again or sends it as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsent_rule: Option<String>,
     /// When the person last answered a whole safety screen with nothing worrying (seconds
     /// since the epoch); cleared by any concern.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,7 +8,7 @@ use toml::Spanned;
 use crate::diagnostics::{Diagnostic, did_you_mean};
 use crate::dialogue::model::{
     BOT_MESSAGES, BUILT_IN_COMMANDS, BotCommand, BotText, CheckinFlows, CommandAction, Flow,
-    FlowId, Reflection, Role, SafetySteps, StepId,
+    FlowId, Reflection, Role, SafetySteps, StepId, StepKind,
 };
 use crate::dialogue::review::Phrase;
 use crate::dialogue::source::{BotFile, CommandFile, ListenFile, SourceFile};
@@ -437,16 +437,89 @@ pub(super) fn check_commands(
                 continue;
             }
         };
+        let partner_rules = raw.partner_rules.unwrap_or(false);
+        let rule_notes = raw.rule_notes.as_ref().and_then(|named| {
+            let notes = rule_notes_step(named.get_ref(), known_flows, flows);
+            match (partner_rules, notes) {
+                (false, _) => {
+                    problems.push(
+                        at(
+                            named.span(),
+                            format!("/{name_text} has `rule_notes` but no `partner_rules`"),
+                        )
+                        .help("add `partner_rules = true`: only rules proposed there meet these notes"),
+                    );
+                    None
+                }
+                (true, Ok(step)) => Some(step),
+                (true, Err((message, help))) => {
+                    problems.push(at(named.span(), message).help(help));
+                    None
+                }
+            }
+        });
         if problems.len() == before {
             commands.insert(
                 name_text.clone(),
                 BotCommand {
                     about: about.to_owned(),
                     action,
-                    partner_rules: raw.partner_rules.unwrap_or(false),
+                    partner_rules,
+                    rule_notes,
                 },
             );
         }
     }
     commands
+}
+
+/// The shared question `named` ("flow.step") whose notes a proposed rule meets, or what is
+/// wrong with it and how to mend it.
+fn rule_notes_step(
+    named: &str,
+    known_flows: &KnownFlows,
+    flows: &[Flow],
+) -> Result<(FlowId, StepId), (String, String)> {
+    let Some((flow_id, step_id)) = named.split_once('.') else {
+        return Err((
+            format!("`rule_notes` names \"{named}\", not a flow's step"),
+            "write it as \"<flow>.<step>\", for example \"our-agreements.ask\"".to_owned(),
+        ));
+    };
+    if known_flows.lacks(flow_id) {
+        return Err((
+            format!("`rule_notes` names unknown flow \"{flow_id}\""),
+            "name a flow in dialogues/, then the step: \"<flow>.<step>\"".to_owned(),
+        ));
+    }
+    let Some(flow) = flows.iter().find(|flow| flow.id.0 == flow_id) else {
+        // The flow has problems of its own, reported where it is.
+        return Err((
+            format!("`rule_notes` names flow \"{flow_id}\", which did not load"),
+            "mend that flow first".to_owned(),
+        ));
+    };
+    let Some(step) = flow.step(step_id) else {
+        let names = flow.steps.iter().map(|step| step.id.0.as_str());
+        return Err((
+            format!(
+                "`rule_notes` names step \"{step_id}\", which flow \"{flow_id}\" does not have"
+            ),
+            match did_you_mean(step_id, names) {
+                Some(close) => format!("did you mean \"{flow_id}.{close}\"?"),
+                None => "name a shared question that has `notes`".to_owned(),
+            },
+        ));
+    };
+    match &step.kind {
+        StepKind::Ask { before_sharing, .. } if !before_sharing.is_empty() => {
+            Ok((FlowId(flow_id.to_owned()), StepId(step_id.to_owned())))
+        }
+        _ => Err((
+            format!(
+                "`rule_notes` names step \"{step_id}\" of flow \"{flow_id}\", which has no notes before sharing"
+            ),
+            "name a shared question that has `[[steps.<step>.notes]]`".to_owned(),
+        )),
+    }
 }

@@ -75,6 +75,8 @@ impl<'a> Turn<'a> {
             // An answer held back by notes before sharing is shared by pressing, as by typing
             // it again; otherwise the button answers with words kept from earlier.
             (Action::UseKept, Keyboard::Ask) => self.use_kept(),
+            // A rule held back by its notes goes as it is.
+            (Action::UseKept, Keyboard::Propose) => self.send_unsent_rule(),
             (Action::OpenFlow(flow_id), Keyboard::Menu) => {
                 let offered = self.menu().any(|flow| flow.id.0 == flow_id);
                 if offered {

@@ -402,8 +402,17 @@ impl<'a> Turn<'a> {
                     .unshared
                     .take()
                     .is_some_and(|unshared| unshared.value == value);
-                if !confirmed && self.noted_before_sharing(flow, save, before_sharing, &value) {
-                    return true;
+                if !confirmed {
+                    let shown = self.notes_before_sharing(flow, save, before_sharing, &value);
+                    if !shown.is_empty() {
+                        self.state.unshared = Some(Answer {
+                            value,
+                            at: self.now,
+                        });
+                        let text = self.noted(shown, "share_or_rewrite");
+                        self.offer_share(text);
+                        return true;
+                    }
                 }
                 self.state.kept = None;
                 self.couple = Some(CoupleAction::Change {
@@ -420,17 +429,15 @@ impl<'a> Turn<'a> {
         true
     }
 
-    /// The notes of a shared question that apply to an answer before the partner can read
-    /// it. When any does, the answer waits in `unshared`, the notes are shown with a button
-    /// that shares it as it is, and a new answer typed instead is read afresh. Returns
-    /// whether it waits.
-    fn noted_before_sharing(
-        &mut self,
+    /// The notes of a shared question (`notes`, in `flow`, saving `save`) that apply to
+    /// `value` before the partner can read it, as shown.
+    fn notes_before_sharing(
+        &self,
         flow: &Flow,
         save: &str,
         notes: &[Note],
         value: &str,
-    ) -> bool {
+    ) -> Vec<String> {
         let answers = self.state.answers.get(&flow.id);
         let lookup = |name: &str| {
             if name == save {
@@ -441,24 +448,20 @@ impl<'a> Turn<'a> {
                     .map(|answer| answer.value.as_str())
             }
         };
-        let shown: Vec<String> = review::notes_for(notes, value)
+        review::notes_for(notes, value)
             .map(|note| note.text.render(lookup))
-            .collect();
-        if shown.is_empty() {
-            return false;
-        }
-        self.state.unshared = Some(Answer {
-            value: value.to_owned(),
-            at: self.now,
-        });
-        let text = [
+            .collect()
+    }
+
+    /// Notes shown before sharing, between "Before your partner reads this:" and `then`
+    /// (what the person can do now).
+    fn noted(&self, shown: Vec<String>, then: &str) -> String {
+        [
             self.bot_message("before_sharing"),
             shown.join("\n\n"),
-            self.bot_message("share_or_rewrite"),
+            self.bot_message(then),
         ]
-        .join("\n\n");
-        self.offer_share(text);
-        true
+        .join("\n\n")
     }
 
     /// `text` with a button that shares the answer waiting after its notes as it is.
@@ -804,6 +807,24 @@ impl<'a> Turn<'a> {
                 parts.push(format!("{}\n{}", self.bot_message(key), lines.join("\n")));
             }
         }
+        let gone: Vec<String> = record
+            .gone_for(side, self.now)
+            .map(|gone| {
+                let key = if gone.declined {
+                    "rules_gone_declined"
+                } else {
+                    "rules_gone_withdrawn"
+                };
+                self.bot_message(key).replace("{rule}", &gone.text)
+            })
+            .collect();
+        if !gone.is_empty() {
+            parts.push(format!(
+                "{}\n{}",
+                self.bot_message("rules_gone_list"),
+                gone.join("\n")
+            ));
+        }
         if record.rules.is_empty() {
             parts.push(self.bot_message("rules_none"));
         }
@@ -872,14 +893,23 @@ impl<'a> Turn<'a> {
                     self.confirm_withdrawal(text, number);
                     return;
                 }
-                None => PairChange::Withdraw { number },
+                None => PairChange::Withdraw {
+                    number,
+                    at: self.now,
+                },
             },
-            RuleButton::WithdrawAgreed => PairChange::Withdraw { number },
+            RuleButton::WithdrawAgreed => PairChange::Withdraw {
+                number,
+                at: self.now,
+            },
             RuleButton::Keep => {
                 self.shared_rules();
                 return;
             }
-            RuleButton::Decline => PairChange::Decline { number },
+            RuleButton::Decline => PairChange::Decline {
+                number,
+                at: self.now,
+            },
         };
         self.couple = Some(CoupleAction::Change { pair, change });
     }
@@ -902,7 +932,38 @@ impl<'a> Turn<'a> {
             return;
         }
         self.state.keyboard = Keyboard::Propose;
+        self.state.unsent_rule = None;
         self.note("rules_propose_ask");
+    }
+
+    /// The shared question whose notes a proposed rule meets before the partner reads it
+    /// (`rule_notes` in `bot.toml`): its flow, what it saves, and its notes.
+    fn rule_notes(&self) -> Option<(&'a Flow, &'a str, &'a [Note])> {
+        let (flow, step) = self
+            .library
+            .bot
+            .commands
+            .values()
+            .find_map(|command| command.rule_notes.as_ref())?;
+        let flow = self.library.flow(&flow.0)?;
+        match &flow.step(&step.0)?.kind {
+            StepKind::Ask {
+                save,
+                before_sharing,
+                ..
+            } => Some((flow, save.as_str(), before_sharing.as_slice())),
+            _ => None,
+        }
+    }
+
+    /// "Send it as it is", pressed or typed, under a rule's notes: the rule goes unchanged.
+    pub(super) fn send_unsent_rule(&mut self) {
+        match self.state.unsent_rule.clone() {
+            Some(rule) if self.state.keyboard == Keyboard::Propose => {
+                self.propose_rule(&rule);
+            }
+            _ => self.stale(),
+        }
     }
 
     /// Text typed after "Propose a rule". Returns false when no rule was asked for.
@@ -915,9 +976,32 @@ impl<'a> Turn<'a> {
             return false;
         };
         let rule = text.trim();
+        // The button's words typed under the notes send the rule waiting there.
+        if let Some(unsent) = self.state.unsent_rule.clone() {
+            let label = self.bot_message("rules_send_as_is_button");
+            if named::pressed_by(&[(label, Vec::new(), ())], rule).is_some() {
+                return self.propose_rule(&unsent);
+            }
+        }
         if !RULE_LENGTH.contains(&rule.chars().count()) {
             self.note("rules_length");
             return true;
+        }
+        // Written again word for word (or sent by the button): the notes were read.
+        let confirmed = self
+            .state
+            .unsent_rule
+            .take()
+            .is_some_and(|unsent| unsent == rule);
+        if !confirmed && let Some((flow, save, notes)) = self.rule_notes() {
+            let shown = self.notes_before_sharing(flow, save, notes, rule);
+            if !shown.is_empty() {
+                self.state.unsent_rule = Some(rule.to_owned());
+                let text = self.noted(shown, "rules_send_or_rewrite");
+                let label = self.bot_message("rules_send_as_is_button");
+                self.say_with_buttons(text, Keyboard::Propose, [(label, Action::UseKept)]);
+                return true;
+            }
         }
         self.state.keyboard = Keyboard::Nothing;
         self.couple = Some(CoupleAction::Change {

@@ -81,6 +81,9 @@ pub struct BotCommand {
     pub action: CommandAction,
     /// Couples mode: while linked, the rules shared with the partner follow the action.
     pub partner_rules: bool,
+    /// Couples mode: the shared question whose notes a rule proposed there meets before the
+    /// partner reads it.
+    pub rule_notes: Option<(FlowId, StepId)>,
 }
 
 #[derive(Debug, Clone)]
@@ -443,6 +446,26 @@ pub const BOT_MESSAGES: &[(&str, &str)] = &[
     (
         "safety_no_one_reply",
         "said after \"not really\": a line to call any time, and the safety plan offered",
+    ),
+    (
+        "rules_gone_list",
+        "under /rules, above the rules the partner withdrew or declined lately",
+    ),
+    (
+        "rules_gone_withdrawn",
+        "a line of that list: an agreed {rule} the partner withdrew",
+    ),
+    (
+        "rules_gone_declined",
+        "a line of that list: a {rule} this person proposed and the partner declined",
+    ),
+    (
+        "rules_send_or_rewrite",
+        "said after the notes a proposed rule met before the partner reads it: write it again, or send it as it is",
+    ),
+    (
+        "rules_send_as_is_button",
+        "the button under those notes that sends the rule unchanged",
     ),
     ("safety_go_on", "the button after that reply: go on for now"),
     (
