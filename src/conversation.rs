@@ -604,7 +604,7 @@ async fn carry_out_couple(
                 change_pair(storage, person, PairId(pair_id), pair, &change, now).await?;
             let partner = partner_in(&stored);
             let event = match news {
-                Some(news) => CoupleEvent::Changed(news),
+                Some((news, tell)) => CoupleEvent::Changed { news, tell },
                 None => CoupleEvent::NoPair,
             };
             Ok((Some(event), partner, stored))
@@ -671,7 +671,7 @@ async fn change_pair(
     mut stored: Option<StoredPair>,
     change: &PairChange,
     now: i64,
-) -> Result<(Option<PairNews>, Option<StoredPair>), StorageError> {
+) -> Result<(Option<(PairNews, bool)>, Option<StoredPair>), StorageError> {
     for _ in 0..MAX_ATTEMPTS {
         let current = match stored.take() {
             Some(current) if current.id == pair => current,
@@ -684,21 +684,24 @@ async fn change_pair(
             return Ok((None, None));
         };
         let mut state = current.state.clone();
-        let news = state.apply(side, change);
+        let (news, tell) = state.apply_at(side, change, now);
         if news == PairNews::Refused {
-            return Ok((Some(news), Some(current)));
+            return Ok((Some((news, false)), Some(current)));
         }
         match storage
             .write_pair(pair, &state, Some(&current), now)
             .await?
         {
             Saved::Written { version } => {
-                return Ok((Some(news), Some(current.written(state, version))));
+                return Ok((Some((news, tell)), Some(current.written(state, version))));
             }
             _ => continue,
         }
     }
-    Ok((Some(PairNews::Refused), storage.read_pair(pair, now).await?))
+    Ok((
+        Some((PairNews::Refused, false)),
+        storage.read_pair(pair, now).await?,
+    ))
 }
 
 /// Makes the files `replies` ask for; an export reads what storage keeps beside the state.

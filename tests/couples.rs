@@ -1108,6 +1108,52 @@ async fn a_proposed_rule_meets_its_notes_before_the_partner_reads_it() {
     );
 }
 
+#[tokio::test]
+async fn a_partner_is_told_once_of_news_in_a_row_not_once_for_each() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    link(&library, &storage, &mut ana, &mut ben).await;
+    ana.send(&library, &storage, "/rules", NOW + 100).await;
+    let mut told = Vec::new();
+    for (at, rule) in [
+        (101, "We say when plans change"),
+        (102, "No phones at dinner"),
+        (103, "We walk on Sundays"),
+    ] {
+        ana.send(&library, &storage, "press:Propose a rule", NOW + at)
+            .await;
+        told.push(ana.send(&library, &storage, rule, NOW + at).await.len());
+    }
+    assert_eq!(told, [1, 0, 0], "one notice for three rules in a row");
+    // Ben answers: Ana is told, and Ben's next news is told to him again.
+    ben.send(&library, &storage, "/rules", NOW + 200).await;
+    let notices = ben
+        .send(&library, &storage, "press:Accept 1", NOW + 201)
+        .await;
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].to, ANA);
+    ana.send(&library, &storage, "press:Propose a rule", NOW + 202)
+        .await;
+    let notices = ana
+        .send(&library, &storage, "We keep Fridays for us", NOW + 202)
+        .await;
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].to, BEN);
+    // An hour after the last notice, news is told again even if he did nothing.
+    ana.send(&library, &storage, "/rules", NOW + 202 + 3600)
+        .await;
+    ana.send(&library, &storage, "press:Propose a rule", NOW + 202 + 3600)
+        .await;
+    let notices = ana
+        .send(
+            &library,
+            &storage,
+            "We cook together on Mondays",
+            NOW + 202 + 3600,
+        )
+        .await;
+    assert_eq!(notices.len(), 1);
+}
+
 /// A quick check-in rating trust `rating`.
 async fn check_in(
     library: &Library,

@@ -50,6 +50,19 @@ pub struct PairState {
     /// followed by a list that is simply shorter.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gone: Vec<GoneRule>,
+    /// When each partner was last told that something new waits for them, until they next
+    /// change something themselves: within [`NOTICE_QUIET`] of it, news is not told again,
+    /// so a partner answering three things in a row sends one notice, not three.
+    #[serde(default, skip_serializing_if = "is_never")]
+    pub told: [Option<i64>; 2],
+}
+
+/// How long after a notice to a partner, in seconds, more news is not told again (unless
+/// they changed something since).
+pub const NOTICE_QUIET: i64 = 60 * 60;
+
+fn is_never(told: &[Option<i64>; 2]) -> bool {
+    told.iter().all(Option::is_none)
 }
 
 /// How long a rule that went is named under `/rules`, in seconds.
@@ -201,6 +214,30 @@ impl PairState {
             share_ratings: [false; 2],
             ratings: Vec::new(),
             gone: Vec::new(),
+            told: [None; 2],
+        }
+    }
+
+    /// Applies `change` by the partner on `side` at `now`, as [`PairState::apply`], and says
+    /// whether the other partner is to be told of it: not when nothing came of it for them,
+    /// nor when they were told within [`NOTICE_QUIET`] and have changed nothing since.
+    pub fn apply_at(&mut self, side: Side, change: &PairChange, now: i64) -> (PairNews, bool) {
+        let news = self.apply(side, change);
+        if matches!(news, PairNews::Refused) {
+            return (news, false);
+        }
+        // Acting here, they have been here: the next news for them is told.
+        self.told[side.index()] = None;
+        if matches!(news, PairNews::Quiet) {
+            return (news, false);
+        }
+        let other = side.other().index();
+        match self.told[other] {
+            Some(at) if now - at < NOTICE_QUIET => (news, false),
+            _ => {
+                self.told[other] = Some(now);
+                (news, true)
+            }
         }
     }
 
@@ -498,6 +535,38 @@ mod tests {
         let off = PairChange::ShareRatings { on: false };
         assert_eq!(pair.apply(Side::Second, &off), PairNews::RatingsStopped);
         assert!(pair.ratings.is_empty(), "stopping deletes what was shared");
+    }
+
+    #[test]
+    fn news_is_told_once_an_hour_unless_the_partner_changed_something_since() {
+        let mut pair = PairState::new(1, 2, 0);
+        let propose = |text: &str| PairChange::Propose {
+            text: text.to_owned(),
+            at: 0,
+        };
+        assert_eq!(
+            pair.apply_at(Side::First, &propose("One"), 100),
+            (PairNews::Proposed { number: 1 }, true)
+        );
+        assert!(!pair.apply_at(Side::First, &propose("Two"), 200).1);
+        assert!(!pair.apply_at(Side::First, &propose("Three"), 300).1);
+        // The partner answers: told to the first, and the next news for them is told again.
+        let accept = PairChange::Accept { number: 1, at: 400 };
+        assert!(pair.apply_at(Side::Second, &accept, 400).1);
+        assert!(pair.apply_at(Side::First, &propose("Four"), 500).1);
+        // An hour on, news is told again anyway.
+        assert!(!pair.apply_at(Side::First, &propose("Five"), 600).1);
+        assert!(
+            pair.apply_at(Side::First, &propose("Six"), 500 + NOTICE_QUIET)
+                .1
+        );
+        // What is refused or quiet tells nothing.
+        assert!(!pair.apply_at(Side::Second, &accept, 700).1);
+        let withdraw = PairChange::Withdraw { number: 2, at: 800 };
+        assert_eq!(
+            pair.apply_at(Side::First, &withdraw, 800),
+            (PairNews::Quiet, false)
+        );
     }
 
     #[test]

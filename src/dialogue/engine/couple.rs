@@ -699,7 +699,7 @@ impl<'a> Turn<'a> {
                 self.note("invite_unusable");
                 self.carry_on();
             }
-            CoupleEvent::Changed(news) => match news {
+            CoupleEvent::Changed { news, tell } => match news {
                 PairNews::Proposed { .. }
                 | PairNews::Agreed { .. }
                 | PairNews::Withdrawn { .. }
@@ -711,8 +711,7 @@ impl<'a> Turn<'a> {
                         _ => "rules_withdrawn",
                     };
                     self.note(key);
-                    self.for_partner
-                        .push(Reply::text(self.bot_message("rules_notice")));
+                    self.tell_partner(*tell, "rules_notice");
                     self.shared_rules();
                 }
                 PairNews::Quiet => {
@@ -730,24 +729,20 @@ impl<'a> Turn<'a> {
                     } else {
                         "ratings_on_waiting"
                     });
-                    self.for_partner
-                        .push(Reply::text(self.bot_message("shared_ready_notice")));
+                    self.tell_partner(*tell, "shared_ready_notice");
                     self.together();
                 }
                 PairNews::RatingsStopped => {
                     self.note("ratings_off");
-                    self.for_partner
-                        .push(Reply::text(self.bot_message("shared_ready_notice")));
+                    self.tell_partner(*tell, "shared_ready_notice");
                     self.together();
                 }
                 PairNews::Rated => {
-                    self.for_partner
-                        .push(Reply::text(self.bot_message("shared_ready_notice")));
+                    self.tell_partner(*tell, "shared_ready_notice");
                     self.compare_ratings();
                 }
                 PairNews::Waiting | PairNews::Held | PairNews::Revealed => {
-                    self.for_partner
-                        .push(Reply::text(self.bot_message("shared_ready_notice")));
+                    self.tell_partner(*tell, "shared_ready_notice");
                     self.show_current();
                 }
             },
@@ -755,6 +750,15 @@ impl<'a> Turn<'a> {
                 self.note("not_linked");
                 self.show_menu();
             }
+        }
+    }
+}
+
+impl Turn<'_> {
+    /// The discreet notice `key` for the partner, when they are to be told (`tell`).
+    fn tell_partner(&mut self, tell: bool, key: &str) {
+        if tell {
+            self.for_partner.push(Reply::text(self.bot_message(key)));
         }
     }
 }

@@ -122,8 +122,9 @@ pub enum CoupleEvent {
     /// The invitation could not be used after all (taken meanwhile, expired, or its inviter
     /// can no longer link).
     NotJoined,
-    /// The change was made (or refused), with what it brought about.
-    Changed(PairNews),
+    /// The change was made (or refused), with what it brought about, and whether the
+    /// partner is to be told (not again within the hour of a notice, unless they acted since).
+    Changed { news: PairNews, tell: bool },
     /// There is no link any more (the partner ended it meanwhile).
     NoPair,
 }
