@@ -246,11 +246,11 @@ pub struct SafetyEpisode {
     /// someone they could reach (or chose to make a safety plan): after words about hurting
     /// themselves, one tap does not take them straight back to coaching.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub checked: bool,
+    pub asked_who_to_reach: bool,
     /// Whether they then said there is no one: the way back then says the lines are there
     /// whenever they need them, instead of being glad.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub no_one: bool,
+    pub no_one_to_reach: bool,
 }
 
 #[cfg(test)]

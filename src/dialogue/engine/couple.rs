@@ -833,6 +833,8 @@ impl<'a> Turn<'a> {
             parts.push(self.bot_message("rules_none"));
         }
         self.state.position = None;
+        // A rule left unsent after its notes is let go once the list is shown again.
+        self.state.unsent_rule = None;
         self.state.seq = self.state.seq.wrapping_add(1);
         self.state.keyboard = Keyboard::Rules;
         let seq = self.state.seq;

@@ -159,8 +159,8 @@ impl Turn<'_> {
             stopped_coaching: false,
             asking: None,
             words: None,
-            checked: false,
-            no_one: false,
+            asked_who_to_reach: false,
+            no_one_to_reach: false,
         });
         episode.words = Some(text.to_owned());
         // The reply answers what was just said. An unsure word does not undo a clear one, but
@@ -267,7 +267,7 @@ impl Turn<'_> {
                 ),
             ]
         };
-        if !asking && episode.checked {
+        if !asking && episode.asked_who_to_reach {
             buttons.push((
                 self.bot_message("safety_someone"),
                 vec!["yes", "there is", "yes there is", "i do", "i have"],
@@ -341,7 +341,7 @@ impl Turn<'_> {
             }
             SafetyAction::Plan => {
                 if let Some(episode) = &mut self.state.safety {
-                    episode.checked = true;
+                    episode.asked_who_to_reach = true;
                 }
                 let step = self.library.bot.safety.as_ref().map(|s| s.plan.clone());
                 self.open_safety_step(step);
@@ -363,11 +363,11 @@ impl Turn<'_> {
         if !episode.confirmed
             || episode.kind != ConcernKind::SelfHarm
             || episode.asking.is_some()
-            || episode.checked
+            || episode.asked_who_to_reach
         {
             return false;
         }
-        episode.checked = true;
+        episode.asked_who_to_reach = true;
         let mut buttons = vec![
             button(self.library, "safety_someone", SafetyAction::Safe),
             button(self.library, "safety_no_one", SafetyAction::NoOne),
@@ -389,7 +389,7 @@ impl Turn<'_> {
             self.stale();
             return;
         };
-        episode.no_one = true;
+        episode.no_one_to_reach = true;
         let mut buttons = Vec::new();
         if self.library.bot.safety.is_some() {
             buttons.push(button(self.library, "safety_plan", SafetyAction::Plan));
@@ -428,7 +428,7 @@ impl Turn<'_> {
         }
         self.note(if not_meant {
             "safety_not_meant_back"
-        } else if episode.no_one {
+        } else if episode.no_one_to_reach {
             "safety_back_alone"
         } else {
             "safety_back"
