@@ -609,6 +609,8 @@ async fn notes_on_a_shared_answer_come_before_the_partner_can_read_it_and_new_wo
         "You're acting crazy, checking my phone at 3am like a psycho",
         "Maybe be less of a liar this week",
         "You never give me credit for anything",
+        // A later walk: a ban on raising the affair was praised after the reveal.
+        "if u could stop bringing it up every single night. i said sorry like 100 times",
     ] {
         ana.send(&library, &storage, words, NOW + 212).await;
         assert!(
@@ -971,7 +973,7 @@ async fn a_proposed_rule_can_be_declined_and_the_proposer_hears_something_change
     assert!(!notices[0].replies[0].text.contains("9pm"), "discreet");
     ana.send(&library, &storage, "/rules", NOW + 112).await;
     assert!(
-        ana.heard("“No talk of it after 9pm”: not for them"),
+        ana.heard("“No talk of it after 9pm”: declined."),
         "{:?}",
         ana.said
     );
@@ -1034,6 +1036,22 @@ async fn a_proposed_rule_meets_its_notes_before_the_partner_reads_it() {
         anas.contains("\"rule_waiting_after_notes\": \"You must share"),
         "{anas}"
     );
+
+    // A walk's rules that went straight through before: checking, and an insult.
+    for (rule, note) in [
+        (
+            "i get to check your phone whenever i want",
+            "Shared access works best",
+        ),
+        (
+            "stop being such a lying selfish bitch",
+            "a hard word for your partner",
+        ),
+    ] {
+        let notices = ana.send(&library, &storage, rule, NOW + 101).await;
+        assert!(notices.is_empty(), "{rule}: {notices:?}");
+        assert!(ana.heard(note), "{rule}: {:?}", ana.said);
+    }
 
     // Written again differently, it is read afresh: this one has no notes and goes.
     let notices = ana
@@ -1152,6 +1170,32 @@ async fn a_partner_is_told_once_of_news_in_a_row_not_once_for_each() {
         )
         .await;
     assert_eq!(notices.len(), 1);
+}
+
+#[tokio::test]
+async fn continue_shows_the_couples_screen_the_person_was_on_so_their_next_words_still_count() {
+    let (library, storage, mut ana, mut ben) = two_people().await;
+    let token = invite(&library, &storage, &mut ana, NOW).await;
+    ben.send(&library, &storage, &format!("/start {token}"), NOW + 60)
+        .await;
+    // A shell started again sends /continue: the consent question comes back, not the menu.
+    ben.send(&library, &storage, "/continue", NOW + 61).await;
+    assert!(ben.shows("Yes, link us"), "{:?}", ben.buttons);
+    ben.send(&library, &storage, "Yes, link us", NOW + 62).await;
+    assert!(ben.heard("a few private questions"), "{:?}", ben.said);
+    ben.pass_check(&library, &storage, NOW + 62).await;
+    assert!(ben.heard("You're linked"), "{:?}", ben.said);
+
+    ana.send(&library, &storage, "/rules", NOW + 100).await;
+    ana.send(&library, &storage, "/continue", NOW + 101).await;
+    assert!(ana.shows("Propose a rule"), "{:?}", ana.buttons);
+    ana.send(&library, &storage, "Propose a rule", NOW + 102)
+        .await;
+    ana.send(&library, &storage, "/continue", NOW + 103).await;
+    assert!(ana.heard("Write the rule in one line"), "{:?}", ana.said);
+    ana.send(&library, &storage, "We say when plans change", NOW + 104)
+        .await;
+    assert!(ana.heard("Sent to your partner"), "{:?}", ana.said);
 }
 
 /// A quick check-in rating trust `rating`.

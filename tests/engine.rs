@@ -1303,6 +1303,27 @@ fn i_am_safe_after_words_about_hurting_oneself_asks_once_who_they_could_reach() 
 }
 
 #[test]
+fn words_the_screen_stopped_at_are_never_kept_for_a_button_even_once_misread() {
+    let mut person = Person::new();
+    person.send("/start practice");
+    assert!(person.buttons().contains(&"Calm".to_owned()));
+    let words =
+        "i still have the pills saved and i want to kill myself this weekend when he is away";
+    assert_eq!(person.send(words), ["Safety: self-harm."]);
+    let replies = person.press("Not what I meant");
+    assert_eq!(replies[0], person.message("safety_not_meant_back"));
+    assert_eq!(person.state.safety, None);
+    assert_eq!(
+        person.state.kept, None,
+        "never offered back as an answer: {replies:?}"
+    );
+    assert!(
+        !replies.contains(&person.message("kept_text")),
+        "{replies:?}"
+    );
+}
+
+#[test]
 fn crisis_words_in_a_command_or_outside_any_flow_are_caught_too() {
     let mut person = Person::new();
     assert_eq!(

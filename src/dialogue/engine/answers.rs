@@ -262,7 +262,7 @@ impl<'a> Turn<'a> {
     /// shown again with the button that uses them, should they be the answer after all.
     /// Returns whether it was taken so.
     fn asked_instead(&mut self, rule: &AnswerRule, text: &str) -> bool {
-        if !matches!(rule, AnswerRule::Text { .. }) || !only_a_question(text) {
+        if !matches!(rule, AnswerRule::Text { .. }) || !only_a_question(text) || self.misread {
             return false;
         }
         let found = self.library.faq.suggest_when_sure(text);
@@ -342,7 +342,8 @@ impl<'a> Turn<'a> {
         } else {
             KEPT_MIN_WORDS
         };
-        if words >= kept_length {
+        // Words the screen stopped at are never shown back on a button.
+        if words >= kept_length && !self.misread {
             // Words already met by a reflection, or a second message at the same step, get
             // one short line: the long note once, not after every message.
             let kept_before = self.state.kept.is_some();

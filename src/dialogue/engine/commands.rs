@@ -29,7 +29,7 @@ impl<'a> Turn<'a> {
                 self.state.position = None;
                 self.show_menu();
             }
-            "continue" => self.show_current(),
+            "continue" => self.continue_where_left(),
             "faq" => self.faq(argument),
             "checkin" => self.checkin(argument),
             "progress" => self.progress(),

@@ -212,6 +212,24 @@ impl<'a> Turn<'a> {
         });
     }
 
+    /// `/continue`: where the person was, including the couples-mode screens that have no
+    /// step (the rules, a rule being written, an invitation's consent question), which are
+    /// shown again instead of the menu, so whatever they type next still means what it did.
+    pub(super) fn continue_where_left(&mut self) {
+        if self.state.position.is_some() || self.state.safety.is_some() {
+            self.show_current();
+            return;
+        }
+        match self.state.keyboard {
+            Keyboard::Rules if self.linked().is_some() => self.shared_rules(),
+            Keyboard::Propose if self.linked().is_some() => self.note("rules_propose_ask"),
+            Keyboard::Join if matches!(self.state.couple, Some(Couple::Joining { .. })) => {
+                self.ask_couple("join_consent", Keyboard::Join, JOIN_BUTTONS);
+            }
+            _ => self.show_current(),
+        }
+    }
+
     /// `/start <token>`: look the invitation up.
     pub(super) fn open_invitation(&mut self, token: &str) {
         self.couple = Some(CoupleAction::Open {

@@ -272,6 +272,7 @@ pub fn advance_together(
         together,
         couple: None,
         for_partner: Vec::new(),
+        misread: false,
     };
     turn.settle_link();
     let repaired = turn.repair();
@@ -309,6 +310,9 @@ struct Turn<'a> {
     together: Together<'a>,
     couple: Option<CoupleAction>,
     for_partner: Vec<Reply>,
+    /// Answering words the crisis screen stopped at, once the person said it misread them:
+    /// they answer what they were written for, but are never kept to show on a button later.
+    misread: bool,
 }
 
 impl<'a> Turn<'a> {

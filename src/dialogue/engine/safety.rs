@@ -119,8 +119,13 @@ impl Turn<'_> {
 
     /// The crisis screen found `concern` in `text`.
     pub(super) fn concern(&mut self, concern: Concern, text: &str) {
-        // Inside the safety flow, an unsure phrase is most likely part of a safety plan.
-        if concern.certainty == Certainty::Unsure && self.in_safety_flow() {
+        // Inside the safety flow, an unsure phrase is most likely part of a safety plan; and
+        // while the reply to this kind of concern is open, so is a clear one ("i could give
+        // the pills to my sister"): the plan's answer is kept, not met by the reply again.
+        let answering_plan = self.state.safety.as_ref().is_some_and(|episode| {
+            episode.confirmed && episode.asking.is_none() && episode.kind == concern.kind
+        });
+        if (concern.certainty == Certainty::Unsure || answering_plan) && self.in_safety_flow() {
             self.text(text);
             return;
         }
@@ -446,10 +451,14 @@ impl Turn<'_> {
         // Misread: what they wrote is answered now, as if the screen had passed it (it is
         // not screened again, or it would only be misread again).
         match episode.words.filter(|_| not_meant) {
-            Some(words) => match Input::from_text(&words) {
-                Input::Command { name, argument } => self.command(&name, &argument),
-                _ => self.text(&words),
-            },
+            Some(words) => {
+                self.misread = true;
+                match Input::from_text(&words) {
+                    Input::Command { name, argument } => self.command(&name, &argument),
+                    _ => self.text(&words),
+                }
+                self.misread = false;
+            }
             None => self.show_current(),
         }
     }
