@@ -195,21 +195,8 @@ impl<'a> Turn<'a> {
         keyboard: Keyboard,
         buttons: [(&str, CoupleButton); 2],
     ) {
-        self.state.seq = self.state.seq.wrapping_add(1);
-        self.state.keyboard = keyboard;
-        let seq = self.state.seq;
-        let buttons = buttons
-            .into_iter()
-            .map(|(key, action)| Button {
-                label: self.bot_message(key),
-                data: callback::encode(seq, &Action::Couple(action)),
-            })
-            .collect();
-        self.replies.push(Reply {
-            text: self.bot_message(text_key),
-            buttons,
-            attachment: None,
-        });
+        let buttons = buttons.map(|(key, action)| (self.bot_message(key), Action::Couple(action)));
+        self.say_with_buttons(self.bot_message(text_key), keyboard, buttons);
     }
 
     /// `/continue`: where the person was, including the couples-mode screens that have no
@@ -500,25 +487,12 @@ impl<'a> Turn<'a> {
         } else {
             "shared_saved"
         };
-        self.state.seq = self.state.seq.wrapping_add(1);
-        self.state.keyboard = Keyboard::Shared;
-        let seq = self.state.seq;
         let (label, action) = shared_button(held);
-        let buttons = vec![
-            Button {
-                label: self.bot_message(label),
-                data: callback::encode(seq, &Action::Couple(action)),
-            },
-            Button {
-                label: self.bot_message("menu_button"),
-                data: callback::encode(seq, &Action::Menu),
-            },
+        let buttons = [
+            (self.bot_message(label), Action::Couple(action)),
+            (self.bot_message("menu_button"), Action::Menu),
         ];
-        self.replies.push(Reply {
-            text: self.bot_message(key),
-            buttons,
-            attachment: None,
-        });
+        self.say_with_buttons(self.bot_message(key), Keyboard::Shared, buttons);
     }
 
     /// The shared answers of `flow` as its texts show them: the person's own as `{name}`,
@@ -853,13 +827,10 @@ impl<'a> Turn<'a> {
         self.state.position = None;
         // A rule left unsent after its notes is let go once the list is shown again.
         self.state.unsent_rule = None;
-        self.state.seq = self.state.seq.wrapping_add(1);
-        self.state.keyboard = Keyboard::Rules;
-        let seq = self.state.seq;
         // Answers wanted from this person first.
         actions
             .sort_by_key(|(button, _)| !matches!(button, RuleButton::Accept | RuleButton::Decline));
-        let mut buttons: Vec<Button> = actions
+        let mut buttons: Vec<(String, Action)> = actions
             .into_iter()
             .take(RULE_BUTTONS - 1)
             .map(|(button, number)| {
@@ -868,27 +839,18 @@ impl<'a> Turn<'a> {
                     RuleButton::Decline => "rules_decline_button",
                     _ => "rules_withdraw_button",
                 };
-                Button {
-                    label: self
-                        .bot_message(key)
-                        .replace("{number}", &number.to_string()),
-                    data: callback::encode(seq, &Action::Rule(button, number)),
-                }
+                let label = self
+                    .bot_message(key)
+                    .replace("{number}", &number.to_string());
+                (label, Action::Rule(button, number))
             })
             .collect();
-        buttons.push(Button {
-            label: self.bot_message("rules_propose_button"),
-            data: callback::encode(seq, &Action::Couple(CoupleButton::Propose)),
-        });
-        buttons.push(Button {
-            label: self.bot_message("menu_button"),
-            data: callback::encode(seq, &Action::Menu),
-        });
-        self.replies.push(Reply {
-            text: parts.join("\n\n"),
-            buttons,
-            attachment: None,
-        });
+        buttons.push((
+            self.bot_message("rules_propose_button"),
+            Action::Couple(CoupleButton::Propose),
+        ));
+        buttons.push((self.bot_message("menu_button"), Action::Menu));
+        self.say_with_buttons(parts.join("\n\n"), Keyboard::Rules, buttons);
     }
 
     /// A rule's button under `/rules`.
